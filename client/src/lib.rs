@@ -1,0 +1,1 @@
+//! heartlink-tui's library: placeholder until the TUI lands.

@@ -1,0 +1,2 @@
+//! `heartlink-tui`: placeholder until the TUI lands.
+fn main() {}

@@ -1,0 +1,27 @@
+//! The protocol's default limits (PROTOCOL.md, "Limits"). The server may be
+//! configured otherwise; these are what a client can rely on by default.
+
+/// Largest WebSocket frame or message the server reads, in bytes (close 1009 above).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Username length in characters.
+pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
+/// Password length in bytes.
+pub const PASSWORD_BYTES: std::ops::RangeInclusive<usize> = 8..=1024;
+/// Message body length in characters.
+pub const BODY_CHARS: std::ops::RangeInclusive<usize> = 1..=4000;
+/// Room name length in characters.
+pub const ROOM_NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=64;
+/// `client_msg_id` length in characters.
+pub const CLIENT_MSG_ID_CHARS: std::ops::RangeInclusive<usize> = 1..=64;
+/// `ref` length in characters.
+pub const REF_MAX_CHARS: usize = 64;
+/// `history.limit` range and default.
+pub const HISTORY_LIMIT: std::ops::RangeInclusive<u32> = 1..=100;
+/// `history.limit` when the request has none.
+pub const HISTORY_DEFAULT_LIMIT: u32 = 50;
+/// Most messages a `join{since}` returns before `has_more`.
+pub const JOIN_SINCE_MAX: u32 = 500;
+/// Messages a `join` without `since` returns (the latest ones).
+pub const JOIN_LATEST: u32 = 50;
+/// Seconds a connection has to send its first frame (the handshake included).
+pub const FIRST_FRAME_SECS: u64 = 10;

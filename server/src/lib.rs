@@ -1,0 +1,1 @@
+//! heartlink-server library (in progress).
