@@ -1,1 +1,13 @@
-//! Helpers for the end-to-end tests: start the real server, script clients.
+//! Helpers for the end-to-end tests: build and start the real binaries on
+//! port 0 with temporary directories, and script WebSocket clients that speak
+//! raw JSON, as a third-party client following docs/PROTOCOL.md would.
+
+pub mod binaries;
+pub mod server_process;
+pub mod ws_client;
+
+pub use server_process::TestServer;
+pub use ws_client::WsClient;
+
+/// How long any single wait in a test may take before the test fails.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);

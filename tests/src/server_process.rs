@@ -1,0 +1,125 @@
+//! A real `heartlink-server` process on port 0 with its own data dir.
+
+use crate::WAIT;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+
+/// A running server. Killed (SIGKILL) on drop; the data dir lives as long as
+/// the value so a test can restart on the same data.
+#[derive(Debug)]
+pub struct TestServer {
+    child: Option<Child>,
+    data_dir: tempfile::TempDir,
+    extra_args: Vec<String>,
+    /// `ws://127.0.0.1:PORT/ws`
+    pub url: String,
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+    /// Where this run's stderr (the logs) goes.
+    pub log_path: PathBuf,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh data dir with the given extra flags.
+    pub fn start(extra_args: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        let extra_args: Vec<String> = extra_args.iter().map(|s| (*s).to_owned()).collect();
+        let (child, url, log_path) = spawn(data_dir.path(), "127.0.0.1:0", &extra_args, 0);
+        let addr = addr_of(&url);
+        Self { child: Some(child), data_dir, extra_args, url, addr, log_path }
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for the exit status (graceful shutdown).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server is running");
+        let pid = child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for server") {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "server did not exit within {WAIT:?} of SIGTERM");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on the same data dir. With `same_port` it
+    /// binds the address it had (a client reconnecting finds it there).
+    pub fn restart(&mut self, same_port: bool) {
+        assert!(self.child.is_none(), "stop the server before restarting it");
+        let listen = if same_port { self.addr.clone() } else { "127.0.0.1:0".to_owned() };
+        let run = self.log_path.to_string_lossy().matches(".run").count() + 1;
+        let (child, url, log_path) = spawn(self.data_dir.path(), &listen, &self.extra_args, run);
+        self.child = Some(child);
+        self.addr = addr_of(&url);
+        self.url = url;
+        self.log_path = log_path;
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn addr_of(url: &str) -> String {
+    url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned()
+}
+
+fn spawn(data_dir: &Path, listen: &str, extra: &[String], run: usize) -> (Child, String, PathBuf) {
+    let log_path = data_dir.with_extension(format!("run{run}.log"));
+    let log = std::fs::File::create(&log_path).expect("server log file");
+    let mut child = Command::new(crate::binaries::bin("heartlink-server"))
+        .arg("start")
+        .args(["--listen", listen])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .env("RUST_LOG", "heartlink_server=debug,info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start heartlink-server");
+    let stdout = child.stdout.take().expect("server stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("heartlink-server listening on ") {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    let url = match rx.recv_timeout(WAIT) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            let logs = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("server did not announce its address within {WAIT:?}; logs:\n{logs}");
+        }
+    };
+    (child, url, log_path)
+}

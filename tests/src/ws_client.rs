@@ -1,0 +1,120 @@
+//! A scripted WebSocket client that speaks raw JSON. Every receive has a
+//! timeout, so a missing reply fails the test instead of hanging it.
+
+use crate::WAIT;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// One client connection.
+#[derive(Debug)]
+pub struct WsClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How a connection ended, as the client saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    pub code: u16,
+    pub reason: String,
+}
+
+impl WsClient {
+    /// Opens a WebSocket to `url`.
+    pub async fn connect(url: &str) -> Self {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect timed out")
+            .expect("connect failed");
+        Self { ws }
+    }
+
+    /// Connects and registers `username` (password `password123`).
+    pub async fn register(url: &str, username: &str) -> (Self, Value) {
+        let mut client = Self::connect(url).await;
+        client.send(json!({"type": "register", "username": username, "password": "password123"})).await;
+        let established = client.recv_type("connection_established").await;
+        (client, established)
+    }
+
+    /// Sends a JSON value as a text frame.
+    pub async fn send(&mut self, value: Value) {
+        self.send_raw(Message::text(value.to_string())).await;
+    }
+
+    /// Sends any frame.
+    pub async fn send_raw(&mut self, message: Message) {
+        tokio::time::timeout(WAIT, self.ws.send(message)).await.expect("send timed out").expect("send failed");
+    }
+
+    /// The next JSON frame, skipping WebSocket pings and pongs.
+    pub async fn recv(&mut self) -> Value {
+        match self.next_frame().await {
+            Ok(value) => value,
+            Err(closed) => panic!("connection closed while waiting for a frame: {closed:?}"),
+        }
+    }
+
+    /// The next JSON frame, which must have `type` = `kind`.
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        let value = self.recv().await;
+        assert_eq!(value["type"], kind, "expected a {kind} frame, got {value}");
+        value
+    }
+
+    /// Skips frames until one of type `kind` arrives; returns it and the skipped ones.
+    pub async fn recv_until(&mut self, kind: &str) -> (Value, Vec<Value>) {
+        let mut skipped = Vec::new();
+        loop {
+            let value = self.recv().await;
+            if value["type"] == kind {
+                return (value, skipped);
+            }
+            skipped.push(value);
+        }
+    }
+
+    /// Asserts that nothing arrives for `quiet` (used only to prove an absence).
+    pub async fn expect_silence(&mut self, quiet: std::time::Duration) {
+        if let Ok(frame) = tokio::time::timeout(quiet, self.next_frame()).await {
+            panic!("expected no frame, got {frame:?}");
+        }
+    }
+
+    /// Waits for the server's close frame (frames before it are returned).
+    pub async fn expect_close(&mut self) -> (Closed, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            match self.next_frame().await {
+                Ok(value) => before.push(value),
+                Err(closed) => return (closed, before),
+            }
+        }
+    }
+
+    async fn next_frame(&mut self) -> Result<Value, Closed> {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next()).await.expect("timed out waiting for a frame");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return Ok(serde_json::from_str(&text).expect("server sent invalid JSON"));
+                }
+                Some(Ok(Message::Close(frame))) => return Err(closed(frame)),
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Binary(_))) => panic!("server sent a binary frame"),
+                Some(Err(err)) => return Err(Closed { code: 1006, reason: err.to_string() }),
+                None => return Err(Closed { code: 1006, reason: "stream ended".to_owned() }),
+            }
+        }
+    }
+}
+
+fn closed(frame: Option<CloseFrame>) -> Closed {
+    match frame {
+        Some(frame) => Closed { code: frame.code.into(), reason: frame.reason.to_string() },
+        None => Closed { code: 1005, reason: String::new() },
+    }
+}
