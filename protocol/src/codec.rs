@@ -22,11 +22,20 @@ pub struct DecodeError {
     pub message: String,
     /// The frame's `ref`, when it had a valid one, so the error can carry it.
     pub reference: Option<RequestRef>,
+    /// The frame's `type`, when it had one: a malformed `register` is still
+    /// an attempt to log in, answered with its field error rather than a
+    /// refusal of the connection.
+    pub kind: Option<String>,
 }
 
 impl DecodeError {
     fn bad_request(message: impl Into<String>, reference: Option<RequestRef>) -> Self {
-        Self { code: ErrorCode::BadRequest, message: message.into(), reference }
+        Self { code: ErrorCode::BadRequest, message: message.into(), reference, kind: None }
+    }
+
+    /// Whether the refused frame was a `register`, `login` or `resume`.
+    pub fn is_authentication(&self) -> bool {
+        matches!(self.kind.as_deref(), Some("register" | "login" | "resume"))
     }
 
     /// The `error` message to send back.
@@ -52,12 +61,13 @@ pub fn decode_request(text: &str) -> Result<Request, DecodeError> {
         ),
         Some(_) => return Err(DecodeError::bad_request("ref must be a string", None)),
     };
-    if !matches!(object.get("type"), Some(Value::String(_))) {
-        return Err(DecodeError::bad_request("missing string field `type`", reference));
-    }
+    let kind = match object.get("type") {
+        Some(Value::String(kind)) => kind.clone(),
+        _ => return Err(DecodeError::bad_request("missing string field `type`", reference)),
+    };
     match serde_json::from_value::<ClientMsg>(Value::Object(object)) {
         Ok(msg) => Ok(Request { msg, reference }),
-        Err(err) => Err(classify(&err.to_string(), reference)),
+        Err(err) => Err(DecodeError { kind: Some(kind), ..classify(&err.to_string(), reference) }),
     }
 }
 
@@ -68,7 +78,7 @@ pub fn decode_request(text: &str) -> Result<Request, DecodeError> {
 fn classify(serde_message: &str, reference: Option<RequestRef>) -> DecodeError {
     if let Some((code, message)) = serde_message.split_once(": ") {
         if let Some(code) = ErrorCode::from_wire(code) {
-            return DecodeError { code, message: message.to_owned(), reference };
+            return DecodeError { code, message: message.to_owned(), reference, kind: None };
         }
     }
     DecodeError::bad_request(serde_message.to_owned(), reference)
@@ -147,6 +157,7 @@ mod tests {
     #[test]
     fn field_errors_keep_their_codes() {
         let e = err(r#"{"type":"register","username":"a!","password":"longenough","ref":"q"}"#);
+        assert!(e.is_authentication());
         assert_eq!((e.code, e.reference.unwrap().as_str()), (ErrorCode::InvalidUsername, "q"));
         assert_eq!(err(r#"{"type":"register","username":"alice","password":"short"}"#).code, ErrorCode::WeakPassword);
         let long = "x".repeat(4001);

@@ -1,1 +1,23 @@
-//! heartlink-server library (in progress).
+//! heartlink-server: chat rooms over WebSocket, durable in sled.
+//!
+//! [`Server::open`] opens the data dir; [`Server::run`] takes an
+//! already-bound listener (tests bind port 0) and a shutdown token. Data
+//! flow: listener → session (one task per connection) → hub (live state,
+//! fan-out) and store (sled); sends go through the group-commit flusher so
+//! that nothing is visible before it is durable.
+
+pub mod accounts;
+pub mod clock;
+pub mod commit;
+pub mod config;
+pub mod handshake;
+pub mod hub;
+pub mod rate_limit;
+pub mod sequencer;
+pub mod server;
+pub mod session;
+pub mod shared;
+pub mod store;
+
+pub use config::{Config, Registration};
+pub use server::{Server, ServerError};

@@ -1,1 +1,119 @@
-fn main() {}
+//! `heartlink-server`: parses flags, sets up logging and signals, binds the
+//! listener and hands over to the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use heartlink_server::{Config, Registration, Server};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// heartlink chat server: rooms over WebSocket, durable on disk.
+#[derive(Debug, Parser)]
+#[command(name = "heartlink-server", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server (ctrl-c or SIGTERM stops it cleanly).
+    Start(StartArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct StartArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "HEARTLINK_LISTEN", default_value = "127.0.0.1:7878")]
+    listen: String,
+    /// Where the database lives [default: the platform data dir, e.g. ~/.local/share/heartlink].
+    #[arg(long, env = "HEARTLINK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Seconds between WebSocket pings; a peer silent for twice this is disconnected.
+    #[arg(long, env = "HEARTLINK_HEARTBEAT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    heartbeat_secs: u64,
+    /// Whether new accounts may register.
+    #[arg(long, env = "HEARTLINK_REGISTRATION", value_enum, default_value_t = RegistrationArg::Open)]
+    registration: RegistrationArg,
+    /// Messages per second each user may send (burst twice that); 0 = unlimited, for load tests.
+    #[arg(long, env = "HEARTLINK_SEND_RATE", default_value_t = 10)]
+    send_rate: u32,
+    /// Seconds a new connection has for the handshake and its first (login) frame.
+    #[arg(long, env = "HEARTLINK_AUTH_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    auth_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RegistrationArg {
+    Open,
+    Closed,
+}
+
+fn main() -> anyhow::Result<()> {
+    let Command::Start(args) = Cli::parse().command;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(start(args))
+}
+
+async fn start(args: StartArgs) -> anyhow::Result<()> {
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => directories::ProjectDirs::from("", "", "heartlink")
+            .context("no home directory to put the data in; pass --data-dir")?
+            .data_dir()
+            .to_path_buf(),
+    };
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let mut config = Config::new(data_dir.clone());
+    config.heartbeat = Duration::from_secs(args.heartbeat_secs);
+    config.registration = match args.registration {
+        RegistrationArg::Open => Registration::Open,
+        RegistrationArg::Closed => Registration::Closed,
+    };
+    config.send_rate = args.send_rate;
+    config.auth_timeout = Duration::from_secs(args.auth_timeout_secs);
+
+    let server = Server::open(config).with_context(|| {
+        format!("cannot open the database in {}; it is left untouched", data_dir.display())
+    })?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%addr, data_dir = %data_dir.display(), "heartlink-server started");
+    // The one stdout line: scripts and tests read the real address (port 0) from it.
+    writeln!(std::io::stdout(), "heartlink-server listening on ws://{addr}/ws").context("writing to stdout")?;
+    std::io::stdout().flush().context("writing to stdout")?;
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    server.run(listener, shutdown).await.context("server stopped with an error")?;
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(err) => {
+            tracing::error!(cause = %err, "cannot listen for SIGTERM; only ctrl-c stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+            shutdown.cancel();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+    }
+    shutdown.cancel();
+}

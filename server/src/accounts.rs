@@ -1,0 +1,227 @@
+//! Registration, login, token resume and logout: argon2id password hashes,
+//! random tokens kept only as SHA-256 hashes, and the failed-login throttle.
+
+use crate::clock::now_ms;
+use crate::config::{Config, Registration};
+use crate::rate_limit::LoginThrottle;
+use crate::store::{Store, StoreError, UserRecord};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use heartlink_protocol::{ErrorCode, Password, Secret, ServerMsg, Username};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Why an authentication request was refused; each maps to one `error` reply.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong password, unknown or malformed username: deliberately one case.
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// Too many failed logins for this username.
+    #[error("too many failed logins for this username; try again later")]
+    Throttled(Duration),
+    /// Registration: the name exists (case-insensitively).
+    #[error("that username is taken")]
+    UsernameTaken,
+    /// Registration is switched off on this server.
+    #[error("registration is closed on this server")]
+    RegistrationClosed,
+    /// `resume` with an unknown, revoked or expired token.
+    #[error("token is invalid, expired or revoked")]
+    BadToken,
+    /// Storage or hashing failed; details are logged, not sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+impl AuthError {
+    /// The `error` message the client gets.
+    pub fn reply(&self) -> ServerMsg {
+        let code = match self {
+            Self::BadCredentials => ErrorCode::BadCredentials,
+            Self::Throttled(wait) => {
+                let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+                return ServerMsg::rate_limited(self.to_string(), ms);
+            }
+            Self::UsernameTaken => ErrorCode::UsernameTaken,
+            Self::RegistrationClosed => ErrorCode::RegistrationClosed,
+            Self::BadToken => ErrorCode::Unauthorized,
+            Self::Internal(_) => ErrorCode::Internal,
+        };
+        ServerMsg::error(code, self.to_string())
+    }
+}
+
+/// A successful authentication.
+#[derive(Debug)]
+pub struct Authenticated {
+    pub account: UserRecord,
+    /// The token to hand back in `connection_established`.
+    pub token: String,
+    /// Its SHA-256, to revoke it on `logout`.
+    pub token_hash: [u8; 32],
+}
+
+/// The account service shared by all sessions.
+#[derive(Debug)]
+pub struct Accounts {
+    store: Store,
+    registration: Registration,
+    token_ttl_ms: u64,
+    /// Bounds the CPU and memory argon2 can take: each hash is ~19 MiB and
+    /// tens of milliseconds, so a login flood queues here instead of
+    /// starving the rest of the server.
+    hashing: Arc<Semaphore>,
+    throttle: LoginThrottle,
+    /// Verified when the username is unknown, so that case costs the same time.
+    dummy_hash: String,
+}
+
+impl Accounts {
+    /// Builds the service (computes the dummy hash once).
+    pub fn new(store: Store, config: &Config) -> Result<Self, AuthError> {
+        Ok(Self {
+            store,
+            registration: config.registration,
+            token_ttl_ms: u64::try_from(config.token_ttl.as_millis()).unwrap_or(u64::MAX),
+            hashing: Arc::new(Semaphore::new(config.hash_concurrency.max(1))),
+            throttle: LoginThrottle::new(config.login_failures_per_minute, Duration::from_secs(60)),
+            dummy_hash: hash_password(b"heartlink-dummy-password")?,
+        })
+    }
+
+    /// `register`: creates the account and logs it in.
+    pub async fn register(&self, username: &Username, password: &Password) -> Result<Authenticated, AuthError> {
+        if self.registration == Registration::Closed {
+            return Err(AuthError::RegistrationClosed);
+        }
+        if self.store.user_by_name(&username.canonical())?.is_some() {
+            return Err(AuthError::UsernameTaken);
+        }
+        let secret = password.as_str().as_bytes().to_vec();
+        let hash = self.blocking_hash(move || hash_password(&secret)).await?;
+        let account = self.store.create_user(username, hash, now_ms())?.ok_or(AuthError::UsernameTaken)?;
+        self.issue_token(account)
+    }
+
+    /// `login`: checks the throttle first, then the password.
+    pub async fn login(&self, username: &str, password: &Secret) -> Result<Authenticated, AuthError> {
+        let canonical = username.to_ascii_lowercase();
+        self.throttle.check(&canonical, Instant::now()).map_err(AuthError::Throttled)?;
+        let account = match Username::try_from(username) {
+            Ok(name) => self.store.user_by_name(&name.canonical())?,
+            Err(_) => None,
+        };
+        let stored = account.as_ref().map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
+        let secret = password.expose().as_bytes().to_vec();
+        let fits = heartlink_protocol::limits::PASSWORD_BYTES.contains(&secret.len());
+        let matches = self.blocking_hash(move || Ok(fits && verify_password(&secret, &stored))).await?;
+        match account {
+            Some(account) if matches => {
+                self.throttle.clear(&canonical);
+                self.issue_token(account)
+            }
+            _ => {
+                self.throttle.record_failure(&canonical, Instant::now());
+                Err(AuthError::BadCredentials)
+            }
+        }
+    }
+
+    /// `resume`: the account a live token belongs to.
+    pub fn resume(&self, token: &Secret) -> Result<Authenticated, AuthError> {
+        let token_hash = hash_token(token.expose());
+        let user_id = self.store.use_token(&token_hash, now_ms(), self.token_ttl_ms)?.ok_or(AuthError::BadToken)?;
+        let account = self.store.user(user_id)?.ok_or(AuthError::BadToken)?;
+        Ok(Authenticated { account, token: token.expose().to_owned(), token_hash })
+    }
+
+    /// `logout`: revokes the token.
+    pub fn logout(&self, token_hash: &[u8; 32]) -> Result<(), AuthError> {
+        Ok(self.store.revoke_token(token_hash)?)
+    }
+
+    fn issue_token(&self, account: UserRecord) -> Result<Authenticated, AuthError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|err| AuthError::Internal(format!("no randomness: {err}")))?;
+        let token = hex::encode(bytes);
+        let token_hash = hash_token(&token);
+        self.store.insert_token(&token_hash, account.id, now_ms())?;
+        Ok(Authenticated { account, token, token_hash })
+    }
+
+    async fn blocking_hash<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let _permit = self.hashing.acquire().await.map_err(|err| AuthError::Internal(err.to_string()))?;
+        tokio::task::spawn_blocking(work).await.map_err(|err| AuthError::Internal(err.to_string()))?
+    }
+}
+
+fn hash_password(password: &[u8]) -> Result<String, AuthError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|err| AuthError::Internal(format!("no randomness: {err}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|err| AuthError::Internal(err.to_string()))?;
+    // Argon2::default() is argon2id with the crate's recommended cost (19 MiB, t=2, p=1).
+    let hash = Argon2::default().hash_password(password, &salt).map_err(|err| AuthError::Internal(err.to_string()))?;
+    Ok(hash.to_string())
+}
+
+fn verify_password(password: &[u8], stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|parsed| Argon2::default().verify_password(password, &parsed).is_ok())
+}
+
+fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accounts(dir: &std::path::Path) -> Accounts {
+        Accounts::new(Store::open(dir).unwrap(), &Config::new(dir.to_path_buf())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn register_login_resume_logout() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = accounts(dir.path());
+        let name = Username::try_from("Alice").unwrap();
+        let password = Password::try_from("correct horse").unwrap();
+        let registered = accounts.register(&name, &password).await.unwrap();
+        assert_eq!(registered.token.len(), 64);
+        assert!(matches!(accounts.register(&name, &password).await, Err(AuthError::UsernameTaken)));
+
+        let logged_in = accounts.login("alice", &Secret::new("correct horse")).await.unwrap();
+        assert_eq!(logged_in.account.id, registered.account.id);
+        assert!(matches!(accounts.login("alice", &Secret::new("wrong")).await, Err(AuthError::BadCredentials)));
+        assert!(matches!(accounts.login("nobody", &Secret::new("x")).await, Err(AuthError::BadCredentials)));
+
+        let resumed = accounts.resume(&Secret::new(logged_in.token.clone())).unwrap();
+        assert_eq!(resumed.account.id, registered.account.id);
+        accounts.logout(&resumed.token_hash).unwrap();
+        assert!(matches!(accounts.resume(&Secret::new(logged_in.token)), Err(AuthError::BadToken)));
+    }
+
+    #[tokio::test]
+    async fn throttled_before_hashing() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = accounts(dir.path());
+        for _ in 0..5 {
+            assert!(matches!(accounts.login("bob", &Secret::new("nope")).await, Err(AuthError::BadCredentials)));
+        }
+        let started = Instant::now();
+        assert!(matches!(accounts.login("Bob", &Secret::new("nope")).await, Err(AuthError::Throttled(_))));
+        assert!(started.elapsed() < Duration::from_millis(5), "the throttle answers without hashing");
+    }
+}

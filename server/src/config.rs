@@ -1,0 +1,57 @@
+//! The server's settings. The binary fills them from flags and `HEARTLINK_*`
+//! environment variables; tests build them directly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Whether anyone may `register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    Open,
+    Closed,
+}
+
+/// Everything `run` needs besides the listener.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the sled database lives.
+    pub data_dir: PathBuf,
+    /// WebSocket Ping interval; 2 × this without a frame closes the connection.
+    pub heartbeat: Duration,
+    pub registration: Registration,
+    /// `send`s per second per user (burst twice that); 0 = unlimited.
+    pub send_rate: u32,
+    /// Time for the handshake and the first frame (and for each retry after a failed login).
+    pub auth_timeout: Duration,
+    /// Frames a connection's outbound queue holds before it is a slow consumer (4008).
+    pub outbound_queue: usize,
+    /// Requests per second per connection (burst twice that), against floods of cheap requests.
+    pub request_rate: u32,
+    /// How long an unused token stays valid.
+    pub token_ttl: Duration,
+    /// How long a typing indicator lasts without being repeated.
+    pub typing_ttl: Duration,
+    /// Password hashes computed at once; more wait their turn.
+    pub hash_concurrency: usize,
+    /// Failed logins per username per minute before `rate_limited`.
+    pub login_failures_per_minute: usize,
+}
+
+impl Config {
+    /// The defaults of PROTOCOL.md with data in `data_dir`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            heartbeat: Duration::from_secs(30),
+            registration: Registration::Open,
+            send_rate: 10,
+            auth_timeout: Duration::from_secs(heartlink_protocol::limits::FIRST_FRAME_SECS),
+            outbound_queue: 1024,
+            request_rate: 50,
+            token_ttl: Duration::from_secs(30 * 24 * 3600),
+            typing_ttl: Duration::from_secs(8),
+            hash_concurrency: 2,
+            login_failures_per_minute: 5,
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Live state: which connections are joined to which room, presence counts,
+//! typing indicators, the match queue, and fan-out to connections' outbound
+//! queues.
+//!
+//! One `std::sync::Mutex` guards it all. Every critical section is a handful
+//! of map operations and non-blocking `try_send`s; nothing awaits or touches
+//! the disk under it, so a blocking mutex is cheaper than an async one.
+//! Delivery never waits: a connection whose queue is full is a slow consumer
+//! and is told to close (4008) rather than slow everyone else down.
+
+mod matching;
+mod typing;
+
+use crate::commit::Committed;
+use crate::sequencer::RoomSeq;
+use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, User, UserId, encode_server};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+pub use matching::MatchOutcome;
+
+/// A connection's number, unique for the process's lifetime.
+pub type ConnId = u64;
+
+/// How the hub reaches one authenticated connection.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    pub id: ConnId,
+    pub user: User,
+    outbound: mpsc::Sender<Utf8Bytes>,
+    /// Cancelled when the outbound queue overflowed: the session closes with 4008.
+    pub slow: CancellationToken,
+}
+
+impl ConnHandle {
+    /// A handle and the receiving end of its outbound queue.
+    pub fn new(id: ConnId, user: User, capacity: usize) -> (Self, mpsc::Receiver<Utf8Bytes>) {
+        let (outbound, rx) = mpsc::channel(capacity.max(1));
+        (Self { id, user, outbound, slow: CancellationToken::new() }, rx)
+    }
+
+    /// Queues a frame without waiting; a full queue marks the connection slow.
+    pub fn push(&self, frame: Utf8Bytes) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.outbound.try_send(frame) {
+            if !self.slow.is_cancelled() {
+                tracing::warn!(conn = self.id, user = %self.user.username, "outbound queue full: slow consumer");
+                self.slow.cancel();
+            }
+        }
+    }
+}
+
+/// Encodes a server event once; the bytes are shared by every recipient.
+pub fn frame(msg: &ServerMsg) -> Utf8Bytes {
+    Utf8Bytes::from(encode_server(msg, None))
+}
+
+#[derive(Debug)]
+struct ConnEntry {
+    handle: ConnHandle,
+    /// Joined rooms, each with the first seq this connection gets live (the
+    /// ones below came in its `joined` reply).
+    rooms: HashMap<RoomId, u64>,
+    /// Rooms where this connection's typing indicator is on, until when.
+    typing: HashMap<RoomId, Instant>,
+}
+
+#[derive(Debug, Default)]
+struct HubState {
+    conns: HashMap<ConnId, ConnEntry>,
+    room_conns: HashMap<RoomId, HashSet<ConnId>>,
+    online: HashMap<UserId, usize>,
+    waiting: Option<ConnId>,
+}
+
+impl HubState {
+    /// Pushes `frame` to the room's joined connections that `keep` accepts.
+    fn broadcast(&self, room: RoomId, frame: &Utf8Bytes, keep: impl Fn(&ConnHandle) -> bool) {
+        let Some(conns) = self.room_conns.get(&room) else { return };
+        for entry in conns.iter().filter_map(|id| self.conns.get(id)) {
+            if keep(&entry.handle) {
+                entry.handle.push(frame.clone());
+            }
+        }
+    }
+
+    /// Pushes `frame` once to every connection joined to any of `rooms`.
+    fn broadcast_rooms(&self, rooms: &[RoomId], frame: &Utf8Bytes) {
+        let mut reached = HashSet::new();
+        for conns in rooms.iter().filter_map(|room| self.room_conns.get(room)) {
+            for id in conns {
+                if let (true, Some(entry)) = (reached.insert(*id), self.conns.get(id)) {
+                    entry.handle.push(frame.clone());
+                }
+            }
+        }
+    }
+
+    fn send_to(&self, conn: ConnId, frame: Utf8Bytes) {
+        if let Some(entry) = self.conns.get(&conn) {
+            entry.handle.push(frame);
+        }
+    }
+
+    fn unjoin(&mut self, conn: ConnId, room: RoomId) {
+        if let Some(entry) = self.conns.get_mut(&conn) {
+            entry.rooms.remove(&room);
+        }
+        if let Some(conns) = self.room_conns.get_mut(&room) {
+            conns.remove(&conn);
+            if conns.is_empty() {
+                self.room_conns.remove(&room);
+            }
+        }
+    }
+}
+
+/// The live state shared by all sessions.
+#[derive(Debug)]
+pub struct Hub {
+    state: Mutex<HubState>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new() -> Self {
+        Self { state: Mutex::new(HubState::default()) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers an authenticated connection. When it is the user's first,
+    /// the user comes online for everyone joined to `user_rooms`.
+    pub fn connect(&self, handle: ConnHandle, user_rooms: &[RoomId]) {
+        let mut state = self.lock();
+        let user = handle.user.clone();
+        state.conns.insert(handle.id, ConnEntry { handle, rooms: HashMap::new(), typing: HashMap::new() });
+        let count = state.online.entry(user.id).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            state.broadcast_rooms(user_rooms, &frame(&ServerMsg::Presence { user, online: true }));
+        }
+    }
+
+    /// Removes a connection from everything. When it was the user's last,
+    /// the user goes offline for everyone joined to `user_rooms`.
+    pub fn disconnect(&self, conn: ConnId, user_rooms: &[RoomId]) {
+        let mut state = self.lock();
+        Self::stop_all_typing(&mut state, conn);
+        let Some(entry) = state.conns.remove(&conn) else { return };
+        for room in entry.rooms.keys() {
+            state.unjoin(conn, *room);
+        }
+        if state.waiting == Some(conn) {
+            state.waiting = None;
+        }
+        let user = entry.handle.user;
+        let last = match state.online.get_mut(&user.id) {
+            Some(count) => {
+                *count = count.saturating_sub(1);
+                *count == 0
+            }
+            None => false,
+        };
+        if last {
+            state.online.remove(&user.id);
+            state.broadcast_rooms(user_rooms, &frame(&ServerMsg::Presence { user, online: false }));
+        }
+    }
+
+    /// Whether any connection of `user` is open.
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.lock().online.contains_key(&user)
+    }
+
+    /// Joins `conn` to the room's live events and returns the durable seq at
+    /// that instant: the `joined` reply lists messages up to it, and every
+    /// later one reaches the connection as a `chat_message`, after the reply
+    /// (the session writes the reply before it drains its outbound queue).
+    pub fn join(&self, conn: ConnId, room: &RoomSeq) -> u64 {
+        let mut state = self.lock();
+        let durable = room.durable();
+        if let Some(entry) = state.conns.get_mut(&conn) {
+            entry.rooms.insert(room.room_id, durable + 1);
+            state.room_conns.entry(room.room_id).or_default().insert(conn);
+        }
+        durable
+    }
+
+    /// Whether `conn` has joined `room`.
+    pub fn is_joined(&self, conn: ConnId, room: RoomId) -> bool {
+        self.lock().conns.get(&conn).is_some_and(|entry| entry.rooms.contains_key(&room))
+    }
+
+    /// Tells the room's joined connections (except `except`) that `user` became a member.
+    pub fn user_joined(&self, room: RoomId, user: User, except: ConnId) {
+        let event = frame(&ServerMsg::UserJoined { room_id: room, user });
+        self.lock().broadcast(room, &event, |handle| handle.id != except);
+    }
+
+    /// `user` left `room` on connection `from`: all of their connections stop
+    /// receiving it, and every other joined connection (theirs included) gets
+    /// `user_left`; `from` gets the `left` reply instead.
+    pub fn user_left(&self, room: RoomId, user: User, from: ConnId) {
+        let mut state = self.lock();
+        let event = frame(&ServerMsg::UserLeft { room_id: room, user: user.clone() });
+        state.broadcast(room, &event, |handle| handle.id != from);
+        let theirs: Vec<ConnId> = state
+            .room_conns
+            .get(&room)
+            .into_iter()
+            .flatten()
+            .filter(|id| state.conns.get(id).is_some_and(|entry| entry.handle.user.id == user.id))
+            .copied()
+            .collect();
+        for conn in theirs {
+            Self::stop_typing(&mut state, conn, room);
+            state.unjoin(conn, room);
+        }
+    }
+
+    /// Stops `conn`'s live events for `room` (a non-member's `leave`).
+    pub fn unjoin(&self, conn: ConnId, room: RoomId) {
+        let mut state = self.lock();
+        Self::stop_typing(&mut state, conn, room);
+        state.unjoin(conn, room);
+    }
+
+    /// Pushes a read receipt to the room's joined connections other than `from`.
+    pub fn read_receipt(&self, room: RoomId, user: User, seq: u64, from: ConnId) {
+        let event = frame(&ServerMsg::ReadReceipt { room_id: room, user, seq });
+        self.lock().broadcast(room, &event, |handle| handle.id != from);
+    }
+
+    /// Queues a frame for one connection.
+    pub fn send_to(&self, conn: ConnId, frame: Utf8Bytes) {
+        self.lock().send_to(conn, frame);
+    }
+
+    /// Delivers a flushed batch: each message to the room's connections that
+    /// joined before it, then its ack; marks it durable. One lock for the batch.
+    pub fn publish(&self, batch: &mut Vec<Committed>) {
+        let state = self.lock();
+        for item in batch.drain(..) {
+            match item {
+                Committed::Message { room, seq, event, sender, ack, .. } => {
+                    if let Some(conns) = state.room_conns.get(&room.room_id) {
+                        for entry in conns.iter().filter_map(|id| state.conns.get(id)) {
+                            if entry.rooms.get(&room.room_id).is_some_and(|from| *from <= seq) {
+                                entry.handle.push(event.clone());
+                            }
+                        }
+                    }
+                    room.mark_durable(seq);
+                    state.send_to(sender, ack);
+                }
+                Committed::Reply { conn, frame } => state.send_to(conn, frame),
+            }
+        }
+    }
+
+    /// A flush failed: every sender in the batch gets its `internal` error.
+    pub fn fail(&self, batch: &mut Vec<Committed>) {
+        let state = self.lock();
+        for item in batch.drain(..) {
+            match item {
+                Committed::Message { sender, failed, .. } => state.send_to(sender, failed),
+                Committed::Reply { conn, .. } => {
+                    let error = ServerMsg::error(ErrorCode::Internal, "the server could not save; try again");
+                    state.send_to(conn, frame(&error));
+                }
+            }
+        }
+    }
+}

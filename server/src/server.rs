@@ -1,0 +1,98 @@
+//! Opening the server's state and running the accept loop until shutdown.
+
+use crate::accounts::{Accounts, AuthError};
+use crate::commit;
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::session;
+use crate::shared::Shared;
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Commit-queue capacity: sends waiting for their flush before senders wait.
+const COMMIT_QUEUE: usize = 16 * 1024;
+/// How often expired typing indicators are switched off.
+const TYPING_SWEEP: Duration = Duration::from_secs(1);
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data dir could not be opened or flushed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The account service could not start.
+    #[error("accounts: {0}")]
+    Accounts(#[from] AuthError),
+}
+
+/// A server whose data dir is open, ready to serve a listener.
+#[derive(Debug)]
+pub struct Server {
+    config: Config,
+    store: Store,
+    accounts: Accounts,
+}
+
+impl Server {
+    /// Opens the data dir. A damaged database is an error, never replaced.
+    pub fn open(config: Config) -> Result<Self, ServerError> {
+        let store = Store::open(&config.data_dir)?;
+        let accounts = Accounts::new(store.clone(), &config)?;
+        Ok(Self { config, store, accounts })
+    }
+
+    /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
+    /// closes every session with 1001, and flushes the store.
+    pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
+        let Self { config, store, accounts } = self;
+        let hub = Arc::new(Hub::new());
+        let (commits, flusher) = commit::spawn_flusher(store.clone(), Arc::clone(&hub), COMMIT_QUEUE);
+        let shared = Arc::new(Shared::new(config, store.clone(), accounts, Arc::clone(&hub), commits, shutdown.clone()));
+        let tracker = TaskTracker::new();
+        tracker.spawn(sweep_typing(Arc::clone(&hub), shutdown.clone()));
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        // Chat frames are small and latency-sensitive.
+                        let _ = stream.set_nodelay(true);
+                        tracker.spawn(session::serve(stream, peer, Arc::clone(&shared)));
+                    }
+                    Err(err) => {
+                        // Usually EMFILE: back off briefly instead of spinning.
+                        tracing::warn!(cause = %err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        drop(listener);
+        tracing::info!("shutting down: closing sessions");
+        tracker.close();
+        tracker.wait().await;
+        // The sessions are gone; dropping the last handle on the commit queue
+        // lets the flusher drain what is queued and stop.
+        drop(shared);
+        if let Err(err) = flusher.await {
+            tracing::error!(cause = %err, "flusher task failed");
+        }
+        store.flush().await?;
+        tracing::info!("shutdown complete; everything flushed");
+        Ok(())
+    }
+}
+
+async fn sweep_typing(hub: Arc<Hub>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(TYPING_SWEEP);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => hub.expire_typing(std::time::Instant::now()),
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! One task per connection: handshake, authentication, then a `select!` over
+//! the socket, the outbound queue, the heartbeat and shutdown.
+//!
+//! The task owns the socket (it is never split), so replies to this
+//! connection's requests are written directly and in order, and events from
+//! the hub wait in the bounded outbound queue until the current request is
+//! handled: a `joined` reply always precedes the room's live messages.
+
+mod authenticate;
+mod messages;
+mod requests;
+mod rooms;
+mod socket;
+
+use crate::accounts::Authenticated;
+use crate::handshake;
+use crate::hub::ConnHandle;
+use crate::rate_limit::TokenBucket;
+use crate::shared::Shared;
+use futures_util::StreamExt;
+use heartlink_protocol::{ErrorCode, RequestRef, RoomId, ServerMsg, SessionId};
+use socket::Connection;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+pub use socket::End;
+
+/// Serves one TCP connection until it closes.
+pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let deadline = Instant::now() + shared.config.auth_timeout;
+    let ws = match tokio::time::timeout_at(deadline, handshake::accept(stream)).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(err)) => {
+            tracing::debug!(%peer, cause = %err, "handshake refused");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "handshake not completed in time");
+            return;
+        }
+    };
+    let mut conn = Connection::new(ws, peer, Arc::clone(&shared));
+    let Some((auth, reference)) = conn.authenticate(deadline).await else { return };
+    let (session, established) = Session::start(conn, auth);
+    session.run(established, reference).await;
+}
+
+/// An authenticated connection.
+struct Session {
+    conn: Connection,
+    handle: ConnHandle,
+    outbound: tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    token_hash: [u8; 32],
+    requests: TokenBucket,
+    /// The user's rooms when the session started, for the presence events.
+    user_rooms: Vec<RoomId>,
+}
+
+enum Event {
+    Shutdown,
+    Slow,
+    Outbound(Utf8Bytes),
+    Heartbeat,
+    Incoming(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+}
+
+impl Session {
+    /// Registers the connection with the hub; returns the session and its
+    /// `connection_established` reply.
+    fn start(conn: Connection, auth: Authenticated) -> (Self, ServerMsg) {
+        let shared = Arc::clone(&conn.shared);
+        let user = auth.account.user();
+        let (handle, outbound) = ConnHandle::new(shared.next_conn_id(), user.clone(), shared.config.outbound_queue);
+        let user_rooms = shared.store.rooms_of(user.id).unwrap_or_else(|err| {
+            tracing::error!(cause = %err, "could not list the user's rooms for presence");
+            Vec::new()
+        });
+        shared.hub.connect(handle.clone(), &user_rooms);
+        let established = ServerMsg::ConnectionEstablished {
+            user,
+            token: auth.token,
+            session_id: SessionId::random(),
+            heartbeat_secs: shared.config.heartbeat.as_secs(),
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol: heartlink_protocol::PROTOCOL_VERSION,
+        };
+        let rate = shared.config.request_rate;
+        let session = Self {
+            conn,
+            handle,
+            outbound,
+            token_hash: auth.token_hash,
+            requests: TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now()),
+            user_rooms,
+        };
+        (session, established)
+    }
+
+    async fn run(mut self, established: ServerMsg, reference: Option<RequestRef>) {
+        tracing::info!(conn = self.handle.id, user = %self.handle.user.username, peer = %self.conn.peer, "session started");
+        let end = match self.conn.reply(&established, reference.as_ref()).await {
+            Ok(()) => self.event_loop().await,
+            Err(end) => end,
+        };
+        let shared = Arc::clone(&self.conn.shared);
+        // Presence goes to the rooms the user is in now (joins may have added some).
+        let mut rooms = shared.store.rooms_of(self.handle.user.id).unwrap_or_default();
+        rooms.extend(self.user_rooms.iter().copied());
+        rooms.sort();
+        rooms.dedup();
+        shared.hub.disconnect(self.handle.id, &rooms);
+        tracing::info!(conn = self.handle.id, user = %self.handle.user.username, reason = %end, "session ended");
+        self.conn.finish(end).await;
+    }
+
+    async fn event_loop(&mut self) -> End {
+        let heartbeat_every = self.conn.shared.config.heartbeat;
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let shutdown = self.conn.shared.shutdown.clone();
+        loop {
+            // `biased`: shutdown and overflow win over more traffic. Every
+            // branch is cancel-safe: `recv`, `tick`, `cancelled` and the
+            // stream's `next` lose nothing when another branch wins.
+            let event = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => Event::Shutdown,
+                () = self.handle.slow.cancelled() => Event::Slow,
+                Some(frame) = self.outbound.recv() => Event::Outbound(frame),
+                _ = heartbeat.tick() => Event::Heartbeat,
+                incoming = self.conn.ws.next() => Event::Incoming(incoming),
+            };
+            let outcome = match event {
+                Event::Shutdown => Err(End::close(1001, "server shutting down")),
+                Event::Slow => Err(End::slow_consumer()),
+                Event::Outbound(frame) => self.write_outbound(frame).await,
+                Event::Heartbeat => self.conn.heartbeat(heartbeat_every).await,
+                Event::Incoming(incoming) => self.incoming(incoming).await,
+            };
+            if let Err(end) = outcome {
+                return end;
+            }
+        }
+    }
+
+    /// Writes a queued event and whatever else is queued behind it, with one flush.
+    async fn write_outbound(&mut self, first: Utf8Bytes) -> Result<(), End> {
+        let mut frames = vec![first];
+        while frames.len() < 256 {
+            match self.outbound.try_recv() {
+                Ok(frame) => frames.push(frame),
+                Err(_) => break,
+            }
+        }
+        let slow = self.handle.slow.clone();
+        self.conn.write_frames(frames, &slow).await
+    }
+
+    async fn incoming(
+        &mut self,
+        incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Result<(), End> {
+        let message = self.conn.received(incoming)?;
+        match message {
+            Message::Text(text) => self.text_frame(&text).await,
+            Message::Binary(_) => {
+                let msg = ServerMsg::error(
+                    ErrorCode::BadRequest,
+                    "binary frames are reserved for attachments; send JSON in text frames",
+                );
+                self.conn.reply(&msg, None).await
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Decoding and dispatching an authenticated connection's requests.
+
+use super::Session;
+use super::socket::End;
+use crate::store::StoreError;
+use heartlink_protocol::{ClientMsg, ErrorCode, Request, RequestRef, RoomId, ServerMsg, decode_request};
+use std::time::Instant;
+
+/// Why a request produced no success reply.
+pub(super) enum Fail {
+    /// Refused with this `error` (the connection stays open).
+    Refused { code: ErrorCode, message: &'static str },
+    /// `rate_limited`, retry after this many milliseconds.
+    RateLimited { message: &'static str, retry_after_ms: u64 },
+    /// Something broke inside; logged, and the client gets `internal`.
+    Internal(String),
+    /// The request ends the session (logout).
+    End(End),
+}
+
+impl Fail {
+    pub(super) fn code(code: ErrorCode, message: &'static str) -> Self {
+        Self::Refused { code, message }
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(err: StoreError) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+pub(super) type Handled = Result<(), Fail>;
+
+impl Session {
+    /// One text frame from an authenticated client.
+    pub(super) async fn text_frame(&mut self, text: &str) -> Result<(), End> {
+        let request = match decode_request(text) {
+            Ok(request) => request,
+            Err(err) => return self.conn.reply(&err.to_reply(), err.reference.as_ref()).await,
+        };
+        let Request { msg, reference } = request;
+        if let Err(wait) = self.requests.take(Instant::now()) {
+            let refusal = ServerMsg::rate_limited("too many requests on this connection", millis(wait));
+            return self.conn.reply(&refusal, reference.as_ref()).await;
+        }
+        let kind = msg.kind();
+        match self.dispatch(msg, reference.as_ref()).await {
+            Ok(()) => Ok(()),
+            Err(Fail::Refused { code, message }) => {
+                self.conn.reply(&ServerMsg::error(code, message), reference.as_ref()).await
+            }
+            Err(Fail::RateLimited { message, retry_after_ms }) => {
+                self.conn.reply(&ServerMsg::rate_limited(message, retry_after_ms), reference.as_ref()).await
+            }
+            Err(Fail::Internal(detail)) => {
+                tracing::error!(conn = self.handle.id, request = kind, cause = %detail, "request failed");
+                let reply = ServerMsg::error(ErrorCode::Internal, "internal server error; try again");
+                self.conn.reply(&reply, reference.as_ref()).await
+            }
+            Err(Fail::End(end)) => Err(end),
+        }
+    }
+
+    async fn dispatch(&mut self, msg: ClientMsg, reference: Option<&RequestRef>) -> Handled {
+        match msg {
+            ClientMsg::Register { .. } | ClientMsg::Login { .. } | ClientMsg::Resume { .. } => {
+                Err(Fail::code(ErrorCode::BadRequest, "this connection is already authenticated"))
+            }
+            ClientMsg::Logout => self.logout(),
+            ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
+            ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
+            ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
+            ClientMsg::Send { room_id, client_msg_id, body } => {
+                self.send_message(room_id, client_msg_id, body, reference).await
+            }
+            ClientMsg::History { room_id, before_seq, limit } => {
+                self.history(room_id, before_seq, limit.unwrap_or_default(), reference).await
+            }
+            ClientMsg::Typing { room_id, active } => self.typing(room_id, active),
+            ClientMsg::Read { room_id, seq } => self.read(room_id, seq),
+            ClientMsg::ListRooms => self.list_rooms(reference).await,
+            ClientMsg::Match => self.request_match(reference).await,
+            ClientMsg::CancelMatch => {
+                self.conn.shared.hub.cancel_match(self.handle.id);
+                self.respond(&ServerMsg::MatchCancelled, reference).await
+            }
+            ClientMsg::Ping => self.respond(&ServerMsg::Pong, reference).await,
+        }
+    }
+
+    /// Sends a success reply.
+    pub(super) async fn respond(&mut self, msg: &ServerMsg, reference: Option<&RequestRef>) -> Handled {
+        self.conn.reply(msg, reference).await.map_err(Fail::End)
+    }
+
+    /// `forbidden` unless this connection joined `room`; `not_found` for an unknown room.
+    pub(super) fn require_joined(&self, room: RoomId) -> Handled {
+        if self.conn.shared.hub.is_joined(self.handle.id, room) {
+            return Ok(());
+        }
+        if self.conn.shared.store.room(room)?.is_none() {
+            return Err(Fail::code(ErrorCode::NotFound, "no such room"));
+        }
+        Err(Fail::code(ErrorCode::Forbidden, "join the room on this connection first"))
+    }
+
+    fn logout(&mut self) -> Handled {
+        self.conn.shared.accounts.logout(&self.token_hash).map_err(|err| Fail::Internal(err.to_string()))?;
+        Err(Fail::End(End::close(1000, "logged out")))
+    }
+}
+
+/// Milliseconds for `retry_after_ms`, at least 1.
+pub(super) fn millis(wait: std::time::Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)
+}

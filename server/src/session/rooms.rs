@@ -1,0 +1,127 @@
+//! Room requests: create_room, join, leave, list_rooms, match.
+
+use super::Session;
+use super::requests::{Fail, Handled};
+use crate::clock::now_ms;
+use crate::hub::{MatchOutcome, frame};
+use crate::store::RoomRecord;
+use heartlink_protocol::limits::{JOIN_LATEST, JOIN_SINCE_MAX};
+use heartlink_protocol::{ErrorCode, Member, ReadMarker, RequestRef, RoomId, RoomKind, RoomName, RoomSummary, ServerMsg};
+
+impl Session {
+    pub(super) async fn create_room(&mut self, name: RoomName, reference: Option<&RequestRef>) -> Handled {
+        let me = self.handle.user.id;
+        let now = now_ms();
+        let record = RoomRecord {
+            id: RoomId::random(),
+            name: name.to_string(),
+            kind: RoomKind::Group,
+            created_by: me,
+            created_at: now,
+            pair: Vec::new(),
+        };
+        self.conn.shared.store.create_room(&record, &[me], now)?;
+        tracing::info!(conn = self.handle.id, room = %record.id, "room created");
+        self.respond(&ServerMsg::RoomCreated { room: record.room() }, reference).await
+    }
+
+    pub(super) async fn join(&mut self, room_id: RoomId, since: Option<u64>, reference: Option<&RequestRef>) -> Handled {
+        let shared = std::sync::Arc::clone(&self.conn.shared);
+        let me = self.handle.user.clone();
+        let room = shared.store.room(room_id)?.ok_or(Fail::code(ErrorCode::NotFound, "no such room"))?;
+        if !room.admits(me.id) {
+            return Err(Fail::code(ErrorCode::Forbidden, "this pair room admits only its two users"));
+        }
+        let new_member = shared.store.add_member(room_id, me.id, now_ms())?;
+        let seq = shared.sequencer.room(room_id)?;
+        let durable = shared.hub.join(self.handle.id, &seq);
+        if new_member {
+            shared.hub.user_joined(room_id, me.clone(), self.handle.id);
+        }
+        let page = match since {
+            Some(since) => shared.store.after(room_id, since, durable, JOIN_SINCE_MAX)?,
+            None => shared.store.latest(room_id, durable, JOIN_LATEST)?,
+        };
+        let mut members = Vec::new();
+        for user_id in shared.store.members(room_id)? {
+            if let Some(account) = shared.store.user(user_id)? {
+                members.push(Member { user: account.user(), online: shared.hub.is_online(user_id) });
+            }
+        }
+        let reads = shared
+            .store
+            .reads(room_id)?
+            .into_iter()
+            .filter(|(user, _)| *user != me.id)
+            .filter_map(|(user, seq)| {
+                let user = members.iter().find(|member| member.user.id == user)?.user.clone();
+                Some(ReadMarker { user, seq })
+            })
+            .collect();
+        let joined = ServerMsg::Joined {
+            room: room.room(),
+            members,
+            last_seq: durable,
+            messages: page.messages,
+            has_more: page.has_more,
+            reads,
+        };
+        self.respond(&joined, reference).await
+    }
+
+    pub(super) async fn leave(&mut self, room_id: RoomId, reference: Option<&RequestRef>) -> Handled {
+        let shared = std::sync::Arc::clone(&self.conn.shared);
+        if shared.store.room(room_id)?.is_none() {
+            return Err(Fail::code(ErrorCode::NotFound, "no such room"));
+        }
+        if shared.store.remove_member(room_id, self.handle.user.id)? {
+            shared.hub.user_left(room_id, self.handle.user.clone(), self.handle.id);
+        } else {
+            shared.hub.unjoin(self.handle.id, room_id);
+        }
+        self.respond(&ServerMsg::Left { room_id }, reference).await
+    }
+
+    pub(super) async fn list_rooms(&mut self, reference: Option<&RequestRef>) -> Handled {
+        let shared = std::sync::Arc::clone(&self.conn.shared);
+        let me = self.handle.user.id;
+        let mut rooms = Vec::new();
+        for room_id in shared.store.rooms_of(me)? {
+            let Some(record) = shared.store.room(room_id)? else { continue };
+            rooms.push(RoomSummary {
+                room: record.room(),
+                last_seq: shared.sequencer.room(room_id)?.durable(),
+                read_seq: shared.store.read_seq(room_id, me)?,
+            });
+        }
+        rooms.sort_by_key(|summary| (summary.room.created_at, summary.room.id));
+        self.respond(&ServerMsg::Rooms { rooms }, reference).await
+    }
+
+    pub(super) async fn request_match(&mut self, reference: Option<&RequestRef>) -> Handled {
+        let shared = std::sync::Arc::clone(&self.conn.shared);
+        let other = match shared.hub.request_match(self.handle.id) {
+            MatchOutcome::Waiting => return self.respond(&ServerMsg::MatchWaiting, reference).await,
+            MatchOutcome::Matched(other) => other,
+        };
+        let me = &self.handle.user;
+        let now = now_ms();
+        let record = RoomRecord {
+            id: RoomId::random(),
+            name: format!("{} & {}", other.user.username, me.username),
+            kind: RoomKind::Pair,
+            created_by: me.id,
+            created_at: now,
+            pair: vec![other.user.id, me.id],
+        };
+        if let Err(err) = shared.store.create_room(&record, &record.pair, now) {
+            let sorry = ServerMsg::error(ErrorCode::Internal, "matching failed; ask again");
+            shared.hub.send_to(other.id, frame(&sorry));
+            return Err(err.into());
+        }
+        tracing::info!(room = %record.id, "pair room created by match");
+        let matched = ServerMsg::Matched { room: record.room() };
+        shared.hub.send_to(other.id, frame(&matched));
+        self.respond(&matched, reference).await
+    }
+}

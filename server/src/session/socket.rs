@@ -1,0 +1,148 @@
+//! The socket side of a session: writing with deadlines, reading with the
+//! error → close-code mapping of PROTOCOL.md, heartbeats and the close
+//! handshake.
+
+use crate::handshake::Ws;
+use crate::shared::Shared;
+use futures_util::{SinkExt, StreamExt};
+use heartlink_protocol::{RequestRef, ServerMsg, encode_server};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+
+/// A write that cannot complete in this time means the peer stopped reading.
+const WRITE_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the close handshake may take before the socket is just dropped.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Why a session ends.
+#[derive(Debug)]
+pub enum End {
+    /// The peer closed, vanished or broke the transport; nothing more to send.
+    Gone(String),
+    /// The server closes with this code and reason.
+    Close { code: u16, reason: &'static str },
+}
+
+impl End {
+    /// The server closes with `code` and `reason`.
+    pub fn close(code: u16, reason: &'static str) -> Self {
+        Self::Close { code, reason }
+    }
+
+    /// PROTOCOL.md's 4008: the outbound queue overflowed or writes stalled.
+    pub fn slow_consumer() -> Self {
+        Self::close(4008, "slow consumer")
+    }
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Gone(why) => write!(f, "peer gone: {why}"),
+            Self::Close { code, reason } => write!(f, "closed {code} {reason}"),
+        }
+    }
+}
+
+/// The socket and what a session needs around it.
+pub struct Connection {
+    pub ws: Ws,
+    pub peer: SocketAddr,
+    pub shared: Arc<Shared>,
+    last_heard: Instant,
+}
+
+impl Connection {
+    /// Wraps a socket that finished its handshake.
+    pub fn new(ws: Ws, peer: SocketAddr, shared: Arc<Shared>) -> Self {
+        Self { ws, peer, shared, last_heard: Instant::now() }
+    }
+
+    /// Sends a direct reply, carrying the request's `ref`.
+    pub async fn reply(&mut self, msg: &ServerMsg, reference: Option<&RequestRef>) -> Result<(), End> {
+        let text = Utf8Bytes::from(encode_server(msg, reference));
+        self.write_frames(vec![text], &CancellationToken::new()).await
+    }
+
+    /// Writes frames and flushes once; gives up when `abort` fires or the
+    /// peer does not take the bytes within the write deadline.
+    pub async fn write_frames(&mut self, frames: Vec<Utf8Bytes>, abort: &CancellationToken) -> Result<(), End> {
+        let write = async {
+            for frame in frames {
+                self.ws.feed(Message::Text(frame)).await?;
+            }
+            self.ws.flush().await
+        };
+        tokio::select! {
+            written = tokio::time::timeout(WRITE_DEADLINE, write) => match written {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => Err(End::Gone(err.to_string())),
+                Err(_) => Err(End::slow_consumer()),
+            },
+            () = abort.cancelled() => Err(End::slow_consumer()),
+        }
+    }
+
+    /// Heartbeat tick: closes a silent peer, otherwise pings it.
+    pub async fn heartbeat(&mut self, every: Duration) -> Result<(), End> {
+        if self.last_heard.elapsed() >= every * 2 {
+            return Err(End::close(1001, "heartbeat timeout"));
+        }
+        let ping = self.ws.send(Message::Ping(Vec::new().into()));
+        match tokio::time::timeout(WRITE_DEADLINE, ping).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(End::Gone(err.to_string())),
+            Err(_) => Err(End::slow_consumer()),
+        }
+    }
+
+    /// Interprets what the socket produced: a message to handle, or the end.
+    /// Any frame (a Pong included) proves the peer alive.
+    pub fn received(&mut self, incoming: Option<Result<Message, WsError>>) -> Result<Message, End> {
+        match incoming {
+            Some(Ok(Message::Close(_))) => Err(End::Gone("closed by peer".to_owned())),
+            Some(Ok(message)) => {
+                self.last_heard = Instant::now();
+                Ok(message)
+            }
+            Some(Err(err)) => Err(error_end(err)),
+            None => Err(End::Gone("connection ended".to_owned())),
+        }
+    }
+
+    /// Ends the connection: the close handshake when the server closes, or
+    /// completing the peer's close; the socket is dropped either way.
+    pub async fn finish(&mut self, end: End) {
+        let closing = async {
+            if let End::Close { code, reason } = end {
+                let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
+                self.ws.close(Some(frame)).await?;
+            } else {
+                // Sends the reply to the peer's Close frame, if one is pending.
+                self.ws.flush().await?;
+            }
+            // Read until the peer answers our Close (or goes away).
+            while let Some(next) = self.ws.next().await {
+                next?;
+            }
+            Ok::<(), WsError>(())
+        };
+        let _ = tokio::time::timeout(CLOSE_DEADLINE, closing).await;
+    }
+}
+
+/// PROTOCOL.md's close codes for transport errors.
+fn error_end(err: WsError) -> End {
+    match err {
+        WsError::Capacity(_) => End::close(1009, "frame or message over the size limit"),
+        WsError::Utf8(_) => End::close(1007, "text frame is not valid UTF-8"),
+        WsError::Protocol(_) | WsError::AttackAttempt => End::close(1002, "WebSocket protocol error"),
+        other => End::Gone(other.to_string()),
+    }
+}

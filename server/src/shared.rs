@@ -1,0 +1,59 @@
+//! What every session shares: configuration, store, accounts, hub,
+//! sequencer, commit queue and limits.
+
+use crate::accounts::Accounts;
+use crate::commit::CommitQueue;
+use crate::config::Config;
+use crate::hub::{ConnId, Hub};
+use crate::rate_limit::KeyedLimiter;
+use crate::sequencer::Sequencer;
+use crate::store::Store;
+use heartlink_protocol::UserId;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio_util::sync::CancellationToken;
+
+/// The server's shared state, one per `run`.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub store: Store,
+    pub accounts: Accounts,
+    pub hub: Arc<Hub>,
+    pub sequencer: Sequencer,
+    pub commit: CommitQueue,
+    /// `send`s per user, shared by all of the user's connections.
+    pub send_limiter: KeyedLimiter<UserId>,
+    /// Cancelled on SIGINT/SIGTERM: sessions close with 1001.
+    pub shutdown: CancellationToken,
+    next_conn: AtomicU64,
+}
+
+impl Shared {
+    /// Assembles the shared state.
+    pub fn new(
+        config: Config,
+        store: Store,
+        accounts: Accounts,
+        hub: Arc<Hub>,
+        commit: CommitQueue,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            send_limiter: KeyedLimiter::new(config.send_rate),
+            sequencer: Sequencer::new(store.clone()),
+            config,
+            store,
+            accounts,
+            hub,
+            commit,
+            shutdown,
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh connection number.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+}

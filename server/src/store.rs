@@ -1,0 +1,107 @@
+//! Durable state in sled. `Store` is the only code in the project that names
+//! sled: every other module sees typed records and ids.
+//!
+//! Trees (keys are raw bytes; ids are their 16 UUID bytes, seqs big-endian u64
+//! so that a range scan is chronological):
+//!
+//! | tree          | key                               | value                 |
+//! |---------------|-----------------------------------|-----------------------|
+//! | `users`       | user_id                           | [`UserRecord`] JSON   |
+//! | `usernames`   | canonical (lower-case) username   | user_id               |
+//! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
+//! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
+//! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
+//! | `memberships` | user_id ++ room_id                | empty                 |
+//! | `messages`    | room_id ++ seq                    | [`StoredMessage`] JSON|
+//! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
+//! | `reads`       | room_id ++ user_id                | seq                   |
+
+mod accounts;
+mod messages;
+mod records;
+mod rooms;
+
+use std::path::Path;
+
+pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
+
+/// Why a storage operation failed. Details are logged, never sent to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled reported an I/O or corruption error.
+    #[error("database error: {0}")]
+    Db(#[from] sled::Error),
+    /// A stored record did not decode: the data dir is damaged or from an incompatible version.
+    #[error("corrupt record in tree {tree}: {detail}")]
+    Corrupt { tree: &'static str, detail: String },
+}
+
+/// The server's database. Cheap to clone (sled handles are reference counted).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: sled::Db,
+    users: sled::Tree,
+    usernames: sled::Tree,
+    tokens: sled::Tree,
+    rooms: sled::Tree,
+    members: sled::Tree,
+    memberships: sled::Tree,
+    messages: sled::Tree,
+    dedup: sled::Tree,
+    reads: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`. A damaged database is an
+    /// error: the server refuses to start rather than start empty.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(dir).mode(sled::Mode::LowSpace).open()?;
+        let tree = |name: &str| db.open_tree(name);
+        Ok(Self {
+            users: tree("users")?,
+            usernames: tree("usernames")?,
+            tokens: tree("tokens")?,
+            rooms: tree("rooms")?,
+            members: tree("members")?,
+            memberships: tree("memberships")?,
+            messages: tree("messages")?,
+            dedup: tree("dedup")?,
+            reads: tree("reads")?,
+            db,
+        })
+    }
+
+    /// Makes everything written so far durable (one fsync for all of it).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+}
+
+fn concat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut buf = [0u8; 8];
+    if let Some(slice) = bytes.get(at..at + 8) {
+        buf.copy_from_slice(slice);
+    }
+    u64::from_be_bytes(buf)
+}
+
+fn id_at(bytes: &[u8], at: usize) -> [u8; 16] {
+    let mut buf = [0u8; 16];
+    if let Some(slice) = bytes.get(at..at + 16) {
+        buf.copy_from_slice(slice);
+    }
+    buf
+}
+
+fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt { tree, detail: err.to_string() })
+}
+
+fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|err| StoreError::Corrupt { tree, detail: err.to_string() })
+}

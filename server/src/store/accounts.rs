@@ -1,0 +1,100 @@
+//! Accounts and session tokens: `users`, `usernames`, `tokens`.
+
+use super::{Store, StoreError, TokenRecord, UserRecord, decode, encode};
+use heartlink_protocol::{UserId, Username};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+impl Store {
+    /// Creates an account; `None` when the username (case-insensitively) is taken.
+    pub fn create_user(
+        &self,
+        username: &Username,
+        password_hash: String,
+        now: u64,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let record = UserRecord { id: UserId::random(), username: username.to_string(), password_hash, created_at: now };
+        let value = encode("users", &record)?;
+        let name_key = username.canonical();
+        // One transaction over both trees: a crash can never leave a name
+        // pointing at no account, or an account without its name.
+        let outcome = (&self.usernames, &self.users).transaction(|(names, users)| {
+            if names.get(name_key.as_bytes())?.is_some() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            names.insert(name_key.as_bytes(), record.id.as_bytes())?;
+            users.insert(record.id.as_bytes(), value.as_slice())?;
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => Ok(Some(record)),
+            Err(TransactionError::Abort(())) => Ok(None),
+            Err(TransactionError::Storage(err)) => Err(err.into()),
+        }
+    }
+
+    /// The account with this canonical (lower-case) username.
+    pub fn user_by_name(&self, canonical: &str) -> Result<Option<UserRecord>, StoreError> {
+        let Some(id) = self.usernames.get(canonical.as_bytes())? else {
+            return Ok(None);
+        };
+        self.user(UserId::from_bytes(super::id_at(&id, 0)))
+    }
+
+    /// The account with this id.
+    pub fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        self.users.get(id.as_bytes())?.map(|bytes| decode("users", &bytes)).transpose()
+    }
+
+    /// Records a new token (by its hash).
+    pub fn insert_token(&self, token_hash: &[u8; 32], user_id: UserId, now: u64) -> Result<(), StoreError> {
+        let record = TokenRecord { user_id, issued_at: now, last_used: now };
+        self.tokens.insert(token_hash, encode("tokens", &record)?)?;
+        Ok(())
+    }
+
+    /// The user a token belongs to, if it exists and was used within `ttl_ms`;
+    /// refreshes its last use. An expired token is deleted.
+    pub fn use_token(&self, token_hash: &[u8; 32], now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError> {
+        let Some(bytes) = self.tokens.get(token_hash)? else {
+            return Ok(None);
+        };
+        let mut record: TokenRecord = decode("tokens", &bytes)?;
+        if now.saturating_sub(record.last_used) > ttl_ms {
+            self.tokens.remove(token_hash)?;
+            return Ok(None);
+        }
+        record.last_used = now;
+        self.tokens.insert(token_hash, encode("tokens", &record)?)?;
+        Ok(Some(record.user_id))
+    }
+
+    /// Deletes a token; later `resume`s with it fail.
+    pub fn revoke_token(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+        self.tokens.remove(token_hash)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_unique_case_insensitively_and_tokens_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let alice = store.create_user(&Username::try_from("Alice").unwrap(), "h".into(), 1).unwrap().unwrap();
+        assert!(store.create_user(&Username::try_from("alice").unwrap(), "h".into(), 1).unwrap().is_none());
+        assert_eq!(store.user_by_name("alice").unwrap().unwrap().username, "Alice");
+
+        let hash = [7u8; 32];
+        store.insert_token(&hash, alice.id, 1_000).unwrap();
+        assert_eq!(store.use_token(&hash, 1_500, 1_000).unwrap(), Some(alice.id));
+        assert_eq!(store.use_token(&hash, 2_400, 1_000).unwrap(), Some(alice.id), "use refreshes the expiry");
+        assert_eq!(store.use_token(&hash, 3_500, 1_000).unwrap(), None);
+        store.insert_token(&hash, alice.id, 1_000).unwrap();
+        store.revoke_token(&hash).unwrap();
+        assert_eq!(store.use_token(&hash, 1_000, 1_000).unwrap(), None);
+    }
+}
