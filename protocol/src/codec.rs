@@ -148,7 +148,8 @@ mod tests {
         let unknown = err(r#"{"type":"dance","ref":"r2"}"#);
         assert_eq!(unknown.code, ErrorCode::BadRequest);
         assert_eq!(unknown.reference.unwrap().as_str(), "r2");
-        let missing = err(r#"{"type":"send","room_id":"00000000-0000-0000-0000-000000000000"}"#);
+        let room = crate::RoomId::random();
+        let missing = err(&format!(r#"{{"type":"send","room_id":"{room}"}}"#));
         assert_eq!(missing.code, ErrorCode::BadRequest);
         assert_eq!(err(r#"{"type":"ping","ref":7}"#).code, ErrorCode::BadRequest);
         assert_eq!(err(&format!(r#"{{"type":"ping","ref":"{}"}}"#, "x".repeat(65))).code, ErrorCode::BadRequest);
@@ -160,10 +161,8 @@ mod tests {
         assert!(e.is_authentication());
         assert_eq!((e.code, e.reference.unwrap().as_str()), (ErrorCode::InvalidUsername, "q"));
         assert_eq!(err(r#"{"type":"register","username":"alice","password":"short"}"#).code, ErrorCode::WeakPassword);
-        let long = "x".repeat(4001);
-        let send = format!(
-            r#"{{"type":"send","room_id":"00000000-0000-0000-0000-000000000000","client_msg_id":"c","body":"{long}"}}"#
-        );
+        let (long, room) = ("x".repeat(4001), crate::RoomId::random());
+        let send = format!(r#"{{"type":"send","room_id":"{room}","client_msg_id":"c","body":"{long}"}}"#);
         assert_eq!(err(&send).code, ErrorCode::TooLarge);
     }
 
