@@ -165,6 +165,8 @@ impl Session {
         let message = self.conn.received(incoming)?;
         match message {
             Message::Text(text) => self.text_frame(&text).await,
+            // tungstenite queued the Pong; send it now rather than with the next event.
+            Message::Ping(_) => self.conn.flush().await,
             Message::Binary(_) => {
                 let msg = ServerMsg::error(
                     ErrorCode::BadRequest,

@@ -89,6 +89,15 @@ impl Connection {
         }
     }
 
+    /// Writes out whatever tungstenite has queued (a Pong, say).
+    pub async fn flush(&mut self) -> Result<(), End> {
+        match tokio::time::timeout(WRITE_DEADLINE, self.ws.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(End::Gone(err.to_string())),
+            Err(_) => Err(End::slow_consumer()),
+        }
+    }
+
     /// Heartbeat tick: closes a silent peer, otherwise pings it.
     pub async fn heartbeat(&mut self, every: Duration) -> Result<(), End> {
         if self.last_heard.elapsed() >= every * 2 {
