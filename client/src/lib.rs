@@ -1,1 +1,16 @@
-//! heartlink-tui's library: placeholder until the TUI lands.
+//! heartlink-tui's library: the network task, the app model, the screen,
+//! and the commands of the `heartlink-tui` binary.
+//!
+//! Data flow (The Elm Architecture, see DESIGN.md): terminal events, network
+//! events and clock ticks become [`app::Msg`]s; [`app::App::update`] changes
+//! the model and returns [`app::Effect`]s for the network; [`ui::render`]
+//! draws the model.
+
+pub mod cli;
+pub mod config;
+pub mod emoji;
+pub mod error;
+pub mod net;
+pub mod sanitize;
+
+pub use error::ClientError;

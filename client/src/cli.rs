@@ -1,0 +1,97 @@
+//! Command-line arguments (clap derive). The doc comments are the help text;
+//! every flag can also be set through an `HEARTLINK_*` environment variable.
+
+use clap::{Args, Parser, Subcommand};
+use heartlink_protocol::RoomId;
+use std::path::PathBuf;
+
+/// The server used when neither a flag nor a saved session names one.
+pub const DEFAULT_SERVER: &str = "ws://127.0.0.1:7878/ws";
+
+/// heartlink-tui: a terminal chat client for heartlink-server.
+///
+/// With no command it resumes the saved session and opens the chat screen.
+#[derive(Debug, Parser)]
+#[command(name = "heartlink-tui", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Directory for the session file (default: ~/.config/heartlink).
+    #[arg(long, global = true, env = "HEARTLINK_CONFIG_DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// Log file (default: heartlink-tui.log in the config directory). Logs never go to the screen.
+    #[arg(long, global = true, env = "HEARTLINK_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Log filter, in tracing's EnvFilter syntax.
+    #[arg(long, global = true, env = "HEARTLINK_LOG", default_value = "heartlink_client=info,warn")]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in (asking for whatever is missing) and open the chat screen.
+    Login(AccountArgs),
+    /// Create an account, log in and open the chat screen.
+    Register(AccountArgs),
+    /// Revoke the saved session's token and delete the session file.
+    Logout,
+    /// Send one message to a room with the saved session, then exit.
+    Send {
+        /// The room's id.
+        #[arg(long, env = "HEARTLINK_ROOM")]
+        room: RoomId,
+        /// Give up after this many seconds without an acknowledgement.
+        #[arg(long, env = "HEARTLINK_TIMEOUT", default_value_t = 30)]
+        timeout: u64,
+        /// The message (several words are joined with spaces).
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
+    /// Print a room's messages as they arrive, one per line, until interrupted.
+    Tail {
+        /// The room's id.
+        #[arg(long, env = "HEARTLINK_ROOM")]
+        room: RoomId,
+        /// Print JSON lines (the protocol's chat_message objects) instead of text.
+        #[arg(long, env = "HEARTLINK_JSON")]
+        json: bool,
+    },
+}
+
+/// `login` / `register` flags: anything missing is asked for on the login screen.
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// Server URL, e.g. ws://127.0.0.1:7878/ws.
+    #[arg(long, env = "HEARTLINK_SERVER")]
+    pub server: Option<String>,
+    /// Username (3-32 characters of a-z, 0-9, '_', '-', '.').
+    #[arg(long, env = "HEARTLINK_USERNAME")]
+    pub username: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed_and_parses_the_documented_commands() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["heartlink-tui", "login", "--server", "ws://h:1/ws", "--username", "bob"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Login(AccountArgs { username: Some(ref u), .. })) if u == "bob"));
+        let room = RoomId::random().to_string();
+        let cli = Cli::try_parse_from(["heartlink-tui", "send", "--room", &room, "hello", "there"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Send { ref text, .. }) if text.join(" ") == "hello there"));
+        let cli = Cli::try_parse_from(["heartlink-tui", "tail", "--room", &room, "--json"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Tail { json: true, .. })));
+        assert!(Cli::try_parse_from(["heartlink-tui"]).unwrap().command.is_none());
+        assert!(Cli::try_parse_from(["heartlink-tui", "send", "--room", "not-a-uuid", "x"]).is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! Opening a WebSocket and authenticating on it: the first frame of every
+//! connection (PROTOCOL.md, "Session"). Also the one-shot token revocation
+//! used by `heartlink-tui logout`.
+
+use super::Auth;
+use crate::error::ClientError;
+use futures_util::{SinkExt, StreamExt};
+use heartlink_protocol::{ClientMsg, ErrorCode, Secret, ServerMsg, User, decode_server, encode_request};
+use tokio::net::TcpStream;
+use tokio::time::{Duration, timeout};
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The server allows 10 s for the first frame; connecting and authenticating
+/// share one deadline a little longer than that.
+const AUTH_DEADLINE: Duration = Duration::from_secs(12);
+
+/// What `connection_established` told us.
+#[derive(Debug, Clone)]
+pub(super) struct Established {
+    pub user: User,
+    pub token: String,
+    pub heartbeat_secs: u64,
+}
+
+/// Why a connection attempt ended without a session.
+#[derive(Debug, Clone)]
+pub(super) enum AttemptError {
+    /// The server (or the URL) says no: retrying the same thing cannot help.
+    Refused { reason: String, session_expired: bool },
+    /// The network or the server is down: worth retrying.
+    Unreachable(String),
+}
+
+/// Connects to `server` and sends the authentication frame.
+pub(super) async fn connect(server: &str, auth: &Auth) -> Result<(Ws, Established), AttemptError> {
+    match timeout(AUTH_DEADLINE, connect_inner(server, auth)).await {
+        Ok(result) => result,
+        Err(_) => Err(AttemptError::Unreachable(format!("{server} did not answer within {AUTH_DEADLINE:?}"))),
+    }
+}
+
+async fn connect_inner(server: &str, auth: &Auth) -> Result<(Ws, Established), AttemptError> {
+    let (mut ws, _response) = tokio_tungstenite::connect_async(server).await.map_err(|err| connect_error(server, err))?;
+    let frame = encode_request(&auth.to_msg(), None);
+    ws.send(Message::text(frame)).await.map_err(|err| AttemptError::Unreachable(format!("connection lost: {err}")))?;
+    loop {
+        let next = ws.next().await;
+        let text = match next {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(frame))) => return Err(closed_during_auth(frame)),
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => return Err(AttemptError::Unreachable(format!("connection lost: {err}"))),
+            None => return Err(AttemptError::Unreachable("the server closed the connection".into())),
+        };
+        let Ok(frame) = decode_server(&text) else {
+            tracing::warn!(frame = %text.chars().take(200).collect::<String>(), "undecodable frame during login");
+            continue;
+        };
+        match frame.msg {
+            ServerMsg::ConnectionEstablished { user, token, heartbeat_secs, .. } => {
+                return Ok((ws, Established { user, token, heartbeat_secs }));
+            }
+            ServerMsg::Error { code, message, retry_after_ms } => {
+                let _ = ws.close(None).await;
+                return Err(refusal(auth, code, &message, retry_after_ms));
+            }
+            other => tracing::debug!(kind = ?other, "ignored a frame before connection_established"),
+        }
+    }
+}
+
+fn connect_error(server: &str, err: tungstenite::Error) -> AttemptError {
+    match err {
+        tungstenite::Error::Url(url) => {
+            AttemptError::Refused { reason: format!("bad server URL {server}: {url}"), session_expired: false }
+        }
+        tungstenite::Error::Http(response) => AttemptError::Refused {
+            reason: format!("{server} refused the WebSocket connection (HTTP {})", response.status()),
+            session_expired: false,
+        },
+        other => AttemptError::Unreachable(format!("cannot reach {server}: {other}")),
+    }
+}
+
+fn closed_during_auth(frame: Option<tungstenite::protocol::CloseFrame>) -> AttemptError {
+    let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+    AttemptError::Unreachable(format!("the server closed the connection during login: {reason}"))
+}
+
+/// A refusal in plain language.
+fn refusal(auth: &Auth, code: ErrorCode, message: &str, retry_after_ms: Option<u64>) -> AttemptError {
+    let resuming = matches!(auth, Auth::Resume { .. });
+    let reason = match code {
+        ErrorCode::Unauthorized if resuming => {
+            "your saved session has expired or was revoked — please log in again".to_owned()
+        }
+        ErrorCode::BadCredentials => "wrong username or password".to_owned(),
+        ErrorCode::UsernameTaken => "that username is already taken".to_owned(),
+        ErrorCode::RateLimited => {
+            let secs = retry_after_ms.unwrap_or(60_000).div_ceil(1000);
+            format!("too many attempts — try again in {secs} s")
+        }
+        _ => message.to_owned(),
+    };
+    AttemptError::Refused { reason, session_expired: resuming && code == ErrorCode::Unauthorized }
+}
+
+/// `logout`: resumes with `token`, asks the server to revoke it and waits
+/// for the close that confirms it.
+pub async fn revoke_token(server: &str, token: &str) -> Result<(), ClientError> {
+    let auth = Auth::Resume { token: Secret::new(token) };
+    let (mut ws, _) = connect(server, &auth).await.map_err(|err| match err {
+        AttemptError::Refused { reason, .. } => ClientError::Refused(reason),
+        AttemptError::Unreachable(reason) => ClientError::Unreachable(reason),
+    })?;
+    let frame = encode_request(&ClientMsg::Logout, None);
+    ws.send(Message::text(frame)).await.map_err(|err| ClientError::Unreachable(err.to_string()))?;
+    let closed = timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = ws.next().await {
+            if matches!(message, Message::Close(_)) {
+                return true;
+            }
+        }
+        true
+    })
+    .await;
+    closed.map(|_| ()).map_err(|_| ClientError::Unreachable("the server did not confirm the logout".into()))
+}

@@ -1,0 +1,141 @@
+//! Unit tests of the network task's bookkeeping: rejoin with `since`, outbox
+//! resend with the original ids, paging on, refusals.
+
+use super::*;
+use heartlink_protocol::{Room, RoomKind, User, UserId, decode_request};
+
+fn room(id: RoomId) -> Room {
+    Room { id, name: "general".into(), kind: RoomKind::Group, created_by: UserId::random(), created_at: 0 }
+}
+
+fn message(room_id: RoomId, seq: u64) -> ChatMessage {
+    let sender = User { id: UserId::random(), username: "bob".into() };
+    ChatMessage { room_id, seq, sender, body: format!("m{seq}"), ts: 0, client_msg_id: format!("c{seq}") }
+}
+
+fn joined(room_id: RoomId, seqs: std::ops::RangeInclusive<u64>, last_seq: u64, has_more: bool) -> ServerMsg {
+    ServerMsg::Joined {
+        room: room(room_id),
+        members: vec![],
+        last_seq,
+        messages: seqs.map(|seq| message(room_id, seq)).collect(),
+        has_more,
+        reads: vec![],
+    }
+}
+
+/// Decodes frames the state produced, and the `ref`s they carry.
+fn decoded(frames: &[String]) -> Vec<(ClientMsg, Option<String>)> {
+    frames
+        .iter()
+        .map(|text| {
+            let request = decode_request(text).unwrap();
+            (request.msg, request.reference.map(|r| r.as_str().to_owned()))
+        })
+        .collect()
+}
+
+fn reply(msg: ServerMsg, reference: Option<&str>) -> ServerFrame {
+    ServerFrame { msg, reference: reference.map(str::to_owned) }
+}
+
+fn outgoing(room_id: RoomId, id: &str) -> Outgoing {
+    Outgoing::new(room_id, ClientMsgId::try_from(id).unwrap(), Body::try_from("hi").unwrap())
+}
+
+#[test]
+fn reconnect_rejoins_with_last_held_seq_then_resends_outbox_with_original_ids() {
+    let now = Instant::now();
+    let mut state = SyncState::default();
+    let room_id = RoomId::random();
+    assert_eq!(state.join(room_id), None, "offline: nothing is sent");
+    let step = state.on_connected();
+    let sent = decoded(&step.frames);
+    assert_eq!(sent[0].0, ClientMsg::Join { room_id, since: None });
+    state.on_frame(reply(joined(room_id, 1..=3, 3, false), sent[0].1.as_deref()), now);
+    state.on_frame(reply(ServerMsg::ChatMessage(message(room_id, 4)), None), now);
+    state.on_disconnected();
+    assert_eq!(state.send(outgoing(room_id, "c-offline")), None, "offline sends wait in the outbox");
+
+    let step = state.on_connected();
+    let sent = decoded(&step.frames);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].0, ClientMsg::Join { room_id, since: Some(4) });
+    assert!(matches!(&sent[1].0, ClientMsg::Send { client_msg_id, .. } if client_msg_id.as_str() == "c-offline"));
+    assert!(step.events.is_empty(), "resynced only after the join reply");
+    let step = state.on_frame(reply(joined(room_id, 5..=6, 6, false), sent[0].1.as_deref()), now);
+    assert!(matches!(step.events.as_slice(), [NetEvent::Server(_), NetEvent::Resynced]));
+
+    let ack = ServerMsg::Ack { room_id, client_msg_id: "c-offline".into(), seq: 7, ts: 1 };
+    state.on_frame(reply(ack, sent[1].1.as_deref()), now);
+    assert_eq!(state.outbox_len(), 0);
+    state.on_disconnected();
+    assert_eq!(decoded(&state.on_connected().frames)[0].0, ClientMsg::Join { room_id, since: Some(6) });
+}
+
+#[test]
+fn a_since_join_with_more_pages_on_before_reporting_resynced() {
+    let now = Instant::now();
+    let mut state = SyncState::default();
+    let room_id = RoomId::random();
+    state.join(room_id);
+    let first = decoded(&state.on_connected().frames);
+    state.on_frame(reply(joined(room_id, 1..=2, 2, false), first[0].1.as_deref()), now);
+    state.on_disconnected();
+    let rejoin = decoded(&state.on_connected().frames);
+    assert_eq!(rejoin[0].0, ClientMsg::Join { room_id, since: Some(2) });
+    let step = state.on_frame(reply(joined(room_id, 3..=502, 900, true), rejoin[0].1.as_deref()), now);
+    let next = decoded(&step.frames);
+    assert_eq!(next[0].0, ClientMsg::Join { room_id, since: Some(502) });
+    assert!(!step.events.iter().any(|e| matches!(e, NetEvent::Resynced)));
+    let step = state.on_frame(reply(joined(room_id, 503..=900, 900, false), next[0].1.as_deref()), now);
+    assert!(step.events.iter().any(|e| matches!(e, NetEvent::Resynced)));
+}
+
+#[test]
+fn a_plain_join_with_has_more_means_older_history_not_a_gap() {
+    let now = Instant::now();
+    let mut state = SyncState::default();
+    let room_id = RoomId::random();
+    state.on_connected();
+    let frame = decoded(&[state.join(room_id).unwrap()]);
+    let step = state.on_frame(reply(joined(room_id, 51..=100, 100, true), frame[0].1.as_deref()), now);
+    assert!(step.frames.is_empty());
+    state.on_disconnected();
+    assert_eq!(decoded(&state.on_connected().frames)[0].0, ClientMsg::Join { room_id, since: Some(100) });
+}
+
+#[test]
+fn refused_join_forgets_the_room_and_a_rate_limited_send_is_retried_later() {
+    let now = Instant::now();
+    let mut state = SyncState::default();
+    let room_id = RoomId::random();
+    state.on_connected();
+    let join = decoded(&[state.join(room_id).unwrap()]);
+    let refusal = ServerMsg::error(ErrorCode::NotFound, "no such room");
+    let step = state.on_frame(reply(refusal, join[0].1.as_deref()), now);
+    assert!(matches!(&step.events[0], NetEvent::Refused { request: RequestKind::Join(id), code: ErrorCode::NotFound, .. } if *id == room_id));
+    state.on_disconnected();
+    assert!(state.on_connected().frames.is_empty(), "a refused room is not re-joined");
+
+    let send = decoded(&[state.send(outgoing(room_id, "c1")).unwrap()]);
+    let step = state.on_frame(reply(ServerMsg::rate_limited("slow down", 500), send[0].1.as_deref()), now);
+    assert!(step.events.is_empty(), "rate limiting is handled quietly by retrying");
+    assert_eq!(state.next_retry(), Some(now + Duration::from_millis(500)));
+    assert!(state.due_retries(now).is_empty());
+    let retried = decoded(&state.due_retries(now + Duration::from_millis(500)));
+    assert!(matches!(&retried[0].0, ClientMsg::Send { client_msg_id, .. } if client_msg_id.as_str() == "c1"));
+
+    let step = state.on_frame(reply(ServerMsg::error(ErrorCode::Forbidden, "not a member"), retried[0].1.as_deref()), now);
+    assert!(matches!(&step.events[0], NetEvent::Refused { request: RequestKind::Send { .. }, code: ErrorCode::Forbidden, .. }));
+    assert_eq!(state.outbox_len(), 0, "a message refused for good leaves the outbox");
+}
+
+#[test]
+fn no_rooms_means_resynced_at_once_and_typing_carries_no_ref() {
+    let mut state = SyncState::default();
+    assert!(matches!(state.on_connected().events.as_slice(), [NetEvent::Resynced]));
+    let typing = state.request(&ClientMsg::Typing { room_id: RoomId::random(), active: true });
+    assert!(!typing.contains("\"ref\""), "{typing}");
+    assert!(state.request(&ClientMsg::ListRooms).contains("\"ref\""));
+}
