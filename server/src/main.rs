@@ -84,7 +84,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.auth_timeout = Duration::from_secs(args.auth_timeout_secs);
 
     let server = Server::open(config).with_context(|| {
-        format!("cannot open the database in {}; it is left untouched", data_dir.display())
+        format!("refusing to start: cannot use the database in {}", data_dir.display())
     })?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

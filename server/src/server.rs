@@ -22,10 +22,10 @@ const TYPING_SWEEP: Duration = Duration::from_secs(1);
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     /// The data dir could not be opened or flushed.
-    #[error("storage: {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// The account service could not start.
-    #[error("accounts: {0}")]
+    #[error(transparent)]
     Accounts(#[from] AuthError),
 }
 

@@ -15,8 +15,10 @@
 //! | `messages`    | room_id ++ seq                    | [`StoredMessage`] JSON|
 //! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
 //! | `reads`       | room_id ++ user_id                | seq                   |
+//! | `meta`        | `instance_id`                     | see `marker.rs`       |
 
 mod accounts;
+mod marker;
 mod messages;
 mod records;
 mod rooms;
@@ -31,8 +33,8 @@ pub enum StoreError {
     /// sled reported an I/O or corruption error.
     #[error("database error: {0}")]
     Db(#[from] sled::Error),
-    /// A stored record did not decode: the data dir is damaged or from an incompatible version.
-    #[error("corrupt record in tree {tree}: {detail}")]
+    /// A stored record did not decode, or the data dir is damaged or not ours.
+    #[error("damaged data ({tree}): {detail}")]
     Corrupt { tree: &'static str, detail: String },
 }
 
@@ -55,7 +57,9 @@ impl Store {
     /// Opens (or creates) the database in `dir`. A damaged database is an
     /// error: the server refuses to start rather than start empty.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let found = marker::inspect(dir)?;
         let db = sled::Config::new().path(dir).mode(sled::Mode::LowSpace).open()?;
+        marker::confirm(dir, found, &db)?;
         let tree = |name: &str| db.open_tree(name);
         Ok(Self {
             users: tree("users")?,
@@ -104,4 +108,27 @@ fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> R
 
 fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|err| StoreError::Corrupt { tree, detail: err.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replaced_or_foreign_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        drop(Store::open(&data).unwrap());
+        drop(Store::open(&data).unwrap()); // reopening our own data is fine
+
+        // sled alone would reopen this as an empty database.
+        std::fs::remove_file(data.join("db")).unwrap();
+        assert!(Store::open(&data).is_err(), "a deleted database must not open as an empty one");
+
+        let foreign = dir.path().join("foreign");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("notes.txt"), "hello").unwrap();
+        let err = Store::open(&foreign).unwrap_err().to_string();
+        assert!(err.contains("not a heartlink data dir"), "{err}");
+    }
 }
