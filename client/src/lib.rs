@@ -6,11 +6,17 @@
 //! the model and returns [`app::Effect`]s for the network; [`ui::render`]
 //! draws the model.
 
+pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod emoji;
 pub mod error;
+pub mod logging;
 pub mod net;
 pub mod sanitize;
+pub mod script;
+pub mod tui;
+pub mod ui;
 
 pub use error::ClientError;

@@ -1,2 +1,18 @@
-//! `heartlink-tui`: placeholder until the TUI lands.
-fn main() {}
+//! `heartlink-tui`: parses the arguments, sends logs to a file, and hands
+//! over to the library.
+
+use clap::Parser;
+use color_eyre::eyre::WrapErr;
+use heartlink_client::cli::Cli;
+use heartlink_client::config::ConfigDir;
+
+fn main() -> color_eyre::Result<()> {
+    color_eyre::install()?;
+    let cli = Cli::parse();
+    let config = ConfigDir::resolve(cli.global.config_dir.clone())?;
+    let log_path = cli.global.log_file.clone().unwrap_or_else(|| config.default_log_path());
+    let _log_guard = heartlink_client::logging::init(&log_path, &cli.global.log)?;
+    let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
+    runtime.block_on(heartlink_client::commands::run(cli.command, config))?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! One open room as the client sees it: messages deduplicated by seq,
+//! pending own messages, notices, members, typing users, read markers,
+//! unread count and scroll position.
+
+use heartlink_protocol::{ChatMessage, Member, ReadMarker, Room, RoomId, RoomKind, User, UserId};
+use std::collections::{BTreeMap, HashMap};
+use tokio::time::Instant;
+
+/// An own message not yet acked by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub client_msg_id: String,
+    pub body: String,
+    /// Why the server refused it for good, if it did.
+    pub failed: Option<String>,
+}
+
+/// A line that is not a chat message: joins, leaves, presence, the client's
+/// own reports. `after_seq` anchors it in the timeline after that message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub after_seq: u64,
+    pub text: String,
+    pub alert: bool,
+}
+
+/// A member and whether they are online.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberView {
+    pub user: User,
+    pub online: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoomView {
+    pub room: Room,
+    /// Keyed by seq: the map is the deduplication.
+    pub messages: BTreeMap<u64, ChatMessage>,
+    pub pending: Vec<Pending>,
+    pub notices: Vec<Notice>,
+    pub members: Vec<MemberView>,
+    /// Who is typing, until when (the server repeats `active` while they type).
+    pub typing: BTreeMap<UserId, (String, Instant)>,
+    /// Other members' read markers.
+    pub reads: HashMap<UserId, (String, u64)>,
+    pub unread: u64,
+    /// Whether older history remains on the server.
+    pub has_older: bool,
+    pub loading_older: bool,
+    /// Lines scrolled up from the bottom (0 = following new messages).
+    pub scroll: usize,
+    /// A `joined` reply has arrived at least once.
+    pub joined: bool,
+    /// Messages new to us loaded by the re-join after a reconnect.
+    pub missed: usize,
+    /// The newest seq we told the server we have read.
+    pub read_sent: u64,
+}
+
+impl RoomView {
+    /// A room known only by id until its `joined` reply arrives.
+    pub fn placeholder(id: RoomId) -> Self {
+        let short: String = id.to_string().chars().take(8).collect();
+        let room = Room { id, name: short, kind: RoomKind::Group, created_by: UserId(uuid::Uuid::nil()), created_at: 0 };
+        Self::new(room)
+    }
+
+    pub fn new(room: Room) -> Self {
+        Self {
+            room,
+            messages: BTreeMap::new(),
+            pending: Vec::new(),
+            notices: Vec::new(),
+            members: Vec::new(),
+            typing: BTreeMap::new(),
+            reads: HashMap::new(),
+            unread: 0,
+            has_older: false,
+            loading_older: false,
+            scroll: 0,
+            joined: false,
+            missed: 0,
+            read_sent: 0,
+        }
+    }
+
+    pub fn id(&self) -> RoomId {
+        self.room.id
+    }
+
+    pub fn newest_seq(&self) -> u64 {
+        self.messages.keys().next_back().copied().unwrap_or(0)
+    }
+
+    pub fn oldest_seq(&self) -> Option<u64> {
+        self.messages.keys().next().copied()
+    }
+
+    pub fn notice(&mut self, text: impl Into<String>) {
+        let after_seq = self.newest_seq();
+        self.notices.push(Notice { after_seq, text: text.into(), alert: false });
+    }
+
+    pub fn alert(&mut self, text: impl Into<String>) {
+        let after_seq = self.newest_seq();
+        self.notices.push(Notice { after_seq, text: text.into(), alert: true });
+    }
+
+    /// Adds a message unless its seq is already held; an own message
+    /// replaces its pending copy. Returns whether it was new *and* not the
+    /// echo of something we sent from this client.
+    pub fn insert(&mut self, message: ChatMessage, me: Option<UserId>) -> bool {
+        if self.messages.contains_key(&message.seq) {
+            return false;
+        }
+        let own = me == Some(message.sender.id);
+        let was_pending = own && self.take_pending(&message.client_msg_id);
+        self.messages.insert(message.seq, message);
+        !was_pending
+    }
+
+    fn take_pending(&mut self, client_msg_id: &str) -> bool {
+        let before = self.pending.len();
+        self.pending.retain(|pending| pending.client_msg_id != client_msg_id);
+        self.pending.len() != before
+    }
+
+    /// `ack`: the message is durable. Normally its `chat_message` came first
+    /// and replaced the pending copy; if not, the copy becomes the message.
+    pub fn acked(&mut self, client_msg_id: &str, seq: u64, ts: u64, me: &User) {
+        let Some(index) = self.pending.iter().position(|p| p.client_msg_id == client_msg_id) else { return };
+        let pending = self.pending.remove(index);
+        self.messages.entry(seq).or_insert_with(|| ChatMessage {
+            room_id: self.room.id,
+            seq,
+            sender: me.clone(),
+            body: pending.body,
+            ts,
+            client_msg_id: pending.client_msg_id,
+        });
+    }
+
+    pub fn fail(&mut self, client_msg_id: &str, reason: String) {
+        if let Some(pending) = self.pending.iter_mut().find(|p| p.client_msg_id == client_msg_id) {
+            pending.failed = Some(reason);
+        }
+    }
+
+    /// Replaces the member list, returning the users that were not members before.
+    pub fn set_members(&mut self, members: Vec<Member>) -> Vec<User> {
+        let known: Vec<UserId> = self.members.iter().map(|m| m.user.id).collect();
+        let new = members.iter().filter(|m| !known.contains(&m.user.id)).map(|m| m.user.clone()).collect();
+        self.members = members.into_iter().map(|m| MemberView { user: m.user, online: m.online }).collect();
+        self.sort_members();
+        new
+    }
+
+    pub fn add_member(&mut self, user: User) {
+        if !self.members.iter().any(|m| m.user.id == user.id) {
+            self.members.push(MemberView { user, online: true });
+            self.sort_members();
+        }
+    }
+
+    pub fn remove_member(&mut self, user: UserId) {
+        self.members.retain(|m| m.user.id != user);
+        self.typing.remove(&user);
+    }
+
+    /// Returns whether the member's presence changed.
+    pub fn set_online(&mut self, user: UserId, online: bool) -> bool {
+        let Some(member) = self.members.iter_mut().find(|m| m.user.id == user) else { return false };
+        let changed = member.online != online;
+        member.online = online;
+        self.sort_members();
+        changed
+    }
+
+    fn sort_members(&mut self) {
+        self.members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.user.username.cmp(&b.user.username)));
+    }
+
+    pub fn set_reads(&mut self, reads: Vec<ReadMarker>) {
+        for marker in reads {
+            self.read_receipt(marker.user, marker.seq);
+        }
+    }
+
+    /// Read markers only move forward.
+    pub fn read_receipt(&mut self, user: User, seq: u64) {
+        let entry = self.reads.entry(user.id).or_insert((user.username.clone(), 0));
+        entry.1 = entry.1.max(seq);
+    }
+
+    /// Users (other than me) whose read marker is exactly `seq`, sorted.
+    pub fn readers_at(&self, seq: u64) -> Vec<&str> {
+        let mut names: Vec<&str> =
+            self.reads.values().filter(|(_, at)| *at == seq).map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        names
+    }
+
+    pub fn expire_typing(&mut self, now: Instant) -> bool {
+        let before = self.typing.len();
+        self.typing.retain(|_, (_, until)| *until > now);
+        before != self.typing.len()
+    }
+}

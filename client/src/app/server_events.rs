@@ -1,0 +1,211 @@
+//! Applying the server's messages to the model: rooms, members, presence,
+//! chat messages (deduplicated by seq), acks, history, typing, receipts.
+
+use super::{App, Effect, RoomView, TYPING_SHOWN};
+use crate::net::NetCmd;
+use crate::sanitize::sanitize_line;
+use heartlink_protocol::{ChatMessage, Member, ReadMarker, Room, RoomId, RoomSummary, ServerMsg, User};
+
+/// `joined`'s fields, gathered so the handler takes one argument.
+struct JoinedReply {
+    room: Room,
+    members: Vec<Member>,
+    messages: Vec<ChatMessage>,
+    has_more: bool,
+    reads: Vec<ReadMarker>,
+}
+
+impl App {
+    pub(super) fn server_msg(&mut self, msg: ServerMsg) -> Vec<Effect> {
+        match msg {
+            ServerMsg::Joined { room, members, messages, has_more, reads, .. } => {
+                self.joined(JoinedReply { room, members, messages, has_more, reads });
+            }
+            ServerMsg::ChatMessage(message) => self.chat_message(message),
+            ServerMsg::Ack { room_id, client_msg_id, seq, ts } => {
+                let me = self.me.clone();
+                if let (Some(room), Some(me)) = (self.room_mut(room_id), me) {
+                    room.acked(&client_msg_id, seq, ts, &me);
+                }
+            }
+            ServerMsg::History { room_id, messages, has_more } => self.history(room_id, messages, has_more),
+            ServerMsg::UserJoined { room_id, user } => self.member_joined(room_id, user),
+            ServerMsg::UserLeft { room_id, user } => return self.member_left(room_id, &user),
+            ServerMsg::Left { room_id } => {
+                if let Some(index) = self.room_index(room_id) {
+                    self.rooms.remove(index);
+                    self.active = if self.rooms.is_empty() { None } else { self.active.map(|a| a.min(self.rooms.len() - 1)) };
+                }
+            }
+            ServerMsg::Presence { user, online } => self.presence(&user, online),
+            ServerMsg::Typing { room_id, user, active } => self.typing(room_id, user, active),
+            ServerMsg::ReadReceipt { room_id, user, seq } => self.read_receipt(room_id, user, seq),
+            ServerMsg::Rooms { rooms } => self.rooms_listed(rooms),
+            ServerMsg::RoomCreated { room } => return self.room_created(room),
+            ServerMsg::Matched { room } => return self.matched(room),
+            ServerMsg::MatchWaiting => self.notify("waiting for someone to match with… (/cancel to stop)", false),
+            ServerMsg::MatchCancelled => self.notify("stopped waiting for a match", false),
+            ServerMsg::Error { message, .. } => self.notify(format!("server: {}", sanitize_line(&message)), true),
+            ServerMsg::ConnectionEstablished { .. } | ServerMsg::Pong => {}
+        }
+        Vec::new()
+    }
+
+    fn joined(&mut self, reply: JoinedReply) {
+        let me = self.me.as_ref().map(|me| me.id);
+        let catching_up = self.catching_up;
+        let Some(room) = self.room_mut(reply.room.id) else { return };
+        let first = !room.joined;
+        if first || room.messages.is_empty() {
+            room.has_older = reply.has_more;
+        }
+        room.joined = true;
+        room.room = reply.room;
+        let newcomers = room.set_members(reply.members);
+        room.set_reads(reply.reads);
+        let loaded = reply.messages.into_iter().filter(|m| room.insert(m.clone(), me)).count();
+        if catching_up {
+            room.missed += loaded;
+        }
+        let name = sanitize_line(&room.room.name);
+        if first {
+            let count = room.members.len();
+            let names: Vec<String> = room.members.iter().map(|m| sanitize_line(&m.user.username)).collect();
+            room.notice(format!("joined {name} — {count} members: {}", names.join(", ")));
+        } else {
+            // Joins we missed while disconnected.
+            for user in newcomers.into_iter().filter(|user| Some(user.id) != me) {
+                room.notice(format!("{} joined", sanitize_line(&user.username)));
+            }
+        }
+    }
+
+    fn chat_message(&mut self, message: ChatMessage) {
+        let me = self.me.as_ref().map(|me| me.id);
+        let active = self.active_room().map(RoomView::id);
+        let Some(room) = self.room_mut(message.room_id) else { return };
+        let sender = message.sender.id;
+        room.typing.remove(&sender);
+        let new = room.insert(message, me);
+        if new && Some(sender) != me && (active != Some(room.id()) || room.scroll > 0) {
+            room.unread += 1;
+        }
+    }
+
+    fn history(&mut self, room_id: RoomId, messages: Vec<ChatMessage>, has_more: bool) {
+        let me = self.me.as_ref().map(|me| me.id);
+        let Some(room) = self.room_mut(room_id) else { return };
+        room.loading_older = false;
+        room.has_older = has_more;
+        for message in messages {
+            room.insert(message, me);
+        }
+    }
+
+    fn member_joined(&mut self, room_id: RoomId, user: User) {
+        let Some(room) = self.room_mut(room_id) else { return };
+        let name = sanitize_line(&user.username);
+        room.add_member(user);
+        room.notice(format!("{name} joined"));
+    }
+
+    fn member_left(&mut self, room_id: RoomId, user: &User) -> Vec<Effect> {
+        if self.me.as_ref().is_some_and(|me| me.id == user.id) {
+            // Our other device left this room: it is closed here too.
+            if let Some(index) = self.room_index(room_id) {
+                let room = self.rooms.remove(index);
+                self.active = if self.rooms.is_empty() { None } else { Some(index.min(self.rooms.len() - 1)) };
+                self.notify(format!("you left {} on another device", sanitize_line(&room.room.name)), false);
+            }
+            return self.save_session();
+        }
+        if let Some(room) = self.room_mut(room_id) {
+            room.remove_member(user.id);
+            room.notice(format!("{} left", sanitize_line(&user.username)));
+        }
+        Vec::new()
+    }
+
+    fn presence(&mut self, user: &User, online: bool) {
+        let name = sanitize_line(&user.username);
+        for room in &mut self.rooms {
+            if room.set_online(user.id, online) {
+                room.notice(if online { format!("{name} is online") } else { format!("{name} went offline") });
+            }
+        }
+    }
+
+    fn typing(&mut self, room_id: RoomId, user: User, active: bool) {
+        let until = self.now + TYPING_SHOWN;
+        let Some(room) = self.room_mut(room_id) else { return };
+        if active {
+            room.typing.insert(user.id, (user.username, until));
+        } else {
+            room.typing.remove(&user.id);
+        }
+    }
+
+    fn read_receipt(&mut self, room_id: RoomId, user: User, seq: u64) {
+        let mine = self.me.as_ref().is_some_and(|me| me.id == user.id);
+        let Some(room) = self.room_mut(room_id) else { return };
+        if mine {
+            // Read on another device: nothing here is unread any more.
+            if seq >= room.newest_seq() {
+                room.unread = 0;
+            }
+            room.read_sent = room.read_sent.max(seq);
+        } else {
+            room.read_receipt(user, seq);
+        }
+    }
+
+    fn rooms_listed(&mut self, rooms: Vec<RoomSummary>) {
+        let active = self.active_room().map(RoomView::id);
+        for summary in &rooms {
+            if let Some(room) = self.room_mut(summary.room.id) {
+                if Some(room.id()) != active {
+                    room.unread = summary.last_seq.saturating_sub(summary.read_seq.max(room.read_sent));
+                }
+            }
+        }
+        if !std::mem::take(&mut self.listing_rooms) {
+            return;
+        }
+        if rooms.is_empty() {
+            self.notify("you are in no rooms yet: /create <name>, /join <room-id> or /match", false);
+        }
+        for summary in rooms {
+            let unread = summary.last_seq.saturating_sub(summary.read_seq);
+            let name = sanitize_line(&summary.room.name);
+            self.notify(format!("{name} — {} ({unread} unread)", summary.room.id), false);
+        }
+    }
+
+    fn room_created(&mut self, room: Room) -> Vec<Effect> {
+        let id = room.id;
+        let name = sanitize_line(&room.name);
+        self.open_room(room);
+        self.notify(format!("created {name} — share its id so others can /join it: {id}"), false);
+        let mut effects = vec![Effect::Net(NetCmd::Join(id))];
+        effects.extend(self.save_session());
+        effects
+    }
+
+    fn matched(&mut self, room: Room) -> Vec<Effect> {
+        let id = room.id;
+        let name = sanitize_line(&room.name);
+        self.open_room(room);
+        self.notify(format!("matched! you are now in {name}"), false);
+        let mut effects = vec![Effect::Net(NetCmd::Join(id))];
+        effects.extend(self.save_session());
+        effects
+    }
+
+    fn open_room(&mut self, room: Room) {
+        let index = self.room_index(room.id).unwrap_or_else(|| {
+            self.rooms.push(RoomView::new(room));
+            self.rooms.len() - 1
+        });
+        self.active = Some(index);
+    }
+}

@@ -1,0 +1,144 @@
+//! `heartlink-tui send` and `tail`: the saved session used from scripts.
+//! Both run the same network task as the chat screen, so `tail` survives
+//! server restarts and prints every message exactly once, in order.
+
+use crate::config::Session;
+use crate::error::ClientError;
+use crate::net::{self, Auth, ConnState, NetCmd, NetEvent, NetHandle};
+use crate::sanitize::sanitize_line;
+use heartlink_protocol::{Body, ChatMessage, ClientMsgId, RoomId, Secret, ServerMsg};
+use std::io::Write;
+use tokio::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A network task resumed with the saved session and joined to `room`.
+async fn connect(session: &Session, room: RoomId, tracker: &TaskTracker, cancel: CancellationToken) -> NetHandle {
+    let handle = net::spawn(tracker, cancel);
+    let auth = Auth::Resume { token: Secret::new(session.token.clone()) };
+    let commands = [NetCmd::Authenticate { server: session.server.clone(), auth }, NetCmd::Join(room)];
+    for command in commands {
+        let _ = handle.commands.send(command).await;
+    }
+    handle
+}
+
+/// Sends one message and waits for its ack; returns the message's seq.
+pub async fn send(session: &Session, room: RoomId, text: &str, wait: Duration) -> Result<u64, ClientError> {
+    let body = Body::try_from(crate::emoji::expand(text)).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let client_msg_id = ClientMsgId::try_from(id.as_str()).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
+    let tracker = TaskTracker::new();
+    let cancel = CancellationToken::new();
+    let mut net = connect(session, room, &tracker, cancel.clone()).await;
+    let _ = net.commands.send(NetCmd::send(room, client_msg_id, body)).await;
+    let outcome = tokio::time::timeout(wait, async {
+        while let Some(event) = net.events.recv().await {
+            match event {
+                NetEvent::Server(ServerMsg::Ack { client_msg_id, seq, .. }) if client_msg_id == id => return Ok(seq),
+                NetEvent::AuthFailed { reason, .. } => return Err(ClientError::Refused(reason)),
+                NetEvent::Refused { message, .. } => return Err(ClientError::Refused(message)),
+                _ => {}
+            }
+        }
+        Err(ClientError::Unreachable("the network task stopped".into()))
+    })
+    .await
+    .unwrap_or_else(|_| Err(ClientError::Unreachable(format!("no acknowledgement within {wait:?}; the message was not confirmed"))));
+    cancel.cancel();
+    tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+    outcome
+}
+
+/// Prints the room's messages as they arrive until Ctrl+C.
+pub async fn tail(session: &Session, room: RoomId, json: bool, utc_offset: i64) -> Result<(), ClientError> {
+    let tracker = TaskTracker::new();
+    let cancel = CancellationToken::new();
+    let mut net = connect(session, room, &tracker, cancel.clone()).await;
+    let mut printed = 0u64;
+    let result = loop {
+        let event = tokio::select! {
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+            event = net.events.recv() => event,
+        };
+        let messages = match event {
+            None => break Err(ClientError::Unreachable("the network task stopped".into())),
+            Some(NetEvent::AuthFailed { reason, .. }) => break Err(ClientError::Refused(reason)),
+            Some(NetEvent::Refused { message, .. }) => break Err(ClientError::Refused(message)),
+            Some(NetEvent::State(state)) => {
+                report_state(state);
+                continue;
+            }
+            Some(NetEvent::Server(ServerMsg::ChatMessage(message))) => vec![message],
+            Some(NetEvent::Server(ServerMsg::Joined { messages, .. })) => messages,
+            Some(_) => continue,
+        };
+        if let Err(err) = print_new(&messages, room, &mut printed, json, utc_offset) {
+            break Err(ClientError::Terminal(err));
+        }
+    };
+    cancel.cancel();
+    tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+    result
+}
+
+fn report_state(state: ConnState) {
+    if !matches!(state, ConnState::Connected | ConnState::Connecting) {
+        tracing::info!(state = state.word(), "tail connection state");
+        let _ = writeln!(std::io::stderr(), "heartlink-tui: {}", state.word());
+    }
+}
+
+/// Prints messages with a seq above the last printed one: the re-join after a
+/// reconnect repeats nothing.
+fn print_new(messages: &[ChatMessage], room: RoomId, printed: &mut u64, json: bool, utc_offset: i64) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for message in messages {
+        if message.room_id != room || message.seq <= *printed {
+            continue;
+        }
+        *printed = message.seq;
+        if json {
+            writeln!(out, "{}", terminal_safe_json(message))?;
+        } else {
+            let time = crate::ui::clock(message.ts, utc_offset);
+            writeln!(out, "{time} {}: {}", sanitize_line(&message.sender.username), sanitize_line(&message.body))?;
+        }
+    }
+    out.flush()
+}
+
+/// The message as one JSON line with the exact body, but with every
+/// character a terminal could act on written as a `\uXXXX` escape (serde
+/// escapes C0 controls; C1, DEL and bidi controls are escaped here).
+pub fn terminal_safe_json(message: &ChatMessage) -> String {
+    let text = serde_json::to_string(message).unwrap_or_default();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if sanitize_line(&c.to_string()) == c.to_string() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heartlink_protocol::{User, UserId};
+
+    #[test]
+    fn json_lines_keep_the_exact_body_but_escape_terminal_controls() {
+        let sender = User { id: UserId::random(), username: "mallory".into() };
+        let body = "hi\u{1b}[2J\u{9b}\u{202e}\u{7f}\tok".to_owned();
+        let message = ChatMessage { room_id: RoomId::random(), seq: 1, sender, body: body.clone(), ts: 0, client_msg_id: "c".into() };
+        let line = terminal_safe_json(&message);
+        assert!(!line.chars().any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)), "{line}");
+        let back: ChatMessage = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.body, body);
+    }
+}
