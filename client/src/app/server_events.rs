@@ -71,7 +71,8 @@ impl App {
         if first {
             let count = room.members.len();
             let names: Vec<String> = room.members.iter().map(|m| sanitize_line(&m.user.username)).collect();
-            room.notice(format!("joined {name} — {count} members: {}", names.join(", ")));
+            let noun = if count == 1 { "member" } else { "members" };
+            room.notice(format!("joined {name} — {count} {noun}: {}", names.join(", ")));
         } else {
             // Joins we missed while disconnected.
             for user in newcomers.into_iter().filter(|user| Some(user.id) != me) {

@@ -51,7 +51,7 @@ pub fn render(form: &LoginForm, frame: &mut Frame, area: Rect) {
         (None, false) => lines.push(Line::raw("")),
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled(format!("  Enter: {action} · Tab: next field · {other} · Esc: quit"), style::dim()));
+    lines.push(Line::styled(format!("  Enter: {action} · Tab: next · {other} · Esc: quit"), style::dim()));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     if let Some((column, row)) = cursor {
         let x = inner.x.saturating_add(column).min(inner.right().saturating_sub(1));

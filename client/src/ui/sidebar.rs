@@ -26,7 +26,7 @@ pub fn render_rooms(app: &App, frame: &mut Frame, area: Rect) {
             RoomKind::Group => "#",
             RoomKind::Pair => "♥",
         };
-        let key = if index < 9 { format!("{}", index + 1) } else { " ".to_owned() };
+        let key = if index < 9 { format!("{} ", index + 1) } else { "  ".to_owned() };
         let mut name_style = if room.unread > 0 { style::bold() } else { Style::default() };
         if active {
             name_style = name_style.bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD);

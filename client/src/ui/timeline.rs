@@ -161,31 +161,66 @@ pub fn clock(ts_ms: u64, utc_offset: i64) -> String {
     format!("{:02}:{:02}", of_day / 3600, (of_day % 3600) / 60)
 }
 
-/// Breaks styled spans into rows of at most `width` columns, by grapheme
-/// and display width, so a wide character is never cut in half.
+/// Breaks styled spans into rows of at most `width` columns by display
+/// width: at spaces when a word fits on the next row (so an id stays whole
+/// and can be copied), inside the word when it is longer than a row, and
+/// never through a wide character or an emoji.
 fn wrap(spans: Vec<Span<'static>>, width: usize) -> Vec<Line<'static>> {
     let width = width.max(2);
-    let mut rows: Vec<Line<'static>> = Vec::new();
-    let mut row: Vec<Span<'static>> = Vec::new();
-    let mut used = 0;
-    for span in spans {
-        let mut piece = String::new();
-        for grapheme in span.content.graphemes(true) {
-            let w = grapheme.width();
-            if used + w > width && used > 0 {
-                row.push(Span::styled(std::mem::take(&mut piece), span.style));
-                rows.push(Line::from(std::mem::take(&mut row)));
-                used = 0;
+    let graphemes: Vec<(&str, Style)> =
+        spans.iter().flat_map(|span| span.content.graphemes(true).map(move |g| (g, span.style))).collect();
+    let mut rows = RowBuilder::default();
+    for word in graphemes.chunk_by(|a, b| a.0.trim().is_empty() == b.0.trim().is_empty()) {
+        let word_width: usize = word.iter().map(|(g, _)| g.width()).sum();
+        let blank = word.iter().all(|(g, _)| g.trim().is_empty());
+        if rows.used + word_width > width && rows.used > 0 && word_width <= width {
+            rows.break_row();
+            if blank {
+                continue;
             }
-            piece.push_str(grapheme);
-            used += w;
         }
-        if !piece.is_empty() {
-            row.push(Span::styled(piece, span.style));
+        for (grapheme, style) in word {
+            if rows.used + grapheme.width() > width && rows.used > 0 {
+                rows.break_row();
+            }
+            rows.push(grapheme, *style);
         }
     }
-    rows.push(Line::from(row));
-    rows
+    rows.finish()
+}
+
+/// Accumulates graphemes into styled spans and rows.
+#[derive(Default)]
+struct RowBuilder {
+    rows: Vec<Line<'static>>,
+    row: Vec<Span<'static>>,
+    piece: String,
+    style: Style,
+    used: usize,
+}
+
+impl RowBuilder {
+    fn push(&mut self, grapheme: &str, style: Style) {
+        if style != self.style && !self.piece.is_empty() {
+            self.row.push(Span::styled(std::mem::take(&mut self.piece), self.style));
+        }
+        self.style = style;
+        self.piece.push_str(grapheme);
+        self.used += grapheme.width();
+    }
+
+    fn break_row(&mut self) {
+        if !self.piece.is_empty() {
+            self.row.push(Span::styled(std::mem::take(&mut self.piece), self.style));
+        }
+        self.rows.push(Line::from(std::mem::take(&mut self.row)));
+        self.used = 0;
+    }
+
+    fn finish(mut self) -> Vec<Line<'static>> {
+        self.break_row();
+        self.rows
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +239,9 @@ mod tests {
         let rows = wrap(vec![Span::raw("ab❤️😀cd")], 4);
         let texts: Vec<String> = rows.iter().map(|row| row.to_string()).collect();
         assert_eq!(texts, ["ab❤️", "😀cd"]);
+        let rows = wrap(vec![Span::raw("id: "), Span::styled("0123456789", style::dim())], 12);
+        let texts: Vec<String> = rows.iter().map(|row| row.to_string()).collect();
+        assert_eq!(texts, ["id: ", "0123456789"], "a word that fits a row is not split");
         assert!(rows.iter().all(|row| row.width() <= 4));
         assert_eq!(wrap(vec![], 10).len(), 1, "an empty line still takes a row");
     }

@@ -1,0 +1,181 @@
+//! Two real `heartlink-tui` processes in tmux against the real server:
+//! register, join one room, chat, survive a `kill -9` and restart of the
+//! server (with a message typed while offline), and never show anything
+//! twice. Typed into with `send-keys`, read with `capture-pane`; every wait
+//! polls the screen until the text appears or a deadline passes.
+
+use heartlink_tests::TestServer;
+use heartlink_tests::binaries::bin;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const WIDTH: &str = "100";
+const HEIGHT: &str = "30";
+/// Generous: a CI machine with 2 busy cores builds and runs everything at once.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A private tmux server (its own socket), killed on drop even when the test fails.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start() -> Self {
+        let version = Command::new("tmux").arg("-V").output();
+        assert!(
+            version.as_ref().is_ok_and(|out| out.status.success()),
+            "tmux is required for the two-terminal test (apt-get install tmux; .ci/run installs it): {version:?}"
+        );
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        Self { socket: format!("heartlink-test-{}-{nanos}", std::process::id()) }
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        let output = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("run tmux");
+        assert!(output.status.success(), "tmux {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        output
+    }
+
+    /// Opens a terminal of WIDTH×HEIGHT running `heartlink-tui` with its own config dir.
+    /// When the client exits, the pane keeps its last words for the failure report.
+    fn open(&self, name: &str, config_dir: &Path, args: &str) {
+        let command = format!(
+            "HEARTLINK_CONFIG_DIR='{}' '{}' {args}; echo \"heartlink-tui exited with $?\"; sleep 600",
+            config_dir.display(),
+            bin("heartlink-tui").display()
+        );
+        self.tmux(&["new-session", "-d", "-s", name, "-x", WIDTH, "-y", HEIGHT, &command]);
+    }
+
+    fn screen(&self, name: &str) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", name]).stdout).into_owned()
+    }
+
+    /// Types text literally, then presses Enter.
+    fn type_line(&self, name: &str, text: &str) {
+        self.tmux(&["send-keys", "-t", name, "-l", text]);
+        self.tmux(&["send-keys", "-t", name, "Enter"]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+/// One terminal: its tmux session name and config dir (which holds its log).
+struct Terminal<'a> {
+    tmux: &'a Tmux,
+    name: &'static str,
+    config: tempfile::TempDir,
+}
+
+impl Terminal<'_> {
+    fn screen(&self) -> String {
+        self.tmux.screen(self.name)
+    }
+
+    fn log(&self) -> String {
+        let path: PathBuf = self.config.path().join("heartlink-tui.log");
+        std::fs::read_to_string(path).unwrap_or_else(|err| format!("(no log: {err})"))
+    }
+
+    /// Polls the screen until `check` holds; fails with both screens and the log.
+    fn wait_for(&self, what: &str, within: Duration, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: waited {within:?} for {what}; screen:\n{screen}\nlog:\n{}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?}"), DEADLINE, |screen| screen.contains(text))
+    }
+
+    fn type_line(&self, text: &str) {
+        self.tmux.type_line(self.name, text);
+    }
+}
+
+/// The status bar is the last non-empty line of the screen.
+fn status_bar(screen: &str) -> &str {
+    screen.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("")
+}
+
+fn room_id_in(screen: &str) -> String {
+    screen
+        .split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .find(|word| word.len() == 36 && word.matches('-').count() == 4)
+        .unwrap_or_else(|| panic!("no room id on screen:\n{screen}"))
+        .to_owned()
+}
+
+fn register<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer) -> Terminal<'a> {
+    let config = tempfile::tempdir().expect("config dir");
+    tmux.open(name, config.path(), &format!("register --server {} --username {name}", server.url));
+    let terminal = Terminal { tmux, name, config };
+    terminal.wait_text("Password");
+    terminal.type_line("password123");
+    terminal.wait_for("connected", DEADLINE, |screen| status_bar(screen).contains("connected"));
+    terminal
+}
+
+#[test]
+fn two_terminals_chat_and_survive_a_server_restart() {
+    let mut server = TestServer::start(&[]);
+    let tmux = Tmux::start();
+    let alice = register(&tmux, "alice", &server);
+    let bob = register(&tmux, "bob", &server);
+    assert!(alice.config.path().join("session.json").exists(), "login saves the session");
+
+    alice.type_line("/create lobby");
+    let room = room_id_in(&alice.wait_text("share its id"));
+    bob.type_line(&format!("/join {room}"));
+    bob.wait_text("joined lobby — 2 members: alice, bob");
+    alice.wait_text("bob joined");
+
+    alice.type_line("hello from alice");
+    bob.wait_text("alice: hello from alice");
+    bob.type_line("hi alice");
+    alice.wait_text("bob: hi alice");
+
+    server.kill9();
+    let killed = Instant::now();
+    for terminal in [&alice, &bob] {
+        // The bar is 2 s; one more second covers polling and a busy CI machine.
+        let elapsed = killed.elapsed();
+        let left = Duration::from_secs(3).saturating_sub(elapsed);
+        terminal.wait_for("reconnecting within 3 s of the kill", left, |s| status_bar(s).contains("reconnecting"));
+    }
+    alice.type_line("typed while offline");
+    alice.wait_text("typed while offline  (sending…)");
+
+    server.restart(true);
+    for terminal in [&alice, &bob] {
+        terminal.wait_for("connected again", Duration::from_secs(45), |s| status_bar(s).contains(" connected "));
+        terminal.wait_text("reconnected —");
+    }
+    bob.wait_text("alice: typed while offline");
+    alice.wait_for("the offline message acked", DEADLINE, |s| {
+        s.contains("alice: typed while offline") && !s.contains("(sending…)")
+    });
+
+    for terminal in [&alice, &bob] {
+        let screen = terminal.screen();
+        for line in ["alice: hello from alice", "bob: hi alice", "alice: typed while offline"] {
+            assert_eq!(screen.matches(line).count(), 1, "{}: {line:?} should appear once:\n{screen}", terminal.name);
+        }
+    }
+}
