@@ -262,3 +262,6 @@ impl App {
 
 #[cfg(test)]
 mod tests;
+/// The app tests' fixtures, shared with the screen snapshots.
+#[cfg(test)]
+pub(crate) use tests::fixtures as tests_support;

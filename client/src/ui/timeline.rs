@@ -239,10 +239,10 @@ mod tests {
         let rows = wrap(vec![Span::raw("ab❤️😀cd")], 4);
         let texts: Vec<String> = rows.iter().map(|row| row.to_string()).collect();
         assert_eq!(texts, ["ab❤️", "😀cd"]);
+        assert!(rows.iter().all(|row| row.width() <= 4));
         let rows = wrap(vec![Span::raw("id: "), Span::styled("0123456789", style::dim())], 12);
         let texts: Vec<String> = rows.iter().map(|row| row.to_string()).collect();
         assert_eq!(texts, ["id: ", "0123456789"], "a word that fits a row is not split");
-        assert!(rows.iter().all(|row| row.width() <= 4));
         assert_eq!(wrap(vec![], 10).len(), 1, "an empty line still takes a row");
     }
 }
