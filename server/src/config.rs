@@ -11,6 +11,47 @@ pub enum Registration {
     Closed,
 }
 
+/// Browser origins (the `Origin` header) admitted to the handshake.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// No browser origin: only clients that send no `Origin` (terminals, scripts).
+    #[default]
+    None,
+    /// These exact origins, e.g. `https://chat.example.org`.
+    List(Vec<String>),
+    /// Any origin (`--allowed-origin '*'`).
+    Any,
+}
+
+impl AllowedOrigins {
+    /// Builds the set from `--allowed-origin` values; `*` allows any.
+    pub fn from_flags(values: Vec<String>) -> Self {
+        if values.iter().any(|value| value == "*") {
+            Self::Any
+        } else if values.is_empty() {
+            Self::None
+        } else {
+            Self::List(values)
+        }
+    }
+
+    /// Whether a browser from `origin` may connect.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::List(list) => list.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)),
+            Self::Any => true,
+        }
+    }
+}
+
+/// PEM files for `wss://`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Everything `run` needs besides the listener.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -35,6 +76,10 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// Failed logins per username per minute before `rate_limited`.
     pub login_failures_per_minute: usize,
+    /// Serve `wss://` with these files; plain `ws://` when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Browser origins admitted to the handshake.
+    pub allowed_origins: AllowedOrigins,
 }
 
 impl Config {
@@ -52,6 +97,8 @@ impl Config {
             typing_ttl: Duration::from_secs(8),
             hash_concurrency: 2,
             login_failures_per_minute: 5,
+            tls: None,
+            allowed_origins: AllowedOrigins::None,
         }
     }
 }

@@ -1,15 +1,16 @@
-//! The WebSocket handshake: only path `/ws`, with the limits of PROTOCOL.md
-//! applied from the first byte.
+//! The WebSocket handshake: only path `/ws`, browsers only from allowed
+//! origins, and the limits of PROTOCOL.md applied from the first byte.
 
+use crate::config::AllowedOrigins;
+use crate::tls::ServerStream;
 use heartlink_protocol::limits::MAX_FRAME_BYTES;
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// A server-side WebSocket over plain TCP.
-pub type Ws = WebSocketStream<TcpStream>;
+/// A server-side WebSocket over plain TCP or TLS.
+pub type Ws = WebSocketStream<ServerStream>;
 
 /// The explicit socket configuration. The read buffer is small because
 /// tungstenite allocates it eagerly: the 128 KiB default costs ~137 KiB per
@@ -25,18 +26,30 @@ pub fn websocket_config() -> WebSocketConfig {
         .max_message_size(Some(MAX_FRAME_BYTES))
 }
 
-/// Runs the server handshake; a path other than `/ws` gets HTTP 404.
+/// Runs the server handshake. A path other than `/ws` gets HTTP 404; a
+/// browser (it sends `Origin`) from an origin that is not allowed gets 403.
+/// Terminal clients send no `Origin` and are not affected.
 // The callback's large `Err` type is tungstenite's `ErrorResponse`, not ours to shrink.
 #[allow(clippy::result_large_err)]
-pub async fn accept(stream: TcpStream) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let check_path = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        if request.uri().path() == "/ws" {
-            Ok(response)
-        } else {
-            let mut refusal = ErrorResponse::new(Some("heartlink speaks WebSocket at /ws\n".to_owned()));
-            *refusal.status_mut() = StatusCode::NOT_FOUND;
-            Err(refusal)
+pub async fn accept(stream: ServerStream, origins: &AllowedOrigins) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        if request.uri().path() != "/ws" {
+            return Err(refusal(StatusCode::NOT_FOUND, "heartlink speaks WebSocket at /ws\n"));
         }
+        if let Some(origin) = request.headers().get("origin") {
+            let origin = origin.to_str().unwrap_or("");
+            if !origins.allows(origin) {
+                tracing::info!(origin, "browser origin refused; allow it with --allowed-origin");
+                return Err(refusal(StatusCode::FORBIDDEN, "this origin is not allowed on this server\n"));
+            }
+        }
+        Ok(response)
     };
-    tokio_tungstenite::accept_hdr_async_with_config(stream, check_path, Some(websocket_config())).await
+    tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(websocket_config())).await
+}
+
+fn refusal(status: StatusCode, body: &str) -> ErrorResponse {
+    let mut refusal = ErrorResponse::new(Some(body.to_owned()));
+    *refusal.status_mut() = status;
+    refusal
 }

@@ -18,6 +18,7 @@ pub mod server;
 pub mod session;
 pub mod shared;
 pub mod store;
+pub mod tls;
 
-pub use config::{Config, Registration};
+pub use config::{AllowedOrigins, Config, Registration, TlsFiles};
 pub use server::{Server, ServerError};

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use heartlink_server::{Config, Registration, Server};
+use heartlink_server::{AllowedOrigins, Config, Registration, Server, TlsFiles};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,6 +43,16 @@ struct StartArgs {
     /// Seconds a new connection has for the handshake and its first (login) frame.
     #[arg(long, env = "HEARTLINK_AUTH_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     auth_timeout_secs: u64,
+    /// PEM certificate chain (leaf first): serve wss:// instead of ws://. Needs --tls-key.
+    #[arg(long, env = "HEARTLINK_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "HEARTLINK_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A browser origin allowed to connect, e.g. https://chat.example.org (repeat for more; '*' = any).
+    /// Clients that send no Origin header (terminals, scripts) are always allowed.
+    #[arg(long = "allowed-origin", env = "HEARTLINK_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +92,10 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     };
     config.send_rate = args.send_rate;
     config.auth_timeout = Duration::from_secs(args.auth_timeout_secs);
+    config.allowed_origins = AllowedOrigins::from_flags(args.allowed_origins);
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(TlsFiles { cert, key });
+    }
 
     let server = Server::open(config).with_context(|| {
         format!("refusing to start: cannot use the database in {}", data_dir.display())
@@ -92,7 +106,8 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "heartlink-server started");
     // The one stdout line: scripts and tests read the real address (port 0) from it.
-    writeln!(std::io::stdout(), "heartlink-server listening on ws://{addr}/ws").context("writing to stdout")?;
+    let scheme = server.scheme();
+    writeln!(std::io::stdout(), "heartlink-server listening on {scheme}://{addr}/ws").context("writing to stdout")?;
     std::io::stdout().flush().context("writing to stdout")?;
 
     let shutdown = CancellationToken::new();

@@ -27,6 +27,9 @@ pub enum ServerError {
     /// The account service could not start.
     #[error(transparent)]
     Accounts(#[from] AuthError),
+    /// The TLS certificate or key could not be used.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A server whose data dir is open, ready to serve a listener.
@@ -35,23 +38,34 @@ pub struct Server {
     config: Config,
     store: Store,
     accounts: Accounts,
+    tls: Option<crate::tls::Tls>,
 }
 
 impl Server {
     /// Opens the data dir. A damaged database is an error, never replaced.
     pub fn open(config: Config) -> Result<Self, ServerError> {
+        let tls = match &config.tls {
+            Some(files) => Some(crate::tls::load(&files.cert, &files.key)?),
+            None => None,
+        };
         let store = Store::open(&config.data_dir)?;
         let accounts = Accounts::new(store.clone(), &config)?;
-        Ok(Self { config, store, accounts })
+        Ok(Self { config, store, accounts, tls })
+    }
+
+    /// The URL scheme clients use: `wss` with TLS, else `ws`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "wss" } else { "ws" }
     }
 
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, accounts } = self;
+        let Self { config, store, accounts, tls } = self;
         let hub = Arc::new(Hub::new());
         let (commits, flusher) = commit::spawn_flusher(store.clone(), Arc::clone(&hub), COMMIT_QUEUE);
-        let shared = Arc::new(Shared::new(config, store.clone(), accounts, Arc::clone(&hub), commits, shutdown.clone()));
+        let shared =
+            Arc::new(Shared::new(config, store.clone(), accounts, Arc::clone(&hub), commits, tls, shutdown.clone()));
         let tracker = TaskTracker::new();
         tracker.spawn(sweep_typing(Arc::clone(&hub), shutdown.clone()));
         loop {

@@ -17,6 +17,7 @@ use crate::handshake;
 use crate::hub::ConnHandle;
 use crate::rate_limit::TokenBucket;
 use crate::shared::Shared;
+use crate::tls::ServerStream;
 use futures_util::StreamExt;
 use heartlink_protocol::{ErrorCode, RequestRef, RoomId, ServerMsg, SessionId};
 use socket::Connection;
@@ -30,7 +31,15 @@ pub use socket::End;
 /// Serves one TCP connection until it closes.
 pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let deadline = Instant::now() + shared.config.auth_timeout;
-    let ws = match tokio::time::timeout_at(deadline, handshake::accept(stream)).await {
+    // TLS and WebSocket handshakes both count against the first-frame deadline.
+    let handshake = async {
+        let stream = match &shared.tls {
+            Some(tls) => tls.accept(stream).await?,
+            None => ServerStream::Plain(stream),
+        };
+        handshake::accept(stream, &shared.config.allowed_origins).await
+    };
+    let ws = match tokio::time::timeout_at(deadline, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(err)) => {
             tracing::debug!(%peer, cause = %err, "handshake refused");

@@ -26,6 +26,8 @@ pub struct Shared {
     pub send_limiter: KeyedLimiter<UserId>,
     /// Cancelled on SIGINT/SIGTERM: sessions close with 1001.
     pub shutdown: CancellationToken,
+    /// Present when the server speaks `wss://`.
+    pub tls: Option<crate::tls::Tls>,
     next_conn: AtomicU64,
 }
 
@@ -37,6 +39,7 @@ impl Shared {
         accounts: Accounts,
         hub: Arc<Hub>,
         commit: CommitQueue,
+        tls: Option<crate::tls::Tls>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
@@ -48,6 +51,7 @@ impl Shared {
             hub,
             commit,
             shutdown,
+            tls,
             next_conn: AtomicU64::new(1),
         }
     }

@@ -86,7 +86,8 @@ impl Drop for TestServer {
 }
 
 fn addr_of(url: &str) -> String {
-    url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned()
+    let rest = url.strip_prefix("wss://").or_else(|| url.strip_prefix("ws://")).unwrap_or(url);
+    rest.trim_end_matches("/ws").to_owned()
 }
 
 fn spawn(data_dir: &Path, listen: &str, extra: &[String], run: usize) -> (Child, String, PathBuf) {

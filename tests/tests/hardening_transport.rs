@@ -1,0 +1,155 @@
+//! Transport security: `wss://` with `--tls-cert/--tls-key`, the browser
+//! `Origin` check, and secrets (passwords, tokens, bodies) kept out of the
+//! logs and (passwords, tokens) off the disk.
+
+use futures_util::{SinkExt, StreamExt};
+use heartlink_tests::{TestServer, WAIT, WsClient};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// A self-signed certificate for localhost, written as PEM files in `dir`.
+fn certificate(dir: &std::path::Path) -> (String, String, String) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_pem = certified.cert.pem();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &cert_pem).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (cert.display().to_string(), key.display().to_string(), cert_pem)
+}
+
+#[tokio::test]
+async fn wss_serves_the_protocol_to_a_client_that_trusts_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, cert_pem) = certificate(dir.path());
+    let server = TestServer::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    assert!(server.url.starts_with("wss://"), "announced {}", server.url);
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(&server.addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tls = tokio::time::timeout(WAIT, connector.connect(ServerName::try_from("localhost").unwrap(), tcp))
+        .await
+        .unwrap()
+        .expect("TLS handshake with the server's certificate");
+    let url = server.url.replace("127.0.0.1", "localhost");
+    let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, tls)).await.unwrap().unwrap();
+    let register = json!({"type": "register", "username": "alice", "password": "password123"});
+    ws.send(Message::text(register.to_string())).await.unwrap();
+    let reply = tokio::time::timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
+    let reply: Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+    assert_eq!(reply["type"], "connection_established", "{reply}");
+
+    // A plain-text client cannot talk to the TLS port.
+    let plain = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))).await;
+    assert!(matches!(plain, Ok(Err(_))), "plain ws:// to a wss:// server must fail");
+}
+
+#[tokio::test]
+async fn unusable_tls_files_stop_the_server_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem").display().to_string();
+    let output = std::process::Command::new(heartlink_tests::binaries::bin("heartlink-server"))
+        .args(["start", "--listen", "127.0.0.1:0", "--tls-cert", &missing, "--tls-key", &missing, "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("TLS certificate"));
+}
+
+/// The HTTP status of a handshake with `origin`, or 101 when it was accepted.
+async fn handshake_status(url: &str, origin: Option<&str>) -> u16 {
+    let mut request = url.into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+    }
+    match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request)).await.unwrap() {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("handshake failed otherwise: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn browsers_need_an_allowed_origin_terminals_need_none() {
+    let default = TestServer::start(&[]);
+    assert_eq!(handshake_status(&default.url, None).await, 101, "no Origin (a terminal) is always allowed");
+    assert_eq!(handshake_status(&default.url, Some("https://evil.example")).await, 403);
+
+    let configured = TestServer::start(&["--allowed-origin", "https://chat.example.org"]);
+    assert_eq!(handshake_status(&configured.url, Some("https://chat.example.org")).await, 101);
+    assert_eq!(handshake_status(&configured.url, Some("https://evil.example")).await, 403);
+    assert_eq!(handshake_status(&configured.url, None).await, 101);
+
+    let any = TestServer::start(&["--allowed-origin", "*"]);
+    assert_eq!(handshake_status(&any.url, Some("https://evil.example")).await, 101);
+    let wrong_path = default.url.replace("/ws", "/chat");
+    assert_eq!(handshake_status(&wrong_path, None).await, 404);
+}
+
+/// Every file under `dir`, read whole.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    found
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn secrets_stay_out_of_logs_and_off_disk() {
+    let password = "Zebra-Quartz-9173-secret";
+    let body = "body-marker-5521 do not log me";
+    let mut server = TestServer::start(&[]);
+    let mut alice = WsClient::connect(&server.url).await;
+    alice.send(json!({"type": "register", "username": "alice", "password": password})).await;
+    let token = alice.recv_type("connection_established").await["token"].as_str().unwrap().to_owned();
+    alice.send(json!({"type": "login", "username": "alice", "password": "wrong-password-77"})).await;
+    alice.recv_type("error").await;
+    let room = {
+        alice.send(json!({"type": "create_room", "name": "secrets"})).await;
+        alice.recv_type("room_created").await["room"]["id"].as_str().unwrap().to_owned()
+    };
+    alice.send(json!({"type": "join", "room_id": room})).await;
+    alice.recv_type("joined").await;
+    alice.send(json!({"type": "send", "room_id": room, "client_msg_id": "m1", "body": body})).await;
+    alice.recv_until("ack").await;
+    let mut again = WsClient::connect(&server.url).await;
+    again.send(json!({"type": "resume", "token": token})).await;
+    again.recv_type("connection_established").await;
+    assert!(server.terminate().success());
+
+    let logs = std::fs::read(&server.log_path).unwrap();
+    assert!(!logs.is_empty(), "the server logged nothing; the check would be empty");
+    for secret in [password, "wrong-password-77", token.as_str(), body] {
+        assert!(!contains(&logs, secret), "the log contains {secret:?}");
+    }
+    let files = files_under(server.data_dir());
+    assert!(files.iter().any(|(_, bytes)| contains(bytes, "body-marker-5521")), "the body must be stored");
+    for (path, bytes) in &files {
+        for secret in [password, "wrong-password-77", token.as_str()] {
+            assert!(!contains(bytes, secret), "{} contains {secret:?} in clear", path.display());
+        }
+    }
+}
