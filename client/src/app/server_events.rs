@@ -183,20 +183,20 @@ impl App {
     }
 
     fn room_created(&mut self, room: Room) -> Vec<Effect> {
-        let id = room.id;
-        let name = sanitize_line(&room.name);
-        self.open_room(room);
-        self.notify(format!("created {name} — share its id so others can /join it: {id}"), false);
-        let mut effects = vec![Effect::Net(NetCmd::Join(id))];
-        effects.extend(self.save_session());
-        effects
+        let notice = format!("created {} — share its id so others can /join it: {}", sanitize_line(&room.name), room.id);
+        self.enter_room(room, notice)
     }
 
     fn matched(&mut self, room: Room) -> Vec<Effect> {
+        let notice = format!("matched! you are now in {}", sanitize_line(&room.name));
+        self.enter_room(room, notice)
+    }
+
+    /// A room we were just put in (created, matched): open it, join it, save it.
+    fn enter_room(&mut self, room: Room, notice: String) -> Vec<Effect> {
         let id = room.id;
-        let name = sanitize_line(&room.name);
         self.open_room(room);
-        self.notify(format!("matched! you are now in {name}"), false);
+        self.notify(notice, false);
         let mut effects = vec![Effect::Net(NetCmd::Join(id))];
         effects.extend(self.save_session());
         effects
