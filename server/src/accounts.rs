@@ -9,8 +9,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use heartlink_protocol::{ErrorCode, Password, Secret, ServerMsg, Username};
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The per-username bound is this many times the per-source one.
+const PER_USER_FACTOR: usize = 10;
 use tokio::sync::Semaphore;
 
 /// Why an authentication request was refused; each maps to one `error` reply.
@@ -80,7 +84,12 @@ pub struct Accounts {
     /// tens of milliseconds, so a login flood queues here instead of
     /// starving the rest of the server.
     hashing: Arc<Semaphore>,
-    throttle: LoginThrottle,
+    /// Failed logins per (username, source address): stops one client
+    /// guessing, without locking the real user out from elsewhere.
+    throttle_per_source: LoginThrottle,
+    /// Failed logins per username from all sources together, a looser bound
+    /// against guessing spread over many addresses.
+    throttle_per_user: LoginThrottle,
     /// Verified when the username is unknown, so that case costs the same time.
     dummy_hash: String,
 }
@@ -93,7 +102,11 @@ impl Accounts {
             registration: config.registration,
             token_ttl_ms: u64::try_from(config.token_ttl.as_millis()).unwrap_or(u64::MAX),
             hashing: Arc::new(Semaphore::new(config.hash_concurrency.max(1))),
-            throttle: LoginThrottle::new(config.login_failures_per_minute, Duration::from_secs(60)),
+            throttle_per_source: LoginThrottle::new(config.login_failures_per_minute, Duration::from_secs(60)),
+            throttle_per_user: LoginThrottle::new(
+                config.login_failures_per_minute.saturating_mul(PER_USER_FACTOR),
+                Duration::from_secs(60),
+            ),
             dummy_hash: hash_password(b"heartlink-dummy-password")?,
         })
     }
@@ -112,10 +125,13 @@ impl Accounts {
         self.issue_token(account)
     }
 
-    /// `login`: checks the throttle first, then the password.
-    pub async fn login(&self, username: &str, password: &Secret) -> Result<Authenticated, AuthError> {
+    /// `login` from `source`: checks the throttles first, then the password.
+    pub async fn login(&self, username: &str, password: &Secret, source: IpAddr) -> Result<Authenticated, AuthError> {
         let canonical = username.to_ascii_lowercase();
-        self.throttle.check(&canonical, Instant::now()).map_err(AuthError::Throttled)?;
+        let source_key = format!("{source}/{canonical}");
+        let now = Instant::now();
+        self.throttle_per_source.check(&source_key, now).map_err(AuthError::Throttled)?;
+        self.throttle_per_user.check(&canonical, now).map_err(AuthError::Throttled)?;
         let account = match Username::try_from(username) {
             Ok(name) => self.store.user_by_name(&name.canonical())?,
             Err(_) => None,
@@ -126,11 +142,12 @@ impl Accounts {
         let matches = self.blocking_hash(move || Ok(fits && verify_password(&secret, &stored))).await?;
         match account {
             Some(account) if matches => {
-                self.throttle.clear(&canonical);
+                self.throttle_per_source.clear(&source_key);
                 self.issue_token(account)
             }
             _ => {
-                self.throttle.record_failure(&canonical, Instant::now());
+                self.throttle_per_source.record_failure(&source_key, Instant::now());
+                self.throttle_per_user.record_failure(&canonical, Instant::now());
                 Err(AuthError::BadCredentials)
             }
         }
@@ -202,10 +219,10 @@ mod tests {
         assert_eq!(registered.token.len(), 64);
         assert!(matches!(accounts.register(&name, &password).await, Err(AuthError::UsernameTaken)));
 
-        let logged_in = accounts.login("alice", &Secret::new("correct horse")).await.unwrap();
+        let logged_in = accounts.login("alice", &Secret::new("correct horse"), HOME).await.unwrap();
         assert_eq!(logged_in.account.id, registered.account.id);
-        assert!(matches!(accounts.login("alice", &Secret::new("wrong")).await, Err(AuthError::BadCredentials)));
-        assert!(matches!(accounts.login("nobody", &Secret::new("x")).await, Err(AuthError::BadCredentials)));
+        assert!(matches!(accounts.login("alice", &Secret::new("wrong"), HOME).await, Err(AuthError::BadCredentials)));
+        assert!(matches!(accounts.login("nobody", &Secret::new("x"), HOME).await, Err(AuthError::BadCredentials)));
 
         let resumed = accounts.resume(&Secret::new(logged_in.token.clone())).unwrap();
         assert_eq!(resumed.account.id, registered.account.id);
@@ -213,15 +230,33 @@ mod tests {
         assert!(matches!(accounts.resume(&Secret::new(logged_in.token)), Err(AuthError::BadToken)));
     }
 
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
+    const ELSEWHERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
     #[tokio::test]
-    async fn throttled_before_hashing() {
+    async fn throttled_before_hashing_per_source_then_per_user() {
         let dir = tempfile::tempdir().unwrap();
         let accounts = accounts(dir.path());
+        accounts.register(&Username::try_from("bob").unwrap(), &Password::try_from("right password").unwrap()).await.unwrap();
         for _ in 0..5 {
-            assert!(matches!(accounts.login("bob", &Secret::new("nope")).await, Err(AuthError::BadCredentials)));
+            let attempt = accounts.login("bob", &Secret::new("nope"), HOME).await;
+            assert!(matches!(attempt, Err(AuthError::BadCredentials)));
         }
         let started = Instant::now();
-        assert!(matches!(accounts.login("Bob", &Secret::new("nope")).await, Err(AuthError::Throttled(_))));
+        let attempt = accounts.login("Bob", &Secret::new("right password"), HOME).await;
+        assert!(matches!(attempt, Err(AuthError::Throttled(_))), "even the right password waits at this source");
         assert!(started.elapsed() < Duration::from_millis(5), "the throttle answers without hashing");
+        let elsewhere = accounts.login("bob", &Secret::new("right password"), ELSEWHERE).await;
+        assert!(elsewhere.is_ok(), "the real user still logs in from elsewhere");
+
+        // Guessing spread over many sources hits the per-user bound.
+        for source in 10..20u8 {
+            for _ in 0..5 {
+                let from = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, source));
+                let _ = accounts.login("bob", &Secret::new("nope"), from).await;
+            }
+        }
+        let attempt = accounts.login("bob", &Secret::new("right password"), ELSEWHERE).await;
+        assert!(matches!(attempt, Err(AuthError::Throttled(_))));
     }
 }

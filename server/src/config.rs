@@ -74,7 +74,8 @@ pub struct Config {
     pub typing_ttl: Duration,
     /// Password hashes computed at once; more wait their turn.
     pub hash_concurrency: usize,
-    /// Failed logins per username per minute before `rate_limited`.
+    /// Failed logins per username and source address per minute before
+    /// `rate_limited` (ten times this per username over all sources).
     pub login_failures_per_minute: usize,
     /// Serve `wss://` with these files; plain `ws://` when `None`.
     pub tls: Option<TlsFiles>,

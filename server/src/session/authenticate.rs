@@ -62,7 +62,7 @@ impl Connection {
         let accounts = &self.shared.accounts;
         match msg {
             ClientMsg::Register { username, password } => accounts.register(&username, &password).await,
-            ClientMsg::Login { username, password } => accounts.login(&username, &password).await,
+            ClientMsg::Login { username, password } => accounts.login(&username, &password, self.peer.ip()).await,
             ClientMsg::Resume { token } => accounts.resume(&token),
             _ => Err(AuthError::BadCredentials),
         }
