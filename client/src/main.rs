@@ -11,8 +11,19 @@ fn main() -> color_eyre::Result<()> {
     let cli = Cli::parse();
     let config = ConfigDir::resolve(cli.global.config_dir.clone())?;
     let log_path = cli.global.log_file.clone().unwrap_or_else(|| config.default_log_path());
-    let _log_guard = heartlink_client::logging::init(&log_path, &cli.global.log)?;
+    let log_guard = heartlink_client::logging::init(&log_path, &cli.global.log)?;
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
-    runtime.block_on(heartlink_client::commands::run(cli.command, config))?;
+    // A refusal or a bad argument is the user's business, said in one line;
+    // only failures to start at all get color-eyre's full report.
+    let result = runtime.block_on(heartlink_client::commands::run(cli.command, config));
+    if let Err(err) = &result {
+        tracing::error!(cause = %err, "heartlink-tui failed");
+    }
+    drop(runtime);
+    drop(log_guard); // flushes the log before a possible exit
+    if let Err(err) = result {
+        eprintln!("heartlink-tui: {err}");
+        std::process::exit(1);
+    }
     Ok(())
 }

@@ -85,7 +85,8 @@ pub async fn tail(session: &Session, room: RoomId, json: bool, utc_offset: i64) 
 }
 
 fn report_state(state: ConnState) {
-    if !matches!(state, ConnState::Connected | ConnState::Connecting) {
+    // Only a lost connection is news; the start-up states are not.
+    if matches!(state, ConnState::Reconnecting { .. }) {
         tracing::info!(state = state.word(), "tail connection state");
         let _ = writeln!(std::io::stderr(), "heartlink-tui: {}", state.word());
     }
