@@ -121,7 +121,11 @@ impl Session {
         rooms.dedup();
         shared.hub.disconnect(self.handle.id, &rooms);
         tracing::info!(conn = self.handle.id, user = %self.handle.user.username, reason = %end, "session ended");
-        self.conn.finish(end).await;
+        let Self { mut conn, outbound, .. } = self;
+        // Events still queued will never be sent; free them before a
+        // possibly long close (a slow consumer's close waits for it to drain).
+        drop(outbound);
+        conn.finish(end).await;
     }
 
     async fn event_loop(&mut self) -> End {

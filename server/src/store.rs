@@ -27,6 +27,9 @@ use std::path::Path;
 
 pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
 
+/// sled's page cache size.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Why a storage operation failed. Details are logged, never sent to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -58,7 +61,9 @@ impl Store {
     /// error: the server refuses to start rather than start empty.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let found = marker::inspect(dir)?;
-        let db = sled::Config::new().path(dir).mode(sled::Mode::LowSpace).open()?;
+        // sled's page cache defaults to 1 GiB; a fixed cap keeps the
+        // server's memory predictable (history reads past it hit the disk).
+        let db = sled::Config::new().path(dir).mode(sled::Mode::LowSpace).cache_capacity(CACHE_BYTES).open()?;
         marker::confirm(dir, found, &db)?;
         let tree = |name: &str| db.open_tree(name);
         Ok(Self {

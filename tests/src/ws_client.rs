@@ -32,6 +32,16 @@ impl WsClient {
         Self { ws }
     }
 
+    /// Opens a WebSocket over an already connected TCP stream (for tests
+    /// that shape the socket: a tiny receive buffer, another source address).
+    pub async fn over(stream: TcpStream, url: &str) -> Self {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)))
+            .await
+            .expect("handshake timed out")
+            .expect("handshake failed");
+        Self { ws }
+    }
+
     /// Connects and registers `username` (password `password123`).
     pub async fn register(url: &str, username: &str) -> (Self, Value) {
         let mut client = Self::connect(url).await;
@@ -93,6 +103,12 @@ impl WsClient {
                 Err(closed) => return (closed, before),
             }
         }
+    }
+
+    /// The next JSON frame, or how the connection ended (for tests where
+    /// the end is expected at an unknown moment, e.g. a killed server).
+    pub async fn recv_or_closed(&mut self) -> Result<Value, Closed> {
+        self.next_frame().await
     }
 
     async fn next_frame(&mut self) -> Result<Value, Closed> {

@@ -127,7 +127,16 @@ impl Connection {
 
     /// Ends the connection: the close handshake when the server closes, or
     /// completing the peer's close; the socket is dropped either way.
+    ///
+    /// A slow consumer's Close frame waits behind everything already in its
+    /// socket, so the server gives it two heartbeat intervals to drain before
+    /// dropping the connection: a client that was only stalled still learns
+    /// why (4008) instead of seeing a reset.
     pub async fn finish(&mut self, end: End) {
+        let deadline = match end {
+            End::Close { code: 4008, .. } => CLOSE_DEADLINE.max(self.shared.config.heartbeat * 2),
+            _ => CLOSE_DEADLINE,
+        };
         let closing = async {
             if let End::Close { code, reason } = end {
                 let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
@@ -142,7 +151,13 @@ impl Connection {
             }
             Ok::<(), WsError>(())
         };
-        let _ = tokio::time::timeout(CLOSE_DEADLINE, closing).await;
+        let lingering = deadline > CLOSE_DEADLINE;
+        let shutdown = self.shared.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::timeout(deadline, closing) => {}
+            // A lingering slow consumer must not hold up the server's exit.
+            () = shutdown.cancelled(), if lingering => {}
+        }
     }
 }
 
