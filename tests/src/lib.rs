@@ -3,9 +3,11 @@
 //! raw JSON, as a third-party client following docs/PROTOCOL.md would.
 
 pub mod binaries;
+pub mod requests;
 pub mod server_process;
 pub mod ws_client;
 
+pub use requests::{PASSWORD, QUIET, now_ms, post_many};
 pub use server_process::TestServer;
 pub use ws_client::WsClient;
 

@@ -42,6 +42,24 @@ impl WsClient {
         Self { ws }
     }
 
+    /// Opens a WebSocket to `url` (a `ws://` URL) from the local address
+    /// `local_ip`, e.g. `127.0.0.2`: another loopback address stands for
+    /// another client machine.
+    pub async fn connect_from(url: &str, local_ip: std::net::IpAddr) -> Self {
+        let host = url.trim_start_matches("ws://").split('/').next().unwrap_or_default();
+        let server: std::net::SocketAddr = host.parse().expect("ws://IP:PORT/... url");
+        let socket = if local_ip.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() };
+        let socket = socket.expect("tcp socket");
+        socket.bind(std::net::SocketAddr::new(local_ip, 0)).expect("bind the local address");
+        let stream =
+            tokio::time::timeout(WAIT, socket.connect(server)).await.expect("connect timed out").expect("connect");
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)))
+            .await
+            .expect("handshake timed out")
+            .expect("handshake failed");
+        Self { ws }
+    }
+
     /// Connects and registers `username` (password `password123`).
     pub async fn register(url: &str, username: &str) -> (Self, Value) {
         let mut client = Self::connect(url).await;
