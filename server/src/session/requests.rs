@@ -42,8 +42,11 @@ impl Session {
         let Request { msg, reference } = request;
         // `send` has its own per-user limit (`--send-rate`, 0 = unlimited for
         // load tests); every other request counts against this connection's.
-        let is_send = matches!(msg, ClientMsg::Send { .. });
-        if let (false, Err(wait)) = (is_send, self.requests.take(Instant::now())) {
+        let limited = match msg {
+            ClientMsg::Send { .. } => Ok(()),
+            _ => self.requests.take(Instant::now()),
+        };
+        if let Err(wait) = limited {
             let refusal = ServerMsg::rate_limited("too many requests on this connection", millis(wait));
             return self.conn.reply(&refusal, reference.as_ref()).await;
         }
