@@ -1,0 +1,140 @@
+//! docs/BENCHMARKS.md: the machine, the run, the targets of issue 5 with
+//! met/missed, and the tables. Everything in it comes from the run that
+//! wrote it; the hand-written analysis lives in a marked block that a new
+//! run keeps.
+
+use crate::report::{Outcome, SECTIONS, median, number, table};
+use crate::servers::Peer;
+use std::fmt::Write as _;
+
+/// Everything a run produced, by scenario id.
+pub type Results = Vec<(&'static str, Vec<(Peer, Outcome)>)>;
+
+/// Where the hand-written analysis starts and ends; kept across runs.
+pub const NOTES_BEGIN: &str = "<!-- analysis: kept by heartlink-bench across runs -->";
+pub const NOTES_END: &str = "<!-- end of analysis -->";
+
+/// (scenario, metric key, description, comparison, threshold)
+const TARGETS: &[(&str, &str, &str, Cmp, f64)] = &[
+    ("B1", "b1_rss_per_conn_kib", "≤ 5 KiB server memory per idle connection at 10k", Cmp::AtMost, 5.0),
+    ("B2", "b2_100_max20", "room of 100: ≥ 800,000 deliveries/s with p99 ≤ 20 ms", Cmp::AtLeast, 800_000.0),
+    ("B3", "b3_acked_per_sec", "≥ 50,000 durable acked messages/s", Cmp::AtLeast, 50_000.0),
+    ("B3", "b3_ack_p99_ms", "ack p99 ≤ 10 ms", Cmp::AtMost, 10.0),
+    ("B4", "b4_catchup_ms", "1,000 missed messages caught up in ≤ 20 ms", Cmp::AtMost, 20.0),
+    ("B5", "b5_page_p99_ms", "history page p99 ≤ 1 ms", Cmp::AtMost, 1.0),
+    ("B6", "b6_connects_per_sec", "≥ 5,000 connects/s", Cmp::AtLeast, 5_000.0),
+    ("B7", "b7_cpu_pct", "the TUI under 5% of a core", Cmp::Below, 5.0),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Cmp {
+    AtMost,
+    AtLeast,
+    Below,
+}
+
+/// The run's context, printed at the top.
+#[derive(Debug)]
+pub struct RunInfo {
+    pub command: String,
+    pub quick: bool,
+    pub runs: usize,
+    pub started: String,
+    pub minutes: f64,
+    pub commit: String,
+    pub loadavg_before: String,
+    pub loadavg_after: String,
+    pub server_cpu: usize,
+    pub generator_cpu: usize,
+}
+
+/// The whole document; `notes` is the kept analysis block (with its markers).
+pub fn render(info: &RunInfo, results: &Results, notes: &str) -> String {
+    let mut doc = String::from("# Benchmarks: heartlink beside its peers\n\n");
+    let _ = writeln!(
+        doc,
+        "Written by `heartlink-bench` (issue 5). Regenerate with the command below; every figure in the tables \
+         comes from the run described here.\n"
+    );
+    let _ = writeln!(doc, "```sh\n{}\n```\n", info.command);
+    let _ = writeln!(doc, "## This run\n");
+    let _ = writeln!(doc, "- date: {} (took {:.1} minutes); commit `{}`", info.started, info.minutes, info.commit);
+    let mode = if info.quick { "quick (short, CI-sized)" } else { "full" };
+    let _ = writeln!(doc, "- mode: {mode}; each figure is the median of {} run(s)", info.runs);
+    let _ = writeln!(doc, "- machine: {}", machine());
+    let _ = writeln!(
+        doc,
+        "- servers pinned to CPU {} and the generator (and the TUI) to CPU {} with `taskset`; loopback only",
+        info.server_cpu, info.generator_cpu
+    );
+    let _ = writeln!(
+        doc,
+        "- load average before / after: {} / {} (other work on the machine shows here)\n",
+        info.loadavg_before, info.loadavg_after
+    );
+    let _ = writeln!(doc, "## Targets (issue 5)\n\n| target | heartlink | met? |\n|---|---:|---|");
+    for (scenario, key, text, cmp, threshold) in TARGETS {
+        let value = heartlink_value(results, scenario, key);
+        let (shown, verdict) = match value {
+            Some(v) => {
+                let met = match cmp {
+                    Cmp::AtMost => v <= *threshold,
+                    Cmp::AtLeast => v >= *threshold,
+                    Cmp::Below => v < *threshold,
+                };
+                (number(v, 2), if met { "met" } else { "**missed**" })
+            }
+            None => ("–".to_owned(), "not measured"),
+        };
+        let _ = writeln!(doc, "| {scenario}: {text} | {shown} | {verdict} |");
+    }
+    doc.push('\n');
+    doc.push_str(notes);
+    doc.push_str("\n\n## Tables\n\nRatios are heartlink ÷ peer (for latencies and memory, below 1 is better for heartlink).\n");
+    for section in SECTIONS {
+        if let Some((_, outcomes)) = results.iter().find(|(id, _)| *id == section.id) {
+            let _ = write!(doc, "\n### {}\n\n{}", section.title, table(section, outcomes));
+        }
+    }
+    doc
+}
+
+fn heartlink_value(results: &Results, scenario: &str, key: &str) -> Option<f64> {
+    let (_, outcomes) = results.iter().find(|(id, _)| *id == scenario)?;
+    match outcomes.iter().find(|(peer, _)| *peer == Peer::Heartlink)? {
+        (_, Outcome::Ran(runs)) => median(runs, key),
+        _ => None,
+    }
+}
+
+/// nproc, the CPU model and the memory, from /proc.
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|line| line.starts_with("model name"))
+        .and_then(|line| line.split_once(':'))
+        .map_or("unknown CPU", |(_, model)| model.trim())
+        .to_owned();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: f64 = meminfo
+        .lines()
+        .find(|line| line.starts_with("MemTotal:"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0.0);
+    let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    format!("{cpus} CPUs (nproc), {model}, {:.1} GiB RAM, Linux {}", mem_kib / 1024.0 / 1024.0, kernel())
+}
+
+fn kernel() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()).unwrap_or_default()
+}
+
+/// The analysis block of an existing document, or a placeholder.
+pub fn kept_notes(existing: &str) -> String {
+    match (existing.find(NOTES_BEGIN), existing.find(NOTES_END)) {
+        (Some(begin), Some(end)) if end > begin => existing[begin..end + NOTES_END.len()].to_owned(),
+        _ => format!("{NOTES_BEGIN}\n## Analysis\n\n(none yet)\n{NOTES_END}"),
+    }
+}

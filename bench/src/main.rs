@@ -1,0 +1,204 @@
+//! `heartlink-bench`: runs scenarios B1–B7 against heartlink-server and its
+//! peers (a storage-less tokio-tungstenite ceiling, a Node `ws` chat-room
+//! server, InspIRCd) on loopback, and writes docs/BENCHMARKS.md.
+//!
+//! The generator pins itself to one CPU before any thread exists and runs
+//! on a single-threaded runtime there; every server runs pinned to the
+//! other CPU. It exits non-zero when a server crashes or a scenario hits an
+//! error, never because of a timing.
+
+mod ceiling;
+mod doc;
+mod latency;
+mod proc_stat;
+mod report;
+mod scenarios;
+mod servers;
+mod tally;
+mod toolbox;
+mod wire;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use report::Outcome;
+use scenarios::{Figures, Size};
+use servers::Peer;
+use std::io::Write;
+use std::path::PathBuf;
+use toolbox::{Toolbox, say};
+
+/// Benchmarks heartlink-server side by side with its peers (issue 5).
+#[derive(Debug, Parser)]
+#[command(name = "heartlink-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// A short version of every scenario (CI): one run each, small sizes.
+    #[arg(long, env = "HEARTLINK_BENCH_QUICK")]
+    quick: bool,
+    /// Runs per figure (the median is reported) [default: 3, or 1 with --quick].
+    #[arg(long, env = "HEARTLINK_BENCH_RUNS")]
+    runs: Option<usize>,
+    /// Only these scenarios, e.g. `B1,B3`.
+    #[arg(long, value_delimiter = ',', env = "HEARTLINK_BENCH_ONLY")]
+    only: Vec<String>,
+    /// Install missing peers (apt-get inspircd, npm install) [default: yes, no with --quick].
+    #[arg(long, env = "HEARTLINK_BENCH_INSTALL_PEERS")]
+    install_peers: Option<bool>,
+    /// Where to write the report [default: docs/BENCHMARKS.md, or
+    /// target/BENCHMARKS-quick.md with --quick].
+    #[arg(long, env = "HEARTLINK_BENCH_OUT")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the storage-less ceiling server (the bench starts it itself).
+    Ceiling {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::Ceiling { listen }) = &cli.command {
+        return ceiling::run(listen);
+    }
+    let size = Size { quick: cli.quick, runs: cli.runs.unwrap_or(if cli.quick { 1 } else { 3 }).max(1) };
+    let started = std::time::Instant::now();
+    let install = cli.install_peers.unwrap_or(!cli.quick);
+    let tools = Toolbox::prepare(install)?;
+    // Before the runtime exists, so every generator thread inherits the pin.
+    toolbox::pin_self(tools.generator_cpu)?;
+    let fds = toolbox::raise_fd_limit()?;
+    say(format!("file-descriptor limit {fds}; servers on CPU {}, generator on CPU {}", tools.server_cpu, tools.generator_cpu));
+    let loadavg_before = loadavg();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let results = runtime.block_on(run_all(&tools, size, &cli.only));
+    let failed: Vec<String> = results
+        .iter()
+        .flat_map(|(id, outcomes)| {
+            outcomes.iter().filter_map(move |(peer, outcome)| match outcome {
+                Outcome::Failed(why) => Some(format!("{id} {}: {why}", peer.name())),
+                _ => None,
+            })
+        })
+        .collect();
+    let out = cli.out.clone().unwrap_or_else(|| {
+        if cli.quick { tools.workspace.join("target/BENCHMARKS-quick.md") } else { tools.workspace.join("docs/BENCHMARKS.md") }
+    });
+    let info = doc::RunInfo {
+        command: command_line(&cli),
+        quick: cli.quick,
+        runs: size.runs,
+        started: chrono::Local::now().format("%Y-%m-%d %H:%M %Z").to_string(),
+        minutes: started.elapsed().as_secs_f64() / 60.0,
+        commit: git_commit(&tools),
+        loadavg_before,
+        loadavg_after: loadavg(),
+        server_cpu: tools.server_cpu,
+        generator_cpu: tools.generator_cpu,
+    };
+    let notes = doc::kept_notes(&std::fs::read_to_string(&out).unwrap_or_default());
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, doc::render(&info, &results, &notes)).with_context(|| format!("writing {}", out.display()))?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "heartlink-bench: wrote {} in {:.1} s", out.display(), started.elapsed().as_secs_f64())?;
+    if !failed.is_empty() {
+        for failure in &failed {
+            writeln!(std::io::stderr(), "FAILED {failure}")?;
+        }
+        anyhow::bail!("{} scenario run(s) failed", failed.len());
+    }
+    Ok(())
+}
+
+/// Every selected scenario for every peer, in order.
+async fn run_all(tools: &Toolbox, size: Size, only: &[String]) -> doc::Results {
+    let mut results = Vec::new();
+    for section in report::SECTIONS {
+        if !only.is_empty() && !only.iter().any(|id| id.eq_ignore_ascii_case(section.id)) {
+            continue;
+        }
+        let mut outcomes = Vec::new();
+        for peer in Peer::ALL {
+            let outcome = match not_applicable(section.id, peer).or_else(|| tools.missing(peer)) {
+                Some(why) => Outcome::NotApplicable(why),
+                None => {
+                    say(format!("{} on {}", section.id, peer.name()));
+                    match run_one(section.id, peer, tools, size).await {
+                        Ok(runs) => Outcome::Ran(runs),
+                        Err(err) => {
+                            say(format!("{} on {} FAILED: {err:#}", section.id, peer.name()));
+                            Outcome::Failed(format!("{err:#}").replace('|', "/").replace('\n', " "))
+                        }
+                    }
+                }
+            };
+            outcomes.push((peer, outcome));
+        }
+        results.push((section.id, outcomes));
+    }
+    results
+}
+
+async fn run_one(id: &str, peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
+    match id {
+        "B1" => scenarios::idle::run(peer, tools, size).await,
+        "B2" => Box::pin(scenarios::fanout::run(peer, tools, size)).await,
+        "B3" => scenarios::durable::run(peer, tools, size).await,
+        "B4" => scenarios::catchup::run(peer, tools, size).await,
+        "B5" => scenarios::history::run(peer, tools, size).await,
+        "B6" => scenarios::churn::run(peer, tools, size).await,
+        _ => scenarios::tui::run(peer, tools, size).await,
+    }
+}
+
+/// Why a peer cannot do a scenario at all.
+fn not_applicable(id: &str, peer: Peer) -> Option<String> {
+    let why = match (id, peer) {
+        (_, Peer::Heartlink) => return None,
+        ("B1" | "B2" | "B6", _) => return None,
+        ("B3", Peer::Inspircd) => "IRC has no acknowledgement of a PRIVMSG",
+        ("B3", _) => return None,
+        ("B4" | "B5", Peer::Inspircd) => "no message store: IRC keeps no backlog to rejoin from or page through",
+        ("B4" | "B5", _) => "no message store: nothing to catch up from or page through",
+        _ => "no terminal client of its own in this comparison",
+    };
+    Some(why.to_owned())
+}
+
+/// The command that reproduces this run.
+fn command_line(cli: &Cli) -> String {
+    let mut line = String::from("cargo run --release -p heartlink-bench --");
+    if cli.quick {
+        line.push_str(" --quick");
+    }
+    if let Some(runs) = cli.runs {
+        line.push_str(&format!(" --runs {runs}"));
+    }
+    if !cli.only.is_empty() {
+        line.push_str(&format!(" --only {}", cli.only.join(",")));
+    }
+    line
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn git_commit(tools: &Toolbox) -> String {
+    std::process::Command::new("git")
+        .current_dir(&tools.workspace)
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,167 @@
+//! B3 durable throughput: many concurrent senders, each keeping a window of
+//! sends in flight (closed loop), each `ack` timed from its send. On
+//! heartlink an ack means the message is on disk (group commit); the JSON
+//! room peers ack without storing anything, so their figures are a
+//! reference for the cost of durability, not a like-for-like rival.
+//! The same closed-loop sender fills the store for B4 and B5.
+
+use super::{Bed, Figures, Size, open_joined};
+use crate::latency::{now_ns, stamped_body};
+use crate::servers::Peer;
+use crate::tally::Tally;
+use crate::toolbox::{Toolbox, say};
+use crate::wire::{Client, Target};
+use anyhow::{Context, Result, bail, ensure};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+pub const ACKED: &str = "b3_acked_per_sec";
+pub const P50: &str = "b3_ack_p50_ms";
+pub const P99: &str = "b3_ack_p99_ms";
+
+/// Sends in flight per sender.
+pub const WINDOW: usize = 4;
+
+pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
+    let senders = size.pick(50, 200);
+    let mut runs = Vec::new();
+    for _ in 0..size.runs {
+        let mut bed = Bed::start(peer, tools, size.pick(20, 200)).await?;
+        // One room per sender: the broadcast is just the sender's own copy,
+        // so the figure is the commit path, not fan-out.
+        let rooms = bed.rooms(senders).await?;
+        let clients = open_joined(&bed.target, senders, &rooms, |i| i, 100).await?;
+        let tally = Tally::default();
+        let warmup = Duration::from_secs_f64(size.pick(0.5, 1.0));
+        let window = Duration::from_secs_f64(size.pick(2.0, 5.0));
+        let load = Load::new(u64::MAX, Instant::now() + warmup + window);
+        let tasks = spawn_senders(clients, &rooms, &tally, &load);
+        tokio::time::sleep(warmup).await;
+        tally.reset_latency();
+        let before = tally.snapshot();
+        let started = Instant::now();
+        tokio::time::sleep(window).await;
+        let acked = (tally.snapshot() - before).acked as f64 / started.elapsed().as_secs_f64();
+        let latency = tally.ack.summary();
+        finish_senders(tasks).await?;
+        bed.server.check_alive()?;
+        ensure!(tally.snapshot().errors == 0, "error replies: {:?}", tally.first_error());
+        say(format!(
+            "B3 {}: {acked:.0} acked/s, ack p50 {:.2} ms, p99 {:.2} ms",
+            peer.name(),
+            latency.p50_ms,
+            latency.p99_ms
+        ));
+        runs.push(vec![(ACKED, acked), (P50, latency.p50_ms), (P99, latency.p99_ms)]);
+        bed.finish().await?;
+    }
+    Ok(runs)
+}
+
+/// How much the senders may send: a message budget and a deadline.
+#[derive(Debug, Clone)]
+pub struct Load {
+    budget: Arc<AtomicU64>,
+    deadline: Instant,
+}
+
+impl Load {
+    pub fn new(messages: u64, deadline: Instant) -> Self {
+        Self { budget: Arc::new(AtomicU64::new(messages)), deadline }
+    }
+
+    /// Takes one message from the budget, if any remains and time is left.
+    fn take(&self) -> bool {
+        Instant::now() < self.deadline
+            && self.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1)).is_ok()
+    }
+}
+
+/// Starts one closed-loop sender per client; sender i sends to rooms[i % len].
+pub fn spawn_senders(
+    clients: Vec<Client>,
+    rooms: &[String],
+    tally: &Tally,
+    load: &Load,
+) -> Vec<tokio::task::JoinHandle<Result<Client>>> {
+    clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, client)| tokio::spawn(closed_loop(client, rooms[i % rooms.len()].clone(), tally.clone(), load.clone())))
+        .collect()
+}
+
+/// Waits for every sender; the first failure is the run's error.
+pub async fn finish_senders(tasks: Vec<tokio::task::JoinHandle<Result<Client>>>) -> Result<Vec<Client>> {
+    let mut clients = Vec::new();
+    for task in tasks {
+        clients.push(task.await.context("sender task")??);
+    }
+    Ok(clients)
+}
+
+/// Keeps WINDOW sends in flight until the load is used up, then waits for
+/// the outstanding acks.
+async fn closed_loop(mut client: Client, room: String, tally: Tally, load: Load) -> Result<Client> {
+    let ws = client.ws().context("closed-loop senders need a JSON peer")?;
+    let mut in_flight = 0usize;
+    let mut n = 0u64;
+    let send = |n: u64| {
+        let text = format!(
+            r#"{{"type":"send","room_id":"{room}","client_msg_id":"{}-{n}","body":"{}"}}"#,
+            now_ns(),
+            stamped_body(64)
+        );
+        Message::Text(text.into())
+    };
+    while in_flight < WINDOW && load.take() {
+        n += 1;
+        ws.feed(send(n)).await?;
+        in_flight += 1;
+    }
+    ws.flush().await?;
+    while in_flight > 0 {
+        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next()).await.context("no ack within 30 s")?;
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let is_ack = memchr::memmem::find(text.as_bytes(), br#""type":"ack""#).is_some();
+                tally.json_frame(text.as_bytes());
+                if is_ack {
+                    in_flight -= 1;
+                    if load.take() {
+                        n += 1;
+                        ws.send(send(n)).await?;
+                        in_flight += 1;
+                    }
+                } else if text.starts_with(r#"{"type":"error""#) {
+                    bail!("server error: {text}");
+                }
+            }
+            Some(Ok(Message::Close(frame))) => bail!("server closed a sender: {frame:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(err)) => return Err(err.into()),
+            None => bail!("a sender's connection ended"),
+        }
+    }
+    Ok(client)
+}
+
+/// Sends `messages` through `senders` connections into `rooms` as fast as
+/// the server acks them (B4, B5), stopping early at `limit`; returns the
+/// messages acked and how many per second.
+pub async fn fill(target: &Target, rooms: &[String], senders: usize, messages: u64, limit: Duration) -> Result<(u64, f64)> {
+    let clients = open_joined(target, senders, rooms, |i| i, 100).await?;
+    let tally = Tally::default();
+    let started = Instant::now();
+    let load = Load::new(messages, started + limit);
+    let tasks = spawn_senders(clients, rooms, &tally, &load);
+    for client in finish_senders(tasks).await? {
+        client.close().await?;
+    }
+    ensure!(tally.snapshot().errors == 0, "error replies while filling: {:?}", tally.first_error());
+    let acked = tally.snapshot().acked;
+    Ok((acked, acked as f64 / started.elapsed().as_secs_f64()))
+}

@@ -1,0 +1,182 @@
+//! B2 fan-out: rooms of 2, 100 and 1,000 joined connections; one publisher
+//! per room sends at a paced (open-loop) rate and every member's receiver
+//! records send→receive latency. The offered load doubles step by step
+//! until p99 passes 50 ms or deliveries fall behind the offered rate.
+
+use super::{Bed, Figures, Size, open_joined, settle};
+use crate::latency::{now_ns, stamped_body};
+use crate::proc_stat::CpuMeter;
+use crate::servers::{Peer, Wire};
+use crate::tally::Tally;
+use crate::toolbox::{Toolbox, say};
+use crate::wire::Sender;
+use anyhow::{Result, ensure};
+use std::time::{Duration, Instant};
+
+/// Metric keys per room size: (max deliveries/s at p99 ≤ 50 ms, at p99 ≤ 20 ms,
+/// p50 and p99 at the fixed load, deliveries/s at the fixed load).
+pub const KEYS: [(usize, [&str; 5]); 3] = [
+    (2, ["b2_2_max50", "b2_2_max20", "b2_2_p50", "b2_2_p99", "b2_2_fixed"]),
+    (100, ["b2_100_max50", "b2_100_max20", "b2_100_p50", "b2_100_p99", "b2_100_fixed"]),
+    (1000, ["b2_1000_max50", "b2_1000_max20", "b2_1000_p50", "b2_1000_p99", "b2_1000_fixed"]),
+];
+
+/// Rooms per size and the fixed load (deliveries/s) that starts the sweep.
+pub fn shape(members: usize, size: Size) -> (usize, f64) {
+    match members {
+        2 => (size.pick(10, 50), 10_000.0),
+        100 => (size.pick(1, 2), 100_000.0),
+        _ => (1, 100_000.0),
+    }
+}
+
+/// What one load step measured.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    delivered_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    keeps_up: bool,
+    generator_cpu: f64,
+}
+
+pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
+    let mut runs = Vec::new();
+    for _ in 0..size.runs {
+        let mut figures = Figures::new();
+        for (members, keys) in KEYS {
+            figures.extend(keys.into_iter().zip(one_size(peer, tools, size, members).await?));
+        }
+        runs.push(figures);
+    }
+    Ok(runs)
+}
+
+/// Sweeps one room size on a fresh server; returns the five figures in KEYS order.
+async fn one_size(peer: Peer, tools: &Toolbox, size: Size, members: usize) -> Result<[f64; 5]> {
+    let (room_count, fixed) = shape(members, size);
+    let mut bed = Bed::start(peer, tools, size.pick(20, 200)).await?;
+    let rooms = bed.rooms(room_count).await?;
+    let clients = open_joined(&bed.target, members * room_count, &rooms, |i| i / members, 200).await?;
+    let tally = Tally::default();
+    let mut publishers = Vec::new();
+    let mut readers = Vec::new();
+    // Members that only listen keep their sending halves open until the end.
+    let mut listeners = Vec::new();
+    for (i, client) in clients.into_iter().enumerate() {
+        let (sender, reader) = client.split(tally.clone());
+        readers.push(reader);
+        if i % members == 0 {
+            publishers.push((sender, rooms[i / members].clone()));
+        } else {
+            listeners.push(sender);
+        }
+    }
+    // IRC does not echo a message to its sender.
+    let copies = if peer.wire() == Wire::Irc { members - 1 } else { members } as f64;
+    let (mut max50, mut max20, mut at_fixed) = (0.0f64, 0.0f64, None);
+    let steps = size.pick(1, 8);
+    for step in 0..steps {
+        let offered = fixed * f64::from(1u32 << step);
+        let per_room = offered / copies / room_count as f64;
+        let measured;
+        (publishers, measured) = load_step(publishers, &tally, per_room, copies, size).await?;
+        bed.server.check_alive()?;
+        say(format!(
+            "B2 {} room of {members}: offered {offered:.0}/s → {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, generator CPU {:.0}%",
+            peer.name(),
+            measured.delivered_per_sec,
+            measured.p50_ms,
+            measured.p99_ms,
+            measured.generator_cpu * 100.0
+        ));
+        at_fixed.get_or_insert(measured);
+        if !measured.keeps_up || measured.p99_ms > 50.0 {
+            break;
+        }
+        max50 = max50.max(measured.delivered_per_sec);
+        if measured.p99_ms <= 20.0 {
+            max20 = max20.max(measured.delivered_per_sec);
+        }
+    }
+    let counts = tally.snapshot();
+    ensure!(counts.errors == 0, "error replies during fan-out: {:?}", tally.first_error());
+    let fixed_step = at_fixed.unwrap_or(Step { delivered_per_sec: 0.0, p50_ms: 0.0, p99_ms: 0.0, keeps_up: false, generator_cpu: 0.0 });
+    for reader in readers {
+        reader.abort();
+    }
+    drop((publishers, listeners));
+    settle(&mut bed, 0.2).await?;
+    bed.finish().await?;
+    Ok([max50, max20, fixed_step.p50_ms, fixed_step.p99_ms, fixed_step.delivered_per_sec])
+}
+
+/// Runs every publisher at `per_room` messages/s for one step and measures
+/// after a warm-up; returns the publishers for the next step.
+async fn load_step(
+    publishers: Vec<(Sender, String)>,
+    tally: &Tally,
+    per_room: f64,
+    copies: f64,
+    size: Size,
+) -> Result<(Vec<(Sender, String)>, Step)> {
+    let warmup = Duration::from_secs_f64(size.pick(0.5, 1.0));
+    let window = Duration::from_secs_f64(size.pick(1.0, 3.0));
+    let tasks: Vec<_> = publishers
+        .into_iter()
+        .map(|(sender, room)| tokio::spawn(publish(sender, room, per_room, warmup + window)))
+        .collect();
+    tokio::time::sleep(warmup).await;
+    tally.reset_latency();
+    let before = tally.snapshot();
+    let generator = CpuMeter::start(std::process::id())?;
+    let started = Instant::now();
+    tokio::time::sleep(window).await;
+    let delivered = (tally.snapshot() - before).delivered as f64 / started.elapsed().as_secs_f64();
+    let generator_cpu = generator.share()?;
+    let latency = tally.delivery.summary();
+    let mut publishers = Vec::new();
+    for task in tasks {
+        publishers.push(task.await??);
+    }
+    let after = tally.snapshot();
+    quiesce(tally).await;
+    let offered = per_room * (publishers.len() as f64) * copies;
+    let closes = after.slow_closes + after.closes;
+    let keeps_up = closes == 0 && delivered >= 0.9 * offered;
+    let step = Step { delivered_per_sec: delivered, p50_ms: latency.p50_ms, p99_ms: latency.p99_ms, keeps_up, generator_cpu };
+    Ok((publishers, step))
+}
+
+/// Waits until deliveries stop arriving (at most 5 s) so steps do not overlap.
+async fn quiesce(tally: &Tally) {
+    let mut last = tally.snapshot().delivered;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = tally.snapshot().delivered;
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// Sends `rate` messages/s to `room` for `duration`, paced by the clock
+/// (open loop: a slow server does not slow the offered load down).
+pub async fn publish(mut sender: Sender, room: String, rate: f64, duration: Duration) -> Result<(Sender, String)> {
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    while started.elapsed() < duration {
+        tick.tick().await;
+        let due = (started.elapsed().as_secs_f64() * rate) as u64;
+        while sent < due {
+            sent += 1;
+            let body = stamped_body(64);
+            sender.feed(&room, &body, &format!("{}-{sent}", now_ns())).await?;
+        }
+        sender.flush().await?;
+    }
+    Ok((sender, room))
+}

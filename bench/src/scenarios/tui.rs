@@ -1,0 +1,143 @@
+//! B7 TUI: the real `heartlink-tui` in a detached tmux pane (160×50),
+//! resumed from a session file the bench writes, showing a room that
+//! receives 200 messages/s from another user. The room's timeline grows by
+//! live delivery (a full run publishes for 50 s before measuring, so the
+//! TUI holds 10,000 lines). Measured: the TUI process's CPU share from
+//! /proc, and the display lag — how old the newest message visible in
+//! `tmux capture-pane` is, sampled every 200 ms (send → on screen,
+//! including tmux).
+
+use super::{Bed, Figures, Size};
+use crate::latency::{Recorder, now_ns};
+use crate::proc_stat::CpuMeter;
+use crate::servers::Peer;
+use crate::tally::Tally;
+use crate::toolbox::{Toolbox, say, which};
+use crate::wire::Target;
+use anyhow::{Context, Result, anyhow, bail};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub const CPU: &str = "b7_cpu_pct";
+pub const SCROLLBACK: &str = "b7_scrollback";
+pub const LAG_P50: &str = "b7_lag_p50_ms";
+pub const LAG_P99: &str = "b7_lag_p99_ms";
+
+const RATE: f64 = 200.0;
+
+pub async fn run(_peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
+    let tui = tools.heartlink_tui.clone().map_err(|why| anyhow!(why))?;
+    if which("tmux").is_none() {
+        bail!("tmux is not installed (apt-get install -y tmux)");
+    }
+    let mut runs = Vec::new();
+    for round in 0..size.runs {
+        let bed = Bed::start(Peer::Heartlink, tools, 2).await?;
+        let outcome = one_run(&bed, &tui, tools, size, round).await;
+        bed.finish().await?;
+        runs.push(outcome?);
+    }
+    Ok(runs)
+}
+
+async fn one_run(bed: &Bed, tui: &Path, tools: &Toolbox, size: Size, round: usize) -> Result<Figures> {
+    let room = bed.rooms(1).await?.remove(0);
+    let config = bed.server.dir.path().join("tui");
+    write_session(&config, bed, &room)?;
+    let pane = format!("hlbench-{}-{round}", std::process::id());
+    let script = format!(
+        "exec taskset -c {} {} --config-dir {} --log-file {}",
+        tools.generator_cpu,
+        tui.display(),
+        config.display(),
+        config.join("tui.log").display()
+    );
+    tmux(&["new-session", "-d", "-s", &pane, "-x", "160", "-y", "50", &script])?;
+    let result = measure(bed, &room, &pane, size).await;
+    let _ = tmux(&["kill-session", "-t", &pane]);
+    result
+}
+
+async fn measure(bed: &Bed, room: &str, pane: &str, size: Size) -> Result<Figures> {
+    let pid: u32 = tmux(&["display-message", "-p", "-t", pane, "#{pane_pid}"])?.trim().parse().context("pane pid")?;
+    wait_for_screen(pane, "bench room 0").await.context("the TUI never showed the room")?;
+    let sender = Target { tokens: vec![bed.target.tokens[1].clone()], ..bed.target.clone() };
+    let mut client = sender.connect(1).await?;
+    client.join(room, None).await?;
+    let tally = Tally::default();
+    let (publisher, reader) = client.split(tally.clone());
+    let warmup = Duration::from_secs(size.pick(1, 50));
+    let window = Duration::from_secs(size.pick(3, 10));
+    let publishing = tokio::spawn(super::fanout::publish(publisher, room.to_owned(), RATE, warmup + window));
+    tokio::time::sleep(warmup).await;
+    let cpu = CpuMeter::start(pid).context("the TUI is not running")?;
+    let lag = Recorder::new();
+    let started = Instant::now();
+    while started.elapsed() < window {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let screen = tmux(&["capture-pane", "-p", "-t", pane])?;
+        if let Some(newest) = newest_stamp(&screen) {
+            lag.record_since(newest);
+        }
+    }
+    let share = cpu.share().context("the TUI exited during the run")? * 100.0;
+    publishing.await.context("publisher")??;
+    reader.abort();
+    let sent = tally.snapshot().acked as f64;
+    let summary = lag.summary();
+    if summary.count == 0 {
+        bail!("no published message ever appeared on the TUI's screen");
+    }
+    say(format!(
+        "B7 heartlink-tui: CPU {share:.2}% of a core, {sent:.0} messages received, display lag p50 {:.0} ms, p99 {:.0} ms",
+        summary.p50_ms, summary.p99_ms
+    ));
+    Ok(vec![(CPU, share), (SCROLLBACK, sent), (LAG_P50, summary.p50_ms), (LAG_P99, summary.p99_ms)])
+}
+
+/// The session file the TUI resumes from (mode 0600, like its own).
+fn write_session(config: &Path, bed: &Bed, room: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(config)?;
+    let session = serde_json::json!({
+        "server": format!("ws://{}/ws", bed.target.addr),
+        "username": "bench0",
+        "token": bed.target.tokens[0],
+        "rooms": [room],
+    });
+    let path = config.join("session.json");
+    std::fs::write(&path, session.to_string())?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+fn tmux(args: &[&str]) -> Result<String> {
+    let out = Command::new("tmux").args(args).output().context("running tmux")?;
+    if !out.status.success() {
+        bail!("tmux {}: {}", args.first().unwrap_or(&""), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+async fn wait_for_screen(pane: &str, text: &str) -> Result<()> {
+    for _ in 0..100 {
+        if tmux(&["capture-pane", "-p", "-t", pane])?.contains(text) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{text:?} not on screen after 10 s")
+}
+
+/// The largest send stamp visible: bodies start with the generator's clock
+/// in nanoseconds, followed by a space and padding.
+fn newest_stamp(screen: &str) -> Option<u64> {
+    let now = now_ns();
+    screen
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|digits| digits.len() >= 10)
+        .filter_map(|digits| digits.parse::<u64>().ok())
+        .filter(|stamp| *stamp <= now)
+        .max()
+}

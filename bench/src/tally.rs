@@ -1,0 +1,137 @@
+//! What receivers count during a measurement: deliveries and acks with
+//! their latencies, error replies and closes. Receiver tasks bump the
+//! counters; a scenario reads them at the start and end of its window.
+
+use crate::latency::{Recorder, find, leading_number};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Shared counters of one measurement.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub delivered: AtomicU64,
+    pub acked: AtomicU64,
+    /// `error` replies (heartlink) or IRC numerics 4xx/5xx.
+    pub errors: AtomicU64,
+    /// Connections the server closed as slow consumers (heartlink 4008).
+    pub slow_closes: AtomicU64,
+    /// Any other close while the measurement was running.
+    pub closes: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub delivered: u64,
+    pub acked: u64,
+    pub errors: u64,
+    pub slow_closes: u64,
+    pub closes: u64,
+}
+
+impl std::ops::Sub for Counts {
+    type Output = Counts;
+    fn sub(self, rhs: Counts) -> Counts {
+        Counts {
+            delivered: self.delivered - rhs.delivered,
+            acked: self.acked - rhs.acked,
+            errors: self.errors - rhs.errors,
+            slow_closes: self.slow_closes - rhs.slow_closes,
+            closes: self.closes - rhs.closes,
+        }
+    }
+}
+
+/// Counters plus the two latency histograms.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub counters: Arc<Counters>,
+    /// send → `chat_message` at a receiver.
+    pub delivery: Recorder,
+    /// send → `ack` at the sender.
+    pub ack: Recorder,
+    /// The first error text seen, for the report when a run fails.
+    pub first_error: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Tally {
+    pub fn snapshot(&self) -> Counts {
+        let c = &self.counters;
+        Counts {
+            delivered: c.delivered.load(Ordering::Relaxed),
+            acked: c.acked.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+            slow_closes: c.slow_closes.load(Ordering::Relaxed),
+            closes: c.closes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Clears the histograms (the counters are read as differences).
+    pub fn reset_latency(&self) {
+        self.delivery.reset();
+        self.ack.reset();
+    }
+
+    /// Counts a JSON text frame from heartlink or a JSON room peer.
+    pub fn json_frame(&self, frame: &[u8]) {
+        // heartlink and Node put "type" first; the ceiling's serde_json map
+        // sorts keys, so its chat_message starts with "body".
+        if frame.starts_with(br#"{"type":"chat_message""#) || frame.starts_with(br#"{"body":"#) {
+            self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+            if let Some(stamp) = after(frame, br#""body":""#) {
+                self.delivery.record_since(stamp);
+            }
+        } else if find(frame, br#""type":"ack""#).is_some() {
+            self.counters.acked.fetch_add(1, Ordering::Relaxed);
+            if let Some(stamp) = after(frame, br#""client_msg_id":""#) {
+                self.ack.record_since(stamp);
+            }
+        } else if frame.starts_with(br#"{"type":"error""#) {
+            self.error(String::from_utf8_lossy(frame).into_owned());
+        }
+    }
+
+    /// Counts an IRC line; PRIVMSGs are deliveries.
+    pub fn irc_line(&self, line: &[u8]) {
+        let Some(at) = find(line, b" PRIVMSG ") else {
+            if let Some(code) = numeric(line) {
+                if crate::wire::irc_refusal(code) {
+                    self.error(String::from_utf8_lossy(line).into_owned());
+                }
+            }
+            return;
+        };
+        self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+        if let Some(stamp) = after(&line[at..], b" :") {
+            self.delivery.record_since(stamp);
+        }
+    }
+
+    pub fn error(&self, text: String) {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        let mut first = self.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        first.get_or_insert(text);
+    }
+
+    /// Counts a close by the server.
+    pub fn closed(&self, code: Option<u16>) {
+        let counter = if code == Some(4008) { &self.counters.slow_closes } else { &self.counters.closes };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn first_error(&self) -> Option<String> {
+        self.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+fn after(frame: &[u8], marker: &[u8]) -> Option<u64> {
+    let at = memchr::memmem::find(frame, marker)?;
+    leading_number(&frame[at + marker.len()..])
+}
+
+/// The numeric reply code of an IRC line (`:server 433 nick ...`).
+pub fn numeric(line: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(line).ok()?;
+    let code = text.split(' ').nth(1)?;
+    if code.len() == 3 { code.parse().ok() } else { None }
+}

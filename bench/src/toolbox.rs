@@ -1,0 +1,151 @@
+//! What the run needs around it: the heartlink binaries (built with cargo
+//! into the same target dir as the bench), the peers (found on PATH, and in
+//! a full run installed with apt-get / npm when missing), the CPU split and
+//! the file-descriptor limit.
+
+use anyhow::{Context, Result, bail};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Paths and settings shared by every scenario.
+#[derive(Debug, Clone)]
+pub struct Toolbox {
+    pub workspace: PathBuf,
+    pub bench_exe: PathBuf,
+    pub heartlink_server: PathBuf,
+    /// `Err(reason)` when the TUI could not be built.
+    pub heartlink_tui: Result<PathBuf, String>,
+    pub node: Option<PathBuf>,
+    pub node_ws_dir: PathBuf,
+    /// Why the Node peer cannot run, if it cannot.
+    pub node_missing: Option<String>,
+    pub inspircd: Option<PathBuf>,
+    pub inspircd_template: PathBuf,
+    pub server_cpu: usize,
+    pub generator_cpu: usize,
+}
+
+/// Writes a progress line to stderr (stdout stays free for the summary).
+pub fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "[bench] {line}");
+}
+
+impl Toolbox {
+    /// Builds heartlink, finds (and optionally installs) the peers.
+    pub fn prepare(install_peers: bool) -> Result<Self> {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace dir")?.to_path_buf();
+        let bench_exe = std::env::current_exe()?;
+        let bin_dir = bench_exe.parent().context("no bin dir")?.to_path_buf();
+        cargo_build(&workspace, "heartlink-server")?;
+        let heartlink_tui = match cargo_build(&workspace, "heartlink-client") {
+            Ok(()) => Ok(bin_dir.join("heartlink-tui")),
+            Err(err) => Err(format!("heartlink-tui does not build: {err:#}")),
+        };
+        let node_ws_dir = workspace.join("bench/peers/node-ws");
+        let node = which("node");
+        let node_missing = match &node {
+            None => Some("not installed (node not on PATH)".to_owned()),
+            Some(_) => node_modules(&node_ws_dir, install_peers).err().map(|err| format!("not installed ({err:#})")),
+        };
+        let mut inspircd = which("inspircd");
+        if inspircd.is_none() && install_peers {
+            say("installing inspircd with apt-get");
+            let ok = Command::new("sh")
+                .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq inspircd >/dev/null"])
+                .status()
+                .is_ok_and(|status| status.success());
+            if ok {
+                // Debian starts the packaged service where it can; the bench runs its own.
+                inspircd = which("inspircd");
+            }
+        }
+        let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+        let (server_cpu, generator_cpu) = if cpus >= 2 { (0, 1) } else { (0, 0) };
+        Ok(Self {
+            inspircd_template: workspace.join("bench/peers/inspircd/inspircd.conf.in"),
+            bench_exe,
+            heartlink_server: bin_dir.join("heartlink-server"),
+            heartlink_tui,
+            node,
+            node_ws_dir,
+            node_missing,
+            inspircd,
+            workspace,
+            server_cpu,
+            generator_cpu,
+        })
+    }
+
+    /// Why `peer` cannot run on this machine, if it cannot.
+    pub fn missing(&self, peer: crate::servers::Peer) -> Option<String> {
+        match peer {
+            crate::servers::Peer::NodeWs => self.node_missing.clone(),
+            crate::servers::Peer::Inspircd if self.inspircd.is_none() => {
+                Some("not installed (apt-get install -y inspircd)".to_owned())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `cargo build --release -p PACKAGE`, into the target dir this bench runs from.
+fn cargo_build(workspace: &Path, package: &str) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    say(format!("cargo build --release -p {package}"));
+    let out = Command::new(cargo)
+        .current_dir(workspace)
+        .args(["build", "--release", "--quiet", "-p", package])
+        .output()
+        .context("running cargo")?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().find(|line| line.starts_with("error")).unwrap_or("cargo build failed");
+        bail!("{first}");
+    }
+    Ok(())
+}
+
+/// Makes sure `ws` is installed for the Node peer (npm install when allowed).
+fn node_modules(dir: &Path, install: bool) -> Result<()> {
+    if dir.join("node_modules/ws/package.json").exists() {
+        return Ok(());
+    }
+    if !install {
+        bail!("run `npm install` in bench/peers/node-ws");
+    }
+    say("npm install in bench/peers/node-ws");
+    let ok = Command::new("npm")
+        .current_dir(dir)
+        .args(["install", "--no-audit", "--no-fund", "--silent"])
+        .status()
+        .is_ok_and(|status| status.success());
+    if ok { Ok(()) } else { bail!("npm install failed") }
+}
+
+/// The path of `program` on PATH, if any.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin")]).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+/// Pins this process (before any thread exists) to `cpu` with taskset.
+pub fn pin_self(cpu: usize) -> Result<()> {
+    let status = Command::new("taskset")
+        .args(["-cp", &cpu.to_string(), &std::process::id().to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running taskset (util-linux)")?;
+    if !status.success() {
+        bail!("taskset failed");
+    }
+    Ok(())
+}
+
+/// Raises the soft file-descriptor limit to the hard limit (10,000
+/// connections need more than the usual 1,024).
+pub fn raise_fd_limit() -> Result<u64> {
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE)?;
+    rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard)?;
+    Ok(hard)
+}

@@ -1,0 +1,210 @@
+//! The generator's side of a connection, in the three dialects: heartlink's
+//! protocol (resume with a pool token, `join` by room id), the bench's
+//! minimal JSON room protocol (Node `ws` and the ceiling), and plain IRC.
+//! Setup steps wait for their reply with a timeout; in the load phase a
+//! connection is split into a sending half and a receiving task that feeds
+//! a [`Tally`].
+
+mod irc;
+
+use crate::servers::{Peer, Wire};
+use crate::tally::Tally;
+use anyhow::{Context, Result, bail};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+pub use irc::{IrcConn, is_refusal as irc_refusal};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+pub type Ws = WebSocketStream<TcpStream>;
+
+/// How long any setup reply may take before the run counts it as an error.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A server to load, and what connecting to it needs.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub peer: Peer,
+    pub addr: SocketAddr,
+    /// heartlink: session tokens of the registered user pool; connection n resumes tokens[n % len].
+    pub tokens: Vec<String>,
+}
+
+/// An open, authenticated connection.
+#[derive(Debug)]
+pub enum Client {
+    Ws(Box<Ws>),
+    Irc(IrcConn),
+}
+
+/// The sending half of a split connection.
+#[derive(Debug)]
+pub enum Sender {
+    Ws(SplitSink<Ws, Message>),
+    Irc(tokio::io::BufWriter<tokio::net::tcp::OwnedWriteHalf>),
+}
+
+/// Connects from a rotating 127.x.y.z source address: the 4-tuples of
+/// 100,000 churned connections would otherwise exhaust one address's
+/// ephemeral ports while they sit in TIME_WAIT.
+pub async fn tcp_connect(addr: SocketAddr) -> Result<TcpStream> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let source = Ipv4Addr::new(127, 0, (n / 250 % 250 + 1) as u8, (n % 250 + 2) as u8);
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    let stream = socket.connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Small client buffers: 10,000 connections in one generator would need
+/// 1.3 GB with tungstenite's default 128 KiB read buffer.
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0)
+}
+
+/// Opens a WebSocket to `ws://addr/ws`.
+pub async fn ws_connect(addr: SocketAddr) -> Result<Ws> {
+    let stream = tcp_connect(addr).await?;
+    let url = format!("ws://{addr}/ws");
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(client_config())).await?;
+    Ok(ws)
+}
+
+impl Target {
+    /// Connection number `n`: transport, and authentication where the peer has any.
+    pub async fn connect(&self, n: usize) -> Result<Client> {
+        match self.peer.wire() {
+            Wire::Irc => Ok(Client::Irc(IrcConn::connect(self.addr, &format!("n{n}")).await?)),
+            wire => {
+                let mut ws = Box::new(ws_connect(self.addr).await?);
+                if wire == Wire::Heartlink {
+                    let token = self.tokens.get(n % self.tokens.len().max(1)).context("no user pool")?;
+                    let resume = serde_json::json!({"type": "resume", "token": token}).to_string();
+                    reply_to(&mut ws, resume, "connection_established").await?;
+                }
+                Ok(Client::Ws(ws))
+            }
+        }
+    }
+}
+
+/// Sends `request` and waits for a frame of type `expected` (an `error` fails).
+pub async fn reply_to(ws: &mut Ws, request: String, expected: &str) -> Result<String> {
+    ws.send(Message::Text(request.into())).await?;
+    let want = format!(r#""type":"{expected}""#);
+    tokio::time::timeout(REPLY_TIMEOUT, async {
+        while let Some(message) = ws.next().await {
+            match message? {
+                Message::Text(text) if text.contains(&want) => return Ok(text.to_string()),
+                Message::Text(text) if text.starts_with(r#"{"type":"error""#) => bail!("server error: {text}"),
+                Message::Close(frame) => bail!("closed while waiting for {expected}: {frame:?}"),
+                _ => {}
+            }
+        }
+        bail!("connection ended while waiting for {expected}")
+    })
+    .await
+    .with_context(|| format!("no {expected} within {REPLY_TIMEOUT:?}"))?
+}
+
+impl Client {
+    /// Joins `room` (heartlink: room id, optionally with `since`; IRC: a
+    /// channel name) and returns the join reply's text (empty for IRC).
+    pub async fn join(&mut self, room: &str, since: Option<u64>) -> Result<String> {
+        match self {
+            Client::Irc(irc) => irc.join(room).await.map(|()| String::new()),
+            Client::Ws(ws) => {
+                let mut join = serde_json::json!({"type": "join", "room_id": room});
+                if let Some(since) = since {
+                    join["since"] = since.into();
+                }
+                reply_to(ws, join.to_string(), "joined").await
+            }
+        }
+    }
+
+    /// Splits into a sender and a task that counts everything received into `tally`.
+    pub fn split(self, tally: Tally) -> (Sender, JoinHandle<()>) {
+        match self {
+            Client::Irc(irc) => {
+                let (sender, reader) = irc.split();
+                (Sender::Irc(sender), tokio::spawn(irc::drain(reader, tally)))
+            }
+            Client::Ws(ws) => {
+                let (sink, stream) = (*ws).split();
+                (Sender::Ws(sink), tokio::spawn(drain_ws(stream, tally)))
+            }
+        }
+    }
+
+    /// Closes politely: WebSocket close handshake, or IRC QUIT.
+    pub async fn close(self) -> Result<()> {
+        match self {
+            Client::Irc(irc) => irc.quit().await,
+            Client::Ws(mut ws) => {
+                ws.close(None).await?;
+                // Wait for the server's side of the close (or the end of the stream).
+                while let Some(Ok(_)) = ws.next().await {}
+                Ok(())
+            }
+        }
+    }
+
+    /// The WebSocket, for heartlink-only requests.
+    pub fn ws(&mut self) -> Option<&mut Ws> {
+        match self {
+            Client::Ws(ws) => Some(ws),
+            Client::Irc(_) => None,
+        }
+    }
+}
+
+async fn drain_ws(mut stream: SplitStream<Ws>, tally: Tally) {
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(Message::Text(text)) => tally.json_frame(text.as_bytes()),
+            Ok(Message::Close(frame)) => {
+                tally.closed(frame.map(|f| u16::from(f.code)));
+                return;
+            }
+            Ok(_) => {}
+            Err(_) => {
+                tally.closed(None);
+                return;
+            }
+        }
+    }
+}
+
+impl Sender {
+    /// Queues one message to `room` (written on the next `flush`). The body
+    /// and the client_msg_id both start with the send instant.
+    pub async fn feed(&mut self, room: &str, body: &str, client_msg_id: &str) -> Result<()> {
+        match self {
+            Sender::Ws(sink) => {
+                let text = format!(
+                    r#"{{"type":"send","room_id":"{room}","client_msg_id":"{client_msg_id}","body":"{body}"}}"#
+                );
+                sink.feed(Message::Text(Utf8Bytes::from(text))).await?;
+            }
+            Sender::Irc(writer) => irc::privmsg(writer, room, body).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn flush(&mut self) -> Result<()> {
+        match self {
+            Sender::Ws(sink) => sink.flush().await?,
+            Sender::Irc(writer) => tokio::io::AsyncWriteExt::flush(writer).await?,
+        }
+        Ok(())
+    }
+}
