@@ -29,6 +29,10 @@ pub struct GlobalArgs {
     /// Log file (default: heartlink-tui.log in the config directory). Logs never go to the screen.
     #[arg(long, global = true, env = "HEARTLINK_LOG_FILE")]
     pub log_file: Option<PathBuf>,
+    /// Also trust the CA certificate(s) in this PEM file for wss:// servers
+    /// (a private or self-signed certificate); public CAs are trusted anyway.
+    #[arg(long, global = true, env = "HEARTLINK_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, global = true, env = "HEARTLINK_LOG", default_value = "heartlink_client=info,warn")]
     pub log: String,
@@ -68,7 +72,7 @@ pub enum Command {
 /// `login` / `register` flags: anything missing is asked for on the login screen.
 #[derive(Debug, Args)]
 pub struct AccountArgs {
-    /// Server URL, e.g. ws://127.0.0.1:7878/ws.
+    /// Server URL, e.g. ws://127.0.0.1:7878/ws (or wss://… for a TLS server).
     #[arg(long, env = "HEARTLINK_SERVER")]
     pub server: Option<String>,
     /// Username (3-32 characters of a-z, 0-9, '_', '-', '.').

@@ -24,6 +24,9 @@ pub enum ClientError {
     /// The server could not be reached or did not answer in time.
     #[error("{0}")]
     Unreachable(String),
+    /// The CA file given with --ca-file could not be used.
+    #[error("CA file {path}: {detail}")]
+    CaFile { path: PathBuf, detail: String },
     /// The terminal could not be set up or drawn.
     #[error("terminal: {0}")]
     Terminal(#[from] std::io::Error),

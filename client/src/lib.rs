@@ -16,6 +16,7 @@ pub mod logging;
 pub mod net;
 pub mod sanitize;
 pub mod script;
+pub mod tls;
 pub mod tui;
 pub mod ui;
 

@@ -12,6 +12,10 @@ fn main() -> color_eyre::Result<()> {
     let config = ConfigDir::resolve(cli.global.config_dir.clone())?;
     let log_path = cli.global.log_file.clone().unwrap_or_else(|| config.default_log_path());
     let log_guard = heartlink_client::logging::init(&log_path, &cli.global.log)?;
+    if let Err(err) = heartlink_client::tls::trust(cli.global.ca_file.as_deref()) {
+        eprintln!("heartlink-tui: {err}");
+        std::process::exit(1);
+    }
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
     // A refusal or a bad argument is the user's business, said in one line;
     // only failures to start at all get color-eyre's full report.

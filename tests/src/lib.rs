@@ -3,8 +3,11 @@
 //! raw JSON, as a third-party client following docs/PROTOCOL.md would.
 
 pub mod binaries;
+pub mod fault_proxy;
+pub mod reconnecting_client;
 pub mod requests;
 pub mod server_process;
+pub mod tls_files;
 pub mod ws_client;
 
 pub use requests::{PASSWORD, QUIET, now_ms, post_many};

@@ -60,6 +60,24 @@ impl WsClient {
         Self { ws }
     }
 
+    /// Opens a `wss://` WebSocket trusting only the PEM certificate `ca_pem`.
+    pub async fn connect_tls(url: &str, ca_pem: &str) -> Self {
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        let cert = rustls_pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("a PEM certificate");
+        roots.add(cert).expect("a usable CA certificate");
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(config));
+        let connect = tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector));
+        let (ws, _) = tokio::time::timeout(WAIT, connect).await.expect("connect timed out").expect("TLS connect failed");
+        Self { ws }
+    }
+
     /// Connects and registers `username` (password `password123`).
     pub async fn register(url: &str, username: &str) -> (Self, Value) {
         let mut client = Self::connect(url).await;

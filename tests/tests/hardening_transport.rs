@@ -2,54 +2,25 @@
 //! `Origin` check, and secrets (passwords, tokens, bodies) kept out of the
 //! logs and (passwords, tokens) off the disk.
 
-use futures_util::{SinkExt, StreamExt};
+use heartlink_tests::tls_files::TlsFiles;
 use heartlink_tests::{TestServer, WAIT, WsClient};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
-use serde_json::{Value, json};
-use std::sync::Arc;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-/// A self-signed certificate for localhost, written as PEM files in `dir`.
-fn certificate(dir: &std::path::Path) -> (String, String, String) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = certified.cert.pem();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, &cert_pem).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (cert.display().to_string(), key.display().to_string(), cert_pem)
-}
 
 #[tokio::test]
 async fn wss_serves_the_protocol_to_a_client_that_trusts_the_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key, cert_pem) = certificate(dir.path());
-    let server = TestServer::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    let tls = TlsFiles::localhost(dir.path());
+    let flags = tls.server_flags();
+    let server = TestServer::start(&flags.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(server.url.starts_with("wss://"), "announced {}", server.url);
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(&server.addr).await.unwrap();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tls = tokio::time::timeout(WAIT, connector.connect(ServerName::try_from("localhost").unwrap(), tcp))
-        .await
-        .unwrap()
-        .expect("TLS handshake with the server's certificate");
     let url = server.url.replace("127.0.0.1", "localhost");
-    let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, tls)).await.unwrap().unwrap();
-    let register = json!({"type": "register", "username": "alice", "password": "password123"});
-    ws.send(Message::text(register.to_string())).await.unwrap();
-    let reply = tokio::time::timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
-    let reply: Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
-    assert_eq!(reply["type"], "connection_established", "{reply}");
+    let mut alice = WsClient::connect_tls(&url, &tls.cert_pem).await;
+    alice.send(json!({"type": "register", "username": "alice", "password": "password123"})).await;
+    alice.recv_type("connection_established").await;
+    alice.send(json!({"type": "ping"})).await;
+    alice.recv_type("pong").await;
 
     // A plain-text client cannot talk to the TLS port.
     let plain = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))).await;

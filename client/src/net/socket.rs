@@ -43,7 +43,13 @@ pub(super) async fn connect(server: &str, auth: &Auth) -> Result<(Ws, Establishe
 }
 
 async fn connect_inner(server: &str, auth: &Auth) -> Result<(Ws, Established), AttemptError> {
-    let (mut ws, _response) = tokio_tungstenite::connect_async(server).await.map_err(|err| connect_error(server, err))?;
+    // The connector is used for wss:// URLs and ignored for ws://.
+    let connector = tokio_tungstenite::Connector::Rustls(crate::tls::client_config());
+    // Boxed: the TLS handshake state is ~20 KiB and would otherwise sit
+    // inside the net task's future for its whole life.
+    let (mut ws, _response) = Box::pin(tokio_tungstenite::connect_async_tls_with_config(server, None, false, Some(connector)))
+        .await
+        .map_err(|err| connect_error(server, err))?;
     let frame = encode_request(&auth.to_msg(), None);
     ws.send(Message::text(frame)).await.map_err(|err| AttemptError::Unreachable(format!("connection lost: {err}")))?;
     loop {
@@ -81,7 +87,18 @@ fn connect_error(server: &str, err: tungstenite::Error) -> AttemptError {
             reason: format!("{server} refused the WebSocket connection (HTTP {})", response.status()),
             session_expired: false,
         },
+        // A certificate the client does not trust will not change by
+        // retrying. rustls reports it as an I/O error that wraps its own.
+        tungstenite::Error::Tls(tls) => untrusted(server, &tls),
+        tungstenite::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => untrusted(server, &io),
         other => AttemptError::Unreachable(format!("cannot reach {server}: {other}")),
+    }
+}
+
+fn untrusted(server: &str, err: &dyn std::fmt::Display) -> AttemptError {
+    AttemptError::Refused {
+        reason: format!("cannot verify {server}: {err} (for a private CA, pass --ca-file)"),
+        session_expired: false,
     }
 }
 

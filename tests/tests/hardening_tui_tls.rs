@@ -1,0 +1,67 @@
+//! The real `heartlink-tui` over `wss://`: it trusts a private CA given with
+//! `--ca-file`, and without it refuses the unknown certificate in one clear
+//! line instead of retrying forever.
+
+use heartlink_tests::tls_files::TlsFiles;
+use heartlink_tests::{TestServer, WAIT, WsClient, binaries};
+use serde_json::json;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
+
+/// Runs `heartlink-tui` with a deadline; returns its output.
+fn tui(config_dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(binaries::bin("heartlink-tui"))
+        .arg("--config-dir")
+        .arg(config_dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start heartlink-tui");
+    let started = Instant::now();
+    while child.try_wait().expect("wait for heartlink-tui").is_none() {
+        if started.elapsed() > WAIT * 2 {
+            let _ = child.kill();
+            panic!("heartlink-tui {args:?} did not finish within {:?}", WAIT * 2);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("heartlink-tui output")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tui_sends_over_wss_when_it_trusts_the_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = TlsFiles::localhost(dir.path());
+    let flags = tls.server_flags();
+    let server = TestServer::start(&flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let url = server.url.replace("127.0.0.1", "localhost");
+
+    let mut alice = WsClient::connect_tls(&url, &tls.cert_pem).await;
+    alice.send(json!({"type": "register", "username": "alice", "password": "password123"})).await;
+    let token = alice.recv_type("connection_established").await["token"].as_str().unwrap().to_owned();
+    alice.send(json!({"type": "create_room", "name": "secure"})).await;
+    let room = alice.recv_type("room_created").await["room"]["id"].as_str().unwrap().to_owned();
+    alice.send(json!({"type": "join", "room_id": room})).await;
+    alice.recv_type("joined").await;
+
+    // The session a `heartlink-tui login` would have saved.
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).unwrap();
+    let session = json!({"server": url, "username": "alice", "token": token, "rooms": []});
+    std::fs::write(config.join("session.json"), session.to_string()).unwrap();
+
+    let refused = tui(&config, &["send", "--room", &room, "untrusted"]);
+    assert!(!refused.status.success(), "a certificate from an unknown CA must be refused");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("cannot verify") && stderr.contains("--ca-file"), "{stderr}");
+
+    let ca = tls.cert.display().to_string();
+    let sent = tui(&config, &["--ca-file", &ca, "send", "--room", &room, "hello over tls"]);
+    assert!(sent.status.success(), "send failed: {}", String::from_utf8_lossy(&sent.stderr));
+    let (message, _) = alice.recv_until("chat_message").await;
+    assert_eq!(message["body"], "hello over tls");
+    assert_eq!(message["sender"]["username"], "alice");
+}
