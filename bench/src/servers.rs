@@ -125,11 +125,11 @@ impl ServerProc {
         Ok(())
     }
 
-    /// Stops the server with SIGTERM (SIGKILL after 5 s); an error if it had crashed.
+    /// Stops the server with SIGTERM (SIGKILL after 3 s); an error if it had crashed.
     pub async fn stop(mut self) -> Result<()> {
         self.check_alive()?;
         let _ = Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status().await;
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await.is_err() {
             self.child.kill().await?;
         }
         Ok(())

@@ -36,7 +36,7 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
         let clients = open_joined(&bed.target, senders, &rooms, |i| i, 100).await?;
         let tally = Tally::default();
         let warmup = Duration::from_secs_f64(size.pick(0.5, 1.0));
-        let window = Duration::from_secs_f64(size.pick(2.0, 5.0));
+        let window = Duration::from_secs_f64(size.pick(1.0, 5.0));
         let load = Load::new(u64::MAX, Instant::now() + warmup + window);
         let tasks = spawn_senders(clients, &rooms, &tally, &load);
         tokio::time::sleep(warmup).await;

@@ -24,7 +24,7 @@ const ROOMS: usize = 10;
 const PAGE: u32 = 50;
 
 pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
-    let messages: u64 = size.pick(20_000, 1_000_000);
+    let messages: u64 = size.pick(5_000, 1_000_000);
     let bed = Bed::start(peer, tools, size.pick(20, 100)).await?;
     let rooms = bed.rooms(ROOMS).await?;
     let limit = Duration::from_secs(size.pick(60, 900));
@@ -38,7 +38,7 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
     let mut runs = Vec::new();
     for _ in 0..size.runs {
         let recorder = Recorder::new();
-        let seconds = size.pick(2.0, 8.0);
+        let seconds = size.pick(1.0, 8.0);
         let tasks: Vec<_> = clients
             .into_iter()
             .enumerate()

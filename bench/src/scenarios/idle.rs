@@ -18,7 +18,7 @@ pub const SETUP_RATE: &str = "b1_open_rate";
 pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
     let conns = size.pick(1_000, 10_000);
     let rooms = size.pick(10, 100);
-    let idle_secs = size.pick(2.0, 10.0);
+    let idle_secs = size.pick(1.0, 10.0);
     let mut runs = Vec::new();
     for _ in 0..size.runs {
         let mut bed = Bed::start(peer, tools, size.pick(20, 200)).await?;
@@ -31,7 +31,7 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
         // Keep reading (presence, pings) so no connection looks dead or slow.
         let tally = Tally::default();
         let parts: Vec<_> = clients.into_iter().map(|client| client.split(tally.clone())).collect();
-        settle(&mut bed, size.pick(1.0, 3.0)).await?;
+        settle(&mut bed, size.pick(0.5, 3.0)).await?;
         let loaded = rss_kib(bed.server.pid)?;
         let cpu = CpuMeter::start(bed.server.pid)?;
         settle(&mut bed, idle_secs).await?;
