@@ -83,7 +83,6 @@ async fn a_new_member_is_announced_to_the_other_joined_connections_only() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: a member's join again resets its membership age (server/src/store/rooms.rs: join overwrites joined_at), so members are no longer oldest first"]
 async fn joining_again_keeps_the_membership_order() {
     let server = TestServer::start(&[]);
     let (mut alice, alice_est) = WsClient::register(&server.url, "alice").await;

@@ -36,12 +36,14 @@ impl Store {
         Ok(self.members.contains_key(concat(&[room.as_bytes(), user.as_bytes()]))?)
     }
 
-    /// Makes `user` a member; `true` when they were not one before.
+    /// Makes `user` a member; `true` when they were not one before. An
+    /// existing membership keeps its original time (members are listed
+    /// oldest first).
     pub fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
         let key = concat(&[room.as_bytes(), user.as_bytes()]);
-        let previous = self.members.insert(key, &now.to_be_bytes())?;
+        let added = self.members.compare_and_swap(key, None::<&[u8]>, Some(&now.to_be_bytes()[..]))?.is_ok();
         self.memberships.insert(concat(&[user.as_bytes(), room.as_bytes()]), &[])?;
-        Ok(previous.is_none())
+        Ok(added)
     }
 
     /// Ends a membership; `true` when there was one.
@@ -104,5 +106,25 @@ impl Store {
                 Ok((UserId::from_bytes(id_at(&key, 16)), u64_at(&value, 0)))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joining_again_keeps_the_membership_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let room = RoomId::random();
+        let (first, second) = (UserId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+        assert!(store.add_member(room, first, 10).unwrap());
+        assert!(store.add_member(room, second, 20).unwrap());
+        assert!(!store.add_member(room, first, 30).unwrap(), "already a member");
+        assert_eq!(store.members(room).unwrap(), vec![first, second]);
+        assert!(store.remove_member(room, first).unwrap());
+        assert!(store.add_member(room, first, 40).unwrap(), "a member again after leaving");
+        assert_eq!(store.members(room).unwrap(), vec![second, first]);
     }
 }
