@@ -271,3 +271,115 @@ async fn pump(mut from: ReadHalf<'_>, mut to: WriteHalf<'_>, to_server: bool, co
         let _ = to.shutdown().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    /// How long a test listens to prove that nothing arrives.
+    const QUIET: Duration = Duration::from_millis(300);
+    const WAIT: Duration = Duration::from_secs(5);
+
+    /// An upstream that echoes each chunk back and reports it (or its EOF,
+    /// as an empty chunk) on a bounded channel, so a test sees what arrived.
+    async fn upstream() -> (String, mpsc::Receiver<Vec<u8>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let (seen, reports) = mpsc::channel(64);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0_u8; 256];
+                    while let Ok(read) = socket.read(&mut buf).await {
+                        let _ = seen.send(buf[..read].to_vec()).await;
+                        if read == 0 || socket.write_all(&buf[..read]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, reports)
+    }
+
+    async fn read_some(socket: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+        let mut buf = [0_u8; 256];
+        match tokio::time::timeout(within, socket.read(&mut buf)).await {
+            Ok(Ok(read)) => Some(buf[..read].to_vec()),
+            Ok(Err(_)) => Some(Vec::new()),
+            Err(_) => None,
+        }
+    }
+
+    async fn next_report(reports: &mut mpsc::Receiver<Vec<u8>>) -> Vec<u8> {
+        tokio::time::timeout(WAIT, reports.recv()).await.expect("upstream report in time").expect("upstream alive")
+    }
+
+    #[tokio::test]
+    async fn each_fault_does_what_it_says_and_new_connections_pass() {
+        let (addr, mut reports) = upstream().await;
+        let proxy = FaultProxy::start(&addr).await;
+        let mut client = TcpStream::connect(proxy.addr()).await.expect("connect");
+        client.write_all(b"hi").await.expect("write");
+        assert_eq!(read_some(&mut client, WAIT).await.as_deref(), Some(&b"hi"[..]));
+        assert_eq!(next_report(&mut reports).await, b"hi");
+
+        // Replies dropped: the request still arrives, its echo does not.
+        assert_eq!(proxy.drop_replies(), 1);
+        client.write_all(b"req").await.expect("write");
+        assert_eq!(next_report(&mut reports).await, b"req");
+        assert_eq!(read_some(&mut client, QUIET).await, None, "the reply must be discarded");
+
+        // Black hole: nothing passes and the socket stays open (no EOF).
+        assert_eq!(proxy.black_hole(false), 1);
+        client.write_all(b"lost").await.expect("write");
+        assert_eq!(read_some(&mut client, QUIET).await, None, "no bytes and no FIN");
+        assert!(reports.try_recv().is_err(), "nothing may reach the server");
+
+        // Sever: both sides see the end.
+        assert_eq!(proxy.sever_all(), 1);
+        assert_eq!(read_some(&mut client, WAIT).await, Some(Vec::new()), "the client sees the close");
+        assert_eq!(next_report(&mut reports).await, b"", "the server sees the close");
+
+        // A new connection after the faults passes normally.
+        let mut again = TcpStream::connect(proxy.addr()).await.expect("connect");
+        again.write_all(b"again").await.expect("write");
+        assert_eq!(read_some(&mut again, WAIT).await.as_deref(), Some(&b"again"[..]));
+
+        // Dropping the proxy ends its connections.
+        drop(proxy);
+        assert_eq!(read_some(&mut again, WAIT).await, Some(Vec::new()), "the proxy's tasks stop");
+    }
+
+    #[tokio::test]
+    async fn an_armed_connection_loses_the_reply_to_its_next_request() {
+        let (addr, mut reports) = upstream().await;
+        let proxy = FaultProxy::start(&addr).await;
+        let mut client = TcpStream::connect(proxy.addr()).await.expect("connect");
+        client.write_all(b"one").await.expect("write");
+        assert_eq!(read_some(&mut client, WAIT).await.as_deref(), Some(&b"one"[..]));
+        assert_eq!(proxy.drop_replies_after_next_request(), 1);
+        client.write_all(b"two").await.expect("write");
+        next_report(&mut reports).await;
+        assert_eq!(next_report(&mut reports).await, b"two");
+        assert_eq!(read_some(&mut client, QUIET).await, None, "the reply to the armed request is lost");
+    }
+
+    #[tokio::test]
+    async fn a_partition_swallows_new_connections_until_restored() {
+        let (addr, mut reports) = upstream().await;
+        let proxy = FaultProxy::start(&addr).await;
+        proxy.black_hole(true);
+        let mut swallowed = TcpStream::connect(proxy.addr()).await.expect("connect");
+        swallowed.write_all(b"x").await.expect("write");
+        assert_eq!(read_some(&mut swallowed, QUIET).await, None);
+        proxy.restore();
+        let mut passes = TcpStream::connect(proxy.addr()).await.expect("connect");
+        passes.write_all(b"y").await.expect("write");
+        assert_eq!(read_some(&mut passes, WAIT).await.as_deref(), Some(&b"y"[..]));
+        assert_eq!(next_report(&mut reports).await, b"y", "only the healed connection reached the server");
+        assert_eq!(proxy.accepted(), 2);
+    }
+}

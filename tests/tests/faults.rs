@@ -254,10 +254,13 @@ async fn a_black_holed_connection_is_closed_by_the_heartbeat_and_the_client_come
     assert_clean("alice", &book);
     assert_eq!(book.messages(&room).last().map(|m| m.body.as_str()), Some("while you were away"));
     assert!(offline["online"] == false && online["online"] == true);
-    eprintln!("figure: black hole: server closed the silent connection after {server_detected:?} (heartbeat 1 s; bound 3 s)");
+    eprintln!("figure: black hole: server closed the silent connection after {server_detected:?} (heartbeat 1 s; interval + timeout = 3 s)");
     eprintln!("figure: black hole: client gave up on it after {client_detected:?}; back and caught up {caught_up:?} after the heal");
     eprintln!("figure: black hole: {} connection attempts swallowed by the partition", book.failed_attempts);
-    let bound = heartbeat * 3 + Duration::from_millis(500);
+    // Interval + timeout: the server checks for silence on its ping ticks,
+    // so a peer gone just after a tick is closed on the third tick after
+    // its last frame. The extra second is scheduling slack on a loaded CI box.
+    let bound = heartbeat * 3 + Duration::from_secs(1);
     assert!(server_detected <= bound, "server took {server_detected:?} to close a silent connection (bound {bound:?})");
     assert!(client_detected.is_some_and(|d| d <= heartbeat * 3), "client detection: {client_detected:?}");
 }
