@@ -42,6 +42,9 @@ struct Cli {
     /// Only these scenarios, e.g. `B1,B3`.
     #[arg(long, value_delimiter = ',', env = "HEARTLINK_BENCH_ONLY")]
     only: Vec<String>,
+    /// Only these servers: heartlink, ceiling, node, inspircd [default: all].
+    #[arg(long, value_delimiter = ',', env = "HEARTLINK_BENCH_PEERS")]
+    peers: Vec<String>,
     /// Install missing peers (apt-get inspircd, npm install) [default: yes, no with --quick].
     #[arg(long, env = "HEARTLINK_BENCH_INSTALL_PEERS")]
     install_peers: Option<bool>,
@@ -75,7 +78,7 @@ fn main() -> Result<()> {
     say(format!("file-descriptor limit {fds}; servers on CPU {}, generator on CPU {}", tools.server_cpu, tools.generator_cpu));
     let loadavg_before = loadavg();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let results = runtime.block_on(run_all(&tools, size, &cli.only));
+    let results = runtime.block_on(run_all(&tools, size, &cli.only, &cli.peers));
     let failed: Vec<String> = results
         .iter()
         .flat_map(|(id, outcomes)| {
@@ -117,7 +120,7 @@ fn main() -> Result<()> {
 }
 
 /// Every selected scenario for every peer, in order.
-async fn run_all(tools: &Toolbox, size: Size, only: &[String]) -> doc::Results {
+async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String]) -> doc::Results {
     let mut results = Vec::new();
     for section in report::SECTIONS {
         if !only.is_empty() && !only.iter().any(|id| id.eq_ignore_ascii_case(section.id)) {
@@ -125,6 +128,9 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String]) -> doc::Results {
         }
         let mut outcomes = Vec::new();
         for peer in Peer::ALL {
+            if !peers.is_empty() && !peers.iter().any(|name| peer.name().to_lowercase().starts_with(&name.to_lowercase())) {
+                continue;
+            }
             let outcome = match not_applicable(section.id, peer).or_else(|| tools.missing(peer)) {
                 Some(why) => Outcome::NotApplicable(why),
                 None => {
@@ -182,6 +188,9 @@ fn command_line(cli: &Cli) -> String {
     }
     if !cli.only.is_empty() {
         line.push_str(&format!(" --only {}", cli.only.join(",")));
+    }
+    if !cli.peers.is_empty() {
+        line.push_str(&format!(" --peers {}", cli.peers.join(",")));
     }
     line
 }

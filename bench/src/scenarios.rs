@@ -65,6 +65,10 @@ impl Bed {
                 let ws = client.ws().context("heartlink speaks WebSocket")?;
                 let mut ids = Vec::with_capacity(count);
                 for i in 0..count {
+                    // Stay under the server's 50 requests/s per connection (burst 100).
+                    if i >= 80 {
+                        tokio::time::sleep(Duration::from_millis(25)).await;
+                    }
                     let create = serde_json::json!({"type": "create_room", "name": format!("bench room {i}")});
                     let reply = reply_to(ws, create.to_string(), "room_created").await?;
                     let value: serde_json::Value = serde_json::from_str(&reply)?;

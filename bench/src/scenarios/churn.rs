@@ -21,7 +21,7 @@ const WORKERS: usize = 64;
 
 pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
     let cycles: u64 = size.pick(1_000, 100_000);
-    let limit = Duration::from_secs(size.pick(4, 90));
+    let limit = Duration::from_secs(size.pick(4, 30));
     let mut runs = Vec::new();
     for _ in 0..size.runs {
         let mut bed = Bed::start(peer, tools, size.pick(20, 200)).await?;

@@ -77,9 +77,9 @@ async fn one_size(peer: Peer, tools: &Toolbox, size: Size, members: usize) -> Re
     let copies = if peer.wire() == Wire::Irc { members - 1 } else { members } as f64;
     let (mut max50, mut max20, mut at_fixed) = (0.0f64, 0.0f64, None);
     // Quick: a quarter of the fixed load, then the fixed load. Full: from a
-    // quarter up to 16×. The fixed load is always measured; past it the
+    // quarter up to 8×. The fixed load is always measured; past it the
     // sweep stops at the first step that falls behind or breaks 50 ms.
-    let levels: Vec<f64> = size.pick(vec![0.25, 1.0], vec![0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]);
+    let levels: Vec<f64> = size.pick(vec![0.25, 1.0], vec![0.25, 0.5, 1.0, 2.0, 4.0, 8.0]);
     for (i, factor) in levels.iter().enumerate() {
         let offered = fixed * factor;
         let per_room = offered / copies / room_count as f64;
@@ -134,8 +134,8 @@ async fn load_step(
     size: Size,
     drain: bool,
 ) -> Result<(Vec<(Sender, String)>, Step)> {
-    let warmup = Duration::from_secs_f64(size.pick(0.3, 1.0));
-    let window = Duration::from_secs_f64(size.pick(0.7, 2.0));
+    let warmup = Duration::from_secs_f64(size.pick(0.3, 0.5));
+    let window = Duration::from_secs_f64(size.pick(0.7, 1.5));
     let tasks: Vec<_> = publishers
         .into_iter()
         .map(|(sender, room)| tokio::spawn(publish(sender, room, per_room, warmup + window)))

@@ -27,7 +27,7 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
     let messages: u64 = size.pick(5_000, 1_000_000);
     let bed = Bed::start(peer, tools, size.pick(20, 100)).await?;
     let rooms = bed.rooms(ROOMS).await?;
-    let limit = Duration::from_secs(size.pick(60, 900));
+    let limit = Duration::from_secs(size.pick(60, 300));
     let (acked, fill_rate) = fill(&bed.target, &rooms, size.pick(20, 100), messages, limit).await?;
     say(format!("B5 {}: stored {acked} messages at {fill_rate:.0}/s", peer.name()));
     let stored = acked as f64;
