@@ -122,7 +122,7 @@ impl Accounts {
         let secret = password.as_str().as_bytes().to_vec();
         let hash = self.blocking_hash(move || hash_password(&secret)).await?;
         let account = self.store.create_user(username, hash, now_ms())?.ok_or(AuthError::UsernameTaken)?;
-        self.issue_token(account)
+        self.durable(self.issue_token(account)?).await
     }
 
     /// `login` from `source`: checks the throttles first, then the password.
@@ -143,7 +143,7 @@ impl Accounts {
         match account {
             Some(account) if matches => {
                 self.throttle_per_source.clear(&source_key);
-                self.issue_token(account)
+                self.durable(self.issue_token(account)?).await
             }
             _ => {
                 self.throttle_per_source.record_failure(&source_key, Instant::now());
@@ -161,9 +161,10 @@ impl Accounts {
         Ok(Authenticated { account, token: token.expose().to_owned(), token_hash })
     }
 
-    /// `logout`: revokes the token.
-    pub fn logout(&self, token_hash: &[u8; 32]) -> Result<(), AuthError> {
-        Ok(self.store.revoke_token(token_hash)?)
+    /// `logout`: revokes the token, durably (a crash must not revive it).
+    pub async fn logout(&self, token_hash: &[u8; 32]) -> Result<(), AuthError> {
+        self.store.revoke_token(token_hash)?;
+        Ok(self.store.flush().await?)
     }
 
     fn issue_token(&self, account: UserRecord) -> Result<Authenticated, AuthError> {
@@ -173,6 +174,12 @@ impl Accounts {
         let token_hash = hash_token(&token);
         self.store.insert_token(&token_hash, account.id, now_ms())?;
         Ok(Authenticated { account, token, token_hash })
+    }
+
+    /// Makes a new account or token durable before the client hears of it.
+    async fn durable(&self, auth: Authenticated) -> Result<Authenticated, AuthError> {
+        self.store.flush().await?;
+        Ok(auth)
     }
 
     async fn blocking_hash<T: Send + 'static>(
@@ -226,7 +233,7 @@ mod tests {
 
         let resumed = accounts.resume(&Secret::new(logged_in.token.clone())).unwrap();
         assert_eq!(resumed.account.id, registered.account.id);
-        accounts.logout(&resumed.token_hash).unwrap();
+        accounts.logout(&resumed.token_hash).await.unwrap();
         assert!(matches!(accounts.resume(&Secret::new(logged_in.token)), Err(AuthError::BadToken)));
     }
 

@@ -72,6 +72,7 @@ enum Event {
     Slow,
     Outbound(Utf8Bytes),
     Heartbeat,
+    Silent,
     Incoming(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
 }
 
@@ -137,19 +138,24 @@ impl Session {
             // `biased`: shutdown and overflow win over more traffic. Every
             // branch is cancel-safe: `recv`, `tick`, `cancelled` and the
             // stream's `next` lose nothing when another branch wins.
+            // A peer silent for two heartbeats is closed at that instant,
+            // not at the next ping tick (which could add a third interval).
+            let silent_until = self.conn.last_heard() + heartbeat_every * 2;
             let event = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Event::Shutdown,
                 () = self.handle.slow.cancelled() => Event::Slow,
                 Some(frame) = self.outbound.recv() => Event::Outbound(frame),
                 _ = heartbeat.tick() => Event::Heartbeat,
+                () = tokio::time::sleep_until(silent_until) => Event::Silent,
                 incoming = self.conn.ws.next() => Event::Incoming(incoming),
             };
             let outcome = match event {
                 Event::Shutdown => Err(End::close(1001, "server shutting down")),
                 Event::Slow => Err(End::slow_consumer()),
                 Event::Outbound(frame) => self.write_outbound(frame).await,
-                Event::Heartbeat => self.conn.heartbeat(heartbeat_every).await,
+                Event::Heartbeat => self.conn.ping().await,
+                Event::Silent => Err(End::close(1001, "heartbeat timeout")),
                 Event::Incoming(incoming) => self.incoming(incoming).await,
             };
             if let Err(end) = outcome {

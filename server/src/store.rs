@@ -63,7 +63,16 @@ impl Store {
         let found = marker::inspect(dir)?;
         // sled's page cache defaults to 1 GiB; a fixed cap keeps the
         // server's memory predictable (history reads past it hit the disk).
-        let db = sled::Config::new().path(dir).mode(sled::Mode::LowSpace).cache_capacity(CACHE_BYTES).open()?;
+        // No periodic background flush: every write a client is told about
+        // is flushed explicitly before the reply (group commit for sends),
+        // so durability never depends on timing, and the kill -9 test
+        // catches any reply that forgets its flush.
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::LowSpace)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None)
+            .open()?;
         marker::confirm(dir, found, &db)?;
         let tree = |name: &str| db.open_tree(name);
         Ok(Self {

@@ -73,7 +73,7 @@ impl Session {
             ClientMsg::Register { .. } | ClientMsg::Login { .. } | ClientMsg::Resume { .. } => {
                 Err(Fail::code(ErrorCode::BadRequest, "this connection is already authenticated"))
             }
-            ClientMsg::Logout => self.logout(),
+            ClientMsg::Logout => self.logout().await,
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
@@ -111,8 +111,8 @@ impl Session {
         Err(Fail::code(ErrorCode::Forbidden, "join the room on this connection first"))
     }
 
-    fn logout(&mut self) -> Handled {
-        self.conn.shared.accounts.logout(&self.token_hash).map_err(|err| Fail::Internal(err.to_string()))?;
+    async fn logout(&mut self) -> Handled {
+        self.conn.shared.accounts.logout(&self.token_hash).await.map_err(|err| Fail::Internal(err.to_string()))?;
         Err(Fail::End(End::close(1000, "logged out")))
     }
 }

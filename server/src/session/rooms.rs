@@ -21,6 +21,8 @@ impl Session {
             pair: Vec::new(),
         };
         self.conn.shared.store.create_room(&record, &[me], now)?;
+        // The id is about to be shared: it must survive a crash.
+        self.conn.shared.store.flush().await?;
         tracing::info!(conn = self.handle.id, room = %record.id, "room created");
         self.respond(&ServerMsg::RoomCreated { room: record.room() }, reference).await
     }
@@ -33,6 +35,9 @@ impl Session {
             return Err(Fail::code(ErrorCode::Forbidden, "this pair room admits only its two users"));
         }
         let new_member = shared.store.add_member(room_id, me.id, now_ms())?;
+        if new_member {
+            shared.store.flush().await?;
+        }
         let seq = shared.sequencer.room(room_id)?;
         let durable = shared.hub.join(self.handle.id, &seq);
         if new_member {
@@ -75,6 +80,7 @@ impl Session {
             return Err(Fail::code(ErrorCode::NotFound, "no such room"));
         }
         if shared.store.remove_member(room_id, self.handle.user.id)? {
+            shared.store.flush().await?;
             shared.hub.user_left(room_id, self.handle.user.clone(), self.handle.id);
         } else {
             shared.hub.unjoin(self.handle.id, room_id);
@@ -114,7 +120,11 @@ impl Session {
             created_at: now,
             pair: vec![other.user.id, me.id],
         };
-        if let Err(err) = shared.store.create_room(&record, &record.pair, now) {
+        let stored = match shared.store.create_room(&record, &record.pair, now) {
+            Ok(()) => shared.store.flush().await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = stored {
             let sorry = ServerMsg::error(ErrorCode::Internal, "matching failed; ask again");
             shared.hub.send_to(other.id, frame(&sorry));
             return Err(err.into());

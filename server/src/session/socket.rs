@@ -98,11 +98,13 @@ impl Connection {
         }
     }
 
-    /// Heartbeat tick: closes a silent peer, otherwise pings it.
-    pub async fn heartbeat(&mut self, every: Duration) -> Result<(), End> {
-        if self.last_heard.elapsed() >= every * 2 {
-            return Err(End::close(1001, "heartbeat timeout"));
-        }
+    /// When the peer last sent anything (a frame or a Pong).
+    pub fn last_heard(&self) -> Instant {
+        self.last_heard
+    }
+
+    /// Heartbeat tick: a WebSocket Ping, which a live peer answers.
+    pub async fn ping(&mut self) -> Result<(), End> {
         let ping = self.ws.send(Message::Ping(Vec::new().into()));
         match tokio::time::timeout(WRITE_DEADLINE, ping).await {
             Ok(Ok(())) => Ok(()),
