@@ -13,10 +13,15 @@ fn member(user: &Value, online: bool) -> Value {
 async fn create_room_answers_the_room_and_makes_the_creator_a_member() {
     let server = TestServer::start(&[]);
     let (mut alice, established) = WsClient::register(&server.url, "alice").await;
+    let (mut alice_phone, _) = WsClient::resume(&server.url, established["token"].as_str().expect("token")).await;
+    let (mut bob, _) = WsClient::register(&server.url, "bob").await;
     let before = now_ms();
     let created = alice.request(json!({"type": "create_room", "name": "café ☕", "ref": "c"}), "room_created").await;
     let after = now_ms();
     assert_eq!(created["ref"], "c");
+    // `room_created` is the creating connection's reply, nobody else's.
+    alice_phone.assert_quiet().await;
+    bob.assert_quiet().await;
     let room = &created["room"];
     assert!(room["id"].as_str().is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()), "{room}");
     assert_eq!((&room["name"], &room["kind"]), (&json!("café ☕"), &json!("group")));
