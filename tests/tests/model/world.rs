@@ -31,21 +31,10 @@ impl Conn {
     }
 }
 
-/// How `joined.members` is compared with the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberOrder {
-    /// Same members in the same order: oldest membership first (PROTOCOL.md).
-    Strict,
-    /// Same members in any order: for the CI variant while the server's
-    /// re-join bug stands (model.rs).
-    AsSet,
-}
-
 #[derive(Debug)]
 pub struct World {
     /// `None` only while a restart has it on a blocking thread.
     server: Option<TestServer>,
-    member_order: MemberOrder,
     founder: Conn,
     actors: Vec<Option<Conn>>,
     pub room_ids: Vec<Value>,
@@ -114,7 +103,7 @@ fn assert_fields(actual: &Value, expected: &Value, what: &str) {
 impl World {
     /// A fresh server (sends unlimited: the model sends in bursts), the
     /// founder and its rooms.
-    pub async fn start(member_order: MemberOrder) -> Self {
+    pub async fn start() -> Self {
         let server = TestServer::start(&["--send-rate", "0"]);
         let mut founder = Conn::register(&server.url, "founder").await;
         let mut room_ids = Vec::new();
@@ -124,7 +113,6 @@ impl World {
         }
         let mut world = Self {
             server: Some(server),
-            member_order,
             founder,
             actors: (0..ACTORS).map(|_| None).collect(),
             room_ids,
@@ -208,15 +196,9 @@ impl World {
     pub fn assert_joined(&self, joined: &Value, model: &Model, room: usize) {
         assert_eq!(joined["type"], "joined", "{joined}");
         assert_eq!(joined["room"]["id"], self.room_ids[room], "{joined}");
-        let mut expected: Vec<Value> =
+        let expected: Vec<Value> =
             model.rooms[room].members.iter().map(|who| json!({"user": self.user(*who), "online": true})).collect();
-        let mut actual = joined["members"].as_array().expect("members list").clone();
-        if self.member_order == MemberOrder::AsSet {
-            let by_id = |member: &Value| member["user"]["id"].to_string();
-            expected.sort_by_key(by_id);
-            actual.sort_by_key(by_id);
-        }
-        assert_eq!(actual, expected, "members of room {room}");
+        assert_eq!(joined["members"], Value::from(expected), "members of room {room}");
         let count = model.rooms[room].messages.len();
         assert_eq!(joined["last_seq"], count, "last_seq of room {room}");
         assert_eq!(joined["has_more"], count > JOIN_LATEST, "has_more of room {room}");
