@@ -31,7 +31,7 @@ impl Connection {
                 next = tokio::time::timeout_at(deadline, self.ws.next()) => next,
             };
             let Ok(incoming) = next else {
-                return self.unauthorized("authentication timeout: log in within the deadline").await;
+                return self.unauthorized("authentication timeout: log in within the deadline", "authentication timeout").await;
             };
             let message = match self.received(incoming) {
                 Ok(message) => message,
@@ -52,7 +52,7 @@ impl Connection {
                     self.reply(&reply, reference.as_ref()).await.ok()?;
                     deadline = Instant::now() + self.shared.config.auth_timeout;
                 }
-                Attempt::Refuse(why) => return self.unauthorized(why).await,
+                Attempt::Refuse(why) => return self.unauthorized(why, "not authenticated").await,
                 Attempt::Nothing => {}
             }
         }
@@ -68,11 +68,11 @@ impl Connection {
         }
     }
 
-    async fn unauthorized<T>(&mut self, why: &'static str) -> Option<T> {
+    async fn unauthorized<T>(&mut self, why: &'static str, close_reason: &'static str) -> Option<T> {
         tracing::info!(peer = %self.peer, reason = why, "refused before authentication");
         let refusal = ServerMsg::error(ErrorCode::Unauthorized, why);
         if self.reply(&refusal, None).await.is_ok() {
-            self.finish(End::close(1008, "not authenticated")).await;
+            self.finish(End::close(1008, close_reason)).await;
         }
         None
     }
