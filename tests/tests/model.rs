@@ -7,9 +7,9 @@
 //! answered with the original seq and broadcasting nothing, all of it
 //! surviving restarts.
 //!
-//! CI runs a few short sequences (restarts are the slow part, ~0.5 s each);
-//! `HEARTLINK_MODEL_CASES=200 cargo test -p heartlink-tests --test model`
-//! runs more (docs/CONFORMANCE.md).
+//! CI runs 8 sequences of 10-60 steps, ~1-2 s each (server starts and
+//! restarts are the slow part); `HEARTLINK_MODEL_CASES=200 cargo test -p
+//! heartlink-tests --test model` runs more (docs/CONFORMANCE.md).
 
 #[path = "model/state.rs"]
 mod state;
