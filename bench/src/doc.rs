@@ -123,7 +123,8 @@ pub fn machine() -> String {
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|kib| kib.parse().ok())
         .unwrap_or(0.0);
-    let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    // Counted from /proc/cpuinfo: after pinning, this process sees one CPU.
+    let cpus = cpuinfo.lines().filter(|line| line.starts_with("processor")).count();
     format!("{cpus} CPUs (nproc), {model}, {:.1} GiB RAM, Linux {}", mem_kib / 1024.0 / 1024.0, kernel())
 }
 

@@ -72,7 +72,7 @@ impl Recorder {
 
     /// Records one value in microseconds (clamped into range).
     pub fn record_micros(&self, micros: u64) {
-        let _ = self.lock().saturating_record(micros.max(1));
+        self.lock().saturating_record(micros.max(1));
     }
 
     /// Forgets everything recorded (after a warm-up).

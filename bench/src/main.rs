@@ -77,6 +77,7 @@ fn main() -> Result<()> {
     let fds = toolbox::raise_fd_limit()?;
     say(format!("file-descriptor limit {fds}; servers on CPU {}, generator on CPU {}", tools.server_cpu, tools.generator_cpu));
     let loadavg_before = loadavg();
+    let commit = git_commit(&tools);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let results = runtime.block_on(run_all(&tools, size, &cli.only, &cli.peers));
     let failed: Vec<String> = results
@@ -97,7 +98,7 @@ fn main() -> Result<()> {
         runs: size.runs,
         started: chrono::Local::now().format("%Y-%m-%d %H:%M %Z").to_string(),
         minutes: started.elapsed().as_secs_f64() / 60.0,
-        commit: git_commit(&tools),
+        commit,
         loadavg_before,
         loadavg_after: loadavg(),
         server_cpu: tools.server_cpu,
@@ -179,7 +180,7 @@ fn not_applicable(id: &str, peer: Peer) -> Option<String> {
 
 /// The command that reproduces this run.
 fn command_line(cli: &Cli) -> String {
-    let mut line = String::from("cargo run --release -p heartlink-bench --");
+    let mut line = String::new();
     if cli.quick {
         line.push_str(" --quick");
     }
@@ -192,7 +193,7 @@ fn command_line(cli: &Cli) -> String {
     if !cli.peers.is_empty() {
         line.push_str(&format!(" --peers {}", cli.peers.join(",")));
     }
-    line
+    if line.is_empty() { "cargo run --release -p heartlink-bench".to_owned() } else { format!("cargo run --release -p heartlink-bench --{line}") }
 }
 
 fn loadavg() -> String {

@@ -180,7 +180,7 @@ pub fn table(section: &Section, outcomes: &[(Peer, Outcome)]) -> String {
             out.push_str(&format!(" {cell} |"));
             if *peer != Peer::Heartlink {
                 let ratio = match (ours, value) {
-                    (Some(a), Some(b)) if b != 0.0 && metric.unit != "" => format!("{:.2}×", a / b),
+                    (Some(a), Some(b)) if b != 0.0 && !metric.unit.is_empty() => format!("{:.2}×", a / b),
                     _ => "–".to_owned(),
                 };
                 out.push_str(&format!(" {ratio} |"));
