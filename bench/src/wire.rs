@@ -150,7 +150,9 @@ impl Client {
         match self {
             Client::Irc(irc) => irc.quit().await,
             Client::Ws(mut ws) => {
-                ws.close(None).await?;
+                // On the stream itself: through the Box, `close` could resolve to
+                // `SinkExt::close` (Box<impl Sink> is a Sink when futures-sink has `alloc`).
+                (*ws).close(None).await?;
                 // Wait for the server's side of the close (or the end of the stream).
                 while let Some(Ok(_)) = ws.next().await {}
                 Ok(())

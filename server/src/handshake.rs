@@ -9,6 +9,18 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+/// PROTOCOL.md's close code and reason for a transport error, or `None`
+/// when the transport is simply gone (nothing can be sent any more).
+pub fn close_for(err: &tokio_tungstenite::tungstenite::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match err {
+        Error::Capacity(_) => Some((1009, "frame or message over the size limit")),
+        Error::Utf8(_) => Some((1007, "text frame is not valid UTF-8")),
+        Error::Protocol(_) | Error::AttackAttempt => Some((1002, "WebSocket protocol error")),
+        _ => None,
+    }
+}
+
 /// A server-side WebSocket over plain TCP or TLS.
 pub type Ws = WebSocketStream<ServerStream>;
 

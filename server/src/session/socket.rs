@@ -165,10 +165,8 @@ impl Connection {
 
 /// PROTOCOL.md's close codes for transport errors.
 fn error_end(err: WsError) -> End {
-    match err {
-        WsError::Capacity(_) => End::close(1009, "frame or message over the size limit"),
-        WsError::Utf8(_) => End::close(1007, "text frame is not valid UTF-8"),
-        WsError::Protocol(_) | WsError::AttackAttempt => End::close(1002, "WebSocket protocol error"),
-        other => End::Gone(other.to_string()),
+    match crate::handshake::close_for(&err) {
+        Some((code, reason)) => End::close(code, reason),
+        None => End::Gone(err.to_string()),
     }
 }

@@ -113,16 +113,9 @@ async fn write(ws: &mut Ws, message: Option<Message>) -> bool {
     matches!(written, Ok(Ok(())))
 }
 
-/// The close code PROTOCOL.md gives a transport error. This mirrors
-/// `error_end` in server/src/session/socket.rs, which is private to the
-/// server's session module.
+/// The close code PROTOCOL.md gives a transport error: the server's own mapping.
 fn close_for(err: &WsError) -> Option<CloseFrame> {
-    let (code, reason) = match err {
-        WsError::Capacity(_) => (1009, "frame or message over the size limit"),
-        WsError::Utf8(_) => (1007, "text frame is not valid UTF-8"),
-        WsError::Protocol(_) | WsError::AttackAttempt => (1002, "WebSocket protocol error"),
-        _ => return None,
-    };
+    let (code, reason) = heartlink_server::handshake::close_for(err)?;
     Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() })
 }
 
