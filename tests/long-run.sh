@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The longer hardening run (docs/RELIABILITY.md): what CI runs briefly, at
+# full length. About 45 minutes on 2 cores; every step must pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== kill -9 test, 10 runs in a row (5 kill rounds each)"
+for run in $(seq 1 10); do
+  cargo test -q -p heartlink-tests --test durability kill9 -- --nocapture
+  echo "kill -9 run $run passed"
+done
+
+echo "== faults: a minute of severed connections"
+HEARTLINK_SOAK_SECS=60 cargo test -q -p heartlink-tests --test faults -- --nocapture
+
+echo "== abuse figures"
+cargo test -q -p heartlink-tests --test abuse_slow_consumer --test abuse_connections --test abuse_floods -- --nocapture
+
+echo "== model-based test, 200 random sequences"
+HEARTLINK_MODEL_CASES=200 cargo test -q -p heartlink-tests --test model -- --nocapture
+
+echo "== RFC 6455 conformance (every Autobahn case)"
+bash tests/conformance/run.sh
+
+echo "== fuzzing, 10 minutes per target"
+FUZZ_SECONDS=600 bash fuzz/run-short.sh
