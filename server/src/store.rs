@@ -36,6 +36,9 @@ pub enum StoreError {
     /// sled reported an I/O or corruption error.
     #[error("database error: {0}")]
     Db(#[from] sled::Error),
+    /// The task running a flush failed (panicked or was cancelled).
+    #[error("flush task failed: {0}")]
+    FlushTask(String),
     /// A stored record did not decode, or the data dir is damaged or not ours.
     #[error("damaged data ({tree}): {detail}")]
     Corrupt { tree: &'static str, detail: String },
@@ -90,8 +93,17 @@ impl Store {
     }
 
     /// Makes everything written so far durable (one fsync for all of it).
+    ///
+    /// Not sled's `flush_async`: that runs the flush on sled's own thread
+    /// pool, where the log write the flush waits for is queued too, and with
+    /// a few flushes at once every pool thread can end up waiting for a write
+    /// queued behind it (seen as joins that never answered). On tokio's
+    /// blocking pool, sled's pool only does the writes.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|err| StoreError::FlushTask(err.to_string()))??;
         Ok(())
     }
 }

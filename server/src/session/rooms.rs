@@ -2,7 +2,7 @@
 
 use super::Session;
 use super::requests::{Fail, Handled};
-use crate::clock::now_ms;
+use crate::clock::ordered_now_ms;
 use crate::hub::{MatchOutcome, frame};
 use crate::store::RoomRecord;
 use heartlink_protocol::limits::{JOIN_LATEST, JOIN_SINCE_MAX};
@@ -11,7 +11,7 @@ use heartlink_protocol::{ErrorCode, Member, ReadMarker, RequestRef, RoomId, Room
 impl Session {
     pub(super) async fn create_room(&mut self, name: RoomName, reference: Option<&RequestRef>) -> Handled {
         let me = self.handle.user.id;
-        let now = now_ms();
+        let now = ordered_now_ms();
         let record = RoomRecord {
             id: RoomId::random(),
             name: name.to_string(),
@@ -34,7 +34,7 @@ impl Session {
         if !room.admits(me.id) {
             return Err(Fail::code(ErrorCode::Forbidden, "this pair room admits only its two users"));
         }
-        let new_member = shared.store.add_member(room_id, me.id, now_ms())?;
+        let new_member = shared.store.add_member(room_id, me.id, ordered_now_ms())?;
         if new_member {
             shared.store.flush().await?;
         }
@@ -111,7 +111,7 @@ impl Session {
             MatchOutcome::Matched(other) => other,
         };
         let me = &self.handle.user;
-        let now = now_ms();
+        let now = ordered_now_ms();
         let record = RoomRecord {
             id: RoomId::random(),
             name: format!("{} & {}", other.user.username, me.username),
