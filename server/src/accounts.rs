@@ -5,17 +5,14 @@ use crate::clock::now_ms;
 use crate::config::{Config, Registration};
 use crate::rate_limit::LoginThrottle;
 use crate::store::{Store, StoreError, UserRecord};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use crate::hashing::{HashError, Hasher};
 use heartlink_protocol::{ErrorCode, Password, Secret, ServerMsg, Username};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The per-username bound is this many times the per-source one.
 const PER_USER_FACTOR: usize = 10;
-use tokio::sync::Semaphore;
 
 /// Why an authentication request was refused; each maps to one `error` reply.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +35,12 @@ pub enum AuthError {
     /// Storage or hashing failed; details are logged, not sent.
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<HashError> for AuthError {
+    fn from(err: HashError) -> Self {
+        Self::Internal(err.to_string())
+    }
 }
 
 impl From<StoreError> for AuthError {
@@ -80,10 +83,9 @@ pub struct Accounts {
     store: Store,
     registration: Registration,
     token_ttl_ms: u64,
-    /// Bounds the CPU and memory argon2 can take: each hash is ~19 MiB and
-    /// tens of milliseconds, so a login flood queues here instead of
-    /// starving the rest of the server.
-    hashing: Arc<Semaphore>,
+    /// argon2id on a few dedicated threads: bounds the CPU and memory
+    /// hashing can take (see hashing.rs).
+    hasher: Hasher,
     /// Failed logins per (username, source address): stops one client
     /// guessing, without locking the real user out from elsewhere.
     throttle_per_source: LoginThrottle,
@@ -101,13 +103,13 @@ impl Accounts {
             store,
             registration: config.registration,
             token_ttl_ms: u64::try_from(config.token_ttl.as_millis()).unwrap_or(u64::MAX),
-            hashing: Arc::new(Semaphore::new(config.hash_concurrency.max(1))),
+            hasher: Hasher::start(config.hash_concurrency).map_err(|err| AuthError::Internal(err.to_string()))?,
             throttle_per_source: LoginThrottle::new(config.login_failures_per_minute, Duration::from_secs(60)),
             throttle_per_user: LoginThrottle::new(
                 config.login_failures_per_minute.saturating_mul(PER_USER_FACTOR),
                 Duration::from_secs(60),
             ),
-            dummy_hash: hash_password(b"heartlink-dummy-password")?,
+            dummy_hash: crate::hashing::hash_with(&mut Vec::new(), b"heartlink-dummy-password", b"heartlink-dummy-salt")?,
         })
     }
 
@@ -120,7 +122,7 @@ impl Accounts {
             return Err(AuthError::UsernameTaken);
         }
         let secret = password.as_str().as_bytes().to_vec();
-        let hash = self.blocking_hash(move || hash_password(&secret)).await?;
+        let hash = self.hasher.hash(secret).await?;
         let account = self.store.create_user(username, hash, now_ms())?.ok_or(AuthError::UsernameTaken)?;
         self.durable(self.issue_token(account)?).await
     }
@@ -139,7 +141,7 @@ impl Accounts {
         let stored = account.as_ref().map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
         let secret = password.expose().as_bytes().to_vec();
         let fits = heartlink_protocol::limits::PASSWORD_BYTES.contains(&secret.len());
-        let matches = self.blocking_hash(move || Ok(fits && verify_password(&secret, &stored))).await?;
+        let matches = fits && self.hasher.verify(secret, stored).await?;
         match account {
             Some(account) if matches => {
                 self.throttle_per_source.clear(&source_key);
@@ -182,26 +184,6 @@ impl Accounts {
         Ok(auth)
     }
 
-    async fn blocking_hash<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
-    ) -> Result<T, AuthError> {
-        let _permit = self.hashing.acquire().await.map_err(|err| AuthError::Internal(err.to_string()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|err| AuthError::Internal(err.to_string()))?
-    }
-}
-
-fn hash_password(password: &[u8]) -> Result<String, AuthError> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|err| AuthError::Internal(format!("no randomness: {err}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|err| AuthError::Internal(err.to_string()))?;
-    // Argon2::default() is argon2id with the crate's recommended cost (19 MiB, t=2, p=1).
-    let hash = Argon2::default().hash_password(password, &salt).map_err(|err| AuthError::Internal(err.to_string()))?;
-    Ok(hash.to_string())
-}
-
-fn verify_password(password: &[u8], stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|parsed| Argon2::default().verify_password(password, &parsed).is_ok())
 }
 
 fn hash_token(token: &str) -> [u8; 32] {

@@ -72,7 +72,8 @@ pub struct Config {
     pub token_ttl: Duration,
     /// How long a typing indicator lasts without being repeated.
     pub typing_ttl: Duration,
-    /// Password hashes computed at once; more wait their turn.
+    /// Threads computing password hashes (each holds one 19 MiB argon2
+    /// buffer); more requests wait their turn.
     pub hash_concurrency: usize,
     /// Failed logins per username and source address per minute before
     /// `rate_limited` (ten times this per username over all sources).

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod commit;
 pub mod config;
 pub mod handshake;
+pub mod hashing;
 pub mod hub;
 pub mod rate_limit;
 pub mod sequencer;
