@@ -135,24 +135,20 @@ impl Session {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let shutdown = self.conn.shared.shutdown.clone();
         loop {
-            // `biased`, in this order: shutdown and overflow win over more
-            // traffic; the client's own frames come before room events, so a
-            // busy room cannot starve its requests (a client flooding
-            // requests starves only its own queue, and ends as a slow
-            // consumer); the silence check comes last, so a frame already
-            // waiting counts as heard. A peer silent for two heartbeats is
-            // closed at that instant, not at the next ping tick. Every branch
-            // is cancel-safe: `recv`, `tick`, `sleep`, `cancelled` and the
+            // `biased`: shutdown and overflow win over more traffic. Every
+            // branch is cancel-safe: `recv`, `tick`, `cancelled` and the
             // stream's `next` lose nothing when another branch wins.
+            // A peer silent for two heartbeats is closed at that instant,
+            // not at the next ping tick (which could add a third interval).
             let silent_until = self.conn.last_heard() + heartbeat_every * 2;
             let event = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Event::Shutdown,
                 () = self.handle.slow.cancelled() => Event::Slow,
-                incoming = self.conn.ws.next() => Event::Incoming(incoming),
                 Some(frame) = self.outbound.recv() => Event::Outbound(frame),
                 _ = heartbeat.tick() => Event::Heartbeat,
                 () = tokio::time::sleep_until(silent_until) => Event::Silent,
+                incoming = self.conn.ws.next() => Event::Incoming(incoming),
             };
             let outcome = match event {
                 Event::Shutdown => Err(End::close(1001, "server shutting down")),
