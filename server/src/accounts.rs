@@ -55,8 +55,7 @@ impl AuthError {
         let code = match self {
             Self::BadCredentials => ErrorCode::BadCredentials,
             Self::Throttled(wait) => {
-                let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-                return ServerMsg::rate_limited(self.to_string(), ms);
+                return ServerMsg::rate_limited(self.to_string(), crate::rate_limit::retry_after_ms(*wait));
             }
             Self::UsernameTaken => ErrorCode::UsernameTaken,
             Self::RegistrationClosed => ErrorCode::RegistrationClosed,

@@ -1,7 +1,7 @@
 //! Message requests: send (through the group commit), history, typing, read.
 
 use super::Session;
-use super::requests::{Fail, Handled, millis};
+use super::requests::{Fail, Handled};
 use crate::clock::now_ms;
 use crate::commit::Committed;
 use crate::hub::frame;
@@ -28,7 +28,7 @@ impl Session {
         let shared = std::sync::Arc::clone(&self.conn.shared);
         let me = self.handle.user.clone();
         if let Err(wait) = shared.send_limiter.take(me.id, Instant::now()) {
-            return Err(Fail::RateLimited { message: "sending too fast; slow down", retry_after_ms: millis(wait) });
+            return Err(Fail::RateLimited { message: "sending too fast; slow down", retry_after_ms: crate::rate_limit::retry_after_ms(wait) });
         }
         let room = shared.sequencer.room(room_id)?;
         let ack = |seq, ts| {

@@ -47,7 +47,7 @@ impl Session {
             _ => self.requests.take(Instant::now()),
         };
         if let Err(wait) = limited {
-            let refusal = ServerMsg::rate_limited("too many requests on this connection", millis(wait));
+            let refusal = ServerMsg::rate_limited("too many requests on this connection", crate::rate_limit::retry_after_ms(wait));
             return self.conn.reply(&refusal, reference.as_ref()).await;
         }
         let kind = msg.kind();
@@ -115,9 +115,4 @@ impl Session {
         self.conn.shared.accounts.logout(&self.token_hash).await.map_err(|err| Fail::Internal(err.to_string()))?;
         Err(Fail::End(End::close(1000, "logged out")))
     }
-}
-
-/// Milliseconds for `retry_after_ms`, at least 1.
-pub(super) fn millis(wait: std::time::Duration) -> u64 {
-    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)
 }
