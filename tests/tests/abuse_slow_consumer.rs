@@ -3,7 +3,7 @@
 //! latency stays low, and after reconnecting it catches up on every message
 //! exactly once.
 
-use heartlink_tests::{TestServer, WAIT, WsClient};
+use heartlink_tests::{TestServer, WAIT, WsClient, now_ms};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -12,11 +12,6 @@ use tokio::net::TcpSocket;
 const MESSAGES: u64 = 20_000;
 /// Messages the sender has in flight before it waits for their acks.
 const WINDOW: u64 = 200;
-
-fn now_ms() -> u64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    u64::try_from(since_epoch.as_millis()).unwrap()
-}
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
