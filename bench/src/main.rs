@@ -68,6 +68,7 @@ fn main() -> Result<()> {
     if let Some(Command::Ceiling { listen }) = &cli.command {
         return ceiling::run(listen);
     }
+    say("heartlink-bench starting");
     let size = Size { quick: cli.quick, runs: cli.runs.unwrap_or(if cli.quick { 1 } else { 3 }).max(1) };
     let started = std::time::Instant::now();
     let install = cli.install_peers.unwrap_or(!cli.quick);
@@ -123,6 +124,8 @@ fn main() -> Result<()> {
 /// Every selected scenario for every peer, in order.
 async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String]) -> doc::Results {
     let mut results = Vec::new();
+    // Where the time went, said once more at the end (quick mode has a budget).
+    let mut timings = Vec::new();
     for section in report::SECTIONS {
         if !only.is_empty() && !only.iter().any(|id| id.eq_ignore_ascii_case(section.id)) {
             continue;
@@ -136,10 +139,17 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String])
                 Some(why) => Outcome::NotApplicable(why),
                 None => {
                     say(format!("{} on {}", section.id, peer.name()));
-                    match run_one(section.id, peer, tools, size).await {
-                        Ok(runs) => Outcome::Ran(runs),
+                    let started = std::time::Instant::now();
+                    let outcome = run_one(section.id, peer, tools, size).await;
+                    let seconds = started.elapsed().as_secs_f64();
+                    timings.push(format!("{} {} {seconds:.1} s", section.id, peer.name()));
+                    match outcome {
+                        Ok(runs) => {
+                            say(format!("{} on {} done in {seconds:.1} s", section.id, peer.name()));
+                            Outcome::Ran(runs)
+                        }
                         Err(err) => {
-                            say(format!("{} on {} FAILED: {err:#}", section.id, peer.name()));
+                            say(format!("{} on {} FAILED after {seconds:.1} s: {err:#}", section.id, peer.name()));
                             Outcome::Failed(format!("{err:#}").replace('|', "/").replace('\n', " "))
                         }
                     }
@@ -149,6 +159,7 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String])
         }
         results.push((section.id, outcomes));
     }
+    say(format!("time per scenario: {}", timings.join(", ")));
     results
 }
 

@@ -26,9 +26,11 @@ pub struct Toolbox {
     pub generator_cpu: usize,
 }
 
-/// Writes a progress line to stderr (stdout stays free for the summary).
+/// Writes a progress line to stderr (stdout stays free for the summary),
+/// stamped with the seconds since the bench started so a slow step shows.
 pub fn say(line: impl std::fmt::Display) {
-    let _ = writeln!(std::io::stderr(), "[bench] {line}");
+    static STARTED: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);
+    let _ = writeln!(std::io::stderr(), "[bench {:6.1}s] {line}", STARTED.elapsed().as_secs_f64());
 }
 
 impl Toolbox {
