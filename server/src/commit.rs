@@ -1,13 +1,15 @@
 //! Group commit: durable before visible.
 //!
-//! Sessions store messages in sled (not yet durable) and queue them here. The
-//! flusher takes everything queued, calls sled's flush once for all of it,
-//! and only then hands the batch to the hub, which broadcasts the messages in
-//! seq order and delivers the acks. Under load one fsync serves many sends.
+//! Sessions give a message its seq, encode it and queue it here. The flusher
+//! takes everything queued, writes all of its messages in one sled
+//! transaction, calls sled's flush once for all of it, and only then hands
+//! the batch to the hub, which broadcasts the messages in seq order and
+//! delivers the acks. Under load one write and one fsync serve many sends.
 
 use crate::hub::{ConnId, Hub};
 use crate::sequencer::RoomSeq;
-use crate::store::Store;
+use crate::store::{MessageWrite, Store};
+use heartlink_protocol::{ClientMsgId, UserId};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -24,10 +26,26 @@ pub enum Committed {
     Reply { conn: ConnId, frame: Utf8Bytes },
 }
 
+/// A new message's store write, which the flusher does for the batch.
+#[derive(Debug)]
+pub struct PendingWrite {
+    pub write: MessageWrite,
+    /// The idempotency key, to forget in the room's pending table once written.
+    pub sender: UserId,
+    pub client_msg_id: ClientMsgId,
+}
+
+/// One queued item: what to write (new messages only), then what to show.
+#[derive(Debug)]
+pub struct Submission {
+    pub write: Option<PendingWrite>,
+    pub item: Committed,
+}
+
 /// The sending side of the commit queue.
 #[derive(Debug, Clone)]
 pub struct CommitQueue {
-    tx: mpsc::Sender<Committed>,
+    tx: mpsc::Sender<Submission>,
 }
 
 /// The flusher stopped (server shutting down).
@@ -37,7 +55,7 @@ pub struct QueueClosed;
 
 impl CommitQueue {
     /// Queues an item; waits while the queue is full (backpressure on senders).
-    pub async fn submit(&self, item: Committed) -> Result<(), QueueClosed> {
+    pub async fn submit(&self, item: Submission) -> Result<(), QueueClosed> {
         self.tx.send(item).await.map_err(|_| QueueClosed)
     }
 }
@@ -50,25 +68,40 @@ pub fn spawn_flusher(store: Store, hub: Arc<Hub>, capacity: usize) -> (CommitQue
     (CommitQueue { tx }, task)
 }
 
-async fn flush_loop(mut rx: mpsc::Receiver<Committed>, store: Store, hub: Arc<Hub>) {
-    let mut batch = Vec::new();
+async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Store, hub: Arc<Hub>) {
+    let mut queued = Vec::new();
     while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
+        queued.push(first);
+        while queued.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(item) => batch.push(item),
+                Ok(item) => queued.push(item),
                 Err(_) => break,
             }
         }
-        match store.flush().await {
+        let mut writes = Vec::new();
+        let mut written = Vec::new();
+        let mut batch = Vec::with_capacity(queued.len());
+        for Submission { write, item } in queued.drain(..) {
+            if let (Some(pending), Committed::Message { room, .. }) = (write, &item) {
+                writes.push(pending.write);
+                written.push((Arc::clone(room), pending.sender, pending.client_msg_id));
+            }
+            batch.push(item);
+        }
+        let outcome = store.write_and_flush(writes).await;
+        // Written (a retry now finds them in the store) or refused (a retry
+        // gets a new seq): either way the pending records have done their job.
+        for (room, sender, id) in &written {
+            room.remove_pending(*sender, id);
+        }
+        match outcome {
             Ok(()) => hub.publish(&mut batch),
             Err(err) => {
                 // Nothing in this batch may be acked: the senders get
                 // `internal` and will retry with the same client_msg_id.
-                tracing::error!(cause = %err, messages = batch.len(), "flush failed; refusing to ack");
+                tracing::error!(cause = %err, messages = batch.len(), "write or flush failed; refusing to ack");
                 hub.fail(&mut batch);
             }
         }
-        batch.clear();
     }
 }

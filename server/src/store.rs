@@ -25,6 +25,7 @@ mod rooms;
 
 use std::path::Path;
 
+pub use messages::MessageWrite;
 pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
 
 /// sled's page cache size.
@@ -100,11 +101,21 @@ impl Store {
     /// queued behind it (seen as joins that never answered). On tokio's
     /// blocking pool, sled's pool only does the writes.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|err| StoreError::FlushTask(err.to_string()))??;
-        Ok(())
+        self.write_and_flush(Vec::new()).await
+    }
+
+    /// Writes a batch of messages (one transaction, see
+    /// [`Store::write_messages`]) and then makes everything durable, on
+    /// tokio's blocking pool.
+    pub async fn write_and_flush(&self, writes: Vec<MessageWrite>) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            store.write_messages(&writes)?;
+            store.db.flush()?;
+            Ok::<(), StoreError>(())
+        })
+        .await
+        .map_err(|err| StoreError::FlushTask(err.to_string()))?
     }
 }
 

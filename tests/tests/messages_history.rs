@@ -209,3 +209,44 @@ async fn join_since_returns_at_most_five_hundred() {
         bob.request(json!({"type": "history", "room_id": room_id, "before_seq": 11, "limit": 100}), "history").await;
     assert_eq!((seqs(&history["messages"]), &history["has_more"]), ((1..=10).collect(), &json!(false)));
 }
+
+/// A retry that arrives while its original is still queued for the group
+/// commit (not yet written to the store) is still a retry: same seq, one
+/// broadcast. Every send is pipelined right behind its original, so most
+/// retries meet the original in the commit queue.
+#[tokio::test]
+async fn a_retry_while_the_original_is_in_flight_is_not_a_second_message() {
+    let server = TestServer::start(&["--send-rate", "0"]);
+    let (mut alice, _, room_id) = alice_in_a_room(&server).await;
+    let (mut bob, _) = WsClient::register(&server.url, "bob").await;
+    bob.join(&room_id).await;
+    alice.recv_type("user_joined").await;
+
+    const SENDS: usize = 300;
+    for n in 0..SENDS {
+        let id = format!("m{n}");
+        alice.send(send(&room_id, &id, &id)).await;
+        alice.send(send(&room_id, &id, "the same send, retried")).await;
+    }
+    let mut acked = std::collections::HashMap::<String, Vec<u64>>::new();
+    while acked.values().map(Vec::len).sum::<usize>() < 2 * SENDS {
+        let frame = alice.recv().await;
+        assert_ne!(frame["type"], "error", "{frame}");
+        if frame["type"] == "ack" {
+            let id = frame["client_msg_id"].as_str().expect("client_msg_id").to_owned();
+            acked.entry(id).or_default().push(frame["seq"].as_u64().expect("seq"));
+        }
+    }
+    for (id, seqs) in &acked {
+        assert_eq!(seqs.len(), 2, "{id}: one ack per send");
+        assert_eq!(seqs[0], seqs[1], "{id}: the retry got the original's seq");
+    }
+    let mut seen = Vec::new();
+    while seen.len() < SENDS {
+        let message = bob.recv_type("chat_message").await;
+        assert_eq!(message["body"], message["client_msg_id"], "the original body, never the retry's");
+        seen.push(message["seq"].as_u64().expect("seq"));
+    }
+    assert_eq!(seen, (1..=SENDS as u64).collect::<Vec<_>>(), "each message once, in order");
+    bob.assert_quiet().await;
+}

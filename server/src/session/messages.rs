@@ -3,7 +3,7 @@
 use super::Session;
 use super::requests::{Fail, Handled};
 use crate::clock::now_ms;
-use crate::commit::Committed;
+use crate::commit::{Committed, PendingWrite, Submission};
 use crate::hub::frame;
 use crate::store::StoredMessage;
 use heartlink_protocol::{
@@ -13,9 +13,9 @@ use std::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 impl Session {
-    /// `send`: stores the message under the room's next seq and queues it for
-    /// the group commit; the flusher acks and broadcasts it once it is on
-    /// disk. The session does not wait, so one connection can have many
+    /// `send`: gives the message the room's next seq and queues it for the
+    /// group commit; the flusher writes it, and acks and broadcasts it once
+    /// it is on disk. The session does not wait, so one connection can have many
     /// sends in flight.
     pub(super) async fn send_message(
         &mut self,
@@ -38,26 +38,33 @@ impl Session {
         // Held until the item is queued: the commit queue must see this
         // room's messages in seq order (see sequencer.rs).
         let mut last = room.lock().await;
-        let item = if let Some((seq, ts)) = shared.store.dedup(me.id, room_id, &client_msg_id)? {
+        // The pending table first: a send leaves it only after it is in the store.
+        let earlier = match room.pending_seq(me.id, &client_msg_id) {
+            Some(found) => Some(found),
+            None => shared.store.dedup(me.id, room_id, &client_msg_id)?,
+        };
+        let item = if let Some((seq, ts)) = earlier {
             // A retry. Its original may still be waiting for its flush, so
             // the repeated ack also waits for the commit queue.
-            Committed::Reply { conn: self.handle.id, frame: ack(seq, ts) }
+            Submission { write: None, item: Committed::Reply { conn: self.handle.id, frame: ack(seq, ts) } }
         } else {
             let seq = *last + 1;
-            let stored = StoredMessage { sender: me, body: body.into(), ts: now_ms(), client_msg_id: client_msg_id.to_string() };
+            let stored = StoredMessage { sender: me.clone(), body: body.into(), ts: now_ms(), client_msg_id: client_msg_id.to_string() };
             let ts = stored.ts;
-            shared.store.insert_message(room_id, seq, &stored)?;
+            let write = shared.store.prepare_message(room_id, seq, &stored)?;
+            room.add_pending(me.id, client_msg_id.clone(), seq, ts);
             *last = seq;
             let event = frame(&ServerMsg::ChatMessage(stored.into_chat(room_id, seq)));
             let failed = ServerMsg::error(ErrorCode::Internal, "the message could not be saved; send it again");
-            Committed::Message {
+            let message = Committed::Message {
                 room: std::sync::Arc::clone(&room),
                 seq,
                 event,
                 sender: self.handle.id,
                 ack: ack(seq, ts),
                 failed: Utf8Bytes::from(encode_server(&failed, reference)),
-            }
+            };
+            Submission { write: Some(PendingWrite { write, sender: me.id, client_msg_id }), item: message }
         };
         shared.commit.submit(item).await.map_err(|err| Fail::Internal(err.to_string()))?;
         drop(last);
