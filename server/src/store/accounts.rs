@@ -55,6 +55,11 @@ impl Store {
 
     /// The user a token belongs to, if it exists and was used within `ttl_ms`;
     /// refreshes its last use. An expired token is deleted.
+    ///
+    /// The last use is rewritten only when it is older than 1/720 of the
+    /// lifetime (an hour of a 30-day token): a write per `resume` made every
+    /// reconnect pay a sled write for a timestamp nobody needs to the
+    /// millisecond. A token may so expire up to that much early.
     pub fn use_token(&self, token_hash: &[u8; 32], now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError> {
         let Some(bytes) = self.tokens.get(token_hash)? else {
             return Ok(None);
@@ -64,8 +69,10 @@ impl Store {
             self.tokens.remove(token_hash)?;
             return Ok(None);
         }
-        record.last_used = now;
-        self.tokens.insert(token_hash, encode("tokens", &record)?)?;
+        if now.saturating_sub(record.last_used) >= ttl_ms / TOKEN_REFRESH_FRACTION {
+            record.last_used = now;
+            self.tokens.insert(token_hash, encode("tokens", &record)?)?;
+        }
         Ok(Some(record.user_id))
     }
 
@@ -75,6 +82,9 @@ impl Store {
         Ok(())
     }
 }
+
+/// See [`Store::use_token`].
+const TOKEN_REFRESH_FRACTION: u64 = 720;
 
 #[cfg(test)]
 mod tests {
@@ -92,7 +102,9 @@ mod tests {
         store.insert_token(&hash, alice.id, 1_000).unwrap();
         assert_eq!(store.use_token(&hash, 1_500, 1_000).unwrap(), Some(alice.id));
         assert_eq!(store.use_token(&hash, 2_400, 1_000).unwrap(), Some(alice.id), "use refreshes the expiry");
-        assert_eq!(store.use_token(&hash, 3_500, 1_000).unwrap(), None);
+        assert_eq!(store.use_token(&hash, 2_401, 1_000).unwrap(), Some(alice.id));
+        assert_eq!(store.use_token(&hash, 3_400, 1_000).unwrap(), Some(alice.id), "a use a moment ago did not move it");
+        assert_eq!(store.use_token(&hash, 4_500, 1_000).unwrap(), None);
         store.insert_token(&hash, alice.id, 1_000).unwrap();
         store.revoke_token(&hash).unwrap();
         assert_eq!(store.use_token(&hash, 1_000, 1_000).unwrap(), None);

@@ -42,7 +42,12 @@ impl Store {
     pub fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
         let key = concat(&[room.as_bytes(), user.as_bytes()]);
         let added = self.members.compare_and_swap(key, None::<&[u8]>, Some(&now.to_be_bytes()[..]))?.is_ok();
-        self.memberships.insert(concat(&[user.as_bytes(), room.as_bytes()]), &[])?;
+        // A re-join (every reconnect) writes nothing: only the read. The
+        // check still repairs a membership whose second half a crash lost.
+        let membership = concat(&[user.as_bytes(), room.as_bytes()]);
+        if added || !self.memberships.contains_key(&membership)? {
+            self.memberships.insert(membership, &[])?;
+        }
         Ok(added)
     }
 
