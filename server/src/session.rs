@@ -2,9 +2,16 @@
 //! the socket, the outbound queue, the heartbeat and shutdown.
 //!
 //! The task owns the socket (it is never split), so replies to this
-//! connection's requests are written directly and in order, and events from
-//! the hub wait in the bounded outbound queue until the current request is
-//! handled: a `joined` reply always precedes the room's live messages.
+//! connection's requests are written directly and in order. Events from the
+//! hub wait in the bounded outbound queue. A request is a barrier: before it
+//! is handled, the events queued so far are written; those queued while it
+//! is handled wait until its reply is out, so a `joined` reply always
+//! precedes the room's live messages and a `pong` follows every event
+//! queued before its `ping`.
+//!
+//! The socket is read before the queue, so a stream of room events cannot
+//! keep a client's own frames (requests, Pongs) unread until the silence
+//! deadline closes a healthy client.
 
 mod authenticate;
 mod messages;
@@ -27,6 +34,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 pub use socket::End;
+
+/// Most queued events written with one flush.
+const WRITE_BATCH: usize = 256;
 
 /// Serves one TCP connection until it closes.
 pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
@@ -135,20 +145,27 @@ impl Session {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let shutdown = self.conn.shared.shutdown.clone();
         loop {
-            // `biased`: shutdown and overflow win over more traffic. Every
-            // branch is cancel-safe: `recv`, `tick`, `cancelled` and the
-            // stream's `next` lose nothing when another branch wins.
-            // A peer silent for two heartbeats is closed at that instant,
-            // not at the next ping tick (which could add a third interval).
+            // `biased`, in this order: shutdown and overflow win over more
+            // traffic; the peer's frames come next (handling one first
+            // writes out what is queued, so the queue is not starved and
+            // order is kept); the heartbeat and the silence check come
+            // before room events, which are always ready in a busy room, and
+            // the silence check comes after the socket, so a frame that
+            // waited while we were writing counts as heard rather than being
+            // outrun by the deadline. A peer silent for two heartbeats is
+            // closed at that instant, not at the next ping tick. Every
+            // branch is cancel-safe: `recv`, `tick`, `sleep_until`,
+            // `cancelled` and the stream's `next` lose nothing when another
+            // branch wins.
             let silent_until = self.conn.last_heard() + heartbeat_every * 2;
             let event = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Event::Shutdown,
                 () = self.handle.slow.cancelled() => Event::Slow,
-                Some(frame) = self.outbound.recv() => Event::Outbound(frame),
+                incoming = self.conn.ws.next() => Event::Incoming(incoming),
                 _ = heartbeat.tick() => Event::Heartbeat,
                 () = tokio::time::sleep_until(silent_until) => Event::Silent,
-                incoming = self.conn.ws.next() => Event::Incoming(incoming),
+                Some(frame) = self.outbound.recv() => Event::Outbound(frame),
             };
             let outcome = match event {
                 Event::Shutdown => Err(End::close(1001, "server shutting down")),
@@ -167,7 +184,7 @@ impl Session {
     /// Writes a queued event and whatever else is queued behind it, with one flush.
     async fn write_outbound(&mut self, first: Utf8Bytes) -> Result<(), End> {
         let mut frames = vec![first];
-        while frames.len() < 256 {
+        while frames.len() < WRITE_BATCH {
             match self.outbound.try_recv() {
                 Ok(frame) => frames.push(frame),
                 Err(_) => break,
@@ -177,11 +194,36 @@ impl Session {
         self.conn.write_frames(frames, &slow).await
     }
 
+    /// Writes out the events queued at this moment (not those the hub adds
+    /// meanwhile, which a busy room would make endless): the barrier before
+    /// a frame from the peer is handled. A write that stalls, or a queue
+    /// that overflows meanwhile, ends the session as a slow consumer.
+    async fn write_queued(&mut self) -> Result<(), End> {
+        let mut left = self.outbound.len();
+        while left > 0 {
+            let mut frames = Vec::with_capacity(left.min(WRITE_BATCH));
+            while frames.len() < left.min(WRITE_BATCH) {
+                match self.outbound.try_recv() {
+                    Ok(frame) => frames.push(frame),
+                    Err(_) => break,
+                }
+            }
+            if frames.is_empty() {
+                break;
+            }
+            left -= frames.len();
+            let slow = self.handle.slow.clone();
+            self.conn.write_frames(frames, &slow).await?;
+        }
+        Ok(())
+    }
+
     async fn incoming(
         &mut self,
         incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
     ) -> Result<(), End> {
         let message = self.conn.received(incoming)?;
+        self.write_queued().await?;
         match message {
             Message::Text(text) => self.text_frame(&text).await,
             // tungstenite queued the Pong; send it now rather than with the next event.
