@@ -6,10 +6,12 @@
 
 mod layout;
 mod login;
+mod rows;
 mod sidebar;
 mod status;
 mod style;
 mod timeline;
+mod wrap;
 
 pub use layout::message_pane_size;
 pub use timeline::{clock, timeline_height};

@@ -175,7 +175,10 @@ impl App {
         let offset = self.utc_offset_secs;
         let me = self.me.clone();
         let Some(room) = self.active_room_mut() else { return Vec::new() };
-        let total = crate::ui::timeline_height(room, width, offset, me.as_ref());
+        // Counting stops one row past what could change the outcome, so a
+        // notch of the wheel does not wrap the whole scrollback.
+        let enough = room.scroll.saturating_add(lines).saturating_add(height).saturating_add(1);
+        let total = crate::ui::timeline_height(room, width, offset, me.as_ref(), enough);
         let top = total.saturating_sub(height);
         room.scroll = room.scroll.saturating_add(lines).min(top);
         if room.scroll < top || !room.has_older || room.loading_older {

@@ -1,25 +1,22 @@
-//! The message pane: messages in seq order with notices, read markers and
-//! pending own messages woven in, wrapped to the pane's width by display
-//! width (wide characters and emoji take two columns), plus the typing line.
+//! The message pane: the newest rows of the open room's timeline (see
+//! [`super::rows`]) scrolled by the room's offset, plus the typing line.
 
+use super::rows::{Layout, height_up_to, newest_rows};
 use super::style;
+use super::wrap::wrap;
 use crate::app::{App, RoomView};
-use crate::sanitize::{sanitize, sanitize_line};
-use heartlink_protocol::{ChatMessage, User, UserId};
+use crate::sanitize::sanitize_line;
+use heartlink_protocol::User;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::UnicodeWidthStr;
 
-/// Continuation lines of a multi-line message start under the body.
-const INDENT: &str = "      ";
-
-/// How many rows the room's timeline takes at `width` (for scrolling).
-pub fn timeline_height(room: &RoomView, width: usize, utc_offset: i64, me: Option<&User>) -> usize {
-    rows(room, width, utc_offset, me).len()
+/// How many rows the room's timeline takes at `width` (for scrolling),
+/// counted only up to `limit`: exact below it, some number ≥ `limit` above.
+pub fn timeline_height(room: &RoomView, width: usize, utc_offset: i64, me: Option<&User>, limit: usize) -> usize {
+    height_up_to(Layout { room, width, utc_offset, me }, limit)
 }
 
 pub fn render(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
@@ -35,15 +32,27 @@ pub fn render(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     }
     frame.render_widget(Paragraph::new(Line::from(title)), header);
 
-    let mut all = rows(room, usize::from(area.width), app.utc_offset_secs, me);
-    if room.loading_older {
+    let height = usize::from(area.height);
+    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me };
+    frame.render_widget(Paragraph::new(visible_rows(layout, height)), area);
+}
+
+/// The rows the pane shows: `height` rows ending `room.scroll` rows above
+/// the newest, clamped to the top of the timeline (whose first row is the
+/// "loading older" line while a page is being fetched).
+pub(super) fn visible_rows(layout: Layout<'_>, height: usize) -> Vec<Line<'static>> {
+    let room = layout.room;
+    // Enough rows from the newest end to cover the offset and the pane; if
+    // the timeline is longer than that, the clamp below never applies, so
+    // the tail gives the same window as the whole timeline would.
+    let tail = newest_rows(layout, room.scroll.saturating_add(height));
+    let mut all = tail.rows;
+    if room.loading_older && tail.complete {
         all.insert(0, Line::styled("loading older messages…", style::dim()));
     }
-    let height = usize::from(area.height);
     let end = all.len().saturating_sub(room.scroll.min(all.len().saturating_sub(height)));
     let start = end.saturating_sub(height);
-    let visible: Vec<Line> = all.drain(start..end).collect();
-    frame.render_widget(Paragraph::new(visible), area);
+    all.drain(start..end).collect()
 }
 
 fn render_home(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
@@ -75,152 +84,11 @@ pub fn render_typing(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::styled(format!(" {text}"), style)), area);
 }
 
-/// The room's whole timeline as screen rows.
-fn rows(room: &RoomView, width: usize, utc_offset: i64, me: Option<&User>) -> Vec<Line<'static>> {
-    let me_id = me.map(|me| me.id);
-    let mut logical: Vec<Vec<Span<'static>>> = Vec::new();
-    let mut notices = room.notices.iter().peekable();
-    for (seq, message) in &room.messages {
-        while let Some(notice) = notices.next_if(|notice| notice.after_seq < *seq) {
-            logical.push(notice_line(&notice.text, notice.alert));
-        }
-        logical.extend(message_lines(message, utc_offset, me_id, None));
-        let readers = room.readers_at(*seq);
-        if !readers.is_empty() {
-            let names: Vec<String> = readers.iter().map(|name| sanitize_line(name)).collect();
-            logical.push(vec![Span::styled(format!("{INDENT}✓ read by {}", names.join(", ")), style::dim())]);
-        }
-    }
-    for notice in notices {
-        logical.push(notice_line(&notice.text, notice.alert));
-    }
-    for pending in &room.pending {
-        let status = match &pending.failed {
-            Some(reason) => Span::styled(format!("  ✗ {}", sanitize_line(reason)), style::alert()),
-            None => Span::styled("  (sending…)", style::dim()),
-        };
-        let fake = ChatMessage {
-            room_id: room.id(),
-            seq: 0,
-            sender: me.cloned().unwrap_or_else(|| User { id: UserId(uuid::Uuid::nil()), username: "you".into() }),
-            body: pending.body.clone(),
-            ts: 0,
-            client_msg_id: String::new(),
-        };
-        logical.extend(message_lines(&fake, utc_offset, me_id, Some(status)));
-    }
-    logical.into_iter().flat_map(|spans| wrap(spans, width)).collect()
-}
-
-fn notice_line(text: &str, alert: bool) -> Vec<Span<'static>> {
-    let style = if alert { style::alert() } else { style::dim() };
-    let mark = if alert { "  ! " } else { "  — " };
-    vec![Span::styled(format!("{mark}{}", sanitize_line(text)), style)]
-}
-
-/// A message as logical lines: "HH:MM name: body", continuation lines indented.
-/// `status` (pending / failed) marks an own message not yet acked.
-fn message_lines(
-    message: &ChatMessage,
-    utc_offset: i64,
-    me: Option<UserId>,
-    status: Option<Span<'static>>,
-) -> Vec<Vec<Span<'static>>> {
-    let time = if status.is_some() { "--:--".to_owned() } else { clock(message.ts, utc_offset) };
-    let own = me == Some(message.sender.id);
-    let mut name_style = Style::default().fg(style::user_color(message.sender.id)).add_modifier(Modifier::BOLD);
-    if own {
-        name_style = name_style.add_modifier(Modifier::UNDERLINED);
-    }
-    let body_style = if status.is_some() { style::dim() } else { Style::default() };
-    let body = sanitize(&message.body);
-    let mut lines = Vec::new();
-    for (index, text) in body.split('\n').enumerate() {
-        let mut spans = if index == 0 {
-            vec![
-                Span::styled(format!("{time} "), style::dim()),
-                Span::styled(sanitize_line(&message.sender.username), name_style),
-                Span::raw(": "),
-            ]
-        } else {
-            vec![Span::raw(INDENT)]
-        };
-        spans.push(Span::styled(text.to_owned(), body_style));
-        lines.push(spans);
-    }
-    if let (Some(status), Some(last)) = (status, lines.last_mut()) {
-        last.push(status);
-    }
-    lines
-}
-
 /// HH:MM of a Unix-ms timestamp at a fixed offset from UTC.
 pub fn clock(ts_ms: u64, utc_offset: i64) -> String {
     let secs = i64::try_from(ts_ms / 1000).unwrap_or(0) + utc_offset;
     let of_day = secs.rem_euclid(86_400);
     format!("{:02}:{:02}", of_day / 3600, (of_day % 3600) / 60)
-}
-
-/// Breaks styled spans into rows of at most `width` columns by display
-/// width: at spaces when a word fits on the next row (so an id stays whole
-/// and can be copied), inside the word when it is longer than a row, and
-/// never through a wide character or an emoji.
-fn wrap(spans: Vec<Span<'static>>, width: usize) -> Vec<Line<'static>> {
-    let width = width.max(2);
-    let graphemes: Vec<(&str, Style)> =
-        spans.iter().flat_map(|span| span.content.graphemes(true).map(move |g| (g, span.style))).collect();
-    let mut rows = RowBuilder::default();
-    for word in graphemes.chunk_by(|a, b| a.0.trim().is_empty() == b.0.trim().is_empty()) {
-        let word_width: usize = word.iter().map(|(g, _)| g.width()).sum();
-        let blank = word.iter().all(|(g, _)| g.trim().is_empty());
-        if rows.used + word_width > width && rows.used > 0 && word_width <= width {
-            rows.break_row();
-            if blank {
-                continue;
-            }
-        }
-        for (grapheme, style) in word {
-            if rows.used + grapheme.width() > width && rows.used > 0 {
-                rows.break_row();
-            }
-            rows.push(grapheme, *style);
-        }
-    }
-    rows.finish()
-}
-
-/// Accumulates graphemes into styled spans and rows.
-#[derive(Default)]
-struct RowBuilder {
-    rows: Vec<Line<'static>>,
-    row: Vec<Span<'static>>,
-    piece: String,
-    style: Style,
-    used: usize,
-}
-
-impl RowBuilder {
-    fn push(&mut self, grapheme: &str, style: Style) {
-        if style != self.style && !self.piece.is_empty() {
-            self.row.push(Span::styled(std::mem::take(&mut self.piece), self.style));
-        }
-        self.style = style;
-        self.piece.push_str(grapheme);
-        self.used += grapheme.width();
-    }
-
-    fn break_row(&mut self) {
-        if !self.piece.is_empty() {
-            self.row.push(Span::styled(std::mem::take(&mut self.piece), self.style));
-        }
-        self.rows.push(Line::from(std::mem::take(&mut self.row)));
-        self.used = 0;
-    }
-
-    fn finish(mut self) -> Vec<Line<'static>> {
-        self.break_row();
-        self.rows
-    }
 }
 
 #[cfg(test)]
@@ -232,17 +100,5 @@ mod tests {
         assert_eq!(clock(0, 0), "00:00");
         assert_eq!(clock((13 * 3600 + 7 * 60) * 1000 + 999, 0), "13:07");
         assert_eq!(clock(0, -3600), "23:00");
-    }
-
-    #[test]
-    fn wrapping_respects_display_width_of_wide_characters() {
-        let rows = wrap(vec![Span::raw("ab❤️😀cd")], 4);
-        let texts: Vec<String> = rows.iter().map(|row| row.to_string()).collect();
-        assert_eq!(texts, ["ab❤️", "😀cd"]);
-        assert!(rows.iter().all(|row| row.width() <= 4));
-        let rows = wrap(vec![Span::raw("id: "), Span::styled("0123456789", style::dim())], 12);
-        let texts: Vec<String> = rows.iter().map(|row| row.to_string()).collect();
-        assert_eq!(texts, ["id: ", "0123456789"], "a word that fits a row is not split");
-        assert_eq!(wrap(vec![], 10).len(), 1, "an empty line still takes a row");
     }
 }
