@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod emoji;
 pub mod error;
+pub mod frame_stats;
 pub mod logging;
 pub mod net;
 pub mod sanitize;

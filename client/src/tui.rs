@@ -1,10 +1,12 @@
 //! The terminal loop: sets the terminal up (and always restores it), turns
 //! terminal events, network events and clock ticks into [`Msg`]s, runs
-//! [`App::update`], carries out the effects and redraws.
+//! [`App::update`], carries out the effects and redraws — at most once per
+//! [`FRAME`], so a flood of messages costs a bounded number of redraws.
 
 use crate::app::{App, Effect, Msg};
 use crate::config::ConfigDir;
 use crate::error::ClientError;
+use crate::frame_stats::FrameStats;
 use crate::net::{self, NetHandle};
 use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
@@ -15,6 +17,10 @@ use tokio_util::task::TaskTracker;
 
 /// Clock tick: drives the reconnect countdown, typing timeouts and read markers.
 const TICK: Duration = Duration::from_millis(500);
+/// The least time between two redraws (about 30 frames/s): a key press
+/// after a quiet spell is drawn at once, but a room receiving hundreds of
+/// messages a second is redrawn at this pace rather than once per message.
+const FRAME: Duration = Duration::from_millis(33);
 
 /// Raw mode, alternate screen, mouse and bracketed paste, undone on drop
 /// (ratatui's init also restores the terminal if anything panics).
@@ -64,8 +70,17 @@ async fn event_loop(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     apply(app, initial, config, net).await;
+    let mut stats = FrameStats::from_env();
+    let mut dirty = true;
+    let mut next_frame = Instant::now();
     while !app.quitting {
-        terminal.draw(|frame| crate::ui::render(app, frame))?;
+        if dirty && Instant::now() >= next_frame {
+            let started = Instant::now();
+            terminal.draw(|frame| crate::ui::render(app, frame))?;
+            stats.record(started.elapsed());
+            dirty = false;
+            next_frame = started + FRAME;
+        }
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(event)) => match terminal_msg(event) {
@@ -80,15 +95,18 @@ async fn event_loop(
                 None => return Ok(()),
             },
             _ = tick.tick() => Msg::Tick { now: Instant::now() },
+            // A change is waiting for the frame interval to pass.
+            () = tokio::time::sleep_until(next_frame), if dirty => continue,
         };
         let effects = app.update(msg);
         apply(app, effects, config, net).await;
         // Apply whatever else the network already delivered before drawing
-        // again, so a burst of messages costs one redraw, not one each.
+        // again, so a burst of messages is one change, not one each.
         while let Ok(event) = net.events.try_recv() {
             let effects = app.update(Msg::Net(event));
             apply(app, effects, config, net).await;
         }
+        dirty = true;
     }
     Ok(())
 }
