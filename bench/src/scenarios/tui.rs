@@ -5,7 +5,9 @@
 //! TUI holds 10,000 lines). Measured: the TUI process's CPU share from
 //! /proc, and the display lag — how old the newest message visible in
 //! `tmux capture-pane` is, sampled every 200 ms (send → on screen,
-//! including tmux).
+//! including tmux). The TUI also records how long each redraw takes
+//! (`HEARTLINK_TUI_FRAME_STATS`, one line per frame): reported are the
+//! redraws in the window and their p50/p99/max duration.
 
 use super::{Bed, Figures, Size};
 use crate::latency::{Recorder, now_ns};
@@ -23,8 +25,14 @@ pub const CPU: &str = "b7_cpu_pct";
 pub const SCROLLBACK: &str = "b7_scrollback";
 pub const LAG_P50: &str = "b7_lag_p50_ms";
 pub const LAG_P99: &str = "b7_lag_p99_ms";
+pub const REDRAWS: &str = "b7_redraws";
+pub const REDRAW_P50: &str = "b7_redraw_p50_ms";
+pub const REDRAW_P99: &str = "b7_redraw_p99_ms";
+pub const REDRAW_MAX: &str = "b7_redraw_max_ms";
 
 const RATE: f64 = 200.0;
+/// The variable that makes heartlink-tui log its frame times (see docs/CLIENT.md).
+const FRAME_STATS_ENV: &str = "HEARTLINK_TUI_FRAME_STATS";
 
 pub async fn run(_peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
     let tui = tools.heartlink_tui.clone().map_err(|why| anyhow!(why))?;
@@ -46,20 +54,23 @@ async fn one_run(bed: &Bed, tui: &Path, tools: &Toolbox, size: Size, round: usiz
     let config = bed.server.dir.path().join("tui");
     write_session(&config, bed, &room)?;
     let pane = format!("hlbench-{}-{round}", std::process::id());
+    let frames = config.join("frames.txt");
     let script = format!(
-        "exec taskset -c {} {} --config-dir {} --log-file {}",
+        "exec env {}={} taskset -c {} {} --config-dir {} --log-file {}",
+        FRAME_STATS_ENV,
+        frames.display(),
         tools.generator_cpu,
         tui.display(),
         config.display(),
         config.join("tui.log").display()
     );
     tmux(&["new-session", "-d", "-s", &pane, "-x", "160", "-y", "50", &script])?;
-    let result = measure(bed, &room, &pane, size).await;
+    let result = measure(bed, &room, &pane, &frames, size).await;
     let _ = tmux(&["kill-session", "-t", &pane]);
     result
 }
 
-async fn measure(bed: &Bed, room: &str, pane: &str, size: Size) -> Result<Figures> {
+async fn measure(bed: &Bed, room: &str, pane: &str, frames: &Path, size: Size) -> Result<Figures> {
     let pid: u32 = tmux(&["display-message", "-p", "-t", pane, "#{pane_pid}"])?.trim().parse().context("pane pid")?;
     wait_for_screen(pane, "bench room 0").await.context("the TUI never showed the room")?;
     let sender = Target { tokens: vec![bed.target.tokens[1].clone()], ..bed.target.clone() };
@@ -73,6 +84,7 @@ async fn measure(bed: &Bed, room: &str, pane: &str, size: Size) -> Result<Figure
     tokio::time::sleep(warmup).await;
     let cpu = CpuMeter::start(pid).context("the TUI is not running")?;
     let lag = Recorder::new();
+    let window_from = unix_ms();
     let started = Instant::now();
     while started.elapsed() < window {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -82,6 +94,7 @@ async fn measure(bed: &Bed, room: &str, pane: &str, size: Size) -> Result<Figure
         }
     }
     let share = cpu.share().context("the TUI exited during the run")? * 100.0;
+    let redraws = FrameTimes::read(frames, window_from, unix_ms())?;
     publishing.await.context("publisher")??;
     reader.abort();
     let sent = tally.snapshot().acked as f64;
@@ -90,10 +103,59 @@ async fn measure(bed: &Bed, room: &str, pane: &str, size: Size) -> Result<Figure
         bail!("no published message ever appeared on the TUI's screen");
     }
     say(format!(
-        "B7 heartlink-tui: CPU {share:.2}% of a core, {sent:.0} messages received, display lag p50 {:.0} ms, p99 {:.0} ms",
-        summary.p50_ms, summary.p99_ms
+        "B7 heartlink-tui: CPU {share:.2}% of a core, {sent:.0} messages received, display lag p50 {:.0} ms, p99 {:.0} ms, \
+         {} redraws taking p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        summary.p50_ms, summary.p99_ms, redraws.count, redraws.p50_ms, redraws.p99_ms, redraws.max_ms
     ));
-    Ok(vec![(CPU, share), (SCROLLBACK, sent), (LAG_P50, summary.p50_ms), (LAG_P99, summary.p99_ms)])
+    Ok(vec![
+        (CPU, share),
+        (SCROLLBACK, sent),
+        (LAG_P50, summary.p50_ms),
+        (LAG_P99, summary.p99_ms),
+        (REDRAWS, redraws.count as f64),
+        (REDRAW_P50, redraws.p50_ms),
+        (REDRAW_P99, redraws.p99_ms),
+        (REDRAW_MAX, redraws.max_ms),
+    ])
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The redraws the TUI logged during the window: lines of
+/// `<unix ms at the end of the frame> <microseconds>`.
+#[derive(Debug, Default, PartialEq)]
+struct FrameTimes {
+    count: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+impl FrameTimes {
+    fn read(path: &Path, from_ms: u64, to_ms: u64) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Self::parse(&text, from_ms, to_ms))
+    }
+
+    fn parse(text: &str, from_ms: u64, to_ms: u64) -> Self {
+        let mut micros: Vec<u64> = text
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter_map(|(at, took)| Some((at.parse::<u64>().ok()?, took.trim().parse::<u64>().ok()?)))
+            .filter(|(at, _)| (from_ms..=to_ms).contains(at))
+            .map(|(_, took)| took)
+            .collect();
+        micros.sort_unstable();
+        let ms = |q: f64| {
+            let index = ((micros.len() as f64 * q).ceil() as usize).saturating_sub(1);
+            micros.get(index).map_or(f64::NAN, |us| *us as f64 / 1000.0)
+        };
+        Self { count: micros.len(), p50_ms: ms(0.5), p99_ms: ms(0.99), max_ms: ms(1.0) }
+    }
 }
 
 /// The session file the TUI resumes from (mode 0600, like its own).
@@ -140,4 +202,17 @@ fn newest_stamp(screen: &str) -> Option<u64> {
         .filter_map(|digits| digits.parse::<u64>().ok())
         .filter(|stamp| *stamp <= now)
         .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_times_count_only_the_window() {
+        let log = "999 5000\n1000 100\n1500 300\nbroken\n1700 200\n2001 9000\n";
+        let times = FrameTimes::parse(log, 1000, 2000);
+        assert_eq!(times, FrameTimes { count: 3, p50_ms: 0.2, p99_ms: 0.3, max_ms: 0.3 });
+        assert_eq!(FrameTimes::parse("", 0, 10).count, 0);
+    }
 }
