@@ -110,6 +110,10 @@ pub const SECTIONS: &[Section] = &[
             m("b7_scrollback", "messages in the room's timeline by the end", "", 0),
             m("b7_lag_p50_ms", "display lag p50 (send → visible in tmux capture)", " ms", 0),
             m("b7_lag_p99_ms", "display lag p99", " ms", 0),
+            m("b7_redraws", "redraws during the measurement window", "", 0),
+            m("b7_redraw_p50_ms", "redraw time p50 (terminal.draw, logged by the TUI)", " ms", 2),
+            m("b7_redraw_p99_ms", "redraw time p99", " ms", 2),
+            m("b7_redraw_max_ms", "redraw time max", " ms", 2),
         ],
     },
 ];
