@@ -30,12 +30,8 @@ pub fn leading_number(text: &[u8]) -> Option<u64> {
     if digits == 0 || digits > 19 {
         return None;
     }
-    std::str::from_utf8(&text[..digits]).ok()?.parse().ok()
-}
-
-/// Position of `needle` in `haystack`.
-pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
+    // By hand: this runs for every received frame.
+    text[..digits].iter().try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
 }
 
 /// A histogram shared by the tasks of one measurement. The generator runs on
@@ -66,8 +62,12 @@ impl Recorder {
 
     /// Records the latency of a message stamped at `sent_ns`.
     pub fn record_since(&self, sent_ns: u64) {
-        let micros = now_ns().saturating_sub(sent_ns) / 1000;
-        self.record_micros(micros);
+        self.record_between(sent_ns, now_ns());
+    }
+
+    /// Records the latency of a message stamped at `sent_ns` that arrived at `received_ns`.
+    pub fn record_between(&self, sent_ns: u64, received_ns: u64) {
+        self.record_micros(received_ns.saturating_sub(sent_ns) / 1000);
     }
 
     /// Records one value in microseconds (clamped into range).
@@ -111,8 +111,10 @@ mod tests {
         let body = stamped_body(32);
         assert!(body.len() >= 32);
         let frame = format!(r#"{{"type":"chat_message","body":"{body}","ts":1}}"#);
-        let at = find(frame.as_bytes(), br#""body":""#).unwrap() + 8;
+        let at = memchr::memmem::find(frame.as_bytes(), br#""body":""#).unwrap() + 8;
         assert!(leading_number(&frame.as_bytes()[at..]).is_some_and(|ns| ns <= now_ns()));
         assert_eq!(leading_number(b"x12"), None);
+        assert_eq!(leading_number(b"1234 x"), Some(1234));
+        assert_eq!(leading_number(b"99999999999999999999"), None);
     }
 }

@@ -96,7 +96,7 @@ async fn register_pool(target: &Target, count: usize) -> Result<Vec<String>> {
             let register = serde_json::json!({"type": "register", "username": format!("bench{i}"), "password": PASSWORD});
             let reply = reply_to(&mut ws, register.to_string(), "connection_established").await?;
             let value: serde_json::Value = serde_json::from_str(&reply)?;
-            let _ = ws.close(None).await;
+            let _ = ws.close().await;
             value["token"].as_str().map(str::to_owned).context("connection_established without token")
         })
         .buffered(4)

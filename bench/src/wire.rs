@@ -6,23 +6,20 @@
 //! a [`Tally`].
 
 mod irc;
+mod ws;
 
+use crate::latency::now_ns;
 use crate::servers::{Peer, Wire};
 use crate::tally::Tally;
 use anyhow::{Context, Result, bail};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
 pub use irc::{IrcConn, is_refusal as irc_refusal};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-
-pub type Ws = WebSocketStream<TcpStream>;
+pub use ws::{Frame, RawWs as Ws};
+use ws::{WsReader, WsWriter};
 
 /// How long any setup reply may take before the run counts it as an error.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -46,7 +43,7 @@ pub enum Client {
 /// The sending half of a split connection.
 #[derive(Debug)]
 pub enum Sender {
-    Ws(SplitSink<Ws, Message>),
+    Ws(WsWriter),
     Irc(tokio::io::BufWriter<tokio::net::tcp::OwnedWriteHalf>),
 }
 
@@ -64,18 +61,9 @@ pub async fn tcp_connect(addr: SocketAddr) -> Result<TcpStream> {
     Ok(stream)
 }
 
-/// Small client buffers: 10,000 connections in one generator would need
-/// 1.3 GB with tungstenite's default 128 KiB read buffer.
-fn client_config() -> WebSocketConfig {
-    WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0)
-}
-
 /// Opens a WebSocket to `ws://addr/ws`.
 pub async fn ws_connect(addr: SocketAddr) -> Result<Ws> {
-    let stream = tcp_connect(addr).await?;
-    let url = format!("ws://{addr}/ws");
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(client_config())).await?;
-    Ok(ws)
+    ws::handshake(tcp_connect(addr).await?, addr).await
 }
 
 impl Target {
@@ -98,18 +86,22 @@ impl Target {
 
 /// Sends `request` and waits for a frame of type `expected` (an `error` fails).
 pub async fn reply_to(ws: &mut Ws, request: String, expected: &str) -> Result<String> {
-    ws.send(Message::Text(request.into())).await?;
+    ws.writer.send_text(request.as_bytes()).await?;
     let want = format!(r#""type":"{expected}""#);
     tokio::time::timeout(REPLY_TIMEOUT, async {
-        while let Some(message) = ws.next().await {
-            match message? {
-                Message::Text(text) if text.contains(&want) => return Ok(text.to_string()),
-                Message::Text(text) if text.starts_with(r#"{"type":"error""#) => bail!("server error: {text}"),
-                Message::Close(frame) => bail!("closed while waiting for {expected}: {frame:?}"),
-                _ => {}
+        loop {
+            match ws.reader.next().await? {
+                Frame::Text(text) if memchr::memmem::find(text, want.as_bytes()).is_some() => {
+                    return Ok(String::from_utf8_lossy(text).into_owned());
+                }
+                Frame::Text(text) if text.starts_with(br#"{"type":"error""#) => {
+                    bail!("server error: {}", String::from_utf8_lossy(text))
+                }
+                Frame::Text(_) => {}
+                Frame::Close(code) => bail!("closed while waiting for {expected}: {code:?}"),
+                Frame::Ended => bail!("connection ended while waiting for {expected}"),
             }
         }
-        bail!("connection ended while waiting for {expected}")
     })
     .await
     .with_context(|| format!("no {expected} within {REPLY_TIMEOUT:?}"))?
@@ -139,8 +131,8 @@ impl Client {
                 (Sender::Irc(sender), tokio::spawn(irc::drain(reader, tally)))
             }
             Client::Ws(ws) => {
-                let (sink, stream) = (*ws).split();
-                (Sender::Ws(sink), tokio::spawn(drain_ws(stream, tally)))
+                let ws::RawWs { reader, writer } = *ws;
+                (Sender::Ws(writer), tokio::spawn(drain_ws(reader, tally)))
             }
         }
     }
@@ -149,14 +141,7 @@ impl Client {
     pub async fn close(self) -> Result<()> {
         match self {
             Client::Irc(irc) => irc.quit().await,
-            Client::Ws(mut ws) => {
-                // On the stream itself: through the Box, `close` could resolve to
-                // `SinkExt::close` (Box<impl Sink> is a Sink when futures-sink has `alloc`).
-                (*ws).close(None).await?;
-                // Wait for the server's side of the close (or the end of the stream).
-                while let Some(Ok(_)) = ws.next().await {}
-                Ok(())
-            }
+            Client::Ws(ws) => ws.close().await,
         }
     }
 
@@ -169,20 +154,27 @@ impl Client {
     }
 }
 
-async fn drain_ws(mut stream: SplitStream<Ws>, tally: Tally) {
-    while let Some(message) = stream.next().await {
-        match message {
-            Ok(Message::Text(text)) => tally.json_frame(text.as_bytes()),
-            Ok(Message::Close(frame)) => {
-                tally.closed(frame.map(|f| u16::from(f.code)));
-                return;
-            }
-            Ok(_) => {}
-            Err(_) => {
-                tally.closed(None);
-                return;
+/// Counts every frame until the connection ends: everything one read
+/// brought is parsed in place and timed against one clock reading taken
+/// when that read returned (the frames arrived together).
+async fn drain_ws(mut reader: WsReader, tally: Tally) {
+    let mut now = now_ns();
+    loop {
+        loop {
+            match reader.advance() {
+                Ok(None) => break,
+                Ok(Some(ready)) => match reader.view(ready) {
+                    Frame::Text(text) => tally.json_frame_at(text, now),
+                    Frame::Close(code) => return tally.closed(code),
+                    Frame::Ended => return tally.closed(None),
+                },
+                Err(_) => return tally.closed(None),
             }
         }
+        if reader.flush_pongs().is_err() || !matches!(reader.fill().await, Ok(1..)) {
+            return tally.closed(None);
+        }
+        now = now_ns();
     }
 }
 
@@ -195,7 +187,7 @@ impl Sender {
                 let text = format!(
                     r#"{{"type":"send","room_id":"{room}","client_msg_id":"{client_msg_id}","body":"{body}"}}"#
                 );
-                sink.feed(Message::Text(Utf8Bytes::from(text))).await?;
+                sink.queue_text(text.as_bytes());
             }
             Sender::Irc(writer) => irc::privmsg(writer, room, body).await?,
         }
@@ -204,7 +196,7 @@ impl Sender {
 
     pub async fn flush(&mut self) -> Result<()> {
         match self {
-            Sender::Ws(sink) => sink.flush().await?,
+            Sender::Ws(writer) => writer.flush().await?,
             Sender::Irc(writer) => tokio::io::AsyncWriteExt::flush(writer).await?,
         }
         Ok(())

@@ -10,13 +10,11 @@ use crate::latency::{now_ns, stamped_body};
 use crate::servers::Peer;
 use crate::tally::Tally;
 use crate::toolbox::{Toolbox, say};
-use crate::wire::{Client, Target};
+use crate::wire::{Client, Frame, Target};
 use anyhow::{Context, Result, bail, ensure};
-use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 pub const ACKED: &str = "b3_acked_per_sec";
 pub const P50: &str = "b3_ack_p50_ms";
@@ -104,46 +102,46 @@ pub async fn finish_senders(tasks: Vec<tokio::task::JoinHandle<Result<Client>>>)
 }
 
 /// Keeps WINDOW sends in flight until the load is used up, then waits for
-/// the outstanding acks.
+/// the outstanding acks. Replacement sends are written once every buffered
+/// frame has been handled, so one read's acks cost one write.
 async fn closed_loop(mut client: Client, room: String, tally: Tally, load: Load) -> Result<Client> {
     let ws = client.ws().context("closed-loop senders need a JSON peer")?;
     let mut in_flight = 0usize;
     let mut n = 0u64;
     let send = |n: u64| {
-        let text = format!(
+        format!(
             r#"{{"type":"send","room_id":"{room}","client_msg_id":"{}-{n}","body":"{}"}}"#,
             now_ns(),
             stamped_body(64)
-        );
-        Message::Text(text.into())
+        )
     };
     while in_flight < WINDOW && load.take() {
         n += 1;
-        ws.feed(send(n)).await?;
+        ws.writer.queue_text(send(n).as_bytes());
         in_flight += 1;
     }
-    ws.flush().await?;
+    ws.writer.flush().await?;
     while in_flight > 0 {
-        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next()).await.context("no ack within 30 s")?;
+        let frame = tokio::time::timeout(Duration::from_secs(30), ws.reader.next()).await.context("no ack within 30 s")??;
         match frame {
-            Some(Ok(Message::Text(text))) => {
-                let is_ack = memchr::memmem::find(text.as_bytes(), br#""type":"ack""#).is_some();
-                tally.json_frame(text.as_bytes());
-                if is_ack {
+            Frame::Text(text) => {
+                tally.json_frame(text);
+                if crate::tally::is_ack(text) {
                     in_flight -= 1;
                     if load.take() {
                         n += 1;
-                        ws.send(send(n)).await?;
+                        ws.writer.queue_text(send(n).as_bytes());
                         in_flight += 1;
                     }
-                } else if text.starts_with(r#"{"type":"error""#) {
-                    bail!("server error: {text}");
+                } else if text.starts_with(br#"{"type":"error""#) {
+                    bail!("server error: {}", String::from_utf8_lossy(text));
                 }
             }
-            Some(Ok(Message::Close(frame))) => bail!("server closed a sender: {frame:?}"),
-            Some(Ok(_)) => {}
-            Some(Err(err)) => return Err(err.into()),
-            None => bail!("a sender's connection ended"),
+            Frame::Close(code) => bail!("server closed a sender: {code:?}"),
+            Frame::Ended => bail!("a sender's connection ended"),
+        }
+        if !ws.reader.has_frame() {
+            ws.writer.flush().await?;
         }
     }
     Ok(client)
