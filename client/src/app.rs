@@ -7,6 +7,7 @@
 
 mod chat_keys;
 mod command;
+mod held_view;
 mod input;
 mod login;
 mod net_events;
@@ -157,7 +158,13 @@ impl App {
                 self.size = (width, height);
                 Vec::new()
             }
-            Msg::Net(event) => self.net_event(event),
+            Msg::Net(event) => {
+                // What arrives from the network must not move a scrolled-up view.
+                let held = self.hold_views();
+                let effects = self.net_event(event);
+                self.restore_views(held);
+                effects
+            }
             Msg::Tick { now } => self.tick(now),
         }
     }

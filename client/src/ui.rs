@@ -14,7 +14,7 @@ mod timeline;
 mod wrap;
 
 pub use layout::message_pane_size;
-pub use timeline::{clock, timeline_height};
+pub use timeline::{clock, timeline_height, timeline_rows_below};
 
 use crate::app::{App, Screen};
 use ratatui::Frame;

@@ -43,7 +43,7 @@ pub struct Tail {
 pub fn newest_rows(layout: Layout<'_>, want: usize) -> Tail {
     let mut chunks: Vec<Vec<Line<'static>>> = Vec::new();
     let mut count = 0;
-    let complete = walk_back(layout, |logical| {
+    let complete = walk_back(layout, None, |logical| {
         let rows = wrap(logical, layout.width);
         count += rows.len();
         chunks.push(rows);
@@ -57,22 +57,40 @@ pub fn newest_rows(layout: Layout<'_>, want: usize) -> Tail {
 /// ≥ `limit`.
 pub fn height_up_to(layout: Layout<'_>, limit: usize) -> usize {
     let mut count = 0;
-    walk_back(layout, |logical| {
+    walk_back(layout, None, |logical| {
         count += wrap(logical, layout.width).len();
         count < limit
     });
     count
 }
 
+/// How many rows the timeline has below message `seq` (the newest with
+/// seq ≤ `seq`) and its "read by" line: later messages, the notices
+/// anchored after it, pending messages. New messages and notices only ever
+/// land there, so the change in this count is how far they push up what is
+/// above (the scroll offset counts from the bottom). A read marker moving
+/// onto `seq` from an older message leaves it unchanged, as it should: the
+/// rows above the older message do not move. The cost is that of the rows
+/// below, not the scrollback.
+pub fn rows_below(layout: Layout<'_>, seq: u64) -> usize {
+    let mut count = 0;
+    walk_back(layout, Some(seq), |logical| {
+        count += wrap(logical, layout.width).len();
+        true
+    });
+    count
+}
+
 /// Feeds the timeline's logical lines to `visit`, newest first, while it
-/// returns true. Returns whether every line was visited.
+/// returns true. Returns whether every line was visited. With a `floor`,
+/// the walk ends just below the newest message with seq ≤ `floor`.
 ///
 /// The order is the reverse of: for each message in seq order, the notices
 /// anchored before it, its lines, its "read by" line; then the remaining
 /// notices; then the pending own messages. A notice goes after every
 /// message with seq ≤ its anchor — or the anchor of an earlier notice, if
 /// larger, since notices keep the order they were added in.
-fn walk_back(layout: Layout<'_>, mut visit: impl FnMut(Logical) -> bool) -> bool {
+fn walk_back(layout: Layout<'_>, floor: Option<u64>, mut visit: impl FnMut(Logical) -> bool) -> bool {
     let Layout { room, utc_offset, me, .. } = layout;
     let me_id = me.map(|me| me.id);
     let mut feed = |lines: Vec<Logical>| lines.into_iter().rev().all(&mut visit);
@@ -100,6 +118,9 @@ fn walk_back(layout: Layout<'_>, mut visit: impl FnMut(Logical) -> bool) -> bool
     };
     for (seq, message) in room.messages.iter().rev() {
         if !feed(notices_from(*seq)) {
+            return false;
+        }
+        if floor.is_some_and(|floor| *seq <= floor) {
             return false;
         }
         let mut lines = message_lines(message, utc_offset, me_id, None);

@@ -1,7 +1,7 @@
 //! The message pane: the newest rows of the open room's timeline (see
 //! [`super::rows`]) scrolled by the room's offset, plus the typing line.
 
-use super::rows::{Layout, height_up_to, newest_rows};
+use super::rows::{Layout, height_up_to, newest_rows, rows_below};
 use super::style;
 use super::wrap::wrap;
 use crate::app::{App, RoomView};
@@ -17,6 +17,12 @@ use ratatui::widgets::Paragraph;
 /// counted only up to `limit`: exact below it, some number ≥ `limit` above.
 pub fn timeline_height(room: &RoomView, width: usize, utc_offset: i64, me: Option<&User>, limit: usize) -> usize {
     height_up_to(Layout { room, width, utc_offset, me }, limit)
+}
+
+/// How many rows the room's timeline has below message `seq` at `width`
+/// (see [`rows_below`]), so the app can keep a scrolled-up view in place.
+pub fn timeline_rows_below(room: &RoomView, width: usize, utc_offset: i64, me: Option<&User>, seq: u64) -> usize {
+    rows_below(Layout { room, width, utc_offset, me }, seq)
 }
 
 pub fn render(app: &App, frame: &mut Frame, header: Rect, area: Rect) {

@@ -6,7 +6,8 @@
 
 use super::*;
 use crate::app::tests_support::*;
-use crate::app::{Notice, Pending};
+use crate::app::{Msg, Notice, Pending};
+use crossterm::event::KeyCode;
 use crate::ui::timeline::visible_rows;
 use heartlink_protocol::ServerMsg;
 
@@ -142,4 +143,116 @@ fn a_frame_wraps_only_the_messages_it_needs() {
     // message of the 48 asked for proves the walk stopped early.
     assert!((48..60).contains(&tail.rows.len()), "{}", tail.rows.len());
     assert_eq!(tail.rows, full_rows(layout)[full_rows(layout).len() - tail.rows.len()..]);
+}
+
+fn carol() -> heartlink_protocol::User {
+    heartlink_protocol::User { id: heartlink_protocol::UserId(uuid::Uuid::from_u128(0xca401)), username: "carol".into() }
+}
+
+/// What the open room's message pane shows at the app's terminal size.
+fn pane(app: &crate::app::App) -> Vec<Line<'static>> {
+    let (width, height) = crate::ui::message_pane_size(app.size);
+    let layout = Layout { room: &app.rooms[0], width, utc_offset: app.utc_offset_secs, me: app.me.as_ref() };
+    visible_rows(layout, height)
+}
+
+fn text(rows: &[Line<'static>]) -> Vec<String> {
+    rows.iter().map(ToString::to_string).collect()
+}
+
+/// A room of 60 messages at `size`, scrolled up `up` rows with the arrow key.
+fn scrolled_room(size: (u16, u16), up: usize) -> (crate::app::App, heartlink_protocol::RoomId) {
+    let (mut app, room_id) = chat_app();
+    app.update(Msg::Resize { width: size.0, height: size.1 });
+    let messages = (1..=60).map(|seq| message(room_id, seq, &bob(), BODIES[usize::try_from(seq).unwrap() % BODIES.len()], "x")).collect();
+    server(&mut app, joined(room_id, messages));
+    server(&mut app, ServerMsg::ReadReceipt { room_id, user: bob(), seq: 60 });
+    for _ in 0..up {
+        app.update(key(KeyCode::Up));
+    }
+    assert_eq!(app.rooms[0].scroll, up);
+    (app, room_id)
+}
+
+#[test]
+fn new_messages_do_not_move_a_scrolled_up_view() {
+    // 80 columns shows the side panes, 40 does not: the pane width differs.
+    for size in [(80, 24), (40, 20)] {
+        for up in [1, 5, 17] {
+            let (mut app, room_id) = scrolled_room(size, up);
+            let before = pane(&app);
+            let arrivals = [
+                ServerMsg::ChatMessage(message(room_id, 61, &bob(), BODIES[3], "n1")),
+                ServerMsg::ChatMessage(message(room_id, 62, &bob(), BODIES[5], "n2")),
+                ServerMsg::ChatMessage(message(room_id, 63, &bob(), BODIES[2], "n3")),
+                ServerMsg::UserJoined { room_id, user: alice() },
+                // Bob's marker moves from 60 to the newest message.
+                ServerMsg::ReadReceipt { room_id, user: bob(), seq: 63 },
+                // Carol's first marker lands above the view.
+                ServerMsg::ReadReceipt { room_id, user: carol(), seq: 20 },
+                ServerMsg::ChatMessage(message(room_id, 64, &bob(), "short", "n4")),
+            ];
+            for (index, arrival) in arrivals.into_iter().enumerate() {
+                server(&mut app, arrival);
+                assert_eq!(text(&pane(&app)), text(&before), "size {size:?}, up {up}, after arrival {index}");
+            }
+            assert!(app.rooms[0].scroll > up + 6, "the wrapped messages added several rows each");
+            assert_eq!(app.rooms[0].unread, 4, "they still count as unread");
+        }
+    }
+}
+
+#[test]
+fn an_own_echo_replacing_its_pending_copy_keeps_the_view_too() {
+    let (mut app, room_id) = scrolled_room((80, 24), 0);
+    for c in BODIES[3].chars() {
+        app.update(Msg::Key(crossterm::event::KeyEvent::from(KeyCode::Char(c))));
+    }
+    app.update(key(KeyCode::Enter));
+    let id = app.rooms[0].pending[0].client_msg_id.clone();
+    for _ in 0..4 {
+        app.update(key(KeyCode::Up));
+    }
+    let before = pane(&app);
+    server(&mut app, ServerMsg::ChatMessage(message(room_id, 61, &alice(), BODIES[3], &id)));
+    server(&mut app, ServerMsg::Ack { room_id, client_msg_id: id, seq: 61, ts: 5 });
+    assert_eq!(text(&pane(&app)), text(&before));
+}
+
+#[test]
+fn at_the_bottom_new_messages_show() {
+    let (mut app, room_id) = scrolled_room((80, 24), 0);
+    server(&mut app, ServerMsg::ChatMessage(message(room_id, 61, &bob(), "the very newest", "n1")));
+    assert_eq!(app.rooms[0].scroll, 0);
+    let rows = text(&pane(&app));
+    assert!(rows.last().is_some_and(|row| row.ends_with("bob: the very newest")), "{rows:?}");
+}
+
+#[test]
+fn older_history_arriving_at_the_top_keeps_the_view() {
+    let (mut app, room_id) = scrolled_room((80, 24), 0);
+    app.rooms[0].has_older = true;
+    let older = (1..=60).map(|seq| message(room_id, seq + 100, &bob(), BODIES[3], "x")).collect::<Vec<_>>();
+    // The 60 held messages become seq 101..=160 so older ones can come before them.
+    app.rooms[0].messages = older.into_iter().map(|m| (m.seq, m)).collect();
+    for page in 0..40 {
+        app.update(key(KeyCode::PageUp));
+        if app.rooms[0].loading_older {
+            assert!(page > 0);
+            break;
+        }
+    }
+    assert!(app.rooms[0].loading_older, "reached the top");
+    // The fixture joined an empty room, so its join notice is anchored
+    // before every message and would sit above the paged-in history.
+    app.rooms[0].notices.clear();
+    let before = text(&pane(&app));
+    assert_eq!(before[0], "loading older messages…");
+    let history = (51..=100).map(|seq| message(room_id, seq, &bob(), BODIES[5], "h")).collect();
+    server(&mut app, ServerMsg::History { room_id, messages: history, has_more: true });
+    // The "loading" line gives way to the page's last row; nothing else moves.
+    let after = text(&pane(&app));
+    assert_eq!((after[0].as_str(), &after[1..]), ("す。", &before[1..]));
+    server(&mut app, ServerMsg::ChatMessage(message(room_id, 161, &bob(), BODIES[1], "n1")));
+    assert_eq!(text(&pane(&app)), after);
 }
