@@ -67,7 +67,7 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         id: "B3",
-        title: "B3 durable throughput: closed-loop senders, 4 sends in flight each",
+        title: "B3 durable throughput: closed-loop senders (200, or 100 quick), 4 sends in flight each",
         metrics: &[
             m("b3_acked_per_sec", "acked messages/s (higher is better)", "/s", 0),
             m("b3_ack_p50_ms", "ack latency p50", " ms", 2),

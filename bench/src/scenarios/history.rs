@@ -52,6 +52,10 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
         say(format!("B5 {}: {} pages, p50 {:.3} ms, p99 {:.3} ms", peer.name(), summary.count, summary.p50_ms, summary.p99_ms));
         runs.push(vec![(P50, summary.p50_ms), (P99, summary.p99_ms), (STORED, stored), (FILL_RATE, fill_rate)]);
     }
+    // Closed first: a server stopping with open connections waits for them.
+    for client in clients {
+        client.close().await?;
+    }
     bed.finish().await?;
     let mut p99s: Vec<f64> = runs.iter().filter_map(|r| r.get(1).map(|(_, v)| *v)).collect();
     say(format!("B5 median p99 {:.3} ms", median(&mut p99s)));

@@ -23,7 +23,8 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
     for _ in 0..size.runs {
         let mut bed = Bed::start(peer, tools, size.pick(20, 200)).await?;
         let room_ids = bed.rooms(rooms).await?;
-        settle(&mut bed, 1.0).await?;
+        // Long enough for the server's startup allocations to settle.
+        settle(&mut bed, size.pick(0.3, 1.0)).await?;
         let baseline = rss_kib(bed.server.pid)?;
         let started = std::time::Instant::now();
         let clients = open_joined(&bed.target, conns, &room_ids, |i| i, 200).await?;
