@@ -9,6 +9,7 @@
 //! and is told to close (4008) rather than slow everyone else down.
 
 mod matching;
+mod outbox;
 mod typing;
 
 use crate::commit::Committed;
@@ -17,11 +18,11 @@ use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, User, UserId, encode_serv
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub use matching::MatchOutcome;
+pub use outbox::Inbox;
 
 /// A connection's number, unique for the process's lifetime.
 pub type ConnId = u64;
@@ -31,21 +32,21 @@ pub type ConnId = u64;
 pub struct ConnHandle {
     pub id: ConnId,
     pub user: User,
-    outbound: mpsc::Sender<Utf8Bytes>,
+    outbound: outbox::Outbox,
     /// Cancelled when the outbound queue overflowed: the session closes with 4008.
     pub slow: CancellationToken,
 }
 
 impl ConnHandle {
     /// A handle and the receiving end of its outbound queue.
-    pub fn new(id: ConnId, user: User, capacity: usize) -> (Self, mpsc::Receiver<Utf8Bytes>) {
-        let (outbound, rx) = mpsc::channel(capacity.max(1));
-        (Self { id, user, outbound, slow: CancellationToken::new() }, rx)
+    pub fn new(id: ConnId, user: User, capacity: usize) -> (Self, Inbox) {
+        let (outbound, inbox) = outbox::outbox(capacity);
+        (Self { id, user, outbound, slow: CancellationToken::new() }, inbox)
     }
 
     /// Queues a frame without waiting; a full queue marks the connection slow.
     pub fn push(&self, frame: Utf8Bytes) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.outbound.try_send(frame) {
+        if let Err(outbox::Full) = self.outbound.push(frame) {
             if !self.slow.is_cancelled() {
                 tracing::warn!(conn = self.id, user = %self.user.username, "outbound queue full: slow consumer");
                 self.slow.cancel();

@@ -21,12 +21,12 @@ mod socket;
 
 use crate::accounts::Authenticated;
 use crate::handshake;
-use crate::hub::ConnHandle;
+use crate::hub::{ConnHandle, Inbox};
 use crate::rate_limit::TokenBucket;
 use crate::shared::Shared;
 use crate::tls::ServerStream;
 use futures_util::StreamExt;
-use heartlink_protocol::{ErrorCode, RequestRef, RoomId, ServerMsg, SessionId};
+use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, SessionId, encode_server};
 use socket::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,7 +49,11 @@ pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<
         };
         handshake::accept(stream, &shared.config.allowed_origins).await
     };
-    let ws = match tokio::time::timeout_at(deadline, handshake).await {
+    // The phases are boxed so the task holds only the phase it is in: a
+    // future is as large as its largest state, and an idle session should
+    // not carry the TLS handshake's or a request handler's space
+    // (docs/BENCHMARKS.md, B1).
+    let ws = match tokio::time::timeout_at(deadline, Box::pin(handshake)).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(err)) => {
             tracing::debug!(%peer, cause = %err, "handshake refused");
@@ -60,21 +64,30 @@ pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<
             return;
         }
     };
-    let mut conn = Connection::new(ws, peer, Arc::clone(&shared));
-    let Some((auth, reference)) = conn.authenticate(deadline).await else { return };
+    let Some((session, greeting)) = Box::pin(authenticate(ws, peer, shared, deadline)).await else { return };
+    Box::pin(session.run(greeting)).await;
+}
+
+/// The first frame: credentials, until `deadline`. Returns the session and
+/// its encoded `connection_established` reply.
+async fn authenticate(ws: handshake::Ws, peer: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> Option<(Box<Session>, Utf8Bytes)> {
+    let mut conn = Connection::new(ws, peer, shared);
+    let (auth, reference) = conn.authenticate(deadline).await?;
     let (session, established) = Session::start(conn, auth);
-    session.run(established, reference).await;
+    let greeting = Utf8Bytes::from(encode_server(&established, reference.as_ref()));
+    // Boxed: the session's long wait holds a pointer to it, not a copy.
+    Some((Box::new(session), greeting))
 }
 
 /// An authenticated connection.
 struct Session {
     conn: Connection,
     handle: ConnHandle,
-    outbound: tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    outbound: Inbox,
     token_hash: [u8; 32],
     requests: TokenBucket,
     /// The user's rooms when the session started, for the presence events.
-    user_rooms: Vec<RoomId>,
+    user_rooms: Box<[RoomId]>,
 }
 
 enum Event {
@@ -113,14 +126,15 @@ impl Session {
             outbound,
             token_hash: auth.token_hash,
             requests: TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now()),
-            user_rooms,
+            user_rooms: user_rooms.into_boxed_slice(),
         };
         (session, established)
     }
 
-    async fn run(mut self, established: ServerMsg, reference: Option<RequestRef>) {
+    async fn run(mut self: Box<Self>, greeting: Utf8Bytes) {
         tracing::info!(conn = self.handle.id, user = %self.handle.user.username, peer = %self.conn.peer, "session started");
-        let end = match self.conn.reply(&established, reference.as_ref()).await {
+        let slow = self.handle.slow.clone();
+        let end = match self.conn.write_frames(vec![greeting], &slow).await {
             Ok(()) => self.event_loop().await,
             Err(end) => end,
         };
@@ -132,11 +146,16 @@ impl Session {
         rooms.dedup();
         shared.hub.disconnect(self.handle.id, &rooms);
         tracing::info!(conn = self.handle.id, user = %self.handle.user.username, reason = %end, "session ended");
-        let Self { mut conn, outbound, .. } = self;
-        // Events still queued will never be sent; free them before a
-        // possibly long close (a slow consumer's close waits for it to drain).
+        Box::pin(self.close(end)).await;
+    }
+
+    /// The close handshake, on the connection alone. Events still queued
+    /// will never be sent: they are freed before a possibly long close (a
+    /// slow consumer's close waits for it to drain).
+    fn close(self: Box<Self>, end: End) -> impl Future<Output = ()> {
+        let Self { mut conn, outbound, .. } = *self;
         drop(outbound);
-        conn.finish(end).await;
+        async move { conn.finish(end).await }
     }
 
     async fn event_loop(&mut self) -> End {
@@ -165,15 +184,16 @@ impl Session {
                 incoming = self.conn.ws.next() => Event::Incoming(incoming),
                 _ = heartbeat.tick() => Event::Heartbeat,
                 () = tokio::time::sleep_until(silent_until) => Event::Silent,
-                Some(frame) = self.outbound.recv() => Event::Outbound(frame),
+                frame = self.outbound.recv() => Event::Outbound(frame),
             };
             let outcome = match event {
                 Event::Shutdown => Err(End::close(1001, "server shutting down")),
                 Event::Slow => Err(End::slow_consumer()),
-                Event::Outbound(frame) => self.write_outbound(frame).await,
-                Event::Heartbeat => self.conn.ping().await,
+                // Boxed: the waiting loop stays small (see `serve`).
+                Event::Outbound(frame) => Box::pin(self.write_outbound(frame)).await,
+                Event::Heartbeat => Box::pin(self.conn.ping()).await,
                 Event::Silent => Err(End::close(1001, "heartbeat timeout")),
-                Event::Incoming(incoming) => self.incoming(incoming).await,
+                Event::Incoming(incoming) => Box::pin(self.incoming(incoming)).await,
             };
             if let Err(end) = outcome {
                 return end;
@@ -186,8 +206,8 @@ impl Session {
         let mut frames = vec![first];
         while frames.len() < WRITE_BATCH {
             match self.outbound.try_recv() {
-                Ok(frame) => frames.push(frame),
-                Err(_) => break,
+                Some(frame) => frames.push(frame),
+                None => break,
             }
         }
         let slow = self.handle.slow.clone();
@@ -199,13 +219,13 @@ impl Session {
     /// a frame from the peer is handled. A write that stalls, or a queue
     /// that overflows meanwhile, ends the session as a slow consumer.
     async fn write_queued(&mut self) -> Result<(), End> {
-        let mut left = self.outbound.len();
+        let mut left = self.outbound.queued();
         while left > 0 {
             let mut frames = Vec::with_capacity(left.min(WRITE_BATCH));
             while frames.len() < left.min(WRITE_BATCH) {
                 match self.outbound.try_recv() {
-                    Ok(frame) => frames.push(frame),
-                    Err(_) => break,
+                    Some(frame) => frames.push(frame),
+                    None => break,
                 }
             }
             if frames.is_empty() {
