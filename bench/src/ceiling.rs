@@ -29,7 +29,7 @@ type Rooms = Rc<RefCell<HashMap<String, Vec<(u64, mpsc::Sender<Utf8Bytes>)>>>>;
 /// The same small buffers heartlink uses, so memory per connection compares
 /// servers rather than buffer settings.
 pub fn small_buffers() -> WebSocketConfig {
-    WebSocketConfig::default().read_buffer_size(1024).write_buffer_size(8 * 1024)
+    WebSocketConfig::default().read_buffer_size(512).write_buffer_size(8 * 1024)
 }
 
 /// Serves on `listen` forever (the bench kills it).

@@ -26,14 +26,14 @@ pub type Ws = WebSocketStream<ServerStream>;
 
 /// The explicit socket configuration. The read buffer is small because
 /// tungstenite allocates it eagerly: the 128 KiB default costs ~137 KiB per
-/// idle connection, and 4 KiB still cost ~3 KiB more per connection (B1)
-/// than 1 KiB, while chat frames are small. Larger frames (up to the 64 KiB
-/// limit) still arrive whole; the buffer grows for them. Writes are buffered up to
+/// idle connection, 4 KiB cost ~3.5 KiB more per connection (B1) than 512
+/// bytes, while requests are small. Larger frames (up to the 64 KiB limit)
+/// still arrive whole; the buffer grows for them. Writes are buffered up to
 /// 8 KiB so a burst of events goes out in few syscalls; the session flushes
 /// after each burst.
 pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(1024)
+        .read_buffer_size(512)
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(1024 * 1024)
         .max_frame_size(Some(MAX_FRAME_BYTES))
