@@ -39,10 +39,14 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
     for _ in 0..size.runs {
         let recorder = Recorder::new();
         let seconds = size.pick(1.0, 8.0);
+        let readers_now = clients.len().max(1) as u32;
         let tasks: Vec<_> = clients
             .into_iter()
             .enumerate()
-            .map(|(i, client)| tokio::spawn(read_pages(client, rooms[i % ROOMS].clone(), per_room, seconds, recorder.clone())))
+            .map(|(i, client)| {
+                let phase = PACE * i as u32 / readers_now;
+                tokio::spawn(read_pages(client, rooms[i % ROOMS].clone(), per_room, seconds, phase, recorder.clone()))
+            })
             .collect();
         clients = Vec::new();
         for task in tasks {
@@ -62,17 +66,25 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
     Ok(runs)
 }
 
-/// Reads pages at random depths, one at a time, 40 per second at most.
+/// Each reader asks for a page every `PACE` (40 per second).
+const PACE: Duration = Duration::from_millis(25);
+
+/// Reads pages at random depths, one at a time, 40 per second at most,
+/// starting `phase` into the pace. Readers are spread over the pace like
+/// independent clients: started in step, all of them asked at the same
+/// instant and each page waited behind the others, so the figure measured
+/// the generator's burst rather than a page read.
 async fn read_pages(
     mut client: crate::wire::Client,
     room: String,
     last_seq: u64,
     seconds: f64,
+    phase: Duration,
     recorder: Recorder,
 ) -> Result<crate::wire::Client> {
     let ws = client.ws().context("history needs heartlink")?;
     let started = Instant::now();
-    let mut pace = tokio::time::interval(Duration::from_millis(25));
+    let mut pace = tokio::time::interval_at(tokio::time::Instant::now() + phase, PACE);
     let mut n = 0u64;
     while started.elapsed().as_secs_f64() < seconds {
         pace.tick().await;
