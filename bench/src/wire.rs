@@ -72,7 +72,19 @@ impl Target {
         match self.peer.wire() {
             Wire::Irc => Ok(Client::Irc(IrcConn::connect(self.addr, &format!("n{n}")).await?)),
             wire => {
-                let mut ws = Box::new(ws_connect(self.addr).await?);
+                let mut ws = Box::new(match ws_connect(self.addr).await {
+                    Ok(ws) => ws,
+                    // Seen once in a CI run, in B1 quick (1 of 1,000 connections):
+                    // reset during the WebSocket handshake, cause not yet found
+                    // (docs/BENCHMARKS.md). A real client reconnects; so does the
+                    // generator, once, and says so in the log. A second reset, or
+                    // any error after the handshake, still fails the run.
+                    Err(err) if is_reset(&err) => {
+                        crate::toolbox::say(format!("connection {n}: {err:#} while connecting; retrying once"));
+                        ws_connect(self.addr).await?
+                    }
+                    Err(err) => return Err(err),
+                });
                 if wire == Wire::Heartlink {
                     let token = self.tokens.get(n % self.tokens.len().max(1)).context("no user pool")?;
                     let resume = serde_json::json!({"type": "resume", "token": token}).to_string();
@@ -82,6 +94,13 @@ impl Target {
             }
         }
     }
+}
+
+/// A connection reset or refused by the peer's kernel.
+fn is_reset(err: &anyhow::Error) -> bool {
+    err.chain().filter_map(|cause| cause.downcast_ref::<std::io::Error>()).any(|io| {
+        matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionRefused)
+    })
 }
 
 /// Sends `request` and waits for a frame of type `expected` (an `error` fails).
