@@ -40,7 +40,7 @@ impl Auth {
         match self.clone() {
             Self::Login { username, password } => ClientMsg::Login { username, password },
             Self::Register { username, password } => ClientMsg::Register { username, password },
-            Self::Resume { token } => ClientMsg::Resume { token },
+            Self::Resume { token } => ClientMsg::Resume { token, presence: true },
         }
     }
 

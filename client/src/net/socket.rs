@@ -133,7 +133,7 @@ pub async fn revoke_token(server: &str, token: &str) -> Result<(), ClientError> 
         AttemptError::Refused { reason, .. } => ClientError::Refused(reason),
         AttemptError::Unreachable(reason) => ClientError::Unreachable(reason),
     })?;
-    let frame = encode_request(&ClientMsg::Logout, None);
+    let frame = encode_request(&ClientMsg::Logout { everywhere: false }, None);
     ws.send(Message::text(frame)).await.map_err(|err| ClientError::Unreachable(err.to_string()))?;
     let closed = timeout(Duration::from_secs(5), async {
         while let Some(Ok(message)) = ws.next().await {

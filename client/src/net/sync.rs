@@ -26,7 +26,14 @@ impl Outgoing {
     }
 
     fn to_msg(&self) -> ClientMsg {
-        ClientMsg::Send { room_id: self.room_id, client_msg_id: self.client_msg_id.clone(), body: self.body.clone() }
+        ClientMsg::Send {
+            room_id: self.room_id,
+            client_msg_id: self.client_msg_id.clone(),
+            body: self.body.clone(),
+            attachment: None,
+            call: None,
+            relates_to: None,
+        }
     }
 }
 

@@ -148,6 +148,7 @@ fn pending_lines(room: &RoomView, pending: &crate::app::Pending, utc_offset: i64
         body: pending.body.clone(),
         ts: 0,
         client_msg_id: String::new(),
+        ..ChatMessage::default()
     };
     message_lines(&fake, utc_offset, me.map(|me| me.id), Some(status))
 }
