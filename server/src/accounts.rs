@@ -1,18 +1,17 @@
 //! Registration, login, token resume and logout: argon2id password hashes,
-//! random tokens kept only as SHA-256 hashes, and the failed-login throttle.
+//! random tokens kept only as SHA-256 hashes, and the failed-login throttle
+//! (whose counts are shared live state, see `live.rs`).
 
 use crate::clock::now_ms;
 use crate::config::{Config, Registration};
-use crate::rate_limit::LoginThrottle;
-use crate::store::{Store, StoreError, UserRecord};
 use crate::hashing::{HashError, Hasher};
+use crate::live::{Admission, LiveError, LiveState, LoginScope};
+use crate::store::{NewUser, Store, StoreError, TokenHash, UserRecord};
 use heartlink_protocol::{ErrorCode, Password, Secret, ServerMsg, Username};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
-
-/// The per-username bound is this many times the per-source one.
-const PER_USER_FACTOR: usize = 10;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Why an authentication request was refused; each maps to one `error` reply.
 #[derive(Debug, thiserror::Error)]
@@ -32,24 +31,30 @@ pub enum AuthError {
     /// `resume` with an unknown, revoked or expired token.
     #[error("token is invalid, expired or revoked")]
     BadToken,
-    /// Storage or hashing failed; details are logged, not sent.
-    #[error("internal error")]
-    Internal(String),
-}
-
-impl From<HashError> for AuthError {
-    fn from(err: HashError) -> Self {
-        Self::Internal(err.to_string())
-    }
-}
-
-impl From<StoreError> for AuthError {
-    fn from(err: StoreError) -> Self {
-        Self::Internal(err.to_string())
-    }
+    /// The store failed (internal: logged, the client gets `internal`).
+    #[error("the account store failed")]
+    Store(#[from] StoreError),
+    /// Password hashing failed (internal).
+    #[error("password hashing failed")]
+    Hashing(#[from] HashError),
+    /// The login throttle's shared counts were unavailable (internal).
+    #[error("the login throttle failed")]
+    Live(#[from] LiveError),
+    /// No randomness for a token (internal).
+    #[error("no randomness for a token")]
+    Randomness(#[source] getrandom::Error),
+    /// The hashing threads could not start (internal).
+    #[error("the password hashing threads could not start")]
+    Start(#[source] std::io::Error),
 }
 
 impl AuthError {
+    /// Whether this is the server's fault rather than the client's (logged
+    /// with its causes; the client learns only that it was internal).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Hashing(_) | Self::Live(_) | Self::Randomness(_) | Self::Start(_))
+    }
+
     /// The `error` message the client gets.
     pub fn reply(&self) -> ServerMsg {
         let code = match self {
@@ -60,7 +65,9 @@ impl AuthError {
             Self::UsernameTaken => ErrorCode::UsernameTaken,
             Self::RegistrationClosed => ErrorCode::RegistrationClosed,
             Self::BadToken => ErrorCode::Unauthorized,
-            Self::Internal(_) => ErrorCode::Internal,
+            Self::Store(_) | Self::Hashing(_) | Self::Live(_) | Self::Randomness(_) | Self::Start(_) => {
+                return ServerMsg::error(ErrorCode::Internal, "internal error");
+            }
         };
         ServerMsg::error(code, self.to_string())
     }
@@ -73,41 +80,33 @@ pub struct Authenticated {
     /// The token to hand back in `connection_established`.
     pub token: String,
     /// Its SHA-256, to revoke it on `logout`.
-    pub token_hash: [u8; 32],
+    pub token_hash: TokenHash,
 }
 
 /// The account service shared by all sessions.
 #[derive(Debug)]
 pub struct Accounts {
-    store: Store,
+    store: Arc<dyn Store>,
+    /// Holds the failed-login counts.
+    live: Arc<dyn LiveState>,
     registration: Registration,
     token_ttl_ms: u64,
     /// argon2id on a few dedicated threads: bounds the CPU and memory
     /// hashing can take (see hashing.rs).
     hasher: Hasher,
-    /// Failed logins per (username, source address): stops one client
-    /// guessing, without locking the real user out from elsewhere.
-    throttle_per_source: LoginThrottle,
-    /// Failed logins per username from all sources together, a looser bound
-    /// against guessing spread over many addresses.
-    throttle_per_user: LoginThrottle,
     /// Verified when the username is unknown, so that case costs the same time.
     dummy_hash: String,
 }
 
 impl Accounts {
     /// Builds the service (computes the dummy hash once).
-    pub fn new(store: Store, config: &Config) -> Result<Self, AuthError> {
+    pub fn new(store: Arc<dyn Store>, live: Arc<dyn LiveState>, config: &Config) -> Result<Self, AuthError> {
         Ok(Self {
             store,
+            live,
             registration: config.registration,
             token_ttl_ms: u64::try_from(config.token_ttl.as_millis()).unwrap_or(u64::MAX),
-            hasher: Hasher::start(config.hash_concurrency).map_err(|err| AuthError::Internal(err.to_string()))?,
-            throttle_per_source: LoginThrottle::new(config.login_failures_per_minute, Duration::from_secs(60)),
-            throttle_per_user: LoginThrottle::new(
-                config.login_failures_per_minute.saturating_mul(PER_USER_FACTOR),
-                Duration::from_secs(60),
-            ),
+            hasher: Hasher::start(config.hash_concurrency).map_err(AuthError::Start)?,
             dummy_hash: crate::hashing::hash_with(&mut Vec::new(), b"heartlink-dummy-password", b"heartlink-dummy-salt")?,
         })
     }
@@ -117,24 +116,25 @@ impl Accounts {
         if self.registration == Registration::Closed {
             return Err(AuthError::RegistrationClosed);
         }
-        if self.store.user_by_name(&username.canonical())?.is_some() {
+        let canonical = username.canonical();
+        if self.store.user_by_name(&canonical).await?.is_some() {
             return Err(AuthError::UsernameTaken);
         }
         let secret = password.as_str().as_bytes().to_vec();
-        let hash = self.hasher.hash(secret).await?;
-        let account = self.store.create_user(username, hash, now_ms())?.ok_or(AuthError::UsernameTaken)?;
-        self.durable(self.issue_token(account)?).await
+        let password_hash = self.hasher.hash(secret).await?;
+        let new = NewUser { username: username.to_string(), canonical, password_hash, created_at: now_ms() };
+        let account = self.store.create_user(new).await?.ok_or(AuthError::UsernameTaken)?;
+        self.issue_token(account).await
     }
 
     /// `login` from `source`: checks the throttles first, then the password.
     pub async fn login(&self, username: &str, password: &Secret, source: IpAddr) -> Result<Authenticated, AuthError> {
         let canonical = username.to_ascii_lowercase();
         let source_key = format!("{source}/{canonical}");
-        let now = Instant::now();
-        self.throttle_per_source.check(&source_key, now).map_err(AuthError::Throttled)?;
-        self.throttle_per_user.check(&canonical, now).map_err(AuthError::Throttled)?;
+        self.admit(LoginScope::PerSource, &source_key).await?;
+        self.admit(LoginScope::PerUser, &canonical).await?;
         let account = match Username::try_from(username) {
-            Ok(name) => self.store.user_by_name(&name.canonical())?,
+            Ok(name) => self.store.user_by_name(&name.canonical()).await?,
             Err(_) => None,
         };
         let stored = account.as_ref().map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
@@ -143,49 +143,50 @@ impl Accounts {
         let matches = fits && self.hasher.verify(secret, stored).await?;
         match account {
             Some(account) if matches => {
-                self.throttle_per_source.clear(&source_key);
-                self.durable(self.issue_token(account)?).await
+                self.live.login_succeeded(LoginScope::PerSource, &source_key).await?;
+                self.issue_token(account).await
             }
             _ => {
-                self.throttle_per_source.record_failure(&source_key, Instant::now());
-                self.throttle_per_user.record_failure(&canonical, Instant::now());
+                self.live.login_failed(LoginScope::PerSource, &source_key).await?;
+                self.live.login_failed(LoginScope::PerUser, &canonical).await?;
                 Err(AuthError::BadCredentials)
             }
         }
     }
 
+    async fn admit(&self, scope: LoginScope, key: &str) -> Result<(), AuthError> {
+        match self.live.admit_login(scope, key).await? {
+            Admission::Allowed => Ok(()),
+            Admission::RetryAfter(wait) => Err(AuthError::Throttled(wait)),
+        }
+    }
+
     /// `resume`: the account a live token belongs to.
-    pub fn resume(&self, token: &Secret) -> Result<Authenticated, AuthError> {
+    pub async fn resume(&self, token: &Secret) -> Result<Authenticated, AuthError> {
         let token_hash = hash_token(token.expose());
-        let user_id = self.store.use_token(&token_hash, now_ms(), self.token_ttl_ms)?.ok_or(AuthError::BadToken)?;
-        let account = self.store.user(user_id)?.ok_or(AuthError::BadToken)?;
+        let user_id =
+            self.store.use_token(&token_hash, now_ms(), self.token_ttl_ms).await?.ok_or(AuthError::BadToken)?;
+        let account = self.store.user(user_id).await?.ok_or(AuthError::BadToken)?;
         Ok(Authenticated { account, token: token.expose().to_owned(), token_hash })
     }
 
     /// `logout`: revokes the token, durably (a crash must not revive it).
-    pub async fn logout(&self, token_hash: &[u8; 32]) -> Result<(), AuthError> {
-        self.store.revoke_token(token_hash)?;
-        Ok(self.store.flush().await?)
+    pub async fn logout(&self, token_hash: &TokenHash) -> Result<(), AuthError> {
+        Ok(self.store.revoke_token(token_hash).await?)
     }
 
-    fn issue_token(&self, account: UserRecord) -> Result<Authenticated, AuthError> {
+    /// A new token for `account`, durable before the client hears of it.
+    async fn issue_token(&self, account: UserRecord) -> Result<Authenticated, AuthError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|err| AuthError::Internal(format!("no randomness: {err}")))?;
+        getrandom::fill(&mut bytes).map_err(AuthError::Randomness)?;
         let token = hex::encode(bytes);
         let token_hash = hash_token(&token);
-        self.store.insert_token(&token_hash, account.id, now_ms())?;
+        self.store.insert_token(&token_hash, account.id, now_ms()).await?;
         Ok(Authenticated { account, token, token_hash })
     }
-
-    /// Makes a new account or token durable before the client hears of it.
-    async fn durable(&self, auth: Authenticated) -> Result<Authenticated, AuthError> {
-        self.store.flush().await?;
-        Ok(auth)
-    }
-
 }
 
-fn hash_token(token: &str) -> [u8; 32] {
+fn hash_token(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -194,7 +195,9 @@ mod tests {
     use super::*;
 
     fn accounts(dir: &std::path::Path) -> Accounts {
-        Accounts::new(Store::open(dir).unwrap(), &Config::new(dir.to_path_buf())).unwrap()
+        let config = Config::new(dir.to_path_buf());
+        let store = Arc::new(crate::store::SledStore::open(dir).unwrap());
+        Accounts::new(store, Arc::new(crate::live::local::LocalLive::new(&config)), &config).unwrap()
     }
 
     #[tokio::test]
@@ -212,10 +215,10 @@ mod tests {
         assert!(matches!(accounts.login("alice", &Secret::new("wrong"), HOME).await, Err(AuthError::BadCredentials)));
         assert!(matches!(accounts.login("nobody", &Secret::new("x"), HOME).await, Err(AuthError::BadCredentials)));
 
-        let resumed = accounts.resume(&Secret::new(logged_in.token.clone())).unwrap();
+        let resumed = accounts.resume(&Secret::new(logged_in.token.clone())).await.unwrap();
         assert_eq!(resumed.account.id, registered.account.id);
         accounts.logout(&resumed.token_hash).await.unwrap();
-        assert!(matches!(accounts.resume(&Secret::new(logged_in.token)), Err(AuthError::BadToken)));
+        assert!(matches!(accounts.resume(&Secret::new(logged_in.token)).await, Err(AuthError::BadToken)));
     }
 
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
@@ -230,7 +233,7 @@ mod tests {
             let attempt = accounts.login("bob", &Secret::new("nope"), HOME).await;
             assert!(matches!(attempt, Err(AuthError::BadCredentials)));
         }
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let attempt = accounts.login("Bob", &Secret::new("right password"), HOME).await;
         assert!(matches!(attempt, Err(AuthError::Throttled(_))), "even the right password waits at this source");
         assert!(started.elapsed() < Duration::from_millis(5), "the throttle answers without hashing");

@@ -7,19 +7,23 @@
 //! that nothing is visible before it is durable.
 
 pub mod accounts;
+pub mod bus;
 pub mod clock;
 pub mod commit;
 pub mod config;
 pub mod handshake;
 pub mod hashing;
 pub mod hub;
+pub mod live;
+pub mod node;
 pub mod rate_limit;
-pub mod sequencer;
+pub mod report;
 pub mod server;
 pub mod session;
 pub mod shared;
 pub mod store;
 pub mod tls;
+pub mod wire;
 
 pub use config::{AllowedOrigins, Config, Registration, TlsFiles};
 pub use server::{Server, ServerError};

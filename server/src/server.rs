@@ -1,12 +1,17 @@
 //! Opening the server's state and running the accept loop until shutdown.
 
 use crate::accounts::{Accounts, AuthError};
+use crate::bus::Bus;
+use crate::bus::local::{LocalBus, LocalSubscriptions};
 use crate::commit;
 use crate::config::Config;
-use crate::hub::Hub;
+use crate::hub::{self, Hub};
+use crate::live::LiveState;
+use crate::live::local::LocalLive;
+use crate::node::{ConnIds, NodeId};
 use crate::session;
-use crate::shared::Shared;
-use crate::store::{Store, StoreError};
+use crate::shared::{Parts, Shared};
+use crate::store::{SledStore, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -15,8 +20,6 @@ use tokio_util::task::TaskTracker;
 
 /// Commit-queue capacity: sends waiting for their flush before senders wait.
 const COMMIT_QUEUE: usize = 16 * 1024;
-/// How often expired typing indicators are switched off.
-const TYPING_SWEEP: Duration = Duration::from_secs(1);
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -30,27 +33,40 @@ pub enum ServerError {
     /// The TLS certificate or key could not be used.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// No randomness for this node's id.
+    #[error("no randomness for the node id")]
+    Randomness(#[source] getrandom::Error),
 }
 
 /// A server whose data dir is open, ready to serve a listener.
 #[derive(Debug)]
 pub struct Server {
     config: Config,
-    store: Store,
+    store: Arc<dyn Store>,
+    live: Arc<dyn LiveState>,
     accounts: Accounts,
     tls: Option<crate::tls::Tls>,
+    node: NodeId,
 }
 
 impl Server {
-    /// Opens the data dir. A damaged database is an error, never replaced.
+    /// Opens the data dir (the embedded sled store). A damaged database is
+    /// an error, never replaced.
     pub fn open(config: Config) -> Result<Self, ServerError> {
+        let store = Arc::new(SledStore::open(&config.data_dir)?);
+        Self::with_store(config, store)
+    }
+
+    /// A single-node server on `store`, with its live state in memory.
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, ServerError> {
         let tls = match &config.tls {
             Some(files) => Some(crate::tls::load(&files.cert, &files.key)?),
             None => None,
         };
-        let store = Store::open(&config.data_dir)?;
-        let accounts = Accounts::new(store.clone(), &config)?;
-        Ok(Self { config, store, accounts, tls })
+        let live: Arc<dyn LiveState> = Arc::new(LocalLive::new(&config));
+        let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&live), &config)?;
+        let node = NodeId::random().map_err(ServerError::Randomness)?;
+        Ok(Self { config, store, live, accounts, tls, node })
     }
 
     /// The URL scheme clients use: `wss` with TLS, else `ws`.
@@ -61,13 +77,25 @@ impl Server {
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, accounts, tls } = self;
-        let hub = Arc::new(Hub::new());
-        let (commits, flusher) = commit::spawn_flusher(store.clone(), Arc::clone(&hub), COMMIT_QUEUE);
-        let shared =
-            Arc::new(Shared::new(config, store.clone(), accounts, Arc::clone(&hub), commits, tls, shutdown.clone()));
+        let Self { config, store, live, accounts, tls, node } = self;
+        let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
+        let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let (commit, flusher) = commit::spawn_flusher(Arc::clone(&store), Arc::clone(&bus), COMMIT_QUEUE);
         let tracker = TaskTracker::new();
-        tracker.spawn(sweep_typing(Arc::clone(&hub), shutdown.clone()));
+        tracker.spawn(hub::upkeep::run(Arc::clone(&hub), Arc::clone(&bus), shutdown.clone()));
+        tracing::debug!(%node, "node id");
+        let shared = Arc::new(Shared::new(Parts {
+            config,
+            store: Arc::clone(&store),
+            bus,
+            live,
+            hub,
+            accounts,
+            commit,
+            shutdown: shutdown.clone(),
+            tls,
+            conn_ids: ConnIds::new(node),
+        }));
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -98,15 +126,5 @@ impl Server {
         store.flush().await?;
         tracing::info!("shutdown complete; everything flushed");
         Ok(())
-    }
-}
-
-async fn sweep_typing(hub: Arc<Hub>, shutdown: CancellationToken) {
-    let mut every = tokio::time::interval(TYPING_SWEEP);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = every.tick() => hub.expire_typing(std::time::Instant::now()),
-        }
     }
 }

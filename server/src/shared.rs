@@ -1,63 +1,62 @@
-//! What every session shares: configuration, store, accounts, hub,
-//! sequencer, commit queue and limits.
+//! What every session shares: configuration, the seams (store, bus, live
+//! state), this node's hub, the commit queue and the account service.
 
 use crate::accounts::Accounts;
+use crate::bus::Bus;
 use crate::commit::CommitQueue;
 use crate::config::Config;
-use crate::hub::{ConnId, Hub};
-use crate::rate_limit::KeyedLimiter;
-use crate::sequencer::Sequencer;
+use crate::hub::Hub;
+use crate::live::LiveState;
+use crate::node::{ConnId, ConnIds};
 use crate::store::Store;
-use heartlink_protocol::UserId;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
 
 /// The server's shared state, one per `run`.
 #[derive(Debug)]
 pub struct Shared {
     pub config: Config,
-    pub store: Store,
-    pub accounts: Accounts,
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// Fan-out to every node's connections.
+    pub bus: Arc<dyn Bus>,
+    /// Ephemeral state every node shares: presence, the match queue, limits.
+    pub live: Arc<dyn LiveState>,
+    /// This node's connections.
     pub hub: Arc<Hub>,
-    pub sequencer: Sequencer,
+    pub accounts: Accounts,
     pub commit: CommitQueue,
-    /// `send`s per user, shared by all of the user's connections.
-    pub send_limiter: KeyedLimiter<UserId>,
     /// Cancelled on SIGINT/SIGTERM: sessions close with 1001.
     pub shutdown: CancellationToken,
     /// Present when the server speaks `wss://`.
     pub tls: Option<crate::tls::Tls>,
-    next_conn: AtomicU64,
+    conn_ids: ConnIds,
+}
+
+/// The parts [`Shared`] is made of.
+#[derive(Debug)]
+pub struct Parts {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub live: Arc<dyn LiveState>,
+    pub hub: Arc<Hub>,
+    pub accounts: Accounts,
+    pub commit: CommitQueue,
+    pub shutdown: CancellationToken,
+    pub tls: Option<crate::tls::Tls>,
+    pub conn_ids: ConnIds,
 }
 
 impl Shared {
     /// Assembles the shared state.
-    pub fn new(
-        config: Config,
-        store: Store,
-        accounts: Accounts,
-        hub: Arc<Hub>,
-        commit: CommitQueue,
-        tls: Option<crate::tls::Tls>,
-        shutdown: CancellationToken,
-    ) -> Self {
-        Self {
-            send_limiter: KeyedLimiter::new(config.send_rate),
-            sequencer: Sequencer::new(store.clone()),
-            config,
-            store,
-            accounts,
-            hub,
-            commit,
-            shutdown,
-            tls,
-            next_conn: AtomicU64::new(1),
-        }
+    pub fn new(parts: Parts) -> Self {
+        let Parts { config, store, bus, live, hub, accounts, commit, shutdown, tls, conn_ids } = parts;
+        Self { config, store, bus, live, hub, accounts, commit, shutdown, tls, conn_ids }
     }
 
-    /// A fresh connection number.
+    /// A fresh connection id, unique across nodes.
     pub fn next_conn_id(&self) -> ConnId {
-        self.next_conn.fetch_add(1, Ordering::Relaxed)
+        self.conn_ids.next()
     }
 }

@@ -1,171 +1,196 @@
-//! Durable state in sled. `Store` is the only code in the project that names
-//! sled: every other module sees typed records and ids.
+//! Durable state behind one trait: accounts, tokens, rooms, memberships,
+//! read markers and messages, as typed storage records.
 //!
-//! Trees (keys are raw bytes; ids are their 16 UUID bytes, seqs big-endian u64
-//! so that a range scan is chronological):
+//! [`Store`] is what the rest of the server sees. It promises durability per
+//! method (below), and it owns what must be decided where the data is: a
+//! room's seq numbers and the group commit of new messages
+//! ([`Store::append_batch`]). The embedded implementation is [`SledStore`]
+//! (`store/sled_store.rs` and the files under it: the only code that names
+//! sled); a second one (a SQL database shared by several nodes) only has to
+//! keep the same promises, which docs/ARCHITECTURE.md spells out.
 //!
-//! | tree          | key                               | value                 |
-//! |---------------|-----------------------------------|-----------------------|
-//! | `users`       | user_id                           | [`UserRecord`] JSON   |
-//! | `usernames`   | canonical (lower-case) username   | user_id               |
-//! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
-//! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
-//! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
-//! | `memberships` | user_id ++ room_id                | empty                 |
-//! | `messages`    | room_id ++ seq                    | [`StoredMessage`] JSON|
-//! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
-//! | `reads`       | room_id ++ user_id                | seq                   |
-//! | `meta`        | `instance_id`                     | see `marker.rs`       |
+//! Records are storage types (`records.rs`), not wire types: the mapping to
+//! what clients see lives in `wire.rs`, so the disk format and the protocol
+//! can change apart.
 
-mod accounts;
-mod marker;
-mod messages;
 mod records;
-mod rooms;
+mod sled_store;
 
-use std::path::Path;
+use async_trait::async_trait;
+use heartlink_protocol::{RoomId, UserId};
+use std::error::Error as StdError;
 
-pub use messages::MessageWrite;
-pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
+pub use records::{MemberRecord, MessageRecord, RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary};
+pub use sled_store::SledStore;
 
-/// sled's page cache size.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// The SHA-256 of a session token: tokens themselves are never stored.
+pub type TokenHash = [u8; 32];
 
 /// Why a storage operation failed. Details are logged, never sent to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// sled reported an I/O or corruption error.
-    #[error("database error: {0}")]
-    Db(#[from] sled::Error),
-    /// The task running a flush failed (panicked or was cancelled).
-    #[error("flush task failed: {0}")]
-    FlushTask(String),
-    /// A stored record did not decode, or the data dir is damaged or not ours.
+    /// The database reported an I/O or internal error.
+    #[error("{backend} failed")]
+    Backend {
+        /// Which implementation, e.g. `sled`.
+        backend: &'static str,
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// The task doing blocking storage work panicked or was cancelled.
+    #[error("the storage task failed")]
+    Task(#[from] tokio::task::JoinError),
+    /// A stored record did not decode.
+    #[error("undecodable record in {tree}")]
+    Decode {
+        tree: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A record could not be encoded for storage.
+    #[error("unencodable record for {tree}")]
+    Encode {
+        tree: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The data is damaged or not ours: a short key, a missing half of a
+    /// pair of records, a data dir that is not a heartlink data dir.
     #[error("damaged data ({tree}): {detail}")]
     Corrupt { tree: &'static str, detail: String },
 }
 
-/// The server's database. Cheap to clone (sled handles are reference counted).
-#[derive(Clone, Debug)]
-pub struct Store {
-    db: sled::Db,
-    users: sled::Tree,
-    usernames: sled::Tree,
-    tokens: sled::Tree,
-    rooms: sled::Tree,
-    members: sled::Tree,
-    memberships: sled::Tree,
-    messages: sled::Tree,
-    dedup: sled::Tree,
-    reads: sled::Tree,
+/// A new account; the store gives it its id.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// As the user typed it, for display.
+    pub username: String,
+    /// The form under which usernames are unique (and `login` looks them up).
+    pub canonical: String,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: u64,
 }
 
-impl Store {
-    /// Opens (or creates) the database in `dir`. A damaged database is an
-    /// error: the server refuses to start rather than start empty.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let found = marker::inspect(dir)?;
-        // sled's page cache defaults to 1 GiB; a fixed cap keeps the
-        // server's memory predictable (history reads past it hit the disk).
-        // No periodic background flush: every write a client is told about
-        // is flushed explicitly before the reply (group commit for sends),
-        // so durability never depends on timing, and the kill -9 test
-        // catches any reply that forgets its flush.
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::LowSpace)
-            .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(None)
-            .open()?;
-        marker::confirm(dir, found, &db)?;
-        let tree = |name: &str| db.open_tree(name);
-        Ok(Self {
-            users: tree("users")?,
-            usernames: tree("usernames")?,
-            tokens: tree("tokens")?,
-            rooms: tree("rooms")?,
-            members: tree("members")?,
-            memberships: tree("memberships")?,
-            messages: tree("messages")?,
-            dedup: tree("dedup")?,
-            reads: tree("reads")?,
-            db,
-        })
-    }
+/// A message to append to a room; the store gives it its seq.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room: RoomId,
+    pub record: MessageRecord,
+}
 
-    /// Makes everything written so far durable (one fsync for all of it).
+/// What [`Store::append_batch`] did with one message of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The message's seq: new, or the original's for a retry.
+    pub seq: u64,
+    /// The message's time: its own, or the original's for a retry.
+    pub ts: u64,
+    /// `false` for a retry (same sender, room and `client_msg_id` as a message
+    /// stored earlier or earlier in the same batch): nothing was written.
+    pub fresh: bool,
+}
+
+/// A stored message and its seq.
+#[derive(Debug, Clone)]
+pub struct SeqMessage {
+    pub seq: u64,
+    pub record: MessageRecord,
+}
+
+/// A page of a room's messages, oldest first, and whether more lie beyond it.
+#[derive(Debug, Default)]
+pub struct MessagePage {
+    pub messages: Vec<SeqMessage>,
+    pub has_more: bool,
+}
+
+/// The server's durable state.
+///
+/// **Durability.** A method that changes state is durable when it returns
+/// (a crash right after cannot undo it), unless its doc says it may lag:
+/// the server tells clients about changes only after these calls return.
+///
+/// **Seqs.** Each room's messages are numbered 1, 2, 3… by
+/// [`Store::append_batch`], with no gap and no reuse, also across crashes.
+///
+/// Reads see at least every change whose call has returned.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates an account; `None` when `canonical` is taken. Durable.
+    async fn create_user(&self, user: NewUser) -> Result<Option<UserRecord>, StoreError>;
+
+    /// The account with this id.
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+
+    /// The account with this canonical username.
+    async fn user_by_name(&self, canonical: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Records a new token by its hash. Durable.
+    async fn insert_token(&self, token_hash: &TokenHash, user: UserId, now: u64) -> Result<(), StoreError>;
+
+    /// The user a token belongs to, if it exists and was used within `ttl_ms`;
+    /// an expired token is deleted. The last-use time it refreshes may lag
+    /// (it becomes durable with a later write) and may be coarse: a token
+    /// may expire up to 1/720 of `ttl_ms` early.
+    async fn use_token(&self, token_hash: &TokenHash, now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError>;
+
+    /// Deletes a token; later `use_token`s with it find nothing. Durable.
+    async fn revoke_token(&self, token_hash: &TokenHash) -> Result<(), StoreError>;
+
+    /// Stores a new room with its first members (who join at `now`). Durable.
+    async fn create_room(&self, room: &RoomRecord, members: &[UserId], now: u64) -> Result<(), StoreError>;
+
+    /// The room with this id.
+    async fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError>;
+
+    /// Makes `user` a member; `true` when they were not one before (durable
+    /// then). An existing membership keeps its original time.
+    async fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError>;
+
+    /// Ends a membership; `true` when there was one. Durable.
+    async fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
+
+    /// The members of a room with their names, oldest membership first.
+    async fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError>;
+
+    /// The rooms `user` is a member of.
+    async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError>;
+
+    /// Moves `user`'s read marker in `room` to `seq` if that is forward;
+    /// returns the new marker when it moved. May lag (a crash may move a
+    /// marker back a little).
+    async fn advance_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<Option<u64>, StoreError>;
+
+    /// `user`'s read marker in `room` (0 when none).
+    async fn read_seq(&self, room: RoomId, user: UserId) -> Result<u64, StoreError>;
+
+    /// Every member's read marker in `room`.
+    async fn reads(&self, room: RoomId) -> Result<Vec<(UserId, u64)>, StoreError>;
+
+    /// Appends a batch of messages, all or none, durable on return: for each
+    /// message, in order, a retry (same sender, room and `client_msg_id` as
+    /// a stored message or one earlier in the batch) gets the original's seq
+    /// and time and writes nothing; any other message gets its room's next
+    /// seq. The answer has one entry per message, in the batch's order.
     ///
-    /// Not sled's `flush_async`: that runs the flush on sled's own thread
-    /// pool, where the log write the flush waits for is queued too, and with
-    /// a few flushes at once every pool thread can end up waiting for a write
-    /// queued behind it (seen as joins that never answered). On tokio's
-    /// blocking pool, sled's pool only does the writes.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.write_and_flush(Vec::new()).await
-    }
+    /// On an error none of the batch may be reported as stored; messages of
+    /// it may still turn up in the room later (a write that reached the disk
+    /// but whose confirmation failed), with their seqs, never with others'.
+    async fn append_batch(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError>;
 
-    /// Writes a batch of messages (one transaction, see
-    /// [`Store::write_messages`]) and then makes everything durable, on
-    /// tokio's blocking pool.
-    pub async fn write_and_flush(&self, writes: Vec<MessageWrite>) -> Result<(), StoreError> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || {
-            store.write_messages(&writes)?;
-            store.db.flush()?;
-            Ok::<(), StoreError>(())
-        })
-        .await
-        .map_err(|err| StoreError::FlushTask(err.to_string()))?
-    }
-}
+    /// The highest durable seq of `room` (0 when it has no messages).
+    async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError>;
 
-fn concat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
+    /// Up to `limit` messages with seq ≤ `upto`, the newest ones, oldest
+    /// first; `has_more` when older ones remain.
+    async fn page_latest(&self, room: RoomId, upto: u64, limit: u32) -> Result<MessagePage, StoreError>;
 
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut buf = [0u8; 8];
-    if let Some(slice) = bytes.get(at..at + 8) {
-        buf.copy_from_slice(slice);
-    }
-    u64::from_be_bytes(buf)
-}
+    /// Up to `limit` messages with `since` < seq ≤ `upto`, oldest first;
+    /// `has_more` when newer ones (up to `upto`) remain.
+    async fn page_after(&self, room: RoomId, since: u64, upto: u64, limit: u32) -> Result<MessagePage, StoreError>;
 
-fn id_at(bytes: &[u8], at: usize) -> [u8; 16] {
-    let mut buf = [0u8; 16];
-    if let Some(slice) = bytes.get(at..at + 16) {
-        buf.copy_from_slice(slice);
-    }
-    buf
-}
-
-fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt { tree, detail: err.to_string() })
-}
-
-fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|err| StoreError::Corrupt { tree, detail: err.to_string() })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_replaced_or_foreign_database_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        drop(Store::open(&data).unwrap());
-        drop(Store::open(&data).unwrap()); // reopening our own data is fine
-
-        // sled alone would reopen this as an empty database.
-        std::fs::remove_file(data.join("db")).unwrap();
-        assert!(Store::open(&data).is_err(), "a deleted database must not open as an empty one");
-
-        let foreign = dir.path().join("foreign");
-        std::fs::create_dir(&foreign).unwrap();
-        std::fs::write(foreign.join("notes.txt"), "hello").unwrap();
-        let err = Store::open(&foreign).unwrap_err().to_string();
-        assert!(err.contains("not a heartlink data dir"), "{err}");
-    }
+    /// Makes every change so far durable, including those that may lag
+    /// (shutdown calls it last).
+    async fn flush(&self) -> Result<(), StoreError>;
 }

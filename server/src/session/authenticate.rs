@@ -41,8 +41,9 @@ impl Connection {
                 Attempt::Credentials(msg, reference) => match self.try_credentials(msg).await {
                     Ok(auth) => return Some((auth, reference)),
                     Err(err) => {
-                        if let AuthError::Internal(detail) = &err {
-                            tracing::error!(peer = %self.peer, cause = %detail, "authentication failed internally");
+                        if err.is_internal() {
+                            let cause = crate::report::Chain(&err);
+                            tracing::error!(peer = %self.peer, %cause, "authentication failed internally");
                         }
                         self.reply(&err.reply(), reference.as_ref()).await.ok()?;
                         deadline = Instant::now() + self.shared.config.auth_timeout;
@@ -63,7 +64,7 @@ impl Connection {
         match msg {
             ClientMsg::Register { username, password } => accounts.register(&username, &password).await,
             ClientMsg::Login { username, password } => accounts.login(&username, &password, self.peer.ip()).await,
-            ClientMsg::Resume { token, .. } => accounts.resume(&token),
+            ClientMsg::Resume { token, .. } => accounts.resume(&token).await,
             _ => Err(AuthError::BadCredentials),
         }
     }

@@ -2,11 +2,14 @@
 
 use super::Session;
 use super::requests::{Fail, Handled};
+use crate::bus::{RoomEvent, UserEvent};
 use crate::clock::ordered_now_ms;
-use crate::hub::{MatchOutcome, frame};
-use crate::store::RoomRecord;
+use crate::live::{MatchOutcome, MatchTicket};
+use crate::report::Chain;
+use crate::store::{RoomKindRecord, RoomRecord};
+use crate::wire;
 use heartlink_protocol::limits::{JOIN_LATEST, JOIN_SINCE_MAX};
-use heartlink_protocol::{ErrorCode, Member, ReadMarker, RequestRef, RoomId, RoomKind, RoomName, RoomSummary, ServerMsg};
+use heartlink_protocol::{ErrorCode, Member, ReadMarker, RequestRef, RoomId, RoomName, RoomSummary, ServerMsg, UserId};
 
 impl Session {
     pub(super) async fn create_room(&mut self, name: RoomName, reference: Option<&RequestRef>) -> Handled {
@@ -15,47 +18,45 @@ impl Session {
         let record = RoomRecord {
             id: RoomId::random(),
             name: name.to_string(),
-            kind: RoomKind::Group,
+            kind: RoomKindRecord::Group,
             created_by: me,
             created_at: now,
             pair: Vec::new(),
         };
-        self.conn.shared.store.create_room(&record, &[me], now)?;
-        // The id is about to be shared: it must survive a crash.
-        self.conn.shared.store.flush().await?;
-        tracing::info!(conn = self.handle.id, room = %record.id, "room created");
-        self.respond(&ServerMsg::RoomCreated { room: record.room() }, reference).await
+        // Durable on return: the id is about to be shared.
+        self.conn.shared.store.create_room(&record, &[me], now).await?;
+        tracing::info!(conn = %self.handle.id, room = %record.id, "room created");
+        self.respond(&ServerMsg::RoomCreated { room: wire::room(&record) }, reference).await
     }
 
     pub(super) async fn join(&mut self, room_id: RoomId, since: Option<u64>, reference: Option<&RequestRef>) -> Handled {
         let shared = std::sync::Arc::clone(&self.conn.shared);
         let me = self.handle.user.clone();
-        let room = shared.store.room(room_id)?.ok_or(Fail::code(ErrorCode::NotFound, "no such room"))?;
+        let room = shared.store.room(room_id).await?.ok_or(Fail::code(ErrorCode::NotFound, "no such room"))?;
         if !room.admits(me.id) {
             return Err(Fail::code(ErrorCode::Forbidden, "this pair room admits only its two users"));
         }
-        let new_member = shared.store.add_member(room_id, me.id, ordered_now_ms())?;
+        let new_member = shared.store.add_member(room_id, me.id, ordered_now_ms()).await?;
+        let cut = shared.hub.join(self.handle.id, room_id).await?;
         if new_member {
-            shared.store.flush().await?;
-        }
-        let seq = shared.sequencer.room(room_id)?;
-        let durable = shared.hub.join(self.handle.id, &seq);
-        if new_member {
-            shared.hub.user_joined(room_id, me.clone(), self.handle.id);
+            self.publish_room(room_id, RoomEvent::UserJoined { user: me.clone(), from: self.handle.id }).await;
         }
         let page = match since {
-            Some(since) => shared.store.after(room_id, since, durable, JOIN_SINCE_MAX)?,
-            None => shared.store.latest(room_id, durable, JOIN_LATEST)?,
+            Some(since) => shared.store.page_after(room_id, since, cut, JOIN_SINCE_MAX).await?,
+            None => shared.store.page_latest(room_id, cut, JOIN_LATEST).await?,
         };
-        let mut members = Vec::new();
-        for user_id in shared.store.members(room_id)? {
-            if let Some(account) = shared.store.user(user_id)? {
-                members.push(Member { user: account.user(), online: shared.hub.is_online(user_id), ..Member::default() });
-            }
-        }
+        let members = shared.store.members(room_id).await?;
+        let ids: Vec<UserId> = members.iter().map(|member| member.user.id).collect();
+        let online = shared.live.online(&ids).await?;
+        let members: Vec<Member> = members
+            .into_iter()
+            .zip(online)
+            .map(|(member, online)| Member { user: wire::user(member.user), online, ..Member::default() })
+            .collect();
         let reads = shared
             .store
-            .reads(room_id)?
+            .reads(room_id)
+            .await?
             .into_iter()
             .filter(|(user, _)| *user != me.id)
             .filter_map(|(user, seq)| {
@@ -64,10 +65,10 @@ impl Session {
             })
             .collect();
         let joined = ServerMsg::Joined {
-            room: room.room(),
+            room: wire::room(&room),
             members,
-            last_seq: durable,
-            messages: page.messages,
+            last_seq: cut,
+            messages: wire::chat_messages(room_id, page.messages),
             has_more: page.has_more,
             reads,
             members_cursor: None,
@@ -77,14 +78,15 @@ impl Session {
 
     pub(super) async fn leave(&mut self, room_id: RoomId, reference: Option<&RequestRef>) -> Handled {
         let shared = std::sync::Arc::clone(&self.conn.shared);
-        if shared.store.room(room_id)?.is_none() {
+        if shared.store.room(room_id).await?.is_none() {
             return Err(Fail::code(ErrorCode::NotFound, "no such room"));
         }
-        if shared.store.remove_member(room_id, self.handle.user.id)? {
-            shared.store.flush().await?;
-            shared.hub.user_left(room_id, self.handle.user.clone(), self.handle.id);
-        } else {
-            shared.hub.unjoin(self.handle.id, room_id);
+        // This connection stops at once: nothing of the room after `left`.
+        let was_member = shared.store.remove_member(room_id, self.handle.user.id).await?;
+        shared.hub.unjoin(self.handle.id, room_id);
+        if was_member {
+            // Everyone else gets `user_left`; the user's other connections stop too.
+            self.publish_room(room_id, RoomEvent::UserLeft { user: self.handle.user.clone(), from: self.handle.id }).await;
         }
         self.respond(&ServerMsg::Left { room_id }, reference).await
     }
@@ -93,12 +95,12 @@ impl Session {
         let shared = std::sync::Arc::clone(&self.conn.shared);
         let me = self.handle.user.id;
         let mut rooms = Vec::new();
-        for room_id in shared.store.rooms_of(me)? {
-            let Some(record) = shared.store.room(room_id)? else { continue };
+        for room_id in shared.store.rooms_of(me).await? {
+            let Some(record) = shared.store.room(room_id).await? else { continue };
             rooms.push(RoomSummary {
-                room: record.room(),
-                last_seq: shared.sequencer.room(room_id)?.durable(),
-                read_seq: shared.store.read_seq(room_id, me)?,
+                room: wire::room(&record),
+                last_seq: self.delivered(room_id).await?,
+                read_seq: shared.store.read_seq(room_id, me).await?,
                 mentions: 0,
             });
         }
@@ -108,32 +110,41 @@ impl Session {
 
     pub(super) async fn request_match(&mut self, reference: Option<&RequestRef>) -> Handled {
         let shared = std::sync::Arc::clone(&self.conn.shared);
-        let other = match shared.hub.request_match(self.handle.id) {
+        let me = self.handle.user.clone();
+        let other = match shared.live.request_match(MatchTicket { conn: self.handle.id, user: me.clone() }).await? {
             MatchOutcome::Waiting => return self.respond(&ServerMsg::MatchWaiting, reference).await,
             MatchOutcome::Matched(other) => other,
         };
-        let me = &self.handle.user;
         let now = ordered_now_ms();
         let record = RoomRecord {
             id: RoomId::random(),
             name: format!("{} & {}", other.user.username, me.username),
-            kind: RoomKind::Pair,
+            kind: RoomKindRecord::Pair,
             created_by: me.id,
             created_at: now,
             pair: vec![other.user.id, me.id],
         };
-        let stored = match shared.store.create_room(&record, &record.pair, now) {
-            Ok(()) => shared.store.flush().await,
-            Err(err) => Err(err),
-        };
-        if let Err(err) = stored {
-            let sorry = ServerMsg::error(ErrorCode::Internal, "matching failed; ask again");
-            shared.hub.send_to(other.id, frame(&sorry));
+        if let Err(err) = shared.store.create_room(&record, &record.pair, now).await {
+            self.publish_user(other.user.id, UserEvent::MatchFailed { conn: other.conn }).await;
             return Err(err.into());
         }
         tracing::info!(room = %record.id, "pair room created by match");
-        let matched = ServerMsg::Matched { room: record.room() };
-        shared.hub.send_to(other.id, frame(&matched));
-        self.respond(&matched, reference).await
+        let room = wire::room(&record);
+        self.publish_user(other.user.id, UserEvent::Matched { conn: other.conn, room: room.clone() }).await;
+        self.respond(&ServerMsg::Matched { room }, reference).await
+    }
+
+    /// Publishes an ephemeral room event; a bus failure is logged, not
+    /// fatal to the request (what it reports already happened).
+    pub(super) async fn publish_room(&self, room: RoomId, event: RoomEvent) {
+        if let Err(err) = self.conn.shared.bus.publish_room(room, event).await {
+            tracing::warn!(conn = %self.handle.id, %room, cause = %Chain(&err), "room event not published");
+        }
+    }
+
+    async fn publish_user(&self, user: UserId, event: UserEvent) {
+        if let Err(err) = self.conn.shared.bus.publish_user(user, event).await {
+            tracing::warn!(conn = %self.handle.id, %user, cause = %Chain(&err), "user event not published");
+        }
     }
 }

@@ -1,0 +1,92 @@
+//! Shared ephemeral state: what every node must agree on but nobody needs
+//! after a restart. Presence counts (a user is online while any of their
+//! connections, on any node, is open), the match queue, and the limits that
+//! count per user or per name rather than per connection (sends per user,
+//! failed logins).
+//!
+//! [`LiveState`] is the seam; [`local`] keeps it in this process's memory.
+//! A cluster keeps it in Redis (docs/ARCHITECTURE.md says what that must
+//! provide). Per-connection state (joined rooms, typing indicators, request
+//! rates, outbound queues) is not here: it lives with the connection, in
+//! the hub and the session, on the connection's node.
+
+pub mod local;
+
+use crate::node::ConnId;
+use async_trait::async_trait;
+use heartlink_protocol::{User, UserId};
+use std::time::Duration;
+
+/// The shared state could not be read or changed (a networked store is down).
+#[derive(Debug, thiserror::Error)]
+#[error("the live state is unavailable")]
+pub struct LiveError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Whether a rate-limited action may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    /// Not now; the earliest retry is this far away.
+    RetryAfter(Duration),
+}
+
+/// A connection that asked for a match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchTicket {
+    pub conn: ConnId,
+    pub user: User,
+}
+
+/// What a `match` request led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchOutcome {
+    /// Nobody else is waiting: this connection (or another of the user's) waits.
+    Waiting,
+    /// Paired with this waiting connection (which no longer waits).
+    Matched(MatchTicket),
+}
+
+/// Counters of failed logins, checked before any password is hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoginScope {
+    /// Per username and source address: stops one client guessing without
+    /// locking the real user out from elsewhere.
+    PerSource,
+    /// Per username over all sources: a looser bound against guessing
+    /// spread over many addresses.
+    PerUser,
+}
+
+/// The shared ephemeral state.
+#[async_trait]
+pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
+    /// A connection of `user` opened; `true` when it is their first anywhere
+    /// (they came online).
+    async fn connection_opened(&self, user: UserId) -> Result<bool, LiveError>;
+
+    /// A connection of `user` (the `conn` given) closed: it stops waiting for
+    /// a match; `true` when it was the user's last connection anywhere.
+    async fn connection_closed(&self, user: UserId, conn: ConnId) -> Result<bool, LiveError>;
+
+    /// Whether each of `users` has an open connection anywhere, in order.
+    async fn online(&self, users: &[UserId]) -> Result<Vec<bool>, LiveError>;
+
+    /// Pairs `me` with the waiting connection of another user, or makes `me`
+    /// wait (a user already waiting, from any connection, keeps waiting).
+    async fn request_match(&self, me: MatchTicket) -> Result<MatchOutcome, LiveError>;
+
+    /// `user` stops waiting for a match, from whichever connection.
+    async fn cancel_match(&self, user: UserId) -> Result<(), LiveError>;
+
+    /// Takes one `send` from `user`'s budget, shared by all of their connections.
+    async fn admit_send(&self, user: UserId) -> Result<Admission, LiveError>;
+
+    /// Whether a login attempt under `key` is allowed in `scope`.
+    async fn admit_login(&self, scope: LoginScope, key: &str) -> Result<Admission, LiveError>;
+
+    /// Counts a failed login under `key` in `scope`.
+    async fn login_failed(&self, scope: LoginScope, key: &str) -> Result<(), LiveError>;
+
+    /// Forgets the failures under `key` in `scope` (a successful login).
+    async fn login_succeeded(&self, scope: LoginScope, key: &str) -> Result<(), LiveError>;
+}

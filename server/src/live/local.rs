@@ -1,0 +1,215 @@
+//! Live state in this process's memory, for a single-node server.
+
+use super::{Admission, LiveError, LiveState, LoginScope, MatchOutcome, MatchTicket};
+use crate::config::Config;
+use crate::node::ConnId;
+use crate::rate_limit::{KeyedLimiter, LoginThrottle};
+use async_trait::async_trait;
+use heartlink_protocol::UserId;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// The per-username login bound is this many times the per-source one.
+const PER_USER_FACTOR: usize = 10;
+/// Failed logins count for this long.
+const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Default)]
+struct People {
+    /// Open connections per user; a user with none is absent.
+    connections: HashMap<UserId, usize>,
+    /// The one connection waiting for a match.
+    waiting: Option<MatchTicket>,
+}
+
+/// The in-memory [`LiveState`].
+#[derive(Debug)]
+pub struct LocalLive {
+    /// std Mutex: a few map operations per call, never across an await.
+    people: Mutex<People>,
+    sends: KeyedLimiter<UserId>,
+    logins_per_source: LoginThrottle,
+    logins_per_user: LoginThrottle,
+}
+
+impl LocalLive {
+    /// Empty state with the limits of `config`.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            people: Mutex::default(),
+            sends: KeyedLimiter::new(config.send_rate),
+            logins_per_source: LoginThrottle::new(config.login_failures_per_minute, LOGIN_WINDOW),
+            logins_per_user: LoginThrottle::new(
+                config.login_failures_per_minute.saturating_mul(PER_USER_FACTOR),
+                LOGIN_WINDOW,
+            ),
+        }
+    }
+
+    fn people(&self) -> MutexGuard<'_, People> {
+        self.people.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn throttle(&self, scope: LoginScope) -> &LoginThrottle {
+        match scope {
+            LoginScope::PerSource => &self.logins_per_source,
+            LoginScope::PerUser => &self.logins_per_user,
+        }
+    }
+}
+
+fn admission(outcome: Result<(), Duration>) -> Admission {
+    match outcome {
+        Ok(()) => Admission::Allowed,
+        Err(wait) => Admission::RetryAfter(wait),
+    }
+}
+
+#[async_trait]
+impl LiveState for LocalLive {
+    async fn connection_opened(&self, user: UserId) -> Result<bool, LiveError> {
+        let mut people = self.people();
+        let count = people.connections.entry(user).or_insert(0);
+        *count += 1;
+        Ok(*count == 1)
+    }
+
+    async fn connection_closed(&self, user: UserId, conn: ConnId) -> Result<bool, LiveError> {
+        let mut people = self.people();
+        if people.waiting.as_ref().is_some_and(|waiting| waiting.conn == conn) {
+            people.waiting = None;
+        }
+        let last = match people.connections.get_mut(&user) {
+            Some(count) => {
+                *count = count.saturating_sub(1);
+                *count == 0
+            }
+            None => false,
+        };
+        if last {
+            people.connections.remove(&user);
+        }
+        Ok(last)
+    }
+
+    async fn online(&self, users: &[UserId]) -> Result<Vec<bool>, LiveError> {
+        let people = self.people();
+        Ok(users.iter().map(|user| people.connections.contains_key(user)).collect())
+    }
+
+    async fn request_match(&self, me: MatchTicket) -> Result<MatchOutcome, LiveError> {
+        let mut people = self.people();
+        match people.waiting.take() {
+            Some(other) if other.user.id != me.user.id => Ok(MatchOutcome::Matched(other)),
+            // The user is already waiting (from this or another connection).
+            Some(same_user) => {
+                people.waiting = Some(same_user);
+                Ok(MatchOutcome::Waiting)
+            }
+            None => {
+                people.waiting = Some(me);
+                Ok(MatchOutcome::Waiting)
+            }
+        }
+    }
+
+    async fn cancel_match(&self, user: UserId) -> Result<(), LiveError> {
+        let mut people = self.people();
+        if people.waiting.as_ref().is_some_and(|waiting| waiting.user.id == user) {
+            people.waiting = None;
+        }
+        Ok(())
+    }
+
+    async fn admit_send(&self, user: UserId) -> Result<Admission, LiveError> {
+        Ok(admission(self.sends.take(user, Instant::now())))
+    }
+
+    async fn admit_login(&self, scope: LoginScope, key: &str) -> Result<Admission, LiveError> {
+        Ok(admission(self.throttle(scope).check(key, Instant::now())))
+    }
+
+    async fn login_failed(&self, scope: LoginScope, key: &str) -> Result<(), LiveError> {
+        self.throttle(scope).record_failure(key, Instant::now());
+        Ok(())
+    }
+
+    async fn login_succeeded(&self, scope: LoginScope, key: &str) -> Result<(), LiveError> {
+        self.throttle(scope).clear(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{ConnIds, NodeId};
+    use heartlink_protocol::User;
+
+    fn live() -> LocalLive {
+        LocalLive::new(&Config::new(std::path::PathBuf::from("unused")))
+    }
+
+    fn ticket(ids: &ConnIds, user: &User) -> MatchTicket {
+        MatchTicket { conn: ids.next(), user: user.clone() }
+    }
+
+    #[tokio::test]
+    async fn a_user_is_online_from_their_first_connection_to_their_last() {
+        let (live, ids) = (live(), ConnIds::new(NodeId::from_raw(1)));
+        let (alice, bob) = (UserId::random(), UserId::random());
+        assert!(live.connection_opened(alice).await.unwrap());
+        assert!(!live.connection_opened(alice).await.unwrap(), "a second connection is not a new arrival");
+        assert_eq!(live.online(&[alice, bob]).await.unwrap(), [true, false]);
+        assert!(!live.connection_closed(alice, ids.next()).await.unwrap());
+        assert!(live.connection_closed(alice, ids.next()).await.unwrap(), "the last one closed");
+        assert_eq!(live.online(&[alice]).await.unwrap(), [false]);
+    }
+
+    #[tokio::test]
+    async fn the_match_queue_pairs_two_users_never_one_with_themself() {
+        let (live, ids) = (live(), ConnIds::new(NodeId::from_raw(1)));
+        let alice = User { id: UserId::random(), username: "alice".into() };
+        let bob = User { id: UserId::random(), username: "bob".into() };
+        let waiting = ticket(&ids, &alice);
+        assert_eq!(live.request_match(waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
+        assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Waiting);
+        assert_eq!(live.request_match(ticket(&ids, &bob)).await.unwrap(), MatchOutcome::Matched(waiting.clone()));
+
+        // Cancelling, or closing the waiting connection, empties the queue;
+        // closing another of the user's connections does not.
+        assert_eq!(live.request_match(waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
+        live.cancel_match(alice.id).await.unwrap();
+        let bob_waiting = ticket(&ids, &bob);
+        assert_eq!(live.request_match(bob_waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
+        live.connection_opened(bob.id).await.unwrap();
+        live.connection_closed(bob.id, ids.next()).await.unwrap();
+        assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Matched(bob_waiting.clone()));
+        assert_eq!(live.request_match(bob_waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
+        live.connection_closed(bob.id, bob_waiting.conn).await.unwrap();
+        assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Waiting);
+    }
+
+    #[tokio::test]
+    async fn sends_and_failed_logins_are_counted_per_user_and_name() {
+        let mut config = Config::new(std::path::PathBuf::from("unused"));
+        config.send_rate = 1;
+        config.login_failures_per_minute = 2;
+        let live = LocalLive::new(&config);
+        let (alice, bob) = (UserId::random(), UserId::random());
+        for _ in 0..2 {
+            assert_eq!(live.admit_send(alice).await.unwrap(), Admission::Allowed, "a burst of twice the rate");
+        }
+        assert!(matches!(live.admit_send(alice).await.unwrap(), Admission::RetryAfter(_)));
+        assert_eq!(live.admit_send(bob).await.unwrap(), Admission::Allowed, "another user's budget");
+
+        for _ in 0..2 {
+            live.login_failed(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap();
+        }
+        assert!(matches!(live.admit_login(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap(), Admission::RetryAfter(_)));
+        assert_eq!(live.admit_login(LoginScope::PerUser, "bob").await.unwrap(), Admission::Allowed);
+        live.login_succeeded(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap();
+        assert_eq!(live.admit_login(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap(), Admission::Allowed);
+    }
+}

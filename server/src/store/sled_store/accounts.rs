@@ -1,0 +1,128 @@
+//! Accounts and session tokens: `users`, `usernames`, `tokens`.
+
+use super::keys::id_at;
+use super::{NewUser, StoreError, TokenHash, TokenRecord, Trees, UserRecord, decode, encode};
+use heartlink_protocol::UserId;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+/// See [`Store::use_token`](crate::store::Store::use_token): the last use is
+/// rewritten only when it is older than 1/720 of the lifetime (an hour of a
+/// 30-day token). A write per `resume` made every reconnect pay a sled write
+/// for a timestamp nobody needs to the millisecond.
+const TOKEN_REFRESH_FRACTION: u64 = 720;
+
+impl Trees {
+    /// Creates an account; `None` when the canonical username is taken.
+    pub(super) fn create_user(&self, user: NewUser) -> Result<Option<UserRecord>, StoreError> {
+        let NewUser { username, canonical, password_hash, created_at } = user;
+        let record = UserRecord { id: UserId::random(), username, password_hash, created_at };
+        let value = encode("users", &record)?;
+        // One transaction over both trees: a crash can never leave a name
+        // pointing at no account, or an account without its name.
+        let outcome = (&self.usernames, &self.users).transaction(|(names, users)| {
+            if names.get(canonical.as_bytes())?.is_some() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            names.insert(canonical.as_bytes(), record.id.as_bytes())?;
+            users.insert(record.id.as_bytes(), value.as_slice())?;
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => Ok(Some(record)),
+            Err(TransactionError::Abort(())) => Ok(None),
+            Err(TransactionError::Storage(err)) => Err(err.into()),
+        }
+    }
+
+    /// The account with this canonical username.
+    pub(super) fn user_by_name(&self, canonical: &str) -> Result<Option<UserRecord>, StoreError> {
+        let Some(id) = self.usernames.get(canonical.as_bytes())? else {
+            return Ok(None);
+        };
+        let user = self.user(UserId::from_bytes(id_at("usernames", &id, 0)?))?;
+        if user.is_none() {
+            // Both are written in one transaction: one without the other is damage.
+            return Err(StoreError::Corrupt { tree: "usernames", detail: "a username names no account".to_owned() });
+        }
+        Ok(user)
+    }
+
+    /// The account with this id.
+    pub(super) fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        self.users.get(id.as_bytes())?.map(|bytes| decode("users", &bytes)).transpose()
+    }
+
+    /// Records a token (by its hash).
+    pub(super) fn insert_token(&self, token_hash: &TokenHash, record: &TokenRecord) -> Result<(), StoreError> {
+        self.tokens.insert(token_hash, encode("tokens", record)?)?;
+        Ok(())
+    }
+
+    /// The user a live token belongs to; refreshes its last use now and then.
+    pub(super) fn use_token(&self, token_hash: &TokenHash, now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError> {
+        let Some(bytes) = self.tokens.get(token_hash)? else {
+            return Ok(None);
+        };
+        let mut record: TokenRecord = decode("tokens", &bytes)?;
+        if now.saturating_sub(record.last_used) > ttl_ms {
+            self.tokens.remove(token_hash)?;
+            return Ok(None);
+        }
+        if now.saturating_sub(record.last_used) >= ttl_ms / TOKEN_REFRESH_FRACTION {
+            record.last_used = now;
+            self.tokens.insert(token_hash, encode("tokens", &record)?)?;
+        }
+        Ok(Some(record.user_id))
+    }
+
+    /// Deletes a token.
+    pub(super) fn revoke_token(&self, token_hash: &TokenHash) -> Result<(), StoreError> {
+        self.tokens.remove(token_hash)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{NewUser, SledStore, Store};
+
+    fn new_user(name: &str) -> NewUser {
+        NewUser { username: name.into(), canonical: name.to_ascii_lowercase(), password_hash: "h".into(), created_at: 1 }
+    }
+
+    #[tokio::test]
+    async fn usernames_are_unique_by_their_canonical_form_and_tokens_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let alice = store.create_user(new_user("Alice")).await.unwrap().unwrap();
+        assert!(store.create_user(new_user("alice")).await.unwrap().is_none());
+        assert_eq!(store.user_by_name("alice").await.unwrap().unwrap().username, "Alice");
+        assert_eq!(store.user(alice.id).await.unwrap(), Some(alice.clone()));
+
+        let hash = [7u8; 32];
+        store.insert_token(&hash, alice.id, 1_000).await.unwrap();
+        assert_eq!(store.use_token(&hash, 1_500, 1_000).await.unwrap(), Some(alice.id));
+        assert_eq!(store.use_token(&hash, 2_400, 1_000).await.unwrap(), Some(alice.id), "use refreshes the expiry");
+        assert_eq!(store.use_token(&hash, 2_401, 1_000).await.unwrap(), Some(alice.id));
+        assert_eq!(store.use_token(&hash, 3_400, 1_000).await.unwrap(), Some(alice.id), "a use a moment ago did not move it");
+        assert_eq!(store.use_token(&hash, 4_500, 1_000).await.unwrap(), None);
+        store.insert_token(&hash, alice.id, 1_000).await.unwrap();
+        store.revoke_token(&hash).await.unwrap();
+        assert_eq!(store.use_token(&hash, 1_000, 1_000).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn accounts_and_tokens_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let alice = {
+            let store = SledStore::open(dir.path()).unwrap();
+            let alice = store.create_user(new_user("alice")).await.unwrap().unwrap();
+            store.insert_token(&[1u8; 32], alice.id, 5).await.unwrap();
+            alice
+        };
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.user_by_name("alice").await.unwrap(), Some(alice.clone()));
+        assert_eq!(store.use_token(&[1u8; 32], 6, 1_000).await.unwrap(), Some(alice.id));
+    }
+}
