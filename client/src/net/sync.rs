@@ -3,56 +3,12 @@
 //! request each `ref` belongs to. Pure bookkeeping, no I/O: it turns server
 //! frames into events and tells the task which frames to send.
 
-use super::NetEvent;
+use crate::events::{NetEvent, Outgoing, RequestKind};
 use heartlink_protocol::{
-    Body, ChatMessage, ClientMsg, ClientMsgId, ErrorCode, RequestRef, RoomId, ServerFrame, ServerMsg, encode_request,
+    ChatMessage, ClientMsg, ErrorCode, RequestRef, RoomId, ServerFrame, ServerMsg, encode_request,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio::time::{Duration, Instant};
-
-/// A message waiting for its ack. Kept until acked or refused for good.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    pub room_id: RoomId,
-    pub client_msg_id: ClientMsgId,
-    pub body: Body,
-    /// Set by a `rate_limited` refusal: not before this instant.
-    not_before: Option<Instant>,
-}
-
-impl Outgoing {
-    pub fn new(room_id: RoomId, client_msg_id: ClientMsgId, body: Body) -> Self {
-        Self { room_id, client_msg_id, body, not_before: None }
-    }
-
-    fn to_msg(&self) -> ClientMsg {
-        ClientMsg::Send { room_id: self.room_id, client_msg_id: self.client_msg_id.clone(), body: self.body.clone() }
-    }
-}
-
-/// Which request a server reply (or refusal) answers, found through its `ref`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestKind {
-    Join(RoomId),
-    Send { room_id: RoomId, client_msg_id: String },
-    /// Any other request: its wire `type` and room, if it names one.
-    Other { kind: &'static str, room_id: Option<RoomId> },
-}
-
-impl RequestKind {
-    fn of(msg: &ClientMsg) -> Self {
-        match msg {
-            ClientMsg::Join { room_id, .. } => Self::Join(*room_id),
-            ClientMsg::Send { room_id, client_msg_id, .. } => {
-                Self::Send { room_id: *room_id, client_msg_id: client_msg_id.to_string() }
-            }
-            ClientMsg::Leave { room_id } | ClientMsg::History { room_id, .. } => {
-                Self::Other { kind: msg.kind(), room_id: Some(*room_id) }
-            }
-            other => Self::Other { kind: other.kind(), room_id: None },
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct RoomSync {

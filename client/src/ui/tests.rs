@@ -5,16 +5,35 @@
 use super::render;
 use crate::app::tests_support::*;
 use crate::app::{App, LoginForm, Mode, Msg};
-use crate::net::{ConnState, NetEvent};
+use crate::events::{ConnState, NetEvent};
 use heartlink_protocol::{ServerMsg, User, UserId};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::time::Duration;
 
 fn screen(app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal.backend().to_string()
+    screen_at(app, 80, 24)
+}
+
+/// The screen at `width`×`height` as text (OSC 8 link sequences removed;
+/// `links_in` checks those).
+fn screen_at(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| drop(render(app, frame))).unwrap();
+    strip_osc8(&terminal.backend().to_string())
+}
+
+fn strip_osc8(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("\x1b]8;;") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let end = after.find("\x1b\\").map_or(after.len(), |end| end + 2);
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn chat_with_history() -> App {
@@ -37,7 +56,7 @@ fn chat_with_history() -> App {
 #[test]
 fn login_screen() {
     let form = LoginForm::new(Mode::Login, "ws://127.0.0.1:7878/ws".into(), Some("alice".into()), Some("wrong username or password".into()));
-    let (mut app, _) = App::login(form, &[], t0());
+    let (mut app, _) = App::login(form, &[], Vec::new(), t0());
     type_text(&mut app, "hunter22");
     let shown = screen(&app);
     assert!(shown.contains("Password") && !shown.contains("hunter22"), "{shown}");

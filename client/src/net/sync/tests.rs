@@ -2,7 +2,7 @@
 //! resend with the original ids, paging on, refusals.
 
 use super::*;
-use heartlink_protocol::{Room, RoomKind, User, UserId, decode_request};
+use heartlink_protocol::{Body, ClientMsgId, Room, RoomKind, User, UserId, decode_request};
 
 fn room(id: RoomId) -> Room {
     Room { id, name: "general".into(), kind: RoomKind::Group, created_by: UserId::random(), created_at: 0 }
