@@ -26,7 +26,7 @@ fn main() -> color_eyre::Result<()> {
     // only failures to start at all get color-eyre's full report.
     let result = runtime.block_on(heartlink_client::commands::run(cli.command, config));
     if let Err(err) = &result {
-        tracing::error!(cause = %err, "heartlink-tui failed");
+        tracing::error!(cause = %heartlink_client::sanitize::for_log(&err.to_string()), "heartlink-tui failed");
     }
     drop(runtime);
     drop(log_guard); // flushes the log before a possible exit

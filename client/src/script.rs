@@ -187,10 +187,14 @@ pub fn terminal_safe_json(message: &ChatMessage) -> String {
     let text = serde_json::to_string(message).unwrap_or_default();
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if sanitize_line(&c.to_string()) == c.to_string() {
-            out.push(c);
+        if c.is_control() || crate::sanitize::needs_code_placeholder(c) {
+            // Outside the BMP a JSON escape is a UTF-16 surrogate pair.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{:04x}", unit));
+            }
         } else {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            out.push(c);
         }
     }
     out

@@ -41,7 +41,7 @@ impl App {
             let (Ok(body), Ok(client_msg_id)) =
                 (Body::try_from(message.body.clone()), ClientMsgId::try_from(message.client_msg_id.as_str()))
             else {
-                tracing::warn!("dropped an unsendable message from the saved outbox");
+                self.notify("a saved unsent message could not be restored (damaged in the outbox file)", true);
                 continue;
             };
             if self.room_index(message.room_id).is_none() {

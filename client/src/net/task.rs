@@ -7,6 +7,7 @@
 
 use super::socket::{self, AttemptError, Established, Ws};
 use super::{Auth, Backoff, ConnState, NetCmd, NetEvent, SyncState};
+use crate::sanitize::for_log;
 use futures_util::{SinkExt, StreamExt};
 use heartlink_protocol::{ClientMsg, Secret, decode_server};
 use tokio::sync::mpsc;
@@ -134,7 +135,7 @@ impl NetTask {
         match result {
             Ok((ws, established)) => self.on_established(ws, established).await,
             Err(AttemptError::Unreachable(reason)) if auth.retries() => {
-                tracing::info!(cause = %reason, "connection attempt failed");
+                tracing::info!(cause = %for_log(&reason), "connection attempt failed");
                 Next::Wait(self.backoff.next_delay())
             }
             Err(AttemptError::Unreachable(reason)) => self.refused(reason, false).await,
@@ -143,7 +144,7 @@ impl NetTask {
     }
 
     async fn refused(&mut self, reason: String, session_expired: bool) -> Next {
-        tracing::warn!(cause = %reason, "authentication refused");
+        tracing::warn!(cause = %for_log(&reason), "authentication refused");
         self.auth = None;
         self.emit(NetEvent::AuthFailed { reason, session_expired }).await;
         Next::Idle
@@ -151,7 +152,7 @@ impl NetTask {
 
     async fn on_established(&mut self, ws: Ws, established: Established) -> Next {
         let Established { user, token, heartbeat_secs } = established;
-        tracing::info!(user = %user.username, server = %self.server, "connected");
+        tracing::info!(user = %for_log(&user.username), server = %for_log(&self.server), "connected");
         self.backoff.reset();
         self.auth = Some(Auth::Resume { token: Secret::new(token.clone()) });
         let reconnect = !std::mem::replace(&mut self.first_attempt, false);
@@ -190,7 +191,7 @@ impl NetTask {
                             let step = match decode_server(&text) {
                                 Ok(frame) => self.sync.on_frame(frame, Instant::now()),
                                 Err(err) => {
-                                    tracing::warn!(cause = %err, "ignored an undecodable frame");
+                                    tracing::warn!(cause = %for_log(&err.to_string()), "ignored an undecodable frame");
                                     continue;
                                 }
                             };
@@ -251,7 +252,7 @@ impl NetTask {
     }
 
     fn lost(&mut self, reason: &str) -> Next {
-        tracing::info!(cause = %reason, "disconnected");
+        tracing::info!(cause = %for_log(reason), "disconnected");
         Next::Wait(self.backoff.next_delay())
     }
 
@@ -259,7 +260,7 @@ impl NetTask {
     /// retry loop), 4008 (slow consumer) reconnects at once, the rest back off.
     async fn closed_by_server(&mut self, frame: Option<CloseFrame>) -> Next {
         let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
-        tracing::info!(code, reason = %reason, "the server closed the connection");
+        tracing::info!(code, reason = %for_log(&reason), "the server closed the connection");
         match code {
             1000 | 1008 => {
                 let why = if reason.is_empty() { "the server ended the session".to_owned() } else { reason };
