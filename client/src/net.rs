@@ -9,6 +9,7 @@
 
 mod backoff;
 mod socket;
+mod sleep;
 mod sync;
 mod task;
 
@@ -17,6 +18,7 @@ pub use socket::revoke_token;
 pub use crate::events::{Auth, ConnState, NetCmd, NetEvent, Outgoing, RequestKind};
 pub use sync::SyncState;
 
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -33,11 +35,53 @@ pub struct NetHandle {
     pub events: mpsc::Receiver<NetEvent>,
 }
 
+/// The wall clock the task compares with the monotonic one to notice that
+/// the computer slept (replaceable in tests).
+pub type WallClock = std::sync::Arc<dyn Fn() -> std::time::SystemTime + Send + Sync>;
+
+/// How the task reconnects. The defaults are what the client uses.
+#[derive(Clone)]
+pub struct NetOptions {
+    /// Delays after failures: base and cap.
+    pub backoff: Backoff,
+    /// The cap for the outage after a long-lived session (see `long_lived`):
+    /// a server that was fine for a while is likely back soon.
+    pub short_cap: Duration,
+    pub long_lived: Duration,
+    pub wall_clock: WallClock,
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        Self {
+            backoff: Backoff::default(),
+            short_cap: Duration::from_secs(5),
+            long_lived: Duration::from_secs(60),
+            wall_clock: std::sync::Arc::new(std::time::SystemTime::now),
+        }
+    }
+}
+
+impl std::fmt::Debug for NetOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetOptions")
+            .field("backoff", &self.backoff)
+            .field("short_cap", &self.short_cap)
+            .field("long_lived", &self.long_lived)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Starts the network task on `tracker`; it stops when `cancel` fires or the
 /// command channel closes.
 pub fn spawn(tracker: &TaskTracker, cancel: CancellationToken) -> NetHandle {
+    spawn_with(tracker, cancel, NetOptions::default())
+}
+
+/// [`spawn`] with other reconnection settings (tests).
+pub fn spawn_with(tracker: &TaskTracker, cancel: CancellationToken, options: NetOptions) -> NetHandle {
     let (command_tx, command_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let (event_tx, event_rx) = mpsc::channel(CHANNEL_CAPACITY);
-    tracker.spawn(task::NetTask::new(command_rx, event_tx, cancel).run());
+    tracker.spawn(task::NetTask::new(command_rx, event_tx, cancel, options).run());
     NetHandle { commands: command_tx, events: event_rx }
 }

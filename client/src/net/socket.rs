@@ -113,10 +113,20 @@ fn connect_error(server: &str, err: tungstenite::Error) -> AttemptError {
         tungstenite::Error::Tls(tls) => untrusted(&place, &tls),
         tungstenite::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => untrusted(&place, &io),
         tungstenite::Error::Io(io) => io_error(&place, server, tls, &io),
-        tungstenite::Error::HttpFormat(_) | tungstenite::Error::Protocol(_) if !tls => refused(format!(
+        // Bytes that are not HTTP at all (a TLS alert): a TLS server.
+        tungstenite::Error::HttpFormat(_) | tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HttparseError(_))
+            if !tls =>
+        {
+            refused(format!(
             "{place} did not answer like a heartlink server — if it uses TLS, try {}",
             server.replacen("ws://", "wss://", 1)
-        )),
+        ))
+        }
+        // Closed before the handshake finished: a server going down or
+        // restarting, worth retrying.
+        tungstenite::Error::Protocol(_) => {
+            AttemptError::Unreachable(format!("{place} closed the connection at once — is it a heartlink server?"))
+        }
         other => AttemptError::Unreachable(format!("cannot reach {place}: {other}")),
     }
 }

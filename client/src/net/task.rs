@@ -5,7 +5,9 @@
 //! Commands that arrive while disconnected are queued in [`SyncState`]
 //! (joins, leaves, the outbox) or refused with [`NetEvent::NotSent`].
 
+use super::sleep::{self, SleepWatch};
 use super::socket::{self, AttemptError, Established, Ws};
+use super::NetOptions;
 use super::{Auth, Backoff, ConnState, NetCmd, NetEvent, SyncState};
 use crate::sanitize::for_log;
 use futures_util::{SinkExt, StreamExt};
@@ -33,12 +35,21 @@ pub(super) struct NetTask {
     server: String,
     auth: Option<Auth>,
     backoff: Backoff,
+    options: NetOptions,
+    /// When the current connection finished re-syncing, if it did.
+    resynced_at: Option<Instant>,
+    sleep: SleepWatch,
     /// True until the first success after an `Authenticate`.
     first_attempt: bool,
 }
 
 impl NetTask {
-    pub(super) fn new(commands: mpsc::Receiver<NetCmd>, events: mpsc::Sender<NetEvent>, cancel: CancellationToken) -> Self {
+    pub(super) fn new(
+        commands: mpsc::Receiver<NetCmd>,
+        events: mpsc::Sender<NetEvent>,
+        cancel: CancellationToken,
+        options: NetOptions,
+    ) -> Self {
         Self {
             commands,
             events,
@@ -46,7 +57,10 @@ impl NetTask {
             sync: SyncState::default(),
             server: String::new(),
             auth: None,
-            backoff: Backoff::default(),
+            backoff: options.backoff.clone(),
+            sleep: SleepWatch::new(options.wall_clock.clone()),
+            options,
+            resynced_at: None,
             first_attempt: true,
         }
     }
@@ -69,9 +83,13 @@ impl NetTask {
     }
 
     fn set_auth(&mut self, server: String, auth: Auth) -> Next {
-        self.server = server;
+        // Stored complete (host:port → ws://host:port/ws): that is the URL
+        // the session file keeps. A URL that cannot be completed is kept as
+        // typed, and the attempt says why it is wrong.
+        self.server = crate::server_url::normalize(&server).unwrap_or(server);
         self.auth = Some(auth);
         self.backoff.reset();
+        self.backoff.set_cap(self.options.backoff.cap());
         self.first_attempt = true;
         Next::Connect
     }
@@ -91,15 +109,23 @@ impl NetTask {
         }
     }
 
-    /// Waits out a backoff delay; the retry key (or new credentials) cuts it short.
+    /// Waits out a backoff delay; the retry key (or new credentials) cuts it
+    /// short, and so does waking up from a sleep.
     async fn wait(&mut self, delay: Duration) -> Next {
         let retry_at = Instant::now() + delay;
         let attempt = self.backoff.failures();
         self.emit(NetEvent::State(ConnState::Reconnecting { attempt, retry_at: Some(retry_at) })).await;
+        let mut clocks = tokio::time::interval(sleep::CHECK_EVERY);
         loop {
             tokio::select! {
                 () = self.cancel.cancelled() => return Next::Stop,
                 () = sleep_until(retry_at) => return Next::Connect,
+                _ = clocks.tick() => {
+                    if self.sleep.slept() {
+                        tracing::info!("the computer slept: trying to connect now");
+                        return Next::Connect;
+                    }
+                }
                 command = self.commands.recv() => match command {
                     None => return Next::Stop,
                     Some(NetCmd::RetryNow) => return Next::Connect,
@@ -136,7 +162,7 @@ impl NetTask {
             Ok((ws, established)) => self.on_established(ws, established).await,
             Err(AttemptError::Unreachable(reason)) if auth.retries() => {
                 tracing::info!(cause = %for_log(&reason), "connection attempt failed");
-                Next::Wait(self.backoff.next_delay())
+                self.next_wait()
             }
             Err(AttemptError::Unreachable(reason)) => self.refused(reason, false).await,
             Err(AttemptError::Refused { reason, session_expired }) => self.refused(reason, session_expired).await,
@@ -153,7 +179,8 @@ impl NetTask {
     async fn on_established(&mut self, ws: Ws, established: Established) -> Next {
         let Established { user, token, heartbeat_secs } = established;
         tracing::info!(user = %for_log(&user.username), server = %for_log(&self.server), "connected");
-        self.backoff.reset();
+        // The backoff is reset by the re-sync (see `deliver`), not here.
+        self.resynced_at = None;
         self.auth = Some(Auth::Resume { token: Secret::new(token.clone()) });
         let reconnect = !std::mem::replace(&mut self.first_attempt, false);
         let server = self.server.clone();
@@ -177,6 +204,7 @@ impl NetTask {
         let mut ping = tokio::time::interval_at(Instant::now() + heartbeat / 2, heartbeat / 2);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
+        let mut clocks = tokio::time::interval(sleep::CHECK_EVERY);
         loop {
             let retry_at = self.sync.next_retry();
             tokio::select! {
@@ -225,6 +253,15 @@ impl NetTask {
                         return next;
                     }
                 }
+                _ = clocks.tick() => {
+                    if self.sleep.slept() {
+                        // The socket is most likely dead at the other end; a
+                        // close frame is offered but not waited for long.
+                        tracing::info!("the computer slept: reconnecting now");
+                        let _ = tokio::time::timeout(Duration::from_millis(200), ws.close(None)).await;
+                        return Next::Connect;
+                    }
+                }
                 () = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
                     let frames = self.sync.due_retries(Instant::now());
                     if let Err(next) = self.send_frames(&mut ws, frames).await {
@@ -236,6 +273,12 @@ impl NetTask {
     }
 
     async fn deliver(&mut self, ws: &mut Ws, step: super::sync::Step) -> Result<(), Next> {
+        if step.events.iter().any(|event| matches!(event, NetEvent::Resynced)) {
+            // Only now has the connection proved itself (issue: a server
+            // that takes the login and then drops us must not be hammered).
+            self.backoff.reset();
+            self.resynced_at = Some(Instant::now());
+        }
         for event in step.events {
             self.emit(event).await;
         }
@@ -253,6 +296,17 @@ impl NetTask {
 
     fn lost(&mut self, reason: &str) -> Next {
         tracing::info!(cause = %for_log(reason), "disconnected");
+        self.next_wait()
+    }
+
+    /// The wait before the next attempt. The outage that follows a
+    /// long-lived session is capped lower: the server was fine a minute
+    /// ago, so it is probably back soon, and a 30 s wait would be felt.
+    fn next_wait(&mut self) -> Next {
+        if let Some(at) = self.resynced_at.take() {
+            let long_lived = at.elapsed() >= self.options.long_lived;
+            self.backoff.set_cap(if long_lived { self.options.short_cap } else { self.options.backoff.cap() });
+        }
         Next::Wait(self.backoff.next_delay())
     }
 
@@ -267,7 +321,7 @@ impl NetTask {
                 self.refused(format!("{why} — please log in again"), true).await
             }
             4008 => Next::Connect,
-            _ => Next::Wait(self.backoff.next_delay()),
+            _ => self.next_wait(),
         }
     }
 
@@ -295,3 +349,6 @@ impl NetTask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

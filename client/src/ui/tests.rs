@@ -19,7 +19,10 @@ fn screen(app: &App) -> String {
 /// `links_in` checks those).
 fn screen_at(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| drop(render(app, frame))).unwrap();
+    terminal.draw(|frame| {
+        render(app, frame);
+    })
+    .unwrap();
     strip_osc8(&terminal.backend().to_string())
 }
 
