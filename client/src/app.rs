@@ -169,7 +169,7 @@ impl App {
     pub fn resume(session: Session, unsent: Vec<UnsentMessage>, now: Instant) -> (Self, Vec<Effect>) {
         let mut app = Self::blank(session.server.clone(), session.username.clone(), Screen::Chat, now);
         app.token = Some(session.token.clone());
-        let auth = Auth::Resume { token: Secret::new(session.token) };
+        let auth = Auth::Resume { token: Secret::new(session.token), presence: true };
         let mut effects = vec![Effect::Net(NetCmd::Authenticate { server: session.server, auth })];
         effects.extend(app.open_rooms(&session.rooms));
         app.active = session.active.filter(|id| app.room_index(*id).is_some()).or_else(|| app.rooms.first().map(RoomView::id));

@@ -10,7 +10,9 @@ use tokio::time::Instant;
 pub enum Auth {
     Login { username: String, password: Secret },
     Register { username: Username, password: Password },
-    Resume { token: Secret },
+    /// `presence: false`: scripts and bots, which should not make the user
+    /// appear online (nor flap offline when they finish).
+    Resume { token: Secret, presence: bool },
 }
 
 impl Auth {
@@ -19,7 +21,7 @@ impl Auth {
         match self.clone() {
             Self::Login { username, password } => ClientMsg::Login { username, password },
             Self::Register { username, password } => ClientMsg::Register { username, password },
-            Self::Resume { token } => ClientMsg::Resume { token },
+            Self::Resume { token, presence } => ClientMsg::Resume { token, presence },
         }
     }
 
@@ -46,7 +48,14 @@ impl Outgoing {
     }
 
     pub fn to_msg(&self) -> ClientMsg {
-        ClientMsg::Send { room_id: self.room_id, client_msg_id: self.client_msg_id.clone(), body: self.body.clone() }
+        ClientMsg::Send {
+            room_id: self.room_id,
+            client_msg_id: self.client_msg_id.clone(),
+            body: self.body.clone(),
+            attachment: None,
+            call: None,
+            relates_to: None,
+        }
     }
 }
 

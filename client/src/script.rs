@@ -16,7 +16,9 @@ use tokio_util::task::TaskTracker;
 /// A network task resumed with the saved session and joined to `room`.
 async fn connect(session: &Session, room: RoomId, tracker: &TaskTracker, cancel: CancellationToken) -> NetHandle {
     let handle = net::spawn(tracker, cancel);
-    let auth = Auth::Resume { token: Secret::new(session.token.clone()) };
+    // A script is not the user being online: it connects without presence,
+    // so others see no "online"/"went offline" around each `send`.
+    let auth = Auth::Resume { token: Secret::new(session.token.clone()), presence: false };
     let commands = [NetCmd::Authenticate { server: session.server.clone(), auth }, NetCmd::Join(room)];
     for command in commands {
         let _ = handle.commands.send(command).await;
@@ -209,7 +211,7 @@ mod tests {
     fn json_lines_keep_the_exact_body_but_escape_terminal_controls() {
         let sender = User { id: UserId::random(), username: "mallory".into() };
         let body = "hi\u{1b}[2J\u{9b}\u{202e}\u{7f}\tok".to_owned();
-        let message = ChatMessage { room_id: RoomId::random(), seq: 1, sender, body: body.clone(), ts: 0, client_msg_id: "c".into() };
+        let message = ChatMessage { room_id: RoomId::random(), seq: 1, sender, body: body.clone(), ts: 0, client_msg_id: "c".into(), ..ChatMessage::default() };
         let line = terminal_safe_json(&message);
         assert!(!line.chars().any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)), "{line}");
         let back: ChatMessage = serde_json::from_str(&line).unwrap();

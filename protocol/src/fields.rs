@@ -26,6 +26,15 @@ fn has_control(s: &str, allowed: &[char]) -> bool {
     s.chars().any(|c| c.is_control() && !allowed.contains(&c))
 }
 
+/// Whether `c` is an invisible format character (Unicode category Cf: zero
+/// width space and joiners, BOM, soft hyphen, bidi controls, tag characters…).
+/// Names must not contain them: they make two different names look alike
+/// and can reorder what a terminal shows.
+pub fn is_format_char(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
+}
+
 macro_rules! validated_string {
     ($(#[$doc:meta])* $name:ident, $check:path) => {
         $(#[$doc])*
@@ -146,23 +155,47 @@ fn check_room_name(s: &str) -> Result<(), FieldError> {
             "room name must be 1-64 characters, not blank, without control characters",
         ));
     }
+    if s.chars().any(is_format_char) {
+        return Err(FieldError::new(
+            ErrorCode::BadRequest,
+            "room name must not contain invisible format characters (zero-width, bidi, BOM, soft hyphen)",
+        ));
+    }
     Ok(())
 }
 
 validated_string!(
-    /// A message body: 1–4000 characters; no control characters but `\n` and `\t`.
+    /// A message body: up to 4000 characters; no control characters but `\n`
+    /// and `\t`. Since wave 2 it may be empty on the wire (a caption-less
+    /// attachment, a call, a deletion); whether empty is allowed depends on
+    /// the rest of the `send`, so the server checks that ([`EMPTY_BODY`]).
     Body,
     check_body
 );
 display_debug!(Body);
 
+/// The refusal of an empty `body` where a text is required (`bad_request`).
+pub const EMPTY_BODY: &str = "message body is empty";
+
+// Not derived in the macro: of the validated strings only a body may be empty.
+#[allow(clippy::derivable_impls)]
+impl Default for Body {
+    fn default() -> Self {
+        Self(String::new())
+    }
+}
+
+impl Body {
+    /// Whether there is no text (allowed only beside an attachment, a call or a deletion).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 fn check_body(s: &str) -> Result<(), FieldError> {
     let len = s.chars().count();
     if len > *limits::BODY_CHARS.end() {
         return Err(FieldError::new(ErrorCode::TooLarge, "message body is over 4000 characters"));
-    }
-    if len < *limits::BODY_CHARS.start() {
-        return Err(FieldError::new(ErrorCode::BadRequest, "message body is empty"));
     }
     if has_control(s, &['\n', '\t']) {
         return Err(FieldError::new(
@@ -201,6 +234,42 @@ display_debug!(RequestRef);
 fn check_ref(s: &str) -> Result<(), FieldError> {
     if s.chars().count() > limits::REF_MAX_CHARS {
         return Err(FieldError::new(ErrorCode::BadRequest, "ref must be at most 64 characters"));
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// Since wave 2: a stranger-matching rendezvous code, 4–8 ASCII digits.
+    MatchCode,
+    check_match_code
+);
+display_debug!(MatchCode);
+
+fn check_match_code(s: &str) -> Result<(), FieldError> {
+    if !limits::MATCH_CODE_DIGITS.contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FieldError::new(ErrorCode::BadRequest, "a match code is 4-8 digits"));
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// Since wave 2: why a user reports a room or message: 1–1000
+    /// characters, not blank; no control characters but `\n` and `\t`.
+    ReportReason,
+    check_report_reason
+);
+display_debug!(ReportReason);
+
+fn check_report_reason(s: &str) -> Result<(), FieldError> {
+    let len = s.chars().count();
+    if len > *limits::REPORT_REASON_CHARS.end() {
+        return Err(FieldError::new(ErrorCode::TooLarge, "a report reason is at most 1000 characters"));
+    }
+    if s.trim().is_empty() || has_control(s, &['\n', '\t']) {
+        return Err(FieldError::new(
+            ErrorCode::BadRequest,
+            "a report needs a reason (1-1000 characters, no control characters)",
+        ));
     }
     Ok(())
 }
@@ -258,6 +327,40 @@ impl PageLimit {
     }
 }
 
+/// Since v1 (extension): `list_rooms.limit` and `members.limit`: 1–200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct ListLimit(u32);
+
+impl TryFrom<u32> for ListLimit {
+    type Error = FieldError;
+    fn try_from(value: u32) -> Result<Self, FieldError> {
+        if !limits::LIST_LIMIT.contains(&value) {
+            return Err(FieldError::new(ErrorCode::BadRequest, "limit must be 1-200"));
+        }
+        Ok(Self(value))
+    }
+}
+
+impl From<ListLimit> for u32 {
+    fn from(value: ListLimit) -> u32 {
+        value.0
+    }
+}
+
+impl Default for ListLimit {
+    fn default() -> Self {
+        Self(limits::LIST_DEFAULT_LIMIT)
+    }
+}
+
+impl ListLimit {
+    /// The number of rows asked for.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +389,7 @@ mod tests {
     #[test]
     fn bodies() {
         assert!(Body::try_from("hi\n\tthere ❤️").is_ok());
-        assert_eq!(Body::try_from("").unwrap_err().code, ErrorCode::BadRequest);
+        assert!(Body::try_from("").unwrap().is_empty(), "empty is decided by the server, per send");
         assert_eq!(Body::try_from("\u{1b}[2J").unwrap_err().code, ErrorCode::BadRequest);
         assert_eq!(Body::try_from("a\u{7f}").unwrap_err().code, ErrorCode::BadRequest);
         assert_eq!(Body::try_from("a\u{9b}").unwrap_err().code, ErrorCode::BadRequest);
@@ -308,5 +411,29 @@ mod tests {
         assert!(PageLimit::try_from(0).is_err());
         assert!(PageLimit::try_from(101).is_err());
         assert_eq!(PageLimit::default().get(), 50);
+        assert!(ListLimit::try_from(0).is_err());
+        assert!(ListLimit::try_from(201).is_err());
+        assert_eq!(ListLimit::default().get(), 100);
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_in_room_names() {
+        for bad in ["gen\u{200b}eral", "\u{feff}general", "gen\u{ad}eral", "a\u{202e}b", "tag\u{e0041}"] {
+            assert_eq!(RoomName::try_from(bad).unwrap_err().code, ErrorCode::BadRequest, "{bad:?}");
+        }
+        assert!(RoomName::try_from("café ❤️ 日本").is_ok());
+    }
+
+    #[test]
+    fn match_codes_and_report_reasons() {
+        for good in ["1234", "12345678", "0000"] {
+            assert!(MatchCode::try_from(good).is_ok(), "{good}");
+        }
+        for bad in ["123", "123456789", "12a4", "１２３４", ""] {
+            assert_eq!(MatchCode::try_from(bad).unwrap_err().code, ErrorCode::BadRequest, "{bad}");
+        }
+        assert!(ReportReason::try_from("spam\nand insults").is_ok());
+        assert_eq!(ReportReason::try_from("  ").unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(ReportReason::try_from("x".repeat(1001)).unwrap_err().code, ErrorCode::TooLarge);
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -54,4 +54,13 @@ uuid_id!(
 uuid_id!(
     /// One authenticated connection's id (`connection_established.session_id`).
     SessionId
+);
+uuid_id!(
+    /// Since wave 2: a completed upload (`attachment.media_id`); the same
+    /// value as the tus upload id it came from.
+    MediaId
+);
+uuid_id!(
+    /// Since wave 2: one call invitation and its answers (`call.call_id`).
+    CallId
 );

@@ -16,13 +16,21 @@ mod codec;
 mod fields;
 mod ids;
 pub mod limits;
+mod objects;
 mod server;
 
-pub use client::ClientMsg;
+pub use client::{AttachmentRef, CallRequest, CallRequestAction, ClientMsg};
 pub use codec::{DecodeError, Request, ServerFrame, decode_request, decode_server, encode_request, encode_server};
-pub use fields::{Body, ClientMsgId, FieldError, PageLimit, Password, RequestRef, RoomName, Secret, Username};
-pub use ids::{RoomId, SessionId, UserId};
-pub use server::{ChatMessage, ErrorCode, Member, ReadMarker, Room, RoomKind, RoomSummary, ServerMsg, User};
+pub use fields::{
+    Body, ClientMsgId, EMPTY_BODY, FieldError, ListLimit, MatchCode, PageLimit, Password, ReportReason, RequestRef,
+    RoomName, Secret, Username, is_format_char,
+};
+pub use ids::{CallId, MediaId, RoomId, SessionId, UserId};
+pub use objects::{
+    Attachment, AttachmentKind, CallAction, CallInfo, ChatMessage, LeaveReason, Member, PresenceStatus, ReadMarker,
+    RelKind, RelatesTo, Room, RoomKind, RoomSummary, User,
+};
+pub use server::{ErrorCode, ServerMsg};
 
 /// The protocol version this crate speaks, sent as `protocol` in
 /// `connection_established`. Additions that old clients can ignore (new

@@ -25,3 +25,23 @@ pub const JOIN_SINCE_MAX: u32 = 500;
 pub const JOIN_LATEST: u32 = 50;
 /// Seconds a connection has to send its first frame (the handshake included).
 pub const FIRST_FRAME_SECS: u64 = 10;
+/// `list_rooms.limit` and `members.limit` range (extension).
+pub const LIST_LIMIT: std::ops::RangeInclusive<u32> = 1..=200;
+/// Rows a `list_rooms` or `members` page holds when the request has no `limit`.
+pub const LIST_DEFAULT_LIMIT: u32 = 100;
+/// Members listed in a `joined` reply before `members_cursor` (extension).
+pub const JOIN_MEMBERS_MAX: u32 = 100;
+/// Largest encoded reply (history, joined, rooms, members) in bytes: a page
+/// is cut short (with `has_more`) rather than exceed it, so no reply can be
+/// too large for a connection's write buffer (extension).
+pub const REPLY_BYTES: usize = 256 * 1024;
+/// Digits of a stranger-matching code (wave 2).
+pub const MATCH_CODE_DIGITS: std::ops::RangeInclusive<usize> = 4..=8;
+/// Characters of a report's reason (wave 2).
+pub const REPORT_REASON_CHARS: std::ops::RangeInclusive<usize> = 1..=1000;
+/// Peak levels in a voice message's waveform (wave 2).
+pub const WAVEFORM_LEVELS: std::ops::RangeInclusive<usize> = 1..=128;
+/// A voice message's duration in milliseconds (wave 2).
+pub const VOICE_DURATION_MS: std::ops::RangeInclusive<u32> = 1..=600_000;
+/// Bytes of a reaction's emoji (wave 2).
+pub const REACTION_BYTES: usize = 32;

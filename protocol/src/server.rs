@@ -1,68 +1,14 @@
 //! Server → client messages and the objects inside them (PROTOCOL.md,
 //! "Server → client"). Since v1 unless noted.
 
-use crate::ids::{RoomId, SessionId, UserId};
+use crate::ids::{RoomId, SessionId};
+use crate::objects::{
+    CallInfo, ChatMessage, LeaveReason, Member, PresenceStatus, ReadMarker, Room, RoomSummary, User,
+};
 use serde::{Deserialize, Serialize};
 
-/// `user` objects: `{id, username}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct User {
-    pub id: UserId,
-    pub username: String,
-}
-
-/// A room's kind: `group` rooms admit anyone with the id, `pair` rooms their two users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RoomKind {
-    Group,
-    Pair,
-}
-
-/// `room` objects: `{id, name, kind, created_by, created_at}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Room {
-    pub id: RoomId,
-    pub name: String,
-    pub kind: RoomKind,
-    pub created_by: UserId,
-    /// Unix epoch milliseconds.
-    pub created_at: u64,
-}
-
-/// One entry of `joined.members`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    pub user: User,
-    pub online: bool,
-}
-
-/// A stored message, as broadcast in `chat_message` and listed in `joined`
-/// and `history`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    pub room_id: RoomId,
-    pub seq: u64,
-    pub sender: User,
-    pub body: String,
-    /// Unix epoch milliseconds, the server's clock when the message was stored.
-    pub ts: u64,
-    pub client_msg_id: String,
-}
-
-/// One entry of `rooms.rooms`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomSummary {
-    pub room: Room,
-    pub last_seq: u64,
-    pub read_seq: u64,
-}
-
-/// Since v1 (extension, docs/PROTOCOL.md): one member's read marker, listed in `joined.reads`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadMarker {
-    pub user: User,
-    pub seq: u64,
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// `error.code` values.
@@ -81,11 +27,15 @@ pub enum ErrorCode {
     BadCredentials,
     RegistrationClosed,
     Internal,
+    /// Since wave 2: the account is banned by the operator.
+    Banned,
+    /// Since wave 2: the upload is not complete yet.
+    NotReady,
 }
 
 impl ErrorCode {
     /// Every code, for parsing.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 14] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -98,6 +48,8 @@ impl ErrorCode {
         Self::BadCredentials,
         Self::RegistrationClosed,
         Self::Internal,
+        Self::Banned,
+        Self::NotReady,
     ];
 
     /// The wire spelling.
@@ -115,6 +67,8 @@ impl ErrorCode {
             Self::BadCredentials => "bad_credentials",
             Self::RegistrationClosed => "registration_closed",
             Self::Internal => "internal",
+            Self::Banned => "banned",
+            Self::NotReady => "not_ready",
         }
     }
 
@@ -141,6 +95,9 @@ pub enum ServerMsg {
         heartbeat_secs: u64,
         server_version: String,
         protocol: u32,
+        /// Since wave 2: the users this account blocked (strangers in alias form).
+        #[serde(default)]
+        blocked: Vec<User>,
     },
     RoomCreated {
         room: Room,
@@ -155,6 +112,10 @@ pub enum ServerMsg {
         /// can show where others have read up to without waiting for a receipt.
         #[serde(default)]
         reads: Vec<ReadMarker>,
+        /// Since v1 (extension): present when the room has more members than
+        /// `members` lists; page on with `members{cursor}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members_cursor: Option<String>,
     },
     Left {
         room_id: RoomId,
@@ -166,10 +127,22 @@ pub enum ServerMsg {
     UserLeft {
         room_id: RoomId,
         user: User,
+        /// Since wave 2: set when the room's creator removed the user.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<LeaveReason>,
     },
     Presence {
         user: User,
         online: bool,
+        /// Since wave 2.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<PresenceStatus>,
+        /// Since wave 2: when an `offline` user was last seen (ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen: Option<u64>,
+        /// Since wave 2: set when the user is shown under a pair room's alias.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room_id: Option<RoomId>,
     },
     /// A newtype variant so the same [`ChatMessage`] object serves the
     /// broadcast and the `messages` lists, field for field.
@@ -179,6 +152,9 @@ pub enum ServerMsg {
         client_msg_id: String,
         seq: u64,
         ts: u64,
+        /// Since wave 2: the invite's `call` object, on the ack of a call invitation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<CallInfo>,
     },
     History {
         room_id: RoomId,
@@ -197,11 +173,71 @@ pub enum ServerMsg {
     },
     Rooms {
         rooms: Vec<RoomSummary>,
+        /// Since v1 (extension): more rooms follow; ask `list_rooms{cursor}`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        has_more: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<String>,
+    },
+    /// Since v1 (extension): a page of a room's members.
+    Members {
+        room_id: RoomId,
+        members: Vec<Member>,
+        has_more: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<String>,
+    },
+    /// Since wave 2: new messages in a room this connection has not joined.
+    RoomActivity {
+        room_id: RoomId,
+        last_seq: u64,
+        mentions: u64,
     },
     MatchWaiting,
     MatchCancelled,
+    /// Since wave 2: a wait for a match ended unmatched after its time limit.
+    MatchExpired,
     Matched {
         room: Room,
+    },
+    /// Since wave 2: the first of the two `reveal`s.
+    RevealPending {
+        room_id: RoomId,
+    },
+    /// Since wave 2: both revealed; `peer` is the real account.
+    Revealed {
+        room_id: RoomId,
+        peer: User,
+    },
+    /// Since wave 2: a pair chat ended (`by` in alias form).
+    MatchEnded {
+        room_id: RoomId,
+        by: User,
+    },
+    /// Since wave 2.
+    Blocked {
+        user: User,
+    },
+    /// Since wave 2.
+    Unblocked {
+        user: User,
+    },
+    /// Since wave 2: a report was stored for the operator.
+    Reported {
+        room_id: RoomId,
+    },
+    /// Since wave 2: answers to the creator's `kick`, `ban`, `unban`.
+    Kicked {
+        room_id: RoomId,
+        user: User,
+    },
+    Banned {
+        room_id: RoomId,
+        user: User,
+    },
+    Unbanned {
+        room_id: RoomId,
+        user: User,
     },
     Pong,
     Error {

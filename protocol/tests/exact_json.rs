@@ -8,9 +8,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use heartlink_protocol::{
-    Body, ChatMessage, ClientMsg, ClientMsgId, ErrorCode, Member, PROTOCOL_VERSION, Password, ReadMarker, Request,
-    RequestRef, Room, RoomId, RoomKind, RoomName, RoomSummary, Secret, ServerMsg, SessionId, User, UserId, Username,
-    decode_request, decode_server, encode_request, encode_server,
+    Attachment, AttachmentKind, AttachmentRef, Body, CallAction, CallInfo, CallRequest, CallRequestAction,
+    ChatMessage, ClientMsg, ClientMsgId, ErrorCode, LeaveReason, Member, PROTOCOL_VERSION, Password, PresenceStatus,
+    ReadMarker, RelKind, RelatesTo, Request, RequestRef, Room, RoomId, RoomKind, RoomName, RoomSummary, Secret,
+    ServerMsg, SessionId, User, UserId, Username, decode_request, decode_server, encode_request, encode_server,
 };
 use serde_json::Value;
 
@@ -61,7 +62,7 @@ fn group_room() -> Room {
         id: room_id(),
         name: "general".to_owned(),
         kind: RoomKind::Group,
-        created_by: ALICE_ID.parse::<UserId>().unwrap(),
+        created_by: Some(ALICE_ID.parse::<UserId>().unwrap()),
         created_at: 1_700_000_000_123,
     }
 }
@@ -77,6 +78,7 @@ fn message(seq: u64) -> ChatMessage {
         body: format!("hello {seq}\n\twith ❤️"),
         ts: 1_700_000_001_000 + seq,
         client_msg_id: format!("c-{seq}"),
+        ..ChatMessage::default()
     }
 }
 
@@ -107,15 +109,24 @@ mod objects {
     #[test]
     fn room_group_and_pair() {
         object_case(ROOM_JSON, &group_room());
-        let pair = Room { name: "alice & bob".to_owned(), kind: RoomKind::Pair, ..group_room() };
-        let literal = ROOM_JSON.replace(r#""general","kind":"group""#, r#""alice & bob","kind":"pair""#);
+        // Since wave 2 a pair room is named after the peer's alias and has no creator.
+        let pair = Room { name: "quiet-otter".to_owned(), kind: RoomKind::Pair, created_by: None, ..group_room() };
+        let literal = format!(r#"{{"id":"{ROOM_ID}","name":"quiet-otter","kind":"pair","created_at":1700000000123}}"#);
         object_case(&literal, &pair);
     }
 
     #[test]
     fn member() {
         let literal = format!(r#"{{"user":{{"id":"{BOB_ID}","username":"bob"}},"online":true}}"#);
-        object_case(&literal, &Member { user: bob(), online: true });
+        object_case(&literal, &Member { user: bob(), online: true, ..Member::default() });
+        let away = format!(r#"{{"user":{{"id":"{BOB_ID}","username":"bob"}},"online":true,"status":"away"}}"#);
+        object_case(&away, &Member { user: bob(), online: true, status: Some(PresenceStatus::Away), last_seen: None });
+        let gone = format!(
+            r#"{{"user":{{"id":"{BOB_ID}","username":"bob"}},"online":false,"status":"offline","last_seen":1700000000999}}"#
+        );
+        let offline =
+            Member { user: bob(), online: false, status: Some(PresenceStatus::Offline), last_seen: Some(1_700_000_000_999) };
+        object_case(&gone, &offline);
     }
 
     #[test]
@@ -123,10 +134,101 @@ mod objects {
         object_case(&message_json(7), &message(7));
     }
 
+    const MEDIA_ID: &str = "6f1d2c3b-4a59-4e68-8d7c-1b2a3c4d5e6f";
+    const CALL_ID: &str = "7e2d3c4b-5a69-4f78-9e8d-2c3b4d5e6f70";
+
+    #[test]
+    fn chat_message_with_an_image_and_mentions() {
+        let sha = "ab".repeat(32);
+        let msg = ChatMessage {
+            body: "look".to_owned(),
+            attachment: Some(Box::new(Attachment {
+                media_id: MEDIA_ID.parse().unwrap(),
+                name: "cat.png".to_owned(),
+                mime: "image/png".to_owned(),
+                size: 2048,
+                sha256: sha.clone(),
+                kind: AttachmentKind::Image,
+                width: Some(640),
+                height: Some(480),
+                duration_ms: None,
+                waveform: None,
+            })),
+            mentions: vec![BOB_ID.parse().unwrap()],
+            ..message(8)
+        };
+        let literal = format!(
+            r#"{{"room_id":"{ROOM_ID}","seq":8,"sender":{{"id":"{ALICE_ID}","username":"alice"}},"body":"look",
+            "ts":1700000001008,"client_msg_id":"c-8",
+            "attachment":{{"media_id":"{MEDIA_ID}","name":"cat.png","mime":"image/png","size":2048,
+            "sha256":"{sha}","kind":"image","width":640,"height":480}},"mentions":["{BOB_ID}"]}}"#
+        );
+        object_case(&literal, &msg);
+    }
+
+    #[test]
+    fn chat_message_voice_call_relation_deleted() {
+        let voice = Attachment {
+            media_id: MEDIA_ID.parse().unwrap(),
+            name: "note.ogg".to_owned(),
+            mime: "audio/ogg".to_owned(),
+            size: 9000,
+            sha256: "cd".repeat(32),
+            kind: AttachmentKind::Voice,
+            width: None,
+            height: None,
+            duration_ms: Some(7000),
+            waveform: Some(vec![0, 128, 255]),
+        };
+        let voice_json = format!(
+            r#"{{"media_id":"{MEDIA_ID}","name":"note.ogg","mime":"audio/ogg","size":9000,"sha256":"{}",
+            "kind":"voice","duration_ms":7000,"waveform":[0,128,255]}}"#,
+            "cd".repeat(32)
+        );
+        object_case(&voice_json, &voice);
+
+        let invite = CallInfo {
+            call_id: CALL_ID.parse().unwrap(),
+            action: CallAction::Invite,
+            url: Some(format!("https://meet.jit.si/heartlink-{CALL_ID}")),
+            expires_at: Some(1_700_000_060_000),
+        };
+        let invite_json = format!(
+            r#"{{"call_id":"{CALL_ID}","action":"invite","url":"https://meet.jit.si/heartlink-{CALL_ID}",
+            "expires_at":1700000060000}}"#
+        );
+        object_case(&invite_json, &invite);
+        let missed = CallInfo { call_id: CALL_ID.parse().unwrap(), action: CallAction::Missed, url: None, expires_at: None };
+        object_case(&format!(r#"{{"call_id":"{CALL_ID}","action":"missed"}}"#), &missed);
+
+        let reply = ChatMessage { relates_to: Some(RelatesTo { seq: 3, rel: RelKind::Reply }), ..message(9) };
+        let mut literal = parse(&message_json(9));
+        literal["relates_to"] = parse(r#"{"seq":3,"rel":"reply"}"#);
+        object_case(&literal.to_string(), &reply);
+
+        let deleted = ChatMessage { body: String::new(), deleted: true, ..message(3) };
+        let mut literal = parse(&message_json(3));
+        literal["body"] = "".into();
+        literal["deleted"] = true.into();
+        object_case(&literal.to_string(), &deleted);
+    }
+
+    #[test]
+    fn relation_kinds_and_leave_reasons_spell_as_documented() {
+        for (rel, word) in [(RelKind::Reply, "reply"), (RelKind::Edit, "edit"), (RelKind::Delete, "delete"), (RelKind::React, "react")] {
+            assert_eq!(serde_json::to_value(rel).unwrap(), word);
+        }
+        assert_eq!(serde_json::to_value(LeaveReason::Kicked).unwrap(), "kicked");
+        assert_eq!(serde_json::to_value(LeaveReason::Banned).unwrap(), "banned");
+        assert_eq!(serde_json::to_value(PresenceStatus::Away).unwrap(), "away");
+        assert_eq!(serde_json::to_value(AttachmentKind::File).unwrap(), "file");
+        assert_eq!(serde_json::to_value(CallRequestAction::Decline).unwrap(), "decline");
+    }
+
     #[test]
     fn room_summary() {
-        let literal = format!(r#"{{"room":{ROOM_JSON},"last_seq":12,"read_seq":0}}"#);
-        object_case(&literal, &RoomSummary { room: group_room(), last_seq: 12, read_seq: 0 });
+        let literal = format!(r#"{{"room":{ROOM_JSON},"last_seq":12,"read_seq":0,"mentions":2}}"#);
+        object_case(&literal, &RoomSummary { room: group_room(), last_seq: 12, read_seq: 0, mentions: 2 });
     }
 
     #[test]
@@ -157,6 +259,9 @@ mod objects {
             "bad_credentials",
             "registration_closed",
             "internal",
+            // Wave 2 additions.
+            "banned",
+            "not_ready",
         ];
         let spelled: Vec<Value> = ErrorCode::ALL.iter().map(|code| serde_json::to_value(code).unwrap()).collect();
         let documented: Vec<Value> = documented.iter().map(|code| Value::String((*code).to_owned())).collect();

@@ -23,7 +23,7 @@ fn client_variant(msg: &ClientMsg) -> usize {
         ClientMsg::Register { .. } => 0,
         ClientMsg::Login { .. } => 1,
         ClientMsg::Resume { .. } => 2,
-        ClientMsg::Logout => 3,
+        ClientMsg::Logout { .. } => 3,
         ClientMsg::CreateRoom { .. } => 4,
         ClientMsg::Join { .. } => 5,
         ClientMsg::Leave { .. } => 6,
@@ -31,16 +31,27 @@ fn client_variant(msg: &ClientMsg) -> usize {
         ClientMsg::History { .. } => 8,
         ClientMsg::Typing { .. } => 9,
         ClientMsg::Read { .. } => 10,
-        ClientMsg::ListRooms => 11,
-        ClientMsg::Match => 12,
+        ClientMsg::ListRooms { .. } => 11,
+        ClientMsg::Match { .. } => 12,
         ClientMsg::CancelMatch => 13,
         ClientMsg::Ping => 14,
+        ClientMsg::Members { .. } => 15,
+        ClientMsg::SetStatus { .. } => 16,
+        ClientMsg::Reveal { .. } => 17,
+        ClientMsg::EndMatch { .. } => 18,
+        ClientMsg::Block { .. } => 19,
+        ClientMsg::Unblock { .. } => 20,
+        ClientMsg::Report { .. } => 21,
+        ClientMsg::Kick { .. } => 22,
+        ClientMsg::Ban { .. } => 23,
+        ClientMsg::Unban { .. } => 24,
     }
 }
 /// The wire `type` of each client variant, in [`client_variant`] order, as PROTOCOL.md spells them.
-const CLIENT_TYPES: [&str; 15] = [
+const CLIENT_TYPES: [&str; 25] = [
     "register", "login", "resume", "logout", "create_room", "join", "leave", "send", "history", "typing", "read",
-    "list_rooms", "match", "cancel_match", "ping",
+    "list_rooms", "match", "cancel_match", "ping", "members", "set_status", "reveal", "end_match", "block", "unblock",
+    "report", "kick", "ban", "unban",
 ];
 const CLIENT_VARIANTS: usize = CLIENT_TYPES.len();
 
@@ -65,13 +76,26 @@ fn server_variant(msg: &ServerMsg) -> usize {
         ServerMsg::Matched { .. } => 15,
         ServerMsg::Pong => 16,
         ServerMsg::Error { .. } => 17,
+        ServerMsg::Members { .. } => 18,
+        ServerMsg::RoomActivity { .. } => 19,
+        ServerMsg::MatchExpired => 20,
+        ServerMsg::RevealPending { .. } => 21,
+        ServerMsg::Revealed { .. } => 22,
+        ServerMsg::MatchEnded { .. } => 23,
+        ServerMsg::Blocked { .. } => 24,
+        ServerMsg::Unblocked { .. } => 25,
+        ServerMsg::Reported { .. } => 26,
+        ServerMsg::Kicked { .. } => 27,
+        ServerMsg::Banned { .. } => 28,
+        ServerMsg::Unbanned { .. } => 29,
     }
 }
 /// The wire `type` of each server variant, in [`server_variant`] order.
-const SERVER_TYPES: [&str; 18] = [
+const SERVER_TYPES: [&str; 30] = [
     "connection_established", "room_created", "joined", "left", "user_joined", "user_left", "presence",
     "chat_message", "ack", "history", "typing", "read_receipt", "rooms", "match_waiting", "match_cancelled",
-    "matched", "pong", "error",
+    "matched", "pong", "error", "members", "room_activity", "match_expired", "reveal_pending", "revealed",
+    "match_ended", "blocked", "unblocked", "reported", "kicked", "banned", "unbanned",
 ];
 const SERVER_VARIANTS: usize = SERVER_TYPES.len();
 
@@ -123,9 +147,9 @@ fn every_variant_is_generated() {
     let mut runner = TestRunner::deterministic();
     let (client, server) = (client_msg(), server_msg());
     let (mut seen_client, mut seen_server) = ([false; CLIENT_VARIANTS], [false; SERVER_VARIANTS]);
-    // 300 draws over 15-18 equally weighted arms: a missed variant is a
+    // 1000 draws over 25-30 equally weighted arms: a missed variant is a
     // strategy bug, not bad luck (the deterministic runner makes it repeatable).
-    for _ in 0..300 {
+    for _ in 0..1000 {
         seen_client[client_variant(&client.new_tree(&mut runner).unwrap().current())] = true;
         seen_server[server_variant(&server.new_tree(&mut runner).unwrap().current())] = true;
     }

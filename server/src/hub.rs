@@ -151,7 +151,7 @@ impl Hub {
         let count = state.online.entry(user.id).or_insert(0);
         *count += 1;
         if *count == 1 {
-            state.broadcast_rooms(user_rooms, &frame(&ServerMsg::Presence { user, online: true }));
+            state.broadcast_rooms(user_rooms, &frame(&ServerMsg::Presence { user, online: true, status: None, last_seen: None, room_id: None }));
         }
     }
 
@@ -177,7 +177,7 @@ impl Hub {
         };
         if last {
             state.online.remove(&user.id);
-            state.broadcast_rooms(user_rooms, &frame(&ServerMsg::Presence { user, online: false }));
+            state.broadcast_rooms(user_rooms, &frame(&ServerMsg::Presence { user, online: false, status: None, last_seen: None, room_id: None }));
         }
     }
 
@@ -216,7 +216,7 @@ impl Hub {
     /// `user_left`; `from` gets the `left` reply instead.
     pub fn user_left(&self, room: RoomId, user: User, from: ConnId) {
         let mut state = self.lock();
-        let event = frame(&ServerMsg::UserLeft { room_id: room, user: user.clone() });
+        let event = frame(&ServerMsg::UserLeft { room_id: room, user: user.clone(), reason: None });
         state.broadcast(room, &event, |handle| handle.id != from);
         let theirs: Vec<ConnId> = state
             .room_conns

@@ -118,6 +118,7 @@ impl Session {
             heartbeat_secs: shared.config.heartbeat.as_secs(),
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
             protocol: heartlink_protocol::PROTOCOL_VERSION,
+            blocked: Vec::new(),
         };
         let rate = shared.config.request_rate;
         let session = Self {

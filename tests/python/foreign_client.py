@@ -76,7 +76,7 @@ async def first_session(url, username, password):
                                    "ref": "bad"}, "error")
         assert error["code"] == "bad_request" and error["message"], error
         rooms = await request(ws, {"type": "list_rooms"}, "rooms")
-        assert rooms["rooms"] == [{"room": room, "last_seq": 3, "read_seq": 0}], rooms
+        assert rooms["rooms"] == [{"room": room, "last_seq": 3, "read_seq": 0, "mentions": 0}], rooms
         await request(ws, {"type": "ping", "ref": "p"}, "pong")
         return hello["token"], room
 

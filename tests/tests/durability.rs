@@ -103,7 +103,10 @@ async fn a_sigterm_restart_keeps_everything() {
 }
 
 const USERS: usize = 8;
-const PER_USER: usize = 80;
+/// Enough that the kill lands mid-burst even when the test's own threads are
+/// slowed by other load on the machine (80 per user was sometimes all acked
+/// before the SIGKILL arrived).
+const PER_USER: usize = 250;
 /// The server is killed once this many acks have arrived, well before all
 /// `USERS * PER_USER`.
 const KILL_AFTER_ACKS: usize = 120;

@@ -42,7 +42,7 @@ async fn two_waiting_users_are_matched_into_a_new_pair_room() {
     // Each must join to receive the room's events; both are members already.
     for client in [&mut alice, &mut bob] {
         let rooms = client.request(json!({"type": "list_rooms"}), "rooms").await;
-        assert_eq!(rooms["rooms"], json!([{"room": room, "last_seq": 0, "read_seq": 0}]));
+        assert_eq!(rooms["rooms"], json!([{"room": room, "last_seq": 0, "read_seq": 0, "mentions": 0}]));
     }
     let joined = alice.join(&room["id"]).await;
     let users: Vec<&Value> = joined["members"].as_array().expect("members").iter().map(|m| &m["user"]).collect();

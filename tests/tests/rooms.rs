@@ -29,7 +29,7 @@ async fn create_room_answers_the_room_and_makes_the_creator_a_member() {
     let created_at = room["created_at"].as_u64().expect("created_at is an integer");
     assert!((before - 2000..=after + 2000).contains(&created_at), "created_at {created_at} is epoch ms");
     let rooms = alice.request(json!({"type": "list_rooms", "ref": "l"}), "rooms").await;
-    assert_eq!(rooms, json!({"type": "rooms", "ref": "l", "rooms": [{"room": room, "last_seq": 0, "read_seq": 0}]}));
+    assert_eq!(rooms, json!({"type": "rooms", "ref": "l", "rooms": [{"room": room, "last_seq": 0, "read_seq": 0, "mentions": 0}]}));
     let joined = alice.request(json!({"type": "join", "room_id": room["id"], "ref": "j"}), "joined").await;
     let expected = json!({"type": "joined", "ref": "j", "room": room, "members": [member(&established["user"], true)],
         "last_seq": 0, "messages": [], "has_more": false, "reads": []});
@@ -203,9 +203,9 @@ async fn list_rooms_lists_the_users_rooms_oldest_first_with_seqs() {
     alice.send(json!({"type": "read", "room_id": first["id"], "seq": 2})).await;
     let rooms = alice.request(json!({"type": "list_rooms"}), "rooms").await;
     let expected = json!([
-        {"room": first, "last_seq": 3, "read_seq": 2},
-        {"room": second, "last_seq": 0, "read_seq": 0},
-        {"room": bobs, "last_seq": 0, "read_seq": 0},
+        {"room": first, "last_seq": 3, "read_seq": 2, "mentions": 0},
+        {"room": second, "last_seq": 0, "read_seq": 0, "mentions": 0},
+        {"room": bobs, "last_seq": 0, "read_seq": 0, "mentions": 0},
     ]);
     assert_eq!(rooms["rooms"], expected);
 }

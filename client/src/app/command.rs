@@ -93,9 +93,9 @@ impl App {
             Command::Leave => self.leave_active(),
             Command::Rooms => {
                 self.listing_rooms = true;
-                vec![Self::request(ClientMsg::ListRooms)]
+                vec![Self::request(ClientMsg::ListRooms { cursor: None, limit: None })]
             }
-            Command::Match => vec![Self::request(ClientMsg::Match)],
+            Command::Match => vec![Self::request(ClientMsg::Match { code: None })],
             Command::CancelMatch => vec![Self::request(ClientMsg::CancelMatch)],
             Command::Help => self.help(),
             Command::Quit => self.quit(),

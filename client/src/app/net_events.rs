@@ -68,7 +68,7 @@ impl App {
                 self.notify("reconnected", false);
             }
         }
-        let mut effects = vec![Self::request(ClientMsg::ListRooms)];
+        let mut effects = vec![Self::request(ClientMsg::ListRooms { cursor: None, limit: None })];
         effects.extend(self.mark_read());
         effects
     }

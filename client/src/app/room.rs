@@ -64,7 +64,7 @@ impl RoomView {
     /// A room known only by id until its `joined` reply arrives.
     pub fn placeholder(id: RoomId) -> Self {
         let short: String = id.to_string().chars().take(8).collect();
-        let room = Room { id, name: short, kind: RoomKind::Group, created_by: UserId(uuid::Uuid::nil()), created_at: 0 };
+        let room = Room { id, name: short, kind: RoomKind::Group, created_by: None, created_at: 0 };
         Self::new(room)
     }
 
@@ -142,6 +142,7 @@ impl RoomView {
             body: pending.body,
             ts,
             client_msg_id: pending.client_msg_id,
+            ..ChatMessage::default()
         });
         true
     }

@@ -23,7 +23,7 @@ impl App {
                 return self.joined(JoinedReply { room, members, messages, has_more, reads });
             }
             ServerMsg::ChatMessage(message) => return self.chat_message(message),
-            ServerMsg::Ack { room_id, client_msg_id, seq, ts } => {
+            ServerMsg::Ack { room_id, client_msg_id, seq, ts, .. } => {
                 let me = self.me.clone();
                 if let (Some(room), Some(me)) = (self.room_mut(room_id), me) {
                     if room.acked(&client_msg_id, seq, ts, &me) {
@@ -33,18 +33,32 @@ impl App {
             }
             ServerMsg::History { room_id, messages, has_more } => self.history(room_id, messages, has_more),
             ServerMsg::UserJoined { room_id, user } => self.member_joined(room_id, user),
-            ServerMsg::UserLeft { room_id, user } => return self.member_left(room_id, &user),
+            ServerMsg::UserLeft { room_id, user, .. } => return self.member_left(room_id, &user),
             ServerMsg::Left { room_id } => drop(self.remove_room(room_id)),
-            ServerMsg::Presence { user, online } => self.presence(&user, online),
+            ServerMsg::Presence { user, online, .. } => self.presence(&user, online),
             ServerMsg::Typing { room_id, user, active } => self.typing(room_id, user, active),
             ServerMsg::ReadReceipt { room_id, user, seq } => self.read_receipt(room_id, user, seq),
-            ServerMsg::Rooms { rooms } => self.rooms_listed(rooms),
+            ServerMsg::Rooms { rooms, .. } => self.rooms_listed(rooms),
             ServerMsg::RoomCreated { room } => return self.room_created(room),
             ServerMsg::Matched { room } => return self.matched(room),
             ServerMsg::MatchWaiting => self.notify("waiting for someone to match with… (/cancel to stop)", false),
             ServerMsg::MatchCancelled => self.notify("stopped waiting for a match", false),
             ServerMsg::Error { message, .. } => self.notify(format!("server: {}", sanitize_line(&message)), true),
-            ServerMsg::ConnectionEstablished { .. } | ServerMsg::Pong => {}
+            // Wave 2 events this client does not show yet.
+            ServerMsg::ConnectionEstablished { .. }
+            | ServerMsg::Pong
+            | ServerMsg::Members { .. }
+            | ServerMsg::RoomActivity { .. }
+            | ServerMsg::MatchExpired
+            | ServerMsg::RevealPending { .. }
+            | ServerMsg::Revealed { .. }
+            | ServerMsg::MatchEnded { .. }
+            | ServerMsg::Blocked { .. }
+            | ServerMsg::Unblocked { .. }
+            | ServerMsg::Reported { .. }
+            | ServerMsg::Kicked { .. }
+            | ServerMsg::Banned { .. }
+            | ServerMsg::Unbanned { .. } => {}
         }
         Vec::new()
     }

@@ -76,7 +76,7 @@ fn own_message_is_pending_until_its_echo_and_ack_and_emoji_expand() {
     assert!(app.input.is_empty());
     server(&mut app, ServerMsg::ChatMessage(message(room, 1, &alice(), "hi ❤️", &id)));
     assert!(app.rooms[0].pending.is_empty());
-    server(&mut app, ServerMsg::Ack { room_id: room, client_msg_id: id, seq: 1, ts: 5 });
+    server(&mut app, ServerMsg::Ack { room_id: room, client_msg_id: id, seq: 1, ts: 5, call: None });
     assert_eq!(app.rooms[0].messages.len(), 1);
     assert_eq!(app.rooms[0].unread, 0, "own messages are not unread");
 }
@@ -87,7 +87,7 @@ fn an_ack_without_echo_turns_the_pending_copy_into_the_message() {
     type_text(&mut app, "quick");
     let effects = app.update(key(KeyCode::Enter));
     let id = sent_id(&effects);
-    server(&mut app, ServerMsg::Ack { room_id: room, client_msg_id: id, seq: 4, ts: 5 });
+    server(&mut app, ServerMsg::Ack { room_id: room, client_msg_id: id, seq: 4, ts: 5, call: None });
     assert!(app.rooms[0].pending.is_empty());
     assert_eq!(app.rooms[0].messages[&4].body, "quick");
 }
@@ -125,7 +125,7 @@ fn a_reconnect_reports_how_many_missed_messages_the_rejoin_loaded() {
     server(&mut app, joined(room, missed));
     let effects = app.update(Msg::Net(NetEvent::Resynced));
     assert!(app.rooms[0].notices.iter().any(|n| n.text == "reconnected — 2 missed messages loaded"), "{:?}", app.rooms[0].notices);
-    assert!(effects.iter().any(|e| matches!(e, Effect::Net(NetCmd::Request(ClientMsg::ListRooms)))));
+    assert!(effects.iter().any(|e| matches!(e, Effect::Net(NetCmd::Request(ClientMsg::ListRooms { .. })))));
 }
 
 #[test]
@@ -133,10 +133,10 @@ fn joins_leaves_and_presence_become_notices_and_member_state() {
     let (mut app, room) = chat_app();
     server(&mut app, ServerMsg::UserJoined { room_id: room, user: bob() });
     assert!(app.rooms[0].members.iter().any(|m| m.user == bob() && m.online));
-    server(&mut app, ServerMsg::Presence { user: bob(), online: false });
-    server(&mut app, ServerMsg::Presence { user: bob(), online: false });
+    server(&mut app, ServerMsg::Presence { user: bob(), online: false, status: None, last_seen: None, room_id: None });
+    server(&mut app, ServerMsg::Presence { user: bob(), online: false, status: None, last_seen: None, room_id: None });
     assert!(app.rooms[0].members.iter().any(|m| m.user == bob() && !m.online));
-    server(&mut app, ServerMsg::UserLeft { room_id: room, user: bob() });
+    server(&mut app, ServerMsg::UserLeft { room_id: room, user: bob(), reason: None });
     let texts: Vec<&str> = app.rooms[0].notices.iter().map(|n| n.text.as_str()).collect();
     assert_eq!(&texts[texts.len() - 3..], ["bob joined", "bob went offline", "bob left"]);
     assert!(!app.rooms[0].members.iter().any(|m| m.user == bob()));
@@ -206,11 +206,11 @@ fn commands_create_join_leave_match_rooms_help_quit() {
     let effects = enter_line(&mut app, "/leave");
     assert!(effects.iter().any(|e| matches!(e, Effect::Net(NetCmd::Leave(id)) if *id == lounge)));
     assert!(effects.iter().any(|e| matches!(e, Effect::SaveSession(s) if !s.rooms.contains(&lounge))));
-    assert!(matches!(&enter_line(&mut app, "/match")[..], [Effect::Net(NetCmd::Request(ClientMsg::Match))]));
+    assert!(matches!(&enter_line(&mut app, "/match")[..], [Effect::Net(NetCmd::Request(ClientMsg::Match { .. }))]));
     let pair = room_id(8);
     let effects = server(&mut app, ServerMsg::Matched { room: room(pair, "alice & bob") });
     assert!(effects.iter().any(|e| matches!(e, Effect::Net(NetCmd::Join(id)) if *id == pair)));
-    assert!(matches!(&enter_line(&mut app, "/rooms")[..], [Effect::Net(NetCmd::Request(ClientMsg::ListRooms))]));
+    assert!(matches!(&enter_line(&mut app, "/rooms")[..], [Effect::Net(NetCmd::Request(ClientMsg::ListRooms { .. }))]));
     enter_line(&mut app, "/join");
     assert!(app.active_room().is_some_and(|r| r.notices.last().is_some_and(|n| n.alert && n.text.contains("usage"))));
     app.input.take();
@@ -244,7 +244,7 @@ fn refusals_are_shown_in_plain_language() {
 fn scrolling_to_the_top_fetches_older_history_once() {
     let (mut app, room) = chat_app();
     let messages = (51..=100).map(|seq| message(room, seq, &bob(), "line", &format!("b{seq}"))).collect();
-    server(&mut app, ServerMsg::Joined { room: self::fixtures::room(room, "general"), members: vec![], last_seq: 100, messages, has_more: true, reads: vec![] });
+    server(&mut app, ServerMsg::Joined { room: self::fixtures::room(room, "general"), members: vec![], last_seq: 100, messages, has_more: true, reads: vec![], members_cursor: None });
     let history = |effects: &[Effect]| effects.iter().any(|e| matches!(e, Effect::Net(NetCmd::Request(ClientMsg::History { before_seq: Some(51), .. }))));
     let mut fetched = 0;
     for _ in 0..10 {

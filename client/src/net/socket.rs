@@ -189,12 +189,13 @@ fn refusal(auth: &Auth, code: ErrorCode, message: &str, retry_after_ms: Option<u
 /// `logout`: resumes with `token`, asks the server to revoke it and waits
 /// for the close that confirms it.
 pub async fn revoke_token(server: &str, token: &str) -> Result<(), ClientError> {
-    let auth = Auth::Resume { token: Secret::new(token) };
+    // A logout is not the user coming online: no presence flap for others.
+    let auth = Auth::Resume { token: Secret::new(token), presence: false };
     let (mut ws, _) = connect(server, &auth).await.map_err(|err| match err {
         AttemptError::Refused { reason, .. } => ClientError::Refused(reason),
         AttemptError::Unreachable(reason) => ClientError::Unreachable(reason),
     })?;
-    let frame = encode_request(&ClientMsg::Logout, None);
+    let frame = encode_request(&ClientMsg::Logout { everywhere: false }, None);
     ws.send(Message::text(frame)).await.map_err(|err| ClientError::Unreachable(err.to_string()))?;
     let closed = timeout(Duration::from_secs(5), async {
         while let Some(Ok(message)) = ws.next().await {

@@ -181,7 +181,9 @@ impl NetTask {
         tracing::info!(user = %for_log(&user.username), server = %for_log(&self.server), "connected");
         // The backoff is reset by the re-sync (see `deliver`), not here.
         self.resynced_at = None;
-        self.auth = Some(Auth::Resume { token: Secret::new(token.clone()) });
+        // Reconnects resume with the token, keeping the first login's presence.
+        let presence = !matches!(self.auth, Some(Auth::Resume { presence: false, .. }));
+        self.auth = Some(Auth::Resume { token: Secret::new(token.clone()), presence });
         let reconnect = !std::mem::replace(&mut self.first_attempt, false);
         let server = self.server.clone();
         self.emit(NetEvent::Authenticated { user, token, server, reconnect }).await;

@@ -188,6 +188,7 @@ fn pending_lines(layout: Layout<'_>, pending: &crate::app::Pending) -> Vec<Logic
         body: pending.body.clone(),
         ts: 0,
         client_msg_id: String::new(),
+        ..ChatMessage::default()
     };
     message_lines(layout, &fake, Some(status))
 }

@@ -50,7 +50,7 @@ fn chat_with_history() -> App {
     server(&mut app, ServerMsg::ReadReceipt { room_id: room, user: bob(), seq: 2 });
     let carol = User { id: UserId(uuid::Uuid::from_u128(0xca401)), username: "carol".into() };
     server(&mut app, ServerMsg::UserJoined { room_id: room, user: carol.clone() });
-    server(&mut app, ServerMsg::Presence { user: carol, online: false });
+    server(&mut app, ServerMsg::Presence { user: carol, online: false, status: None, last_seen: None, room_id: None });
     server(&mut app, ServerMsg::Typing { room_id: room, user: bob(), active: true });
     type_text(&mut app, "see you :wave:");
     app

@@ -20,13 +20,16 @@ fn login() {
 #[test]
 fn resume() {
     let token = "ab".repeat(32);
-    let msg = ClientMsg::Resume { token: Secret::new(token.clone()) };
+    let msg = ClientMsg::Resume { token: Secret::new(token.clone()), presence: true };
     client_case(&format!(r#"{{"type":"resume","token":"{token}"}}"#), msg, None);
+    let script = ClientMsg::Resume { token: Secret::new(token.clone()), presence: false };
+    client_case(&format!(r#"{{"type":"resume","token":"{token}","presence":false}}"#), script, None);
 }
 
 #[test]
 fn logout() {
-    client_case(r#"{"type":"logout"}"#, ClientMsg::Logout, None);
+    client_case(r#"{"type":"logout"}"#, ClientMsg::Logout { everywhere: false }, None);
+    client_case(r#"{"type":"logout","everywhere":true}"#, ClientMsg::Logout { everywhere: true }, None);
 }
 
 #[test]
@@ -54,6 +57,9 @@ fn send() {
         room_id: room_id(),
         client_msg_id: ClientMsgId::try_from("c-1").unwrap(),
         body: Body::try_from("hi\nthere").unwrap(),
+        attachment: None,
+        call: None,
+        relates_to: None,
     };
     let literal =
         format!(r#"{{"type":"send","room_id":"{ROOM_ID}","client_msg_id":"c-1","body":"hi\nthere","ref":"s1"}}"#);
@@ -82,13 +88,103 @@ fn read() {
 }
 
 #[test]
+fn send_with_attachment_call_or_relation() {
+    let id = ClientMsgId::try_from("c-2").unwrap();
+    let media = "6f1d2c3b-4a59-4e68-8d7c-1b2a3c4d5e6f";
+    let voice = ClientMsg::Send {
+        room_id: room_id(),
+        client_msg_id: id.clone(),
+        body: Body::default(),
+        attachment: Some(AttachmentRef { media_id: media.parse().unwrap(), duration_ms: Some(7000), waveform: Some(vec![1, 9]) }),
+        call: None,
+        relates_to: None,
+    };
+    let literal = format!(
+        r#"{{"type":"send","room_id":"{ROOM_ID}","client_msg_id":"c-2","body":"",
+        "attachment":{{"media_id":"{media}","duration_ms":7000,"waveform":[1,9]}}}}"#
+    );
+    client_case(&literal, voice, None);
+    // `body` may be left out where it may be empty.
+    let decoded = decode_request(&format!(
+        r#"{{"type":"send","room_id":"{ROOM_ID}","client_msg_id":"c-2","call":{{"action":"invite"}}}}"#
+    ))
+    .unwrap();
+    let invite = CallRequest { action: CallRequestAction::Invite, call_id: None };
+    assert!(matches!(decoded.msg, ClientMsg::Send { call: Some(call), ref body, .. } if call == invite && body.is_empty()));
+    let react = ClientMsg::Send {
+        room_id: room_id(),
+        client_msg_id: id,
+        body: Body::try_from("👍").unwrap(),
+        attachment: None,
+        call: None,
+        relates_to: Some(RelatesTo { seq: 4, rel: RelKind::React }),
+    };
+    let literal = format!(
+        r#"{{"type":"send","room_id":"{ROOM_ID}","client_msg_id":"c-2","body":"👍","relates_to":{{"seq":4,"rel":"react"}}}}"#
+    );
+    client_case(&literal, react, None);
+}
+
+#[test]
 fn list_rooms() {
-    client_case(r#"{"type":"list_rooms","ref":"lr"}"#, ClientMsg::ListRooms, Some("lr"));
+    client_case(r#"{"type":"list_rooms","ref":"lr"}"#, ClientMsg::ListRooms { cursor: None, limit: None }, Some("lr"));
+    let page = ClientMsg::ListRooms { cursor: Some("k1".to_owned()), limit: Some(50.try_into().unwrap()) };
+    client_case(r#"{"type":"list_rooms","cursor":"k1","limit":50}"#, page, None);
+}
+
+#[test]
+fn members() {
+    let msg = ClientMsg::Members { room_id: room_id(), cursor: Some("m1".to_owned()), limit: None };
+    client_case(&format!(r#"{{"type":"members","room_id":"{ROOM_ID}","cursor":"m1"}}"#), msg, None);
+}
+
+#[test]
+fn set_status() {
+    let msg = ClientMsg::SetStatus { status: PresenceStatus::Away };
+    client_case(r#"{"type":"set_status","status":"away"}"#, msg, None);
 }
 
 #[test]
 fn match_request() {
-    client_case(r#"{"type":"match"}"#, ClientMsg::Match, None);
+    client_case(r#"{"type":"match"}"#, ClientMsg::Match { code: None }, None);
+    let coded = ClientMsg::Match { code: Some("4242".try_into().unwrap()) };
+    client_case(r#"{"type":"match","code":"4242"}"#, coded, None);
+    assert_eq!(decode_request(r#"{"type":"match","code":"42"}"#).unwrap_err().code, ErrorCode::BadRequest);
+}
+
+#[test]
+fn reveal_end_match_block_unblock() {
+    client_case(&format!(r#"{{"type":"reveal","room_id":"{ROOM_ID}"}}"#), ClientMsg::Reveal { room_id: room_id() }, None);
+    client_case(
+        &format!(r#"{{"type":"end_match","room_id":"{ROOM_ID}"}}"#),
+        ClientMsg::EndMatch { room_id: room_id() },
+        None,
+    );
+    let by_room = ClientMsg::Block { user_id: None, room_id: Some(room_id()) };
+    client_case(&format!(r#"{{"type":"block","room_id":"{ROOM_ID}"}}"#), by_room, None);
+    let by_user = ClientMsg::Block { user_id: Some(bob().id), room_id: None };
+    client_case(&format!(r#"{{"type":"block","user_id":"{BOB_ID}"}}"#), by_user, None);
+    client_case(&format!(r#"{{"type":"unblock","user_id":"{BOB_ID}"}}"#), ClientMsg::Unblock { user_id: bob().id }, None);
+}
+
+#[test]
+fn report() {
+    let msg = ClientMsg::Report { room_id: room_id(), seq: Some(7), reason: "insults".try_into().unwrap() };
+    client_case(&format!(r#"{{"type":"report","room_id":"{ROOM_ID}","seq":7,"reason":"insults"}}"#), msg, None);
+    let long = format!(r#"{{"type":"report","room_id":"{ROOM_ID}","reason":"{}"}}"#, "x".repeat(1001));
+    assert_eq!(decode_request(&long).unwrap_err().code, ErrorCode::TooLarge);
+}
+
+#[test]
+fn kick_ban_unban() {
+    let cases = [
+        ("kick", ClientMsg::Kick { room_id: room_id(), user_id: bob().id }),
+        ("ban", ClientMsg::Ban { room_id: room_id(), user_id: bob().id }),
+        ("unban", ClientMsg::Unban { room_id: room_id(), user_id: bob().id }),
+    ];
+    for (kind, msg) in cases {
+        client_case(&format!(r#"{{"type":"{kind}","room_id":"{ROOM_ID}","user_id":"{BOB_ID}"}}"#), msg, None);
+    }
 }
 
 #[test]

@@ -5,8 +5,10 @@
 //! any text at all: the server may send anything a user typed.
 
 use heartlink_protocol::{
-    Body, ChatMessage, ClientMsg, ClientMsgId, ErrorCode, Member, PageLimit, Password, ReadMarker, RequestRef, Room,
-    RoomId, RoomKind, RoomName, RoomSummary, Secret, ServerMsg, SessionId, User, UserId, Username,
+    Attachment, AttachmentKind, AttachmentRef, Body, CallAction, CallId, CallInfo, CallRequest, CallRequestAction,
+    ChatMessage, ClientMsg, ClientMsgId, ErrorCode, LeaveReason, ListLimit, MatchCode, MediaId, Member, PageLimit,
+    Password, PresenceStatus, ReadMarker, RelKind, RelatesTo, ReportReason, RequestRef, Room, RoomId, RoomKind,
+    RoomName, RoomSummary, Secret, ServerMsg, SessionId, User, UserId, Username,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -43,11 +45,12 @@ fn room_name() -> impl Strategy<Value = RoomName> {
     length(1, 64)
         .prop_flat_map(|n| no_control(n, n, false))
         .prop_filter("not blank", |s| !s.trim().is_empty())
+        .prop_filter("no format characters", |s| !s.chars().any(heartlink_protocol::is_format_char))
         .prop_map(|s| RoomName::try_from(s).expect("generated a valid room name"))
 }
 
 fn body() -> impl Strategy<Value = Body> {
-    prop_oneof![4 => no_control(1, 40, true), 1 => length(1, 4000).prop_flat_map(|n| no_control(n, n, true))]
+    prop_oneof![4 => no_control(0, 40, true), 1 => length(0, 4000).prop_flat_map(|n| no_control(n, n, true))]
         .prop_map(|s| Body::try_from(s).expect("generated a valid body"))
 }
 
@@ -75,28 +78,105 @@ fn seq() -> impl Strategy<Value = u64> {
     prop_oneof![Just(0), Just(u64::MAX), any::<u64>(), 0..1000u64]
 }
 
+fn media_id() -> impl Strategy<Value = MediaId> {
+    any::<[u8; 16]>().prop_map(MediaId::from_bytes)
+}
+
+fn call_id() -> impl Strategy<Value = CallId> {
+    any::<[u8; 16]>().prop_map(CallId::from_bytes)
+}
+
+fn list_limit() -> impl Strategy<Value = Option<ListLimit>> {
+    option::of((1..=200u32).prop_map(|n| ListLimit::try_from(n).expect("1-200 is a valid limit")))
+}
+
+fn relates_to() -> impl Strategy<Value = RelatesTo> {
+    let rel = prop_oneof![Just(RelKind::Reply), Just(RelKind::Edit), Just(RelKind::Delete), Just(RelKind::React)];
+    (seq(), rel).prop_map(|(seq, rel)| RelatesTo { seq, rel })
+}
+
+fn attachment_ref() -> impl Strategy<Value = AttachmentRef> {
+    (media_id(), option::of(any::<u32>()), option::of(vec(any::<u8>(), 0..130)))
+        .prop_map(|(media_id, duration_ms, waveform)| AttachmentRef { media_id, duration_ms, waveform })
+}
+
+fn call_request() -> impl Strategy<Value = CallRequest> {
+    let action = prop_oneof![
+        Just(CallRequestAction::Invite),
+        Just(CallRequestAction::Accept),
+        Just(CallRequestAction::Decline),
+        Just(CallRequestAction::Cancel),
+    ];
+    (action, option::of(call_id())).prop_map(|(action, call_id)| CallRequest { action, call_id })
+}
+
+fn send() -> impl Strategy<Value = ClientMsg> {
+    (room_id(), client_msg_id(), body(), option::of(attachment_ref()), option::of(call_request()), option::of(relates_to()))
+        .prop_map(|(room_id, client_msg_id, body, attachment, call, relates_to)| ClientMsg::Send {
+            room_id,
+            client_msg_id,
+            body,
+            attachment,
+            call,
+            relates_to,
+        })
+}
+
+fn status() -> impl Strategy<Value = PresenceStatus> {
+    prop_oneof![Just(PresenceStatus::Online), Just(PresenceStatus::Away), Just(PresenceStatus::Offline)]
+}
+
+fn match_code() -> impl Strategy<Value = MatchCode> {
+    "[0-9]{4,8}".prop_map(|s| MatchCode::try_from(s).expect("generated a valid code"))
+}
+
+fn report_reason() -> impl Strategy<Value = ReportReason> {
+    length(1, 1000)
+        .prop_flat_map(|n| no_control(n, n, true))
+        .prop_filter("not blank", |s| !s.trim().is_empty())
+        .prop_map(|s| ReportReason::try_from(s).expect("generated a valid reason"))
+}
+
+/// The wave-2 moderation and matching requests.
+fn moderation_msg() -> impl Strategy<Value = ClientMsg> {
+    prop_oneof![
+        room_id().prop_map(|room_id| ClientMsg::Reveal { room_id }),
+        room_id().prop_map(|room_id| ClientMsg::EndMatch { room_id }),
+        (option::of(user_id()), option::of(room_id())).prop_map(|(user_id, room_id)| ClientMsg::Block { user_id, room_id }),
+        user_id().prop_map(|user_id| ClientMsg::Unblock { user_id }),
+        (room_id(), option::of(seq()), report_reason())
+            .prop_map(|(room_id, seq, reason)| ClientMsg::Report { room_id, seq, reason }),
+        (room_id(), user_id()).prop_map(|(room_id, user_id)| ClientMsg::Kick { room_id, user_id }),
+        (room_id(), user_id()).prop_map(|(room_id, user_id)| ClientMsg::Ban { room_id, user_id }),
+        (room_id(), user_id()).prop_map(|(room_id, user_id)| ClientMsg::Unban { room_id, user_id }),
+    ]
+}
+
 /// Every client message.
 pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
-        (username(), password()).prop_map(|(username, password)| ClientMsg::Register { username, password }),
-        (text(), text()).prop_map(|(username, p)| ClientMsg::Login { username, password: Secret::new(p) }),
-        text().prop_map(|token| ClientMsg::Resume { token: Secret::new(token) }),
-        Just(ClientMsg::Logout),
-        room_name().prop_map(|name| ClientMsg::CreateRoom { name }),
-        (room_id(), option::of(seq())).prop_map(|(room_id, since)| ClientMsg::Join { room_id, since }),
-        room_id().prop_map(|room_id| ClientMsg::Leave { room_id }),
-        (room_id(), client_msg_id(), body())
-            .prop_map(|(room_id, client_msg_id, body)| ClientMsg::Send { room_id, client_msg_id, body }),
-        (room_id(), option::of(seq()), option::of(1..=100u32)).prop_map(|(room_id, before_seq, limit)| {
+        1 => (username(), password()).prop_map(|(username, password)| ClientMsg::Register { username, password }),
+        1 => (text(), text()).prop_map(|(username, p)| ClientMsg::Login { username, password: Secret::new(p) }),
+        1 => (text(), any::<bool>()).prop_map(|(token, presence)| ClientMsg::Resume { token: Secret::new(token), presence }),
+        1 => any::<bool>().prop_map(|everywhere| ClientMsg::Logout { everywhere }),
+        1 => room_name().prop_map(|name| ClientMsg::CreateRoom { name }),
+        1 => (room_id(), option::of(seq())).prop_map(|(room_id, since)| ClientMsg::Join { room_id, since }),
+        1 => room_id().prop_map(|room_id| ClientMsg::Leave { room_id }),
+        1 => send(),
+        1 => (room_id(), option::of(seq()), option::of(1..=100u32)).prop_map(|(room_id, before_seq, limit)| {
             let limit = limit.map(|n| PageLimit::try_from(n).expect("1-100 is a valid limit"));
             ClientMsg::History { room_id, before_seq, limit }
         }),
-        (room_id(), any::<bool>()).prop_map(|(room_id, active)| ClientMsg::Typing { room_id, active }),
-        (room_id(), seq()).prop_map(|(room_id, seq)| ClientMsg::Read { room_id, seq }),
-        Just(ClientMsg::ListRooms),
-        Just(ClientMsg::Match),
-        Just(ClientMsg::CancelMatch),
-        Just(ClientMsg::Ping),
+        1 => (room_id(), any::<bool>()).prop_map(|(room_id, active)| ClientMsg::Typing { room_id, active }),
+        1 => (room_id(), seq()).prop_map(|(room_id, seq)| ClientMsg::Read { room_id, seq }),
+        1 => (option::of(text()), list_limit()).prop_map(|(cursor, limit)| ClientMsg::ListRooms { cursor, limit }),
+        1 => option::of(match_code()).prop_map(|code| ClientMsg::Match { code }),
+        1 => Just(ClientMsg::CancelMatch),
+        1 => Just(ClientMsg::Ping),
+        1 => (room_id(), option::of(text()), list_limit())
+            .prop_map(|(room_id, cursor, limit)| ClientMsg::Members { room_id, cursor, limit }),
+        1 => status().prop_map(|status| ClientMsg::SetStatus { status }),
+        8 => moderation_msg(),
     ]
 }
 
@@ -106,14 +186,61 @@ fn user() -> impl Strategy<Value = User> {
 
 fn room() -> impl Strategy<Value = Room> {
     let kind = prop_oneof![Just(RoomKind::Group), Just(RoomKind::Pair)];
-    (room_id(), text(), kind, user_id(), seq())
+    (room_id(), text(), kind, option::of(user_id()), seq())
         .prop_map(|(id, name, kind, created_by, created_at)| Room { id, name, kind, created_by, created_at })
 }
 
+fn attachment() -> impl Strategy<Value = Attachment> {
+    let kind = prop_oneof![Just(AttachmentKind::Image), Just(AttachmentKind::Voice), Just(AttachmentKind::File)];
+    let dims = (option::of(any::<u32>()), option::of(any::<u32>()), option::of(any::<u32>()));
+    (media_id(), text(), text(), seq(), text(), kind, dims, option::of(vec(any::<u8>(), 0..4))).prop_map(
+        |(media_id, name, mime, size, sha256, kind, (width, height, duration_ms), waveform)| Attachment {
+            media_id,
+            name,
+            mime,
+            size,
+            sha256,
+            kind,
+            width,
+            height,
+            duration_ms,
+            waveform,
+        },
+    )
+}
+
+fn call_info() -> impl Strategy<Value = CallInfo> {
+    let action = prop_oneof![
+        Just(CallAction::Invite),
+        Just(CallAction::Accept),
+        Just(CallAction::Decline),
+        Just(CallAction::Cancel),
+        Just(CallAction::Missed),
+    ];
+    (call_id(), action, option::of(text()), option::of(seq()))
+        .prop_map(|(call_id, action, url, expires_at)| CallInfo { call_id, action, url, expires_at })
+}
+
 fn chat_message() -> impl Strategy<Value = ChatMessage> {
-    (room_id(), seq(), user(), text(), seq(), text()).prop_map(|(room_id, seq, sender, body, ts, client_msg_id)| {
-        ChatMessage { room_id, seq, sender, body, ts, client_msg_id }
-    })
+    let base = (room_id(), seq(), user(), text(), seq(), text());
+    let extra = (
+        option::of(attachment()),
+        option::of(call_info()),
+        option::of(relates_to()),
+        vec(user_id(), 0..3),
+        any::<bool>(),
+    );
+    (base, extra).prop_map(
+        |((room_id, seq, sender, body, ts, client_msg_id), (attachment, call, relates_to, mentions, deleted))| {
+            let (attachment, call) = (attachment.map(Box::new), call.map(Box::new));
+            ChatMessage { room_id, seq, sender, body, ts, client_msg_id, attachment, call, relates_to, mentions, deleted }
+        },
+    )
+}
+
+fn member() -> impl Strategy<Value = Member> {
+    (user(), any::<bool>(), option::of(status()), option::of(seq()))
+        .prop_map(|(user, online, status, last_seen)| Member { user, online, status, last_seen })
 }
 
 fn error_code() -> impl Strategy<Value = ErrorCode> {
@@ -121,57 +248,93 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
 }
 
 fn joined() -> impl Strategy<Value = ServerMsg> {
-    let members = vec((user(), any::<bool>()).prop_map(|(user, online)| Member { user, online }), 0..4);
     let reads = vec((user(), seq()).prop_map(|(user, seq)| ReadMarker { user, seq }), 0..3);
-    (room(), members, seq(), vec(chat_message(), 0..4), any::<bool>(), reads).prop_map(
-        |(room, members, last_seq, messages, has_more, reads)| ServerMsg::Joined {
+    (room(), vec(member(), 0..4), seq(), vec(chat_message(), 0..4), any::<bool>(), reads, option::of(text())).prop_map(
+        |(room, members, last_seq, messages, has_more, reads, members_cursor)| ServerMsg::Joined {
             room,
             members,
             last_seq,
             messages,
             has_more,
             reads,
+            members_cursor,
         },
     )
 }
 
 fn connection_established() -> impl Strategy<Value = ServerMsg> {
-    (user(), text(), any::<[u8; 16]>(), seq(), text(), any::<u32>()).prop_map(
-        |(user, token, session, heartbeat_secs, server_version, protocol)| ServerMsg::ConnectionEstablished {
+    (user(), text(), any::<[u8; 16]>(), seq(), text(), any::<u32>(), vec(user(), 0..3)).prop_map(
+        |(user, token, session, heartbeat_secs, server_version, protocol, blocked)| ServerMsg::ConnectionEstablished {
             user,
             token,
             session_id: SessionId::from_bytes(session),
             heartbeat_secs,
             server_version,
             protocol,
+            blocked,
         },
     )
 }
 
+fn leave_reason() -> impl Strategy<Value = Option<LeaveReason>> {
+    option::of(prop_oneof![Just(LeaveReason::Kicked), Just(LeaveReason::Banned)])
+}
+
+fn presence() -> impl Strategy<Value = ServerMsg> {
+    (user(), any::<bool>(), option::of(status()), option::of(seq()), option::of(room_id())).prop_map(
+        |(user, online, status, last_seen, room_id)| ServerMsg::Presence { user, online, status, last_seen, room_id },
+    )
+}
+
+/// The wave-2 server messages about matching and moderation.
+fn moderation_event() -> impl Strategy<Value = ServerMsg> {
+    prop_oneof![
+        Just(ServerMsg::MatchExpired),
+        room_id().prop_map(|room_id| ServerMsg::RevealPending { room_id }),
+        (room_id(), user()).prop_map(|(room_id, peer)| ServerMsg::Revealed { room_id, peer }),
+        (room_id(), user()).prop_map(|(room_id, by)| ServerMsg::MatchEnded { room_id, by }),
+        user().prop_map(|user| ServerMsg::Blocked { user }),
+        user().prop_map(|user| ServerMsg::Unblocked { user }),
+        room_id().prop_map(|room_id| ServerMsg::Reported { room_id }),
+        (room_id(), user()).prop_map(|(room_id, user)| ServerMsg::Kicked { room_id, user }),
+        (room_id(), user()).prop_map(|(room_id, user)| ServerMsg::Banned { room_id, user }),
+        (room_id(), user()).prop_map(|(room_id, user)| ServerMsg::Unbanned { room_id, user }),
+    ]
+}
+
 /// Every server message.
 pub fn server_msg() -> impl Strategy<Value = ServerMsg> {
-    let summary = (room(), seq(), seq()).prop_map(|(room, last_seq, read_seq)| RoomSummary { room, last_seq, read_seq });
+    let summary = (room(), seq(), seq(), seq())
+        .prop_map(|(room, last_seq, read_seq, mentions)| RoomSummary { room, last_seq, read_seq, mentions });
     prop_oneof![
-        connection_established(),
-        room().prop_map(|room| ServerMsg::RoomCreated { room }),
-        joined(),
-        room_id().prop_map(|room_id| ServerMsg::Left { room_id }),
-        (room_id(), user()).prop_map(|(room_id, user)| ServerMsg::UserJoined { room_id, user }),
-        (room_id(), user()).prop_map(|(room_id, user)| ServerMsg::UserLeft { room_id, user }),
-        (user(), any::<bool>()).prop_map(|(user, online)| ServerMsg::Presence { user, online }),
-        chat_message().prop_map(ServerMsg::ChatMessage),
-        (room_id(), text(), seq(), seq())
-            .prop_map(|(room_id, client_msg_id, seq, ts)| ServerMsg::Ack { room_id, client_msg_id, seq, ts }),
-        (room_id(), vec(chat_message(), 0..4), any::<bool>())
+        1 => connection_established(),
+        1 => room().prop_map(|room| ServerMsg::RoomCreated { room }),
+        1 => joined(),
+        1 => room_id().prop_map(|room_id| ServerMsg::Left { room_id }),
+        1 => (room_id(), user()).prop_map(|(room_id, user)| ServerMsg::UserJoined { room_id, user }),
+        1 => (room_id(), user(), leave_reason())
+            .prop_map(|(room_id, user, reason)| ServerMsg::UserLeft { room_id, user, reason }),
+        1 => presence(),
+        1 => chat_message().prop_map(ServerMsg::ChatMessage),
+        1 => (room_id(), text(), seq(), seq(), option::of(call_info())).prop_map(|(room_id, client_msg_id, seq, ts, call)| {
+            ServerMsg::Ack { room_id, client_msg_id, seq, ts, call }
+        }),
+        1 => (room_id(), vec(chat_message(), 0..4), any::<bool>())
             .prop_map(|(room_id, messages, has_more)| ServerMsg::History { room_id, messages, has_more }),
-        (room_id(), user(), any::<bool>()).prop_map(|(room_id, user, active)| ServerMsg::Typing { room_id, user, active }),
-        (room_id(), user(), seq()).prop_map(|(room_id, user, seq)| ServerMsg::ReadReceipt { room_id, user, seq }),
-        vec(summary, 0..4).prop_map(|rooms| ServerMsg::Rooms { rooms }),
-        Just(ServerMsg::MatchWaiting),
-        Just(ServerMsg::MatchCancelled),
-        room().prop_map(|room| ServerMsg::Matched { room }),
-        Just(ServerMsg::Pong),
-        (error_code(), text(), option::of(seq()))
+        1 => (room_id(), user(), any::<bool>()).prop_map(|(room_id, user, active)| ServerMsg::Typing { room_id, user, active }),
+        1 => (room_id(), user(), seq()).prop_map(|(room_id, user, seq)| ServerMsg::ReadReceipt { room_id, user, seq }),
+        1 => (vec(summary, 0..4), any::<bool>(), option::of(text()))
+            .prop_map(|(rooms, has_more, cursor)| ServerMsg::Rooms { rooms, has_more, cursor }),
+        1 => Just(ServerMsg::MatchWaiting),
+        1 => Just(ServerMsg::MatchCancelled),
+        1 => room().prop_map(|room| ServerMsg::Matched { room }),
+        1 => Just(ServerMsg::Pong),
+        1 => (error_code(), text(), option::of(seq()))
             .prop_map(|(code, message, retry_after_ms)| ServerMsg::Error { code, message, retry_after_ms }),
+        1 => (room_id(), vec(member(), 0..3), any::<bool>(), option::of(text()))
+            .prop_map(|(room_id, members, has_more, cursor)| ServerMsg::Members { room_id, members, has_more, cursor }),
+        1 => (room_id(), seq(), seq())
+            .prop_map(|(room_id, last_seq, mentions)| ServerMsg::RoomActivity { room_id, last_seq, mentions }),
+        10 => moderation_event(),
     ]
 }

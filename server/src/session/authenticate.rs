@@ -63,7 +63,7 @@ impl Connection {
         match msg {
             ClientMsg::Register { username, password } => accounts.register(&username, &password).await,
             ClientMsg::Login { username, password } => accounts.login(&username, &password, self.peer.ip()).await,
-            ClientMsg::Resume { token } => accounts.resume(&token),
+            ClientMsg::Resume { token, .. } => accounts.resume(&token),
             _ => Err(AuthError::BadCredentials),
         }
     }

@@ -32,7 +32,7 @@ impl Session {
         }
         let room = shared.sequencer.room(room_id)?;
         let ack = |seq, ts| {
-            let ack = ServerMsg::Ack { room_id, client_msg_id: client_msg_id.to_string(), seq, ts };
+            let ack = ServerMsg::Ack { room_id, client_msg_id: client_msg_id.to_string(), seq, ts, call: None };
             Utf8Bytes::from(encode_server(&ack, reference))
         };
         // Held until the item is queued: the commit queue must see this

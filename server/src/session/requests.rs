@@ -73,11 +73,14 @@ impl Session {
             ClientMsg::Register { .. } | ClientMsg::Login { .. } | ClientMsg::Resume { .. } => {
                 Err(Fail::code(ErrorCode::BadRequest, "this connection is already authenticated"))
             }
-            ClientMsg::Logout => self.logout().await,
+            ClientMsg::Logout { everywhere: false } => self.logout().await,
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
-            ClientMsg::Send { room_id, client_msg_id, body } => {
+            ClientMsg::Send { room_id, client_msg_id, body, attachment: None, call: None, relates_to: None } => {
+                if body.is_empty() {
+                    return Err(Fail::code(ErrorCode::BadRequest, heartlink_protocol::EMPTY_BODY));
+                }
                 self.send_message(room_id, client_msg_id, body, reference).await
             }
             ClientMsg::History { room_id, before_seq, limit } => {
@@ -85,13 +88,30 @@ impl Session {
             }
             ClientMsg::Typing { room_id, active } => self.typing(room_id, active),
             ClientMsg::Read { room_id, seq } => self.read(room_id, seq),
-            ClientMsg::ListRooms => self.list_rooms(reference).await,
-            ClientMsg::Match => self.request_match(reference).await,
+            ClientMsg::ListRooms { .. } => self.list_rooms(reference).await,
+            ClientMsg::Match { code: None } => self.request_match(reference).await,
             ClientMsg::CancelMatch => {
                 self.conn.shared.hub.cancel_match(self.handle.id);
                 self.respond(&ServerMsg::MatchCancelled, reference).await
             }
             ClientMsg::Ping => self.respond(&ServerMsg::Pong, reference).await,
+            // Wave 2 requests this server does not serve yet: a defined refusal.
+            other @ (ClientMsg::Logout { .. }
+            | ClientMsg::Send { .. }
+            | ClientMsg::Match { .. }
+            | ClientMsg::Members { .. }
+            | ClientMsg::SetStatus { .. }
+            | ClientMsg::Reveal { .. }
+            | ClientMsg::EndMatch { .. }
+            | ClientMsg::Block { .. }
+            | ClientMsg::Unblock { .. }
+            | ClientMsg::Report { .. }
+            | ClientMsg::Kick { .. }
+            | ClientMsg::Ban { .. }
+            | ClientMsg::Unban { .. }) => {
+                tracing::debug!(conn = self.handle.id, request = other.kind(), "request not supported yet");
+                Err(Fail::code(ErrorCode::BadRequest, "this server does not support that request yet"))
+            }
         }
     }
 

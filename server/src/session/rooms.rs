@@ -50,7 +50,7 @@ impl Session {
         let mut members = Vec::new();
         for user_id in shared.store.members(room_id)? {
             if let Some(account) = shared.store.user(user_id)? {
-                members.push(Member { user: account.user(), online: shared.hub.is_online(user_id) });
+                members.push(Member { user: account.user(), online: shared.hub.is_online(user_id), ..Member::default() });
             }
         }
         let reads = shared
@@ -70,6 +70,7 @@ impl Session {
             messages: page.messages,
             has_more: page.has_more,
             reads,
+            members_cursor: None,
         };
         self.respond(&joined, reference).await
     }
@@ -98,10 +99,11 @@ impl Session {
                 room: record.room(),
                 last_seq: shared.sequencer.room(room_id)?.durable(),
                 read_seq: shared.store.read_seq(room_id, me)?,
+                mentions: 0,
             });
         }
         rooms.sort_by_key(|summary| (summary.room.created_at, summary.room.id));
-        self.respond(&ServerMsg::Rooms { rooms }, reference).await
+        self.respond(&ServerMsg::Rooms { rooms, has_more: false, cursor: None }, reference).await
     }
 
     pub(super) async fn request_match(&mut self, reference: Option<&RequestRef>) -> Handled {

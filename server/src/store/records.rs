@@ -50,7 +50,7 @@ impl RoomRecord {
             id: self.id,
             name: self.name.clone(),
             kind: self.kind,
-            created_by: self.created_by,
+            created_by: Some(self.created_by),
             created_at: self.created_at,
         }
     }
@@ -84,6 +84,7 @@ impl StoredMessage {
             body: self.body,
             ts: self.ts,
             client_msg_id: self.client_msg_id,
+            ..ChatMessage::default()
         }
     }
 }

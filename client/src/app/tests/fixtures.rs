@@ -25,7 +25,7 @@ pub fn bob() -> User {
 }
 
 pub fn room(id: RoomId, name: &str) -> Room {
-    Room { id, name: name.into(), kind: RoomKind::Group, created_by: alice().id, created_at: 0 }
+    Room { id, name: name.into(), kind: RoomKind::Group, created_by: Some(alice().id), created_at: 0 }
 }
 
 pub fn session(rooms: &[RoomId]) -> Session {
@@ -35,13 +35,24 @@ pub fn session(rooms: &[RoomId]) -> Session {
 /// 09:41 UTC plus `seq` minutes.
 pub fn message(room_id: RoomId, seq: u64, sender: &User, body: &str, client_msg_id: &str) -> ChatMessage {
     let ts = (9 * 3600 + 41 * 60 + seq * 60) * 1000;
-    ChatMessage { room_id, seq, sender: sender.clone(), body: body.into(), ts, client_msg_id: client_msg_id.into() }
+    ChatMessage {
+        room_id,
+        seq,
+        sender: sender.clone(),
+        body: body.into(),
+        ts,
+        client_msg_id: client_msg_id.into(),
+        ..ChatMessage::default()
+    }
 }
 
 pub fn joined(room_id: RoomId, messages: Vec<ChatMessage>) -> ServerMsg {
     let last_seq = messages.iter().map(|m| m.seq).max().unwrap_or(0);
-    let members = vec![Member { user: alice(), online: true }, Member { user: bob(), online: true }];
-    ServerMsg::Joined { room: room(room_id, "general"), members, last_seq, messages, has_more: false, reads: vec![] }
+    let members = vec![
+        Member { user: alice(), online: true, ..Member::default() },
+        Member { user: bob(), online: true, ..Member::default() },
+    ];
+    ServerMsg::Joined { room: room(room_id, "general"), members, last_seq, messages, has_more: false, reads: vec![], members_cursor: None }
 }
 
 pub fn authenticated(reconnect: bool) -> NetEvent {

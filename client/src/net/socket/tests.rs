@@ -6,7 +6,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 fn auth() -> Auth {
-    Auth::Resume { token: Secret::new("t") }
+    Auth::Resume { token: Secret::new("t"), presence: true }
 }
 
 fn reason(err: AttemptError) -> String {

@@ -5,12 +5,12 @@ use super::*;
 use heartlink_protocol::{Body, ClientMsgId, Room, RoomKind, User, UserId, decode_request};
 
 fn room(id: RoomId) -> Room {
-    Room { id, name: "general".into(), kind: RoomKind::Group, created_by: UserId::random(), created_at: 0 }
+    Room { id, name: "general".into(), kind: RoomKind::Group, created_by: Some(UserId::random()), created_at: 0 }
 }
 
 fn message(room_id: RoomId, seq: u64) -> ChatMessage {
     let sender = User { id: UserId::random(), username: "bob".into() };
-    ChatMessage { room_id, seq, sender, body: format!("m{seq}"), ts: 0, client_msg_id: format!("c{seq}") }
+    ChatMessage { room_id, seq, sender, body: format!("m{seq}"), ts: 0, client_msg_id: format!("c{seq}"), ..ChatMessage::default() }
 }
 
 fn joined(room_id: RoomId, seqs: std::ops::RangeInclusive<u64>, last_seq: u64, has_more: bool) -> ServerMsg {
@@ -21,6 +21,7 @@ fn joined(room_id: RoomId, seqs: std::ops::RangeInclusive<u64>, last_seq: u64, h
         messages: seqs.map(|seq| message(room_id, seq)).collect(),
         has_more,
         reads: vec![],
+        members_cursor: None,
     }
 }
 
@@ -71,7 +72,7 @@ fn reconnect_rejoins_with_last_held_seq_then_resends_outbox_with_original_ids() 
     let step = state.on_frame(reply(ServerMsg::Pong, None), now);
     assert!(!step.events.iter().any(|e| matches!(e, NetEvent::Resynced)), "reported once per connection");
 
-    let ack = ServerMsg::Ack { room_id, client_msg_id: "c-offline".into(), seq: 7, ts: 1 };
+    let ack = ServerMsg::Ack { room_id, client_msg_id: "c-offline".into(), seq: 7, ts: 1, call: None };
     state.on_frame(reply(ack, sent[1].1.as_deref()), now);
     assert_eq!(state.outbox_len(), 0);
     state.on_disconnected();
@@ -148,5 +149,5 @@ fn no_rooms_means_resynced_at_the_pong_and_typing_carries_no_ref() {
     assert!(matches!(step.events.as_slice(), [NetEvent::Server(_), NetEvent::Resynced]));
     let typing = state.request(&ClientMsg::Typing { room_id: RoomId::random(), active: true });
     assert!(!typing.contains("\"ref\""), "{typing}");
-    assert!(state.request(&ClientMsg::ListRooms).contains("\"ref\""));
+    assert!(state.request(&ClientMsg::ListRooms { cursor: None, limit: None }).contains("\"ref\""));
 }

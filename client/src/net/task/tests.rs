@@ -56,6 +56,7 @@ async fn serve(stream: tokio::net::TcpStream, behaviour: Behaviour) {
         heartbeat_secs: 30,
         server_version: "fake".into(),
         protocol: 1,
+        blocked: Vec::new(),
     };
     let _ = ws.send(Message::text(encode_server(&established, None))).await;
     let keep = match behaviour {
@@ -79,7 +80,7 @@ fn start(options: NetOptions, url: &str) -> (NetHandle, CancellationToken) {
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
     let handle = spawn_with(&tracker, cancel.clone(), options);
-    let auth = Auth::Resume { token: Secret::new("t") };
+    let auth = Auth::Resume { token: Secret::new("t"), presence: true };
     handle.commands.try_send(NetCmd::Authenticate { server: url.to_owned(), auth }).unwrap();
     (handle, cancel)
 }

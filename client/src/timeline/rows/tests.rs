@@ -215,7 +215,7 @@ fn an_own_echo_replacing_its_pending_copy_keeps_the_view_too() {
     }
     let before = pane(&app);
     server(&mut app, ServerMsg::ChatMessage(message(room_id, 61, &alice(), BODIES[3], &id)));
-    server(&mut app, ServerMsg::Ack { room_id, client_msg_id: id, seq: 61, ts: 5 });
+    server(&mut app, ServerMsg::Ack { room_id, client_msg_id: id, seq: 61, ts: 5, call: None });
     assert_eq!(text(&pane(&app)), text(&before));
 }
 
