@@ -2,6 +2,7 @@
 //! tests feed messages and look at the model and the returned effects.
 
 pub(crate) mod fixtures;
+mod first_hour;
 
 use super::*;
 use crate::events::RequestKind;
