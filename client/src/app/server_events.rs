@@ -247,8 +247,12 @@ impl App {
 
     fn open_room(&mut self, room: Room) {
         let id = room.id;
-        if self.room_index(id).is_none() {
-            self.add_room(RoomView::new(room));
+        match self.room_mut(id) {
+            Some(view) => {
+                view.room = room;
+                self.sort_rooms();
+            }
+            None => self.add_room(RoomView::new(room)),
         }
         self.open(id);
     }

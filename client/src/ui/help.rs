@@ -22,8 +22,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let key = |action: Action| keys.get(action).label();
     let key_lines = [
         ("Enter".to_owned(), format!("send · {} new line", key(Action::Newline))),
-        (format!("{} {}", key(Action::NextRoom), key(Action::PreviousRoom)), "next / previous room · alt-1…9: n-th room".to_owned()),
-        ("pageup pagedown".to_owned(), "scroll (also ↑ ↓ and the wheel) · esc: newest".to_owned()),
+        (format!("{} {}", key(Action::NextRoom), key(Action::PreviousRoom)), "next / previous room · Alt+1…9: n-th room".to_owned()),
+        ("PageUp PageDown".to_owned(), "scroll (also ↑ ↓ and the wheel) · Esc: newest".to_owned()),
         (key(Action::Reconnect), "reconnect now".to_owned()),
         (key(Action::Quit), "quit (asks first if messages are unsent)".to_owned()),
     ];

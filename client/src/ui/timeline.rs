@@ -100,7 +100,7 @@ fn hyperlink(buffer: &mut Buffer, area: Rect, y: u16, link: &crate::timeline::Li
 /// command from what it does.
 const WELCOME: &[(&str, &str)] = &[
     ("/create <name>", "makes a room"),
-    ("/join <room-id>", "joins one (its id, or the name of one of yours)"),
+    ("/join <room-id>", "joins one (or /join <name> for one of yours)"),
     ("/match", "pairs you with someone"),
     ("F1", "lists everything"),
 ];
@@ -111,8 +111,8 @@ fn render_home(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     let width = usize::from(area.width);
     let mut rows: Vec<Row> = vec![Row::styled("No room open.", look.theme.bold())];
     for (command, what) in WELCOME {
-        let spans = vec![Span::styled(format!("{command:<16}"), look.theme.bold()), Span::raw(*what)];
-        rows.extend(wrap(crate::timeline::Logical::from_spans(spans, 16), width));
+        let spans = vec![Span::styled(format!("{command:<17}"), look.theme.bold()), Span::raw(*what)];
+        rows.extend(wrap(crate::timeline::Logical::from_spans(spans, 17), width));
     }
     for notice in &app.home {
         let style = if notice.alert { look.theme.alert() } else { look.theme.dim() };
