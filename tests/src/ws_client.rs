@@ -91,6 +91,15 @@ impl WsClient {
         self.send_raw(Message::text(value.to_string())).await;
     }
 
+    /// Sends a JSON value, or says why it could not (the server may be gone).
+    pub async fn try_send(&mut self, value: Value) -> Result<(), String> {
+        match tokio::time::timeout(WAIT, self.ws.send(Message::text(value.to_string()))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err("send timed out".to_owned()),
+        }
+    }
+
     /// Sends any frame.
     pub async fn send_raw(&mut self, message: Message) {
         tokio::time::timeout(WAIT, self.ws.send(message)).await.expect("send timed out").expect("send failed");

@@ -122,7 +122,10 @@ async fn burst(
 ) -> HashMap<String, u64> {
     for k in 0..PER_USER {
         let id = format!("u{user}-{k}");
-        client.send(json!({"type": "send", "room_id": room_id, "client_msg_id": id, "body": id})).await;
+        // The kill may land while this user is still sending.
+        if client.try_send(json!({"type": "send", "room_id": room_id, "client_msg_id": id, "body": id})).await.is_err() {
+            break;
+        }
     }
     let mut acks = HashMap::new();
     while acks.len() < PER_USER {
