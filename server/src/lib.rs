@@ -2,9 +2,13 @@
 //!
 //! [`Server::open`] opens the data dir; [`Server::run`] takes an
 //! already-bound listener (tests bind port 0) and a shutdown token. Data
-//! flow: listener → session (one task per connection) → hub (live state,
-//! fan-out) and store (sled); sends go through the group-commit flusher so
-//! that nothing is visible before it is durable.
+//! flow: listener → session (one task per connection) → the seams: the
+//! [`store::Store`] (durable state, seqs, group commit), the [`bus::Bus`]
+//! (fan-out to every node's hub) and [`live::LiveState`] (presence, the
+//! match queue, shared limits); sends go through the group-commit flusher
+//! ([`commit`]) so that nothing is visible before it is durable, and the
+//! [`hub::Hub`] delivers to this node's connections in seq order.
+//! docs/ARCHITECTURE.md draws the seams and what each promises.
 
 pub mod accounts;
 pub mod bus;
