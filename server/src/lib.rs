@@ -1,4 +1,4 @@
-//! heartlink-server: chat rooms over WebSocket, durable in sled.
+//! heartlink-server: chat rooms over WebSocket, durable in an embedded store.
 //!
 //! [`Server::open`] opens the data dir; [`Server::run`] takes an
 //! already-bound listener (tests bind port 0) and a shutdown token. Data

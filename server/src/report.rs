@@ -1,7 +1,7 @@
 //! Writing an error with its causes into the log. Errors here keep their
 //! source instead of flattening it into their message, so a log line
-//! prints the whole chain: `reading the room's last seq failed: sled
-//! failed: Io(...)`.
+//! prints the whole chain: `reading the room's last seq failed: the
+//! database failed: <the I/O error>`.
 
 use std::error::Error;
 use std::fmt;

@@ -50,7 +50,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the data dir (the embedded sled store). A damaged database is
+    /// Opens the data dir (the embedded store). A damaged database is
     /// an error, never replaced.
     pub fn open(config: Config) -> Result<Self, ServerError> {
         let store = Arc::new(SledStore::open(&config.data_dir)?);
