@@ -51,11 +51,18 @@ impl Hub {
             .collect();
         let now = Instant::now();
         let mut state = self.lock();
+        // A commit lists the replies in the order of its sends and the new
+        // messages in the same order: each message goes out just before the
+        // reply that acks it, as when every send was delivered on its own.
+        let mut frames = frames.into_iter().peekable();
+        for reply in batch.replies {
+            if let Some((room, seq, frame)) = frames.next_if(|(room, seq, _)| (*room, *seq) == (reply.room, reply.after_seq)) {
+                offer(&mut state, room, seq, frame, now);
+            }
+            offer_reply(&mut state, reply, now);
+        }
         for (room, seq, frame) in frames {
             offer(&mut state, room, seq, frame, now);
-        }
-        for reply in batch.replies {
-            offer_reply(&mut state, reply, now);
         }
     }
 
@@ -231,6 +238,20 @@ mod tests {
         let replies = vec![ack(&alice, elsewhere, 9), refused];
         fixture.hub.deliver_messages(MessageBatch { messages: Vec::new(), replies });
         assert_eq!(alice.summary(), ["ack 9", "ack 0"]);
+    }
+
+    #[tokio::test]
+    async fn within_a_batch_each_ack_comes_right_after_its_message() {
+        let fixture = Fixture::new();
+        let room = RoomId::random();
+        let alice = fixture.connect("alice").await;
+        fixture.hub.join(alice.handle.id, room).await.unwrap();
+        let mut three = batch(room, &[1, 2, 3]);
+        // The second send was a retry of the first: it has an ack but no message.
+        three.replies = vec![ack(&alice, room, 1), ack(&alice, room, 1), ack(&alice, room, 2), ack(&alice, room, 3)];
+        fixture.hub.deliver_messages(three);
+        let expected = ["chat_message 1", "ack 1", "ack 1", "chat_message 2", "ack 2", "chat_message 3", "ack 3"];
+        assert_eq!(alice.summary(), expected);
     }
 
     #[tokio::test(start_paused = true)]
