@@ -95,9 +95,10 @@ struct ConnEntry {
 #[derive(Debug, Default)]
 struct RoomEntry {
     /// Joined connections, each with the first seq it gets live (the ones
-    /// below came in its `joined` reply); `None` while its join is finding
-    /// that cut.
-    conns: HashMap<ConnId, Option<u64>>,
+    /// below came in its `joined` reply); [`JOINING`] while its join is
+    /// finding that cut. (Not an `Option`: a plain seq keeps the entry at
+    /// 24 bytes, and every joined connection has one.)
+    conns: HashMap<ConnId, u64>,
     /// The highest seq delivered here; `None` until a joiner read where the
     /// room stands from the store.
     delivered: Option<u64>,
@@ -107,11 +108,17 @@ struct RoomEntry {
     gap_since: Option<tokio::time::Instant>,
 }
 
+/// A connection's first live seq while its join is still finding the cut:
+/// above every seq, so nothing is delivered to it yet.
+const JOINING: u64 = u64::MAX;
+
 #[derive(Debug, Default)]
 struct HubState {
     conns: HashMap<ConnId, ConnEntry>,
-    /// Each user's connections on this node.
-    users: HashMap<UserId, Vec<ConnId>>,
+    /// How many connections each user has on this node (the connections
+    /// themselves are found in `conns`: user events are rare, and an index
+    /// per connection would cost every idle connection memory).
+    users: HashMap<UserId, usize>,
     rooms: HashMap<RoomId, RoomEntry>,
     /// Typing indicators that changed, for the bus (see `upkeep`).
     typing_changes: Vec<TypingChange>,
@@ -174,7 +181,7 @@ impl Hub {
         {
             let mut state = self.lock();
             state.conns.insert(conn, ConnEntry { handle, rooms: HashSet::new(), typing: HashMap::new() });
-            state.users.entry(user).or_default().push(conn);
+            *state.users.entry(user).or_default() += 1;
         }
         // Every connection subscribes (it is idempotent): the user's second
         // connection must not go live before the first one's subscription is.
@@ -195,9 +202,9 @@ impl Hub {
             state.leave_room(conn, room, &*self.subscriptions);
         }
         state.conns.remove(&conn);
-        if let Some(conns) = state.users.get_mut(&user) {
-            conns.retain(|other| *other != conn);
-            if conns.is_empty() {
+        if let Some(count) = state.users.get_mut(&user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
                 state.users.remove(&user);
                 self.subscriptions.unsubscribe_user(user);
             }

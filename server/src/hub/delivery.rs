@@ -155,7 +155,7 @@ fn hold(entry: &mut RoomEntry, seq: u64, now: Instant) -> &mut Held {
 
 fn push_to_joined(entry: &RoomEntry, conns: &HashMap<ConnId, super::ConnEntry>, seq: u64, frame: &Utf8Bytes) {
     for (conn, from) in &entry.conns {
-        if from.is_some_and(|from| from <= seq) {
+        if *from <= seq {
             if let Some(conn) = conns.get(conn) {
                 conn.handle.push(frame.clone());
             }

@@ -62,20 +62,22 @@ impl Hub {
     /// An event for `user`'s connections on this node.
     pub(super) fn user_event(&self, user: UserId, event: &UserEvent) {
         let state = self.lock();
-        let mut theirs = state.users.get(&user).into_iter().flatten().filter_map(|id| state.conns.get(id));
+        // The one named connection, if it is here and is the user's.
+        let named = |conn: &crate::node::ConnId| state.conns.get(conn).filter(|entry| entry.handle.user.id == user);
         match event {
             UserEvent::Close { code, reason, except } => {
+                let theirs = state.conns.values().filter(|conn| conn.handle.user.id == user);
                 for conn in theirs.filter(|conn| Some(conn.handle.id) != *except) {
                     conn.handle.close(*code, reason.clone());
                 }
             }
             UserEvent::Matched { conn, room } => {
-                if let Some(waiting) = theirs.find(|entry| entry.handle.id == *conn) {
+                if let Some(waiting) = named(conn) {
                     waiting.handle.push(frame(&ServerMsg::Matched { room: room.clone() }));
                 }
             }
             UserEvent::MatchFailed { conn } => {
-                if let Some(waiting) = theirs.find(|entry| entry.handle.id == *conn) {
+                if let Some(waiting) = named(conn) {
                     waiting.handle.push(frame(&ServerMsg::error(ErrorCode::Internal, "matching failed; ask again")));
                 }
             }

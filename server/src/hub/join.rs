@@ -1,7 +1,7 @@
 //! Joining a room's live stream: the cut between the `joined` reply and the
 //! messages that follow it live.
 
-use super::{Hub, delivery};
+use super::{Hub, JOINING, delivery};
 use crate::bus::BusError;
 use crate::node::ConnId;
 use crate::store::StoreError;
@@ -42,11 +42,11 @@ impl Hub {
             let entry = state.rooms.entry(room).or_default();
             match entry.delivered {
                 Some(cut) => {
-                    entry.conns.insert(conn, Some(cut + 1));
+                    entry.conns.insert(conn, cut + 1);
                     return Ok(cut);
                 }
                 None => {
-                    entry.conns.entry(conn).or_insert(None);
+                    entry.conns.entry(conn).or_insert(JOINING);
                 }
             }
         }
@@ -69,7 +69,7 @@ impl Hub {
         let cut = *entry.delivered.get_or_insert(last);
         // Still joined unless the user left the room meanwhile, elsewhere.
         if let Some(from) = entry.conns.get_mut(&conn) {
-            *from = Some(cut + 1);
+            *from = cut + 1;
         }
         // What arrived above the cut meanwhile goes out now.
         delivery::release(entry, &state.conns);
