@@ -25,7 +25,7 @@ pub fn render(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     frame.render_widget(Paragraph::new(header_line(app, usize::from(header.width))), header);
 
     let height = usize::from(area.height);
-    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me, look };
+    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me, look, blocked: &app.blocked };
     // The rows are already wrapped to the pane's width, so they are set
     // straight into the buffer: a Paragraph would re-flow every one of them
     // on each frame, which was a fifth of the TUI's CPU at 200 messages/s.
@@ -124,6 +124,16 @@ fn render_home(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     for (y, row) in (area.y..area.bottom()).zip(rows.into_iter().skip(skip)) {
         buffer.set_line(area.x, y, &row.line, area.width);
     }
+}
+
+/// The stranger chat's banner: who this is and what can be done.
+pub fn render_banner(app: &App, frame: &mut Frame, area: Rect, text: &str) {
+    let theme = &app.look.theme;
+    let ended = app.active_room().is_some_and(|room| room.ended);
+    let style = if ended { theme.alert() } else { theme.highlight() };
+    let text = fit(&app.look.shown(&format!(" {text}")), usize::from(area.width));
+    let width = usize::from(area.width).saturating_sub(text.width());
+    frame.render_widget(Paragraph::new(Line::styled(format!("{text}{}", " ".repeat(width)), style)), area);
 }
 
 /// The line under the messages saying who is typing.

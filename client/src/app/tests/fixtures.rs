@@ -29,7 +29,7 @@ pub fn room(id: RoomId, name: &str) -> Room {
 }
 
 pub fn session(rooms: &[RoomId]) -> Session {
-    Session { server: "ws://127.0.0.1:7878/ws".into(), username: "alice".into(), token: TOKEN.into(), rooms: rooms.to_vec(), active: None }
+    Session { server: "ws://127.0.0.1:7878/ws".into(), username: "alice".into(), token: TOKEN.into(), rooms: rooms.to_vec(), active: None, muted: vec![] }
 }
 
 /// 09:41 UTC plus `seq` minutes.
@@ -56,7 +56,7 @@ pub fn joined(room_id: RoomId, messages: Vec<ChatMessage>) -> ServerMsg {
 }
 
 pub fn authenticated(reconnect: bool) -> NetEvent {
-    NetEvent::Authenticated { user: alice(), token: TOKEN.into(), server: "ws://127.0.0.1:7878/ws".into(), reconnect }
+    NetEvent::Authenticated { user: alice(), token: TOKEN.into(), server: "ws://127.0.0.1:7878/ws".into(), reconnect, blocked: vec![] }
 }
 
 /// Alice, connected, in room "general" with bob.
