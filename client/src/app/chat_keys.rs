@@ -250,9 +250,6 @@ impl App {
             return Vec::new();
         }
         let mut effects: Vec<Effect> = self.stop_typing().into_iter().collect();
-        if let Some(left) = self.active_room_mut() {
-            left.since_left = Some(left.newest_seq());
-        }
         self.open(id);
         if let Some(room) = self.room_mut(id).filter(|room| !room.subscribed) {
             room.subscribed = true;

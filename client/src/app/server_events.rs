@@ -3,7 +3,8 @@
 //! history, typing and receipts. Presence, the room list, matching and
 //! moderation have their own modules.
 
-use super::{App, Effect, TYPING_SHOWN, shows_as_message};
+use super::timers::TYPING_SHOWN;
+use super::{App, Effect, shows_as_message};
 use crate::sanitize::sanitize_line;
 use heartlink_protocol::{ChatMessage, Member, ReadMarker, RelKind, Room, RoomId, ServerMsg, User};
 

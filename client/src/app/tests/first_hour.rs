@@ -70,15 +70,6 @@ fn a_failed_join_does_not_change_the_open_room() {
 }
 
 /// A `joined` reply for a room called `name`.
-fn joined_named(id: RoomId, name: &str) -> ServerMsg {
-    match joined(id, vec![]) {
-        ServerMsg::Joined { members, last_seq, messages, has_more, reads, members_cursor, .. } => {
-            ServerMsg::Joined { room: room(id, name), members, last_seq, messages, has_more, reads, members_cursor }
-        }
-        other => other,
-    }
-}
-
 #[test]
 fn quitting_with_unsent_messages_asks_first() {
     let (mut app, _) = chat_app();
