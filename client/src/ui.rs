@@ -40,11 +40,12 @@ pub fn render(app: &App, frame: &mut Frame) -> (usize, usize) {
             let prompt = status::prompt_rows(app, area.width);
             let areas = layout::Chat::new(area, app.input.text(), prompt.len() as u16);
             sidebar::render_rooms(app, frame, areas.rooms);
-            // A stranger chat's banner takes the pane's first row.
+            // A stranger chat's banner takes the pane's first rows (two at most).
             let mut messages = areas.messages;
-            if let Some(banner) = app.banner().filter(|_| messages.height > 1 && app.active_room().is_some()) {
-                let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(messages);
-                timeline::render_banner(app, frame, top, &banner);
+            if let Some(banner) = app.banner().filter(|_| messages.height > 2) {
+                let rows = timeline::banner_rows(app, &banner, messages.width);
+                let [top, rest] = Layout::vertical([Constraint::Length(rows.len() as u16), Constraint::Min(1)]).areas(messages);
+                timeline::render_banner(frame, top, rows);
                 messages = rest;
             }
             timeline::render(app, frame, areas.header, messages);

@@ -99,10 +99,7 @@ impl App {
     /// `matched{room}`: the pair room opens, with the stranger's alias as its name.
     pub(super) fn matched(&mut self, room: Room) -> Vec<Effect> {
         self.matching = None;
-        let notice = format!(
-            "you are chatting with a stranger: {} — /next, /end, /block, /report",
-            sanitize_line(&room.name)
-        );
+        let notice = format!("matched with a stranger: {} — say hello", sanitize_line(&room.name));
         self.enter_room(room, notice)
     }
 

@@ -20,10 +20,13 @@ pub(super) enum Act {
 
 impl App {
     /// The messages that can be selected in the open room, oldest first:
-    /// those shown as lines, not folded away as a blocked user's.
+    /// those shown as lines, not deleted, not folded away as a blocked user's.
     fn selectable(&self) -> Vec<u64> {
         let Some(room) = self.active_room() else { return Vec::new() };
-        room.shown_seqs().filter(|seq| room.messages.get(seq).is_some_and(|m| !self.blocked.contains_key(&m.sender.id))).collect()
+        room.shown_seqs()
+            .filter(|seq| room.messages.get(seq).is_some_and(|m| !self.blocked.contains_key(&m.sender.id)))
+            .filter(|seq| !room.annotations(*seq).deleted)
+            .collect()
     }
 
     /// The selected message's N (1 = the newest), as `/reply N` counts.

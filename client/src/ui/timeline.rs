@@ -126,14 +126,29 @@ fn render_home(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     }
 }
 
-/// The stranger chat's banner: who this is and what can be done.
-pub fn render_banner(app: &App, frame: &mut Frame, area: Rect, text: &str) {
+/// The stranger chat's banner wrapped to the pane (two rows at most, the
+/// second cut): who this is and what can be done.
+pub fn banner_rows(app: &App, text: &str, width: u16) -> Vec<Line<'static>> {
     let theme = &app.look.theme;
     let ended = app.active_room().is_some_and(|room| room.ended);
     let style = if ended { theme.alert() } else { theme.highlight() };
-    let text = fit(&app.look.shown(&format!(" {text}")), usize::from(area.width));
-    let width = usize::from(area.width).saturating_sub(text.width());
-    frame.render_widget(Paragraph::new(Line::styled(format!("{text}{}", " ".repeat(width)), style)), area);
+    let width = usize::from(width);
+    let logical = crate::timeline::Logical::from_spans(vec![Span::raw(app.look.shown(&format!(" {text}")))], 1);
+    let mut rows: Vec<String> = wrap(logical, width).into_iter().map(|row| row.line.to_string()).collect();
+    if rows.len() > 2 {
+        let rest = rows.split_off(1).join(" ");
+        rows.push(fit(&rest, width));
+    }
+    rows.into_iter()
+        .map(|row| {
+            let pad = width.saturating_sub(row.width());
+            Line::styled(format!("{row}{}", " ".repeat(pad)), style)
+        })
+        .collect()
+}
+
+pub fn render_banner(frame: &mut Frame, area: Rect, rows: Vec<Line<'static>>) {
+    frame.render_widget(Paragraph::new(rows), area);
 }
 
 /// The line under the messages saying who is typing.
