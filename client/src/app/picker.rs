@@ -56,11 +56,13 @@ impl App {
                 picker.filter.pop();
                 picker.index = 0;
             }
-            KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                if picker.filter.chars().count() < FILTER_MAX && (c.is_alphanumeric() || "_+-".contains(c)) {
-                    picker.filter.extend(c.to_lowercase());
-                    picker.index = 0;
-                }
+            KeyCode::Char(c)
+                if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                    && picker.filter.chars().count() < FILTER_MAX
+                    && (c.is_alphanumeric() || "_+-".contains(c)) =>
+            {
+                picker.filter.extend(c.to_lowercase());
+                picker.index = 0;
             }
             _ => {}
         }
