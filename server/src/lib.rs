@@ -20,6 +20,7 @@ pub mod session;
 pub mod shared;
 pub mod store;
 pub mod tls;
+pub mod wire_size;
 
 pub use config::{AllowedOrigins, Config, Registration, TlsFiles};
 pub use server::{Server, ServerError};

@@ -14,7 +14,9 @@
 //! deadline closes a healthy client.
 
 mod authenticate;
+mod listing;
 mod messages;
+mod pages;
 mod requests;
 mod rooms;
 mod socket;

@@ -11,6 +11,7 @@
 //! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
 //! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
 //! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
+//! | `member_order`| room_id ++ joined_at ++ user_id   | empty                 |
 //! | `memberships` | user_id ++ room_id                | empty                 |
 //! | `messages`    | room_id ++ seq                    | [`StoredMessage`] JSON|
 //! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
@@ -18,14 +19,17 @@
 //! | `meta`        | `instance_id`                     | see `marker.rs`       |
 
 mod accounts;
+mod indexes;
 mod marker;
+mod members;
 mod messages;
 mod records;
 mod rooms;
 
 use std::path::Path;
 
-pub use messages::MessageWrite;
+pub use members::MemberPosition;
+pub use messages::{MessageWrite, Page, PageBudget};
 pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
 
 /// sled's page cache size.
@@ -54,6 +58,7 @@ pub struct Store {
     tokens: sled::Tree,
     rooms: sled::Tree,
     members: sled::Tree,
+    member_order: sled::Tree,
     memberships: sled::Tree,
     messages: sled::Tree,
     dedup: sled::Tree,
@@ -79,18 +84,21 @@ impl Store {
             .open()?;
         marker::confirm(dir, found, &db)?;
         let tree = |name: &str| db.open_tree(name);
-        Ok(Self {
+        let store = Self {
             users: tree("users")?,
             usernames: tree("usernames")?,
             tokens: tree("tokens")?,
             rooms: tree("rooms")?,
             members: tree("members")?,
+            member_order: tree("member_order")?,
             memberships: tree("memberships")?,
             messages: tree("messages")?,
             dedup: tree("dedup")?,
             reads: tree("reads")?,
             db,
-        })
+        };
+        indexes::build_missing(&store)?;
+        Ok(store)
     }
 
     /// Makes everything written so far durable (one fsync for all of it).

@@ -88,7 +88,8 @@ impl Session {
             }
             ClientMsg::Typing { room_id, active } => self.typing(room_id, active),
             ClientMsg::Read { room_id, seq } => self.read(room_id, seq),
-            ClientMsg::ListRooms { .. } => self.list_rooms(reference).await,
+            ClientMsg::ListRooms { cursor, limit } => self.list_rooms(cursor, limit, reference).await,
+            ClientMsg::Members { room_id, cursor, limit } => self.members(room_id, cursor, limit, reference).await,
             ClientMsg::Match { code: None } => self.request_match(reference).await,
             ClientMsg::CancelMatch => {
                 self.conn.shared.hub.cancel_match(self.handle.id);
@@ -99,7 +100,6 @@ impl Session {
             other @ (ClientMsg::Logout { .. }
             | ClientMsg::Send { .. }
             | ClientMsg::Match { .. }
-            | ClientMsg::Members { .. }
             | ClientMsg::SetStatus { .. }
             | ClientMsg::Reveal { .. }
             | ClientMsg::EndMatch { .. }

@@ -1,12 +1,13 @@
-//! Room requests: create_room, join, leave, list_rooms, match.
+//! Room requests: create_room, join, leave, match.
 
 use super::Session;
+use super::pages;
 use super::requests::{Fail, Handled};
 use crate::clock::ordered_now_ms;
 use crate::hub::{MatchOutcome, frame};
-use crate::store::RoomRecord;
-use heartlink_protocol::limits::{JOIN_LATEST, JOIN_SINCE_MAX};
-use heartlink_protocol::{ErrorCode, Member, ReadMarker, RequestRef, RoomId, RoomKind, RoomName, RoomSummary, ServerMsg};
+use crate::store::{PageBudget, RoomRecord};
+use heartlink_protocol::limits::{JOIN_LATEST, JOIN_MEMBERS_MAX, JOIN_SINCE_MAX};
+use heartlink_protocol::{ErrorCode, RequestRef, RoomId, RoomKind, RoomName, ServerMsg};
 
 impl Session {
     pub(super) async fn create_room(&mut self, name: RoomName, reference: Option<&RequestRef>) -> Handled {
@@ -43,35 +44,27 @@ impl Session {
         if new_member {
             shared.hub.user_joined(room_id, me.clone(), self.handle.id);
         }
-        let page = match since {
-            Some(since) => shared.store.after(room_id, since, durable, JOIN_SINCE_MAX)?,
-            None => shared.store.latest(room_id, durable, JOIN_LATEST)?,
-        };
-        let mut members = Vec::new();
-        for user_id in shared.store.members(room_id)? {
-            if let Some(account) = shared.store.user(user_id)? {
-                members.push(Member { user: account.user(), online: shared.hub.is_online(user_id), ..Member::default() });
-            }
-        }
-        let reads = shared
-            .store
-            .reads(room_id)?
-            .into_iter()
-            .filter(|(user, _)| *user != me.id)
-            .filter_map(|(user, seq)| {
-                let user = members.iter().find(|member| member.user.id == user)?.user.clone();
-                Some(ReadMarker { user, seq })
-            })
-            .collect();
-        let joined = ServerMsg::Joined {
+        let (members, members_cursor) = self.member_page(room_id, None, JOIN_MEMBERS_MAX as usize)?;
+        let reads = self.leading_reads(room_id)?;
+        let mut joined = ServerMsg::Joined {
             room: room.room(),
             members,
             last_seq: durable,
-            messages: page.messages,
-            has_more: page.has_more,
+            messages: Vec::new(),
+            has_more: false,
             reads,
-            members_cursor: None,
+            members_cursor,
         };
+        // The messages get what the rest of the reply leaves of the bound.
+        let bytes = pages::message_bytes(&joined);
+        let page = match since {
+            Some(since) => shared.store.after(room_id, since, durable, PageBudget { count: JOIN_SINCE_MAX, bytes })?,
+            None => shared.store.latest(room_id, durable, PageBudget { count: JOIN_LATEST, bytes })?,
+        };
+        if let ServerMsg::Joined { messages, has_more, .. } = &mut joined {
+            *messages = page.messages;
+            *has_more = page.has_more;
+        }
         self.respond(&joined, reference).await
     }
 
@@ -87,23 +80,6 @@ impl Session {
             shared.hub.unjoin(self.handle.id, room_id);
         }
         self.respond(&ServerMsg::Left { room_id }, reference).await
-    }
-
-    pub(super) async fn list_rooms(&mut self, reference: Option<&RequestRef>) -> Handled {
-        let shared = std::sync::Arc::clone(&self.conn.shared);
-        let me = self.handle.user.id;
-        let mut rooms = Vec::new();
-        for room_id in shared.store.rooms_of(me)? {
-            let Some(record) = shared.store.room(room_id)? else { continue };
-            rooms.push(RoomSummary {
-                room: record.room(),
-                last_seq: shared.sequencer.room(room_id)?.durable(),
-                read_seq: shared.store.read_seq(room_id, me)?,
-                mentions: 0,
-            });
-        }
-        rooms.sort_by_key(|summary| (summary.room.created_at, summary.room.id));
-        self.respond(&ServerMsg::Rooms { rooms, has_more: false, cursor: None }, reference).await
     }
 
     pub(super) async fn request_match(&mut self, reference: Option<&RequestRef>) -> Handled {
@@ -136,4 +112,5 @@ impl Session {
         shared.hub.send_to(other.id, frame(&matched));
         self.respond(&matched, reference).await
     }
+
 }
