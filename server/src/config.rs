@@ -82,6 +82,9 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Browser origins admitted to the handshake.
     pub allowed_origins: AllowedOrigins,
+    /// Tokens (signed-in sessions) a user may hold; beyond it the oldest is
+    /// revoked; 0 = unlimited.
+    pub tokens_per_user: usize,
 }
 
 impl Config {
@@ -101,6 +104,7 @@ impl Config {
             login_failures_per_minute: 5,
             tls: None,
             allowed_origins: AllowedOrigins::None,
+            tokens_per_user: 20,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! Delivery never waits: a connection whose queue is full is a slow consumer
 //! and is told to close (4008) rather than slow everyone else down.
 
+mod eviction;
 mod matching;
 mod outbox;
 mod typing;
@@ -21,8 +22,12 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+pub use eviction::Eviction;
 pub use matching::MatchOutcome;
 pub use outbox::Inbox;
+
+/// The SHA-256 of the token a connection authenticated with.
+pub type TokenHash = [u8; 32];
 
 /// A connection's number, unique for the process's lifetime.
 pub type ConnId = u64;
@@ -35,13 +40,15 @@ pub struct ConnHandle {
     outbound: outbox::Outbox,
     /// Cancelled when the outbound queue overflowed: the session closes with 4008.
     pub slow: CancellationToken,
+    /// Set when the connection's token was revoked: the session closes with 1008.
+    pub eviction: Eviction,
 }
 
 impl ConnHandle {
     /// A handle and the receiving end of its outbound queue.
     pub fn new(id: ConnId, user: User, capacity: usize) -> (Self, Inbox) {
         let (outbound, inbox) = outbox::outbox(capacity);
-        (Self { id, user, outbound, slow: CancellationToken::new() }, inbox)
+        (Self { id, user, outbound, slow: CancellationToken::new(), eviction: Eviction::default() }, inbox)
     }
 
     /// Queues a frame without waiting; a full queue marks the connection slow.
@@ -68,6 +75,8 @@ struct ConnEntry {
     rooms: HashMap<RoomId, u64>,
     /// Rooms where this connection's typing indicator is on, until when.
     typing: HashMap<RoomId, Instant>,
+    /// The token it authenticated with, so a logout can end it.
+    token: TokenHash,
 }
 
 #[derive(Debug, Default)]
@@ -144,10 +153,10 @@ impl Hub {
 
     /// Registers an authenticated connection. When it is the user's first,
     /// the user comes online for everyone joined to `user_rooms`.
-    pub fn connect(&self, handle: ConnHandle, user_rooms: &[RoomId]) {
+    pub fn connect(&self, handle: ConnHandle, token: TokenHash, user_rooms: &[RoomId]) {
         let mut state = self.lock();
         let user = handle.user.clone();
-        state.conns.insert(handle.id, ConnEntry { handle, rooms: HashMap::new(), typing: HashMap::new() });
+        state.conns.insert(handle.id, ConnEntry { handle, rooms: HashMap::new(), typing: HashMap::new(), token });
         let count = state.online.entry(user.id).or_insert(0);
         *count += 1;
         if *count == 1 {

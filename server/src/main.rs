@@ -53,6 +53,9 @@ struct StartArgs {
     /// Clients that send no Origin header (terminals, scripts) are always allowed.
     #[arg(long = "allowed-origin", env = "HEARTLINK_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Signed-in sessions (tokens) each user may hold; a login beyond it signs out the oldest; 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_TOKENS_PER_USER", default_value_t = 20)]
+    tokens_per_user: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -93,6 +96,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.send_rate = args.send_rate;
     config.auth_timeout = Duration::from_secs(args.auth_timeout_secs);
     config.allowed_origins = AllowedOrigins::from_flags(args.allowed_origins);
+    config.tokens_per_user = args.tokens_per_user;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }

@@ -15,6 +15,7 @@
 
 mod authenticate;
 mod listing;
+mod logout;
 mod messages;
 mod pages;
 mod requests;
@@ -95,6 +96,7 @@ struct Session {
 enum Event {
     Shutdown,
     Slow,
+    Evicted(&'static str),
     Outbound(Utf8Bytes),
     Heartbeat,
     Silent,
@@ -112,7 +114,7 @@ impl Session {
             tracing::error!(cause = %err, "could not list the user's rooms for presence");
             Vec::new()
         });
-        shared.hub.connect(handle.clone(), &user_rooms);
+        shared.hub.connect(handle.clone(), auth.token_hash, &user_rooms);
         let established = ServerMsg::ConnectionEstablished {
             user,
             token: auth.token,
@@ -131,6 +133,8 @@ impl Session {
             requests: TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now()),
             user_rooms: user_rooms.into_boxed_slice(),
         };
+        session.check_token();
+        session.trim_tokens();
         (session, established)
     }
 
@@ -167,7 +171,7 @@ impl Session {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let shutdown = self.conn.shared.shutdown.clone();
         loop {
-            // `biased`, in this order: shutdown and overflow win over more
+            // `biased`, in this order: shutdown, overflow and eviction win over more
             // traffic; the peer's frames come next (handling one first
             // writes out what is queued, so the queue is not starved and
             // order is kept); the heartbeat and the silence check come
@@ -184,6 +188,7 @@ impl Session {
                 biased;
                 () = shutdown.cancelled() => Event::Shutdown,
                 () = self.handle.slow.cancelled() => Event::Slow,
+                reason = self.handle.eviction.wait() => Event::Evicted(reason),
                 incoming = self.conn.ws.next() => Event::Incoming(incoming),
                 _ = heartbeat.tick() => Event::Heartbeat,
                 () = tokio::time::sleep_until(silent_until) => Event::Silent,
@@ -192,6 +197,8 @@ impl Session {
             let outcome = match event {
                 Event::Shutdown => Err(End::close(1001, "server shutting down")),
                 Event::Slow => Err(End::slow_consumer()),
+                // The token was revoked elsewhere: log in again, no blind retry.
+                Event::Evicted(reason) => Err(End::close(1008, reason)),
                 // Boxed: the waiting loop stays small (see `serve`).
                 Event::Outbound(frame) => Box::pin(self.write_outbound(frame)).await,
                 Event::Heartbeat => Box::pin(self.conn.ping()).await,

@@ -9,6 +9,7 @@
 //! | `users`       | user_id                           | [`UserRecord`] JSON   |
 //! | `usernames`   | canonical (lower-case) username   | user_id               |
 //! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
+//! | `user_tokens` | user_id ++ SHA-256 of the token   | issued_at (u64 ms)    |
 //! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
 //! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
 //! | `member_order`| room_id ++ joined_at ++ user_id   | empty                 |
@@ -25,6 +26,7 @@ mod members;
 mod messages;
 mod records;
 mod rooms;
+mod tokens;
 
 use std::path::Path;
 
@@ -56,6 +58,7 @@ pub struct Store {
     users: sled::Tree,
     usernames: sled::Tree,
     tokens: sled::Tree,
+    user_tokens: sled::Tree,
     rooms: sled::Tree,
     members: sled::Tree,
     member_order: sled::Tree,
@@ -88,6 +91,7 @@ impl Store {
             users: tree("users")?,
             usernames: tree("usernames")?,
             tokens: tree("tokens")?,
+            user_tokens: tree("user_tokens")?,
             rooms: tree("rooms")?,
             members: tree("members")?,
             member_order: tree("member_order")?,

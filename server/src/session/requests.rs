@@ -73,7 +73,7 @@ impl Session {
             ClientMsg::Register { .. } | ClientMsg::Login { .. } | ClientMsg::Resume { .. } => {
                 Err(Fail::code(ErrorCode::BadRequest, "this connection is already authenticated"))
             }
-            ClientMsg::Logout { everywhere: false } => self.logout().await,
+            ClientMsg::Logout { everywhere } => self.logout(everywhere).await,
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
@@ -97,8 +97,7 @@ impl Session {
             }
             ClientMsg::Ping => self.respond(&ServerMsg::Pong, reference).await,
             // Wave 2 requests this server does not serve yet: a defined refusal.
-            other @ (ClientMsg::Logout { .. }
-            | ClientMsg::Send { .. }
+            other @ (ClientMsg::Send { .. }
             | ClientMsg::Match { .. }
             | ClientMsg::SetStatus { .. }
             | ClientMsg::Reveal { .. }
@@ -129,10 +128,5 @@ impl Session {
             return Err(Fail::code(ErrorCode::NotFound, "no such room"));
         }
         Err(Fail::code(ErrorCode::Forbidden, "join the room on this connection first"))
-    }
-
-    async fn logout(&mut self) -> Handled {
-        self.conn.shared.accounts.logout(&self.token_hash).await.map_err(|err| Fail::Internal(err.to_string()))?;
-        Err(Fail::End(End::close(1000, "logged out")))
     }
 }

@@ -6,9 +6,12 @@
 //! the next start builds the index again from scratch.
 
 use super::{Store, StoreError, concat, id_at};
+use super::records::TokenRecord;
 
 /// `member_order`: a room's members in the order they joined.
 const MEMBER_ORDER: &[u8] = b"index:member_order:1";
+/// `user_tokens`: a user's tokens.
+const USER_TOKENS: &[u8] = b"index:user_tokens:1";
 
 /// Builds every index whose flag is missing.
 pub(super) fn build_missing(store: &Store) -> Result<(), StoreError> {
@@ -23,6 +26,17 @@ pub(super) fn build_missing(store: &Store) -> Result<(), StoreError> {
         }
         meta.insert(MEMBER_ORDER, &[])?;
         tracing::info!(entries = store.member_order.len(), "index of members by join time built");
+        built = true;
+    }
+    if !meta.contains_key(USER_TOKENS)? {
+        store.user_tokens.clear()?;
+        for entry in store.tokens.iter() {
+            let (hash, value) = entry?;
+            let record: TokenRecord = super::decode("tokens", &value)?;
+            store.user_tokens.insert(concat(&[record.user_id.as_bytes(), &hash]), &record.issued_at.to_be_bytes())?;
+        }
+        meta.insert(USER_TOKENS, &[])?;
+        tracing::info!(entries = store.user_tokens.len(), "index of tokens by user built");
         built = true;
     }
     if built {
