@@ -29,7 +29,7 @@ use crate::rate_limit::TokenBucket;
 use crate::shared::Shared;
 use crate::tls::ServerStream;
 use futures_util::StreamExt;
-use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, SessionId, encode_server};
+use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, encode_server};
 use socket::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,8 +89,6 @@ struct Session {
     outbound: Inbox,
     token_hash: [u8; 32],
     requests: TokenBucket,
-    /// The user's rooms when the session started, for the presence events.
-    user_rooms: Box<[RoomId]>,
 }
 
 enum Event {
@@ -114,7 +112,7 @@ impl Session {
             tracing::error!(cause = %err, "could not list the user's rooms for presence");
             Vec::new()
         });
-        shared.hub.connect(handle.clone(), auth.token_hash, &user_rooms);
+        shared.hub.connect(handle.clone(), auth.token_hash, conn.presence, &user_rooms);
         let established = ServerMsg::ConnectionEstablished {
             user,
             token: auth.token,
@@ -131,7 +129,6 @@ impl Session {
             outbound,
             token_hash: auth.token_hash,
             requests: TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now()),
-            user_rooms: user_rooms.into_boxed_slice(),
         };
         session.check_token();
         session.trim_tokens();
@@ -146,11 +143,12 @@ impl Session {
             Err(end) => end,
         };
         let shared = Arc::clone(&self.conn.shared);
-        // Presence goes to the rooms the user is in now (joins may have added some).
-        let mut rooms = shared.store.rooms_of(self.handle.user.id).unwrap_or_default();
-        rooms.extend(self.user_rooms.iter().copied());
-        rooms.sort();
-        rooms.dedup();
+        // Presence goes to the rooms the user is a member of now: not to
+        // rooms they left during the session, and to rooms they joined.
+        let rooms = shared.store.rooms_of(self.handle.user.id).unwrap_or_else(|err| {
+            tracing::error!(cause = %err, "could not list the user's rooms for presence");
+            Vec::new()
+        });
         shared.hub.disconnect(self.handle.id, &rooms);
         tracing::info!(conn = self.handle.id, user = %self.handle.user.username, reason = %end, "session ended");
         Box::pin(self.close(end)).await;

@@ -113,7 +113,7 @@ mod tests {
         // alice: connections 1 and 2 share token A, 3 has token B; bob: 4 with token C.
         for (id, user, token) in [(1, &alice, [0xA; 32]), (2, &alice, [0xA; 32]), (3, &alice, [0xB; 32]), (4, &bob, [0xC; 32])] {
             let (handle, inbox) = ConnHandle::new(id, user.clone(), 8);
-            hub.connect(handle.clone(), token, &[]);
+            hub.connect(handle.clone(), token, true, &[]);
             handles.push(handle);
             inboxes.push(inbox);
         }

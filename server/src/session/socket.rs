@@ -56,13 +56,16 @@ pub struct Connection {
     pub ws: Ws,
     pub peer: SocketAddr,
     pub shared: Arc<Shared>,
+    /// Whether the session makes its user appear online: false after
+    /// `resume{presence:false}` (scripts, bots).
+    pub presence: bool,
     last_heard: Instant,
 }
 
 impl Connection {
     /// Wraps a socket that finished its handshake.
     pub fn new(ws: Ws, peer: SocketAddr, shared: Arc<Shared>) -> Self {
-        Self { ws, peer, shared, last_heard: Instant::now() }
+        Self { ws, peer, shared, presence: true, last_heard: Instant::now() }
     }
 
     /// Sends a direct reply, carrying the request's `ref`.
