@@ -131,6 +131,47 @@ impl Store {
     }
 }
 
+/// Where a sweep over a tree stopped; the next chunk starts after it.
+/// Opaque outside the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepCursor(Vec<u8>);
+
+/// What one chunk of a sweep did.
+#[derive(Debug, Default)]
+pub struct Swept {
+    /// Records removed in this chunk.
+    pub removed: usize,
+    /// Where the next chunk starts; `None` when the pass is complete.
+    pub next: Option<SweepCursor>,
+}
+
+/// Visits up to `max` entries of `tree` after `from`, in key order; `visit`
+/// says whether it removed the entry. Returns where the next chunk starts.
+fn sweep_chunk(
+    tree: &sled::Tree,
+    from: Option<&SweepCursor>,
+    max: usize,
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+) -> Result<Swept, StoreError> {
+    use std::ops::Bound;
+    let start = match from {
+        Some(cursor) => Bound::Excluded(cursor.0.clone()),
+        None => Bound::Unbounded,
+    };
+    let mut swept = Swept::default();
+    for (seen, entry) in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)).enumerate() {
+        let (key, value) = entry?;
+        if visit(&key, &value)? {
+            swept.removed += 1;
+        }
+        if seen + 1 >= max {
+            swept.next = Some(SweepCursor(key.to_vec()));
+            break;
+        }
+    }
+    Ok(swept)
+}
+
 fn concat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }

@@ -1,4 +1,5 @@
-//! Room requests: create_room, join, leave, match.
+//! Room requests: create_room, join, leave, match, with the per-user quotas
+//! that bound how fast rooms and memberships can grow.
 
 use super::Session;
 use super::pages;
@@ -7,11 +8,19 @@ use crate::clock::ordered_now_ms;
 use crate::hub::{MatchOutcome, frame};
 use crate::store::{PageBudget, RoomRecord};
 use heartlink_protocol::limits::{JOIN_LATEST, JOIN_MEMBERS_MAX, JOIN_SINCE_MAX};
-use heartlink_protocol::{ErrorCode, RequestRef, RoomId, RoomKind, RoomName, ServerMsg};
+use heartlink_protocol::{ErrorCode, RequestRef, RoomId, RoomKind, RoomName, ServerMsg, UserId};
+use std::time::Instant;
 
 impl Session {
     pub(super) async fn create_room(&mut self, name: RoomName, reference: Option<&RequestRef>) -> Handled {
         let me = self.handle.user.id;
+        self.check_membership_cap(me)?;
+        if let Err(wait) = self.conn.shared.room_quota.take(me, Instant::now()) {
+            return Err(Fail::RateLimited {
+                message: "you created too many rooms in the last hour; try again later",
+                retry_after_ms: crate::rate_limit::retry_after_ms(wait),
+            });
+        }
         let now = ordered_now_ms();
         let record = RoomRecord {
             id: RoomId::random(),
@@ -34,6 +43,9 @@ impl Session {
         let room = shared.store.room(room_id)?.ok_or(Fail::code(ErrorCode::NotFound, "no such room"))?;
         if !room.admits(me.id) {
             return Err(Fail::code(ErrorCode::Forbidden, "this pair room admits only its two users"));
+        }
+        if !shared.store.is_member(room_id, me.id)? {
+            self.check_membership_cap(me.id)?;
         }
         let new_member = shared.store.add_member(room_id, me.id, ordered_now_ms())?;
         if new_member {
@@ -84,6 +96,15 @@ impl Session {
 
     pub(super) async fn request_match(&mut self, reference: Option<&RequestRef>) -> Handled {
         let shared = std::sync::Arc::clone(&self.conn.shared);
+        // Checked before the user waits, so both users of a pair room have
+        // room for it by the time it is made.
+        self.check_membership_cap(self.handle.user.id)?;
+        if let Err(wait) = shared.pair_room_quota.check(self.handle.user.id, Instant::now()) {
+            return Err(Fail::RateLimited {
+                message: "you started too many stranger chats in the last hour; try again later",
+                retry_after_ms: crate::rate_limit::retry_after_ms(wait),
+            });
+        }
         let other = match shared.hub.request_match(self.handle.id) {
             MatchOutcome::Waiting => return self.respond(&ServerMsg::MatchWaiting, reference).await,
             MatchOutcome::Matched(other) => other,
@@ -107,10 +128,22 @@ impl Session {
             shared.hub.send_to(other.id, frame(&sorry));
             return Err(err.into());
         }
+        let now = Instant::now();
+        shared.pair_room_quota.record(me.id, now);
+        shared.pair_room_quota.record(other.user.id, now);
         tracing::info!(room = %record.id, "pair room created by match");
         let matched = ServerMsg::Matched { room: record.room() };
         shared.hub.send_to(other.id, frame(&matched));
         self.respond(&matched, reference).await
     }
 
+    /// `forbidden` when `user` already is a member of as many rooms as a
+    /// user may be (`--memberships-per-user`; 0 = unlimited).
+    fn check_membership_cap(&self, user: UserId) -> Handled {
+        let cap = self.conn.shared.config.memberships_per_user;
+        if cap > 0 && self.conn.shared.store.membership_count(user)? >= cap {
+            return Err(Fail::code(ErrorCode::Forbidden, "you are a member of too many rooms; leave one first"));
+        }
+        Ok(())
+    }
 }

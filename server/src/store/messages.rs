@@ -1,6 +1,6 @@
 //! Messages and their idempotency records: `messages`, `dedup`.
 
-use super::{Store, StoreError, StoredMessage, concat, decode, encode, u64_at};
+use super::{Store, StoreError, StoredMessage, SweepCursor, Swept, concat, decode, encode, sweep_chunk, u64_at};
 use crate::wire_size::wire_len;
 use heartlink_protocol::{ChatMessage, ClientMsgId, RoomId, UserId};
 use sled::Transactional;
@@ -152,6 +152,19 @@ impl Store {
         }
         Ok(Page { messages, has_more: false })
     }
+
+    /// One chunk of the sweep of idempotency records: looks at up to `max`
+    /// records after `from` and deletes those of messages stored before
+    /// `cutoff_ms`. A retry of such a message is stored as a new one.
+    pub fn prune_dedup(&self, cutoff_ms: u64, from: Option<&SweepCursor>, max: usize) -> Result<Swept, StoreError> {
+        sweep_chunk(&self.dedup, from, max, |key, value| {
+            if u64_at(value, 8) >= cutoff_ms {
+                return Ok(false);
+            }
+            self.dedup.remove(key)?;
+            Ok(true)
+        })
+    }
 }
 
 fn decode_entry(room: RoomId, (key, value): (sled::IVec, sled::IVec)) -> Result<ChatMessage, StoreError> {
@@ -228,5 +241,30 @@ mod tests {
         let tiny = PageBudget { count: 100, bytes: 10 };
         assert_eq!(store.after(room, 0, 40, tiny).unwrap().messages.len(), 1);
         assert_eq!(store.latest(room, 40, tiny).unwrap().messages.len(), 1);
+    }
+
+    #[test]
+    fn idempotency_records_are_pruned_after_their_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let room = RoomId::from_bytes([2; 16]);
+        // ts = seq: messages 1..=10 stored at times 1..=10.
+        let writes: Vec<_> = (1..=10).map(|seq| store.prepare_message(room, seq, &stored(seq)).unwrap()).collect();
+        store.write_messages(&writes).unwrap();
+        let (mut removed, mut cursor) = (0, None);
+        loop {
+            let swept = store.prune_dedup(6, cursor.as_ref(), 4).unwrap();
+            removed += swept.removed;
+            match swept.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(removed, 5);
+        let sender = UserId::from_bytes([1; 16]);
+        let id = |n: u64| ClientMsgId::try_from(format!("c{n}").as_str()).unwrap();
+        assert_eq!(store.dedup(sender, room, &id(5)).unwrap(), None, "older than the window: gone");
+        assert_eq!(store.dedup(sender, room, &id(6)).unwrap(), Some((6, 6)), "inside the window: kept");
+        assert_eq!(store.latest(room, 10, count(10)).unwrap().messages.len(), 10, "the messages themselves stay");
     }
 }

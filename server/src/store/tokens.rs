@@ -3,7 +3,7 @@
 //! A token and its index entry are written in one transaction, so no token
 //! can escape "log out everywhere".
 
-use super::{Store, StoreError, TokenRecord, concat, decode, encode, u64_at};
+use super::{Store, StoreError, SweepCursor, Swept, TokenRecord, concat, decode, encode, sweep_chunk, u64_at};
 use heartlink_protocol::UserId;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -115,6 +115,20 @@ impl Store {
         Ok(revoked)
     }
 
+    /// One chunk of the sweep of expired tokens: looks at up to `max`
+    /// tokens after `from` and deletes those unused for longer than `ttl_ms`.
+    pub fn sweep_tokens(&self, now: u64, ttl_ms: u64, from: Option<&SweepCursor>, max: usize) -> Result<Swept, StoreError> {
+        sweep_chunk(&self.tokens, from, max, |hash, value| {
+            let record: TokenRecord = decode("tokens", value)?;
+            if now.saturating_sub(record.last_used) <= ttl_ms {
+                return Ok(false);
+            }
+            self.tokens.remove(hash)?;
+            self.user_tokens.remove(index_key(record.user_id, hash))?;
+            Ok(true)
+        })
+    }
+
     /// How many tokens `user` holds.
     pub fn token_count(&self, user: UserId) -> Result<usize, StoreError> {
         Ok(self.user_tokens.scan_prefix(user.as_bytes()).keys().filter(Result::is_ok).count())
@@ -176,5 +190,29 @@ mod tests {
         assert!(store.token_exists(&[1; 32]).unwrap());
         assert!(!store.token_exists(&[2; 32]).unwrap());
         assert_eq!(store.token_count(alice()).unwrap(), 3);
+    }
+
+    #[test]
+    fn the_sweep_deletes_expired_tokens_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for n in 0..10u8 {
+            // Even ones were last used long ago.
+            let used = if n % 2 == 0 { 0 } else { 9_000 };
+            store.insert_token(&[n; 32], alice(), used).unwrap();
+        }
+        let (mut removed, mut cursor, mut chunks) = (0, None, 0);
+        loop {
+            let swept = store.sweep_tokens(10_000, 5_000, cursor.as_ref(), 3).unwrap();
+            removed += swept.removed;
+            chunks += 1;
+            match swept.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!((removed, chunks), (5, 4));
+        assert_eq!(store.token_count(alice()).unwrap(), 5);
+        assert!(store.token_exists(&[1; 32]).unwrap() && !store.token_exists(&[0; 32]).unwrap());
     }
 }
