@@ -68,6 +68,7 @@ impl Server {
             Arc::new(Shared::new(config, store.clone(), accounts, Arc::clone(&hub), commits, tls, shutdown.clone()));
         let tracker = TaskTracker::new();
         tracker.spawn(sweep_typing(Arc::clone(&hub), shutdown.clone()));
+        tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
