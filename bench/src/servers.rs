@@ -78,7 +78,8 @@ impl ServerProc {
         let mut port_in_config = None;
         match peer {
             Peer::Heartlink => {
-                command.arg(&tools.heartlink_server).args(["start", "--listen", "127.0.0.1:0", "--send-rate", "0"]);
+                // A load test lifts the per-user send rate and room quota.
+                command.arg(&tools.heartlink_server).args(["start", "--listen", "127.0.0.1:0", "--send-rate", "0", "--rooms-per-hour", "0"]);
                 command.arg("--data-dir").arg(dir.path().join("data"));
                 // Per-session info lines would make the log, not the server, the subject.
                 command.env("RUST_LOG", "warn");

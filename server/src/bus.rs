@@ -26,6 +26,7 @@
 pub mod local;
 
 use crate::node::ConnId;
+use crate::store::TokenHash;
 use async_trait::async_trait;
 use heartlink_protocol::{ChatMessage, Room, RoomId, User, UserId};
 use std::borrow::Cow;
@@ -76,9 +77,10 @@ pub enum RoomEvent {
 /// Something for every connection of one user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserEvent {
-    /// Close the user's connections (all but `except`) with this code and
-    /// reason: a logout everywhere, a ban.
-    Close { code: u16, reason: Cow<'static, str>, except: Option<ConnId> },
+    /// Close the user's connections (all but `except`; with `token`, only
+    /// those authenticated with that token) with this code and reason: a
+    /// logout, a logout everywhere, a revoked token, a ban.
+    Close { code: u16, reason: Cow<'static, str>, except: Option<ConnId>, token: Option<TokenHash> },
     /// The user's connection `conn`, which was waiting for a match, was
     /// matched into `room`.
     Matched { conn: ConnId, room: Room },

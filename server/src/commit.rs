@@ -138,10 +138,7 @@ mod tests {
     use super::*;
     use crate::bus::{BusError, RoomEvent, UserEvent};
     use crate::node::{ConnIds, NodeId};
-    use crate::store::{
-        MemberRecord, MessagePage, MessageRecord, NewUser, RoomRecord, SledStore, StoreError, TokenHash, UserRecord,
-        UserSummary,
-    };
+    use crate::store::{MessageRecord, SledStore, UserSummary};
     use async_trait::async_trait;
     use heartlink_protocol::{RoomId, User, UserId};
     use std::time::Duration;
@@ -218,78 +215,12 @@ mod tests {
         assert_eq!(all.messages[0].sender.username, "alice");
     }
 
-    /// A store whose message writes fail (a full or broken disk).
-    #[derive(Debug)]
-    struct BrokenDisk(SledStore);
-
-    #[async_trait]
-    impl Store for BrokenDisk {
-        async fn append_batch(&self, _: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError> {
-            Err(StoreError::Corrupt { tree: "messages", detail: "the disk refused the write".into() })
-        }
-        async fn create_user(&self, user: NewUser) -> Result<Option<UserRecord>, StoreError> {
-            self.0.create_user(user).await
-        }
-        async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-            self.0.user(id).await
-        }
-        async fn user_by_name(&self, canonical: &str) -> Result<Option<UserRecord>, StoreError> {
-            self.0.user_by_name(canonical).await
-        }
-        async fn insert_token(&self, hash: &TokenHash, user: UserId, now: u64) -> Result<(), StoreError> {
-            self.0.insert_token(hash, user, now).await
-        }
-        async fn use_token(&self, hash: &TokenHash, now: u64, ttl: u64) -> Result<Option<UserId>, StoreError> {
-            self.0.use_token(hash, now, ttl).await
-        }
-        async fn revoke_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
-            self.0.revoke_token(hash).await
-        }
-        async fn create_room(&self, room: &RoomRecord, members: &[UserId], now: u64) -> Result<(), StoreError> {
-            self.0.create_room(room, members, now).await
-        }
-        async fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
-            self.0.room(id).await
-        }
-        async fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
-            self.0.add_member(room, user, now).await
-        }
-        async fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
-            self.0.remove_member(room, user).await
-        }
-        async fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError> {
-            self.0.members(room).await
-        }
-        async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
-            self.0.rooms_of(user).await
-        }
-        async fn advance_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<Option<u64>, StoreError> {
-            self.0.advance_read(room, user, seq).await
-        }
-        async fn read_seq(&self, room: RoomId, user: UserId) -> Result<u64, StoreError> {
-            self.0.read_seq(room, user).await
-        }
-        async fn reads(&self, room: RoomId) -> Result<Vec<(UserId, u64)>, StoreError> {
-            self.0.reads(room).await
-        }
-        async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
-            self.0.last_seq(room).await
-        }
-        async fn page_latest(&self, room: RoomId, upto: u64, limit: u32) -> Result<MessagePage, StoreError> {
-            self.0.page_latest(room, upto, limit).await
-        }
-        async fn page_after(&self, room: RoomId, since: u64, upto: u64, limit: u32) -> Result<MessagePage, StoreError> {
-            self.0.page_after(room, since, upto, limit).await
-        }
-        async fn flush(&self) -> Result<(), StoreError> {
-            self.0.flush().await
-        }
-    }
-
     #[tokio::test]
     async fn a_failed_write_shows_nothing_and_tells_every_sender() {
         let dir = tempfile::tempdir().unwrap();
-        let (queue, mut batches) = start(Arc::new(BrokenDisk(SledStore::open(dir.path()).unwrap())));
+        let store = SledStore::open(dir.path()).unwrap();
+        store.break_message_writes();
+        let (queue, mut batches) = start(Arc::new(store));
         let ids = ConnIds::new(NodeId::from_raw(3));
         let alice = UserSummary { id: UserId::random(), username: "alice".into() };
         let (first, second) = (ids.next(), ids.next());

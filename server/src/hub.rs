@@ -21,7 +21,7 @@ pub mod upkeep;
 
 use crate::bus::{BusError, Deliver, MessageBatch, RoomEvent, Subscriptions, UserEvent};
 use crate::node::ConnId;
-use crate::store::Store;
+use crate::store::{Store, TokenHash};
 use delivery::Held;
 use heartlink_protocol::{RoomId, ServerMsg, User, UserId, encode_server};
 use std::borrow::Cow;
@@ -85,6 +85,8 @@ pub fn frame(msg: &ServerMsg) -> Utf8Bytes {
 #[derive(Debug)]
 struct ConnEntry {
     handle: ConnHandle,
+    /// The token it authenticated with, so a logout can end it.
+    token: TokenHash,
     /// Rooms joined on this connection.
     rooms: HashSet<RoomId>,
     /// Rooms where this connection's typing indicator is on, until when.
@@ -174,13 +176,13 @@ impl Hub {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers an authenticated connection; returns once the bus delivers
-    /// the user's events here.
-    pub async fn connect(&self, handle: ConnHandle) -> Result<(), BusError> {
+    /// Registers a connection authenticated with `token`; returns once the
+    /// bus delivers the user's events here.
+    pub async fn connect(&self, handle: ConnHandle, token: TokenHash) -> Result<(), BusError> {
         let (conn, user) = (handle.id, handle.user.id);
         {
             let mut state = self.lock();
-            state.conns.insert(conn, ConnEntry { handle, rooms: HashSet::new(), typing: HashMap::new() });
+            state.conns.insert(conn, ConnEntry { handle, token, rooms: HashSet::new(), typing: HashMap::new() });
             *state.users.entry(user).or_default() += 1;
         }
         // Every connection subscribes (it is idempotent): the user's second

@@ -20,14 +20,17 @@ pub mod hashing;
 pub mod hub;
 pub mod live;
 pub mod node;
+pub mod quota;
 pub mod rate_limit;
 pub mod report;
 pub mod server;
 pub mod session;
 pub mod shared;
 pub mod store;
+pub mod sweeper;
 pub mod tls;
 pub mod wire;
+pub mod wire_size;
 
 pub use config::{AllowedOrigins, Config, Registration, TlsFiles};
 pub use server::{Server, ServerError};

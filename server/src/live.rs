@@ -2,7 +2,7 @@
 //! after a restart. Presence counts (a user is online while any of their
 //! connections, on any node, is open), the match queue, and the limits that
 //! count per user or per name rather than per connection (sends per user,
-//! failed logins).
+//! failed logins, rooms created and stranger chats started per hour).
 //!
 //! [`LiveState`] is the seam; [`local`] keeps it in this process's memory.
 //! A cluster keeps it in Redis (docs/ARCHITECTURE.md says what that must
@@ -57,16 +57,26 @@ pub enum LoginScope {
     PerUser,
 }
 
+/// Per-user quotas over a rolling hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Quota {
+    /// Group rooms created (`--rooms-per-hour`).
+    Rooms,
+    /// Pair rooms entered through `match` (`--pair-rooms-per-hour`).
+    PairRooms,
+}
+
 /// The shared ephemeral state.
 #[async_trait]
 pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
-    /// A connection of `user` opened; `true` when it is their first anywhere
-    /// (they came online).
+    /// A connection of `user` that counts for presence opened (one resumed
+    /// with `presence:false` does not); `true` when it is their first
+    /// anywhere (they came online).
     async fn connection_opened(&self, user: UserId) -> Result<bool, LiveError>;
 
-    /// A connection of `user` (the `conn` given) closed: it stops waiting for
-    /// a match; `true` when it was the user's last connection anywhere.
-    async fn connection_closed(&self, user: UserId, conn: ConnId) -> Result<bool, LiveError>;
+    /// A connection of `user` that counted for presence closed; `true` when
+    /// it was the user's last one anywhere (they went offline).
+    async fn connection_closed(&self, user: UserId) -> Result<bool, LiveError>;
 
     /// Whether each of `users` has an open connection anywhere, in order.
     async fn online(&self, users: &[UserId]) -> Result<Vec<bool>, LiveError>;
@@ -77,6 +87,9 @@ pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
 
     /// `user` stops waiting for a match, from whichever connection.
     async fn cancel_match(&self, user: UserId) -> Result<(), LiveError>;
+
+    /// `conn` closed: if it was the one waiting for a match, nobody waits now.
+    async fn forget_connection(&self, conn: ConnId) -> Result<(), LiveError>;
 
     /// Takes one `send` from `user`'s budget, shared by all of their connections.
     async fn admit_send(&self, user: UserId) -> Result<Admission, LiveError>;
@@ -89,4 +102,18 @@ pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
 
     /// Forgets the failures under `key` in `scope` (a successful login).
     async fn login_succeeded(&self, scope: LoginScope, key: &str) -> Result<(), LiveError>;
+
+    /// Whether `user` may use `quota` once more now.
+    async fn quota_check(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError>;
+
+    /// Counts one use of `quota` by `user` (even beyond the limit, which
+    /// `quota_check` guards).
+    async fn quota_record(&self, quota: Quota, user: UserId) -> Result<(), LiveError>;
+
+    /// `quota_check`, then `quota_record` when allowed, as one step.
+    async fn quota_take(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError>;
+
+    /// Forgets what no limit needs any more (users idle for a whole window).
+    /// An implementation whose entries expire on their own does nothing.
+    async fn sweep(&self) -> Result<(), LiveError>;
 }

@@ -96,6 +96,7 @@ impl Server {
             tls,
             conn_ids: ConnIds::new(node),
         }));
+        tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,

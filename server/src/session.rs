@@ -14,7 +14,10 @@
 //! deadline closes a healthy client.
 
 mod authenticate;
+mod listing;
+mod logout;
 mod messages;
+mod pages;
 mod requests;
 mod rooms;
 mod socket;
@@ -29,7 +32,7 @@ use crate::store::TokenHash;
 use crate::tls::ServerStream;
 use crate::wire;
 use futures_util::StreamExt;
-use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, SessionId, User, encode_server};
+use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, User, encode_server};
 use socket::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -98,8 +101,9 @@ struct Session {
     outbound: Inbox,
     token_hash: TokenHash,
     requests: TokenBucket,
-    /// The user's rooms when the session started, for the presence events.
-    user_rooms: Box<[RoomId]>,
+    /// Whether the session makes its user appear online: false after
+    /// `resume{presence:false}` (scripts, bots).
+    presence: bool,
 }
 
 enum Event {
@@ -116,7 +120,7 @@ struct Started {
     handle: ConnHandle,
     outbound: Inbox,
     token_hash: TokenHash,
-    user_rooms: Box<[RoomId]>,
+    presence: bool,
 }
 
 /// Registering a connection failed (a seam was unavailable).
@@ -130,28 +134,30 @@ enum StartError {
 
 impl Started {
     fn with(self, conn: Connection) -> Box<Session> {
-        let Self { handle, outbound, token_hash, user_rooms } = self;
+        let Self { handle, outbound, token_hash, presence } = self;
         let rate = conn.shared.config.request_rate;
         let requests = TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now());
         // Boxed: the session's long wait holds a pointer to it, not a copy.
-        Box::new(Session { conn, handle, outbound, token_hash, requests, user_rooms })
+        Box::new(Session { conn, handle, outbound, token_hash, requests, presence })
     }
 }
 
 impl Session {
     /// Registers the connection with the hub and the live state (the user
-    /// comes online when it is their first); returns it and its
-    /// `connection_established` reply.
+    /// comes online when it is their first that counts for presence);
+    /// returns it and its `connection_established` reply.
     async fn start(conn: &Connection, auth: Authenticated) -> Result<(Started, ServerMsg), StartError> {
         let shared = &conn.shared;
         let user = wire::account(&auth.account);
         let (handle, outbound) = ConnHandle::new(shared.next_conn_id(), user.clone(), shared.config.outbound_queue);
-        let user_rooms = shared.store.rooms_of(user.id).await.unwrap_or_else(|err| {
-            tracing::error!(cause = %Chain(&err), "could not list the user's rooms for presence");
-            Vec::new()
-        });
-        shared.hub.connect(handle.clone()).await?;
-        let first = match shared.live.connection_opened(user.id).await {
+        shared.hub.connect(handle.clone(), auth.token_hash).await?;
+        // A connection resumed with `presence:false` neither brings its user
+        // online nor keeps them online.
+        let first = match conn.presence {
+            true => shared.live.connection_opened(user.id).await,
+            false => Ok(false),
+        };
+        let first = match first {
             Ok(first) => first,
             Err(err) => {
                 shared.hub.disconnect(handle.id);
@@ -159,7 +165,7 @@ impl Session {
             }
         };
         if first {
-            publish_presence(shared, &user, true, user_rooms.clone()).await;
+            publish_presence(shared, &user, true).await;
         }
         let established = ServerMsg::ConnectionEstablished {
             user,
@@ -170,7 +176,9 @@ impl Session {
             protocol: heartlink_protocol::PROTOCOL_VERSION,
             blocked: Vec::new(),
         };
-        let started = Started { handle, outbound, token_hash: auth.token_hash, user_rooms: user_rooms.into_boxed_slice() };
+        let started = Started { handle, outbound, token_hash: auth.token_hash, presence: conn.presence };
+        logout::check_token(shared, &started.handle, &started.token_hash).await;
+        logout::trim_tokens(shared, &started.handle, &started.token_hash).await;
         Ok((started, established))
     }
 
@@ -196,22 +204,24 @@ impl Session {
         }
     }
 
-    /// Unregisters the connection; when it was the user's last, they go
-    /// offline for every room they are in now (joins may have added some).
+    /// Unregisters the connection; when it was the user's last that counts
+    /// for presence, they go offline.
     async fn leave_everything(&self) {
         let shared = &self.conn.shared;
         let (conn, user) = (self.handle.id, &self.handle.user);
         shared.hub.disconnect(conn);
-        let last = shared.live.connection_closed(user.id, conn).await.unwrap_or_else(|err| {
+        if let Err(err) = shared.live.forget_connection(conn).await {
+            tracing::error!(cause = %Chain(&err), "could not take the connection out of the match queue");
+        }
+        if !self.presence {
+            return;
+        }
+        let last = shared.live.connection_closed(user.id).await.unwrap_or_else(|err| {
             tracing::error!(cause = %Chain(&err), "could not count the user's connections");
             false
         });
         if last {
-            let mut rooms = shared.store.rooms_of(user.id).await.unwrap_or_default();
-            rooms.extend(self.user_rooms.iter().copied());
-            rooms.sort();
-            rooms.dedup();
-            publish_presence(shared, user, false, rooms).await;
+            publish_presence(shared, user, false).await;
         }
     }
 
@@ -326,9 +336,15 @@ impl Session {
     }
 }
 
-/// Publishes `user`'s presence to `rooms`; a bus failure is logged (presence
-/// is best effort: clients see it again at the next change).
-async fn publish_presence(shared: &Shared, user: &User, online: bool, rooms: Vec<RoomId>) {
+/// Publishes `user`'s presence to the rooms they are a member of now (not
+/// those they left, and those they joined since they came online); a bus
+/// failure is logged (presence is best effort: clients see it again at the
+/// next change).
+async fn publish_presence(shared: &Shared, user: &User, online: bool) {
+    let rooms = shared.store.rooms_of(user.id).await.unwrap_or_else(|err| {
+        tracing::error!(cause = %Chain(&err), "could not list the user's rooms for presence");
+        Vec::new()
+    });
     if let Err(err) = shared.bus.publish_presence(user.clone(), online, rooms).await {
         tracing::warn!(user = %user.username, cause = %Chain(&err), "presence not published");
     }

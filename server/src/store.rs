@@ -20,7 +20,9 @@ use async_trait::async_trait;
 use heartlink_protocol::{RoomId, UserId};
 use std::error::Error as StdError;
 
-pub use records::{MemberRecord, MessageRecord, RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary};
+pub use records::{
+    MemberPosition, MemberRecord, MessageRecord, RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary,
+};
 pub use sled_store::SledStore;
 
 /// The SHA-256 of a session token: tokens themselves are never stored.
@@ -105,6 +107,47 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
+/// How much a page of messages may hold: at most `count` messages whose
+/// sizes, as `size` measures them, add up to at most `bytes`. A page holds
+/// at least one message when any is in range, so paging always moves on.
+///
+/// The store does not know the wire format; the session measures a
+/// message as clients will see it (`wire.rs`), so that a reply stays within
+/// its byte bound, and the store stops reading once the page is full.
+#[derive(Clone, Copy)]
+pub struct PageBudget<'a> {
+    pub count: u32,
+    pub bytes: usize,
+    pub size: &'a (dyn Fn(&SeqMessage) -> usize + Sync),
+}
+
+impl PageBudget<'_> {
+    /// At most `count` messages, whatever their size.
+    pub fn count(count: u32) -> PageBudget<'static> {
+        PageBudget { count, bytes: usize::MAX, size: &|_| 0 }
+    }
+
+    /// Whether a message of `size` still fits after `used` of the budget in
+    /// a page that already holds `held` messages.
+    pub fn fits(&self, held: usize, used: usize, size: usize) -> bool {
+        held == 0 || (held < self.count as usize && used.saturating_add(size) <= self.bytes)
+    }
+}
+
+impl std::fmt::Debug for PageBudget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageBudget").field("count", &self.count).field("bytes", &self.bytes).finish_non_exhaustive()
+    }
+}
+
+/// A page of a room's members in join order, and where the next page starts
+/// (`None` when this was the last).
+#[derive(Debug, Default)]
+pub struct MemberPage {
+    pub members: Vec<MemberRecord>,
+    pub next: Option<MemberPosition>,
+}
+
 /// The server's durable state.
 ///
 /// **Durability.** A method that changes state is durable when it returns
@@ -126,7 +169,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The account with this canonical username.
     async fn user_by_name(&self, canonical: &str) -> Result<Option<UserRecord>, StoreError>;
 
-    /// Records a new token by its hash. Durable.
+    /// Records a new token by its hash, under its user. Durable.
     async fn insert_token(&self, token_hash: &TokenHash, user: UserId, now: u64) -> Result<(), StoreError>;
 
     /// The user a token belongs to, if it exists and was used within `ttl_ms`;
@@ -135,14 +178,36 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// may expire up to 1/720 of `ttl_ms` early.
     async fn use_token(&self, token_hash: &TokenHash, now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError>;
 
+    /// Whether the token still exists (it may have expired all the same).
+    async fn token_exists(&self, token_hash: &TokenHash) -> Result<bool, StoreError>;
+
     /// Deletes a token; later `use_token`s with it find nothing. Durable.
     async fn revoke_token(&self, token_hash: &TokenHash) -> Result<(), StoreError>;
+
+    /// Deletes every token of `user` and returns their hashes. Durable.
+    async fn revoke_user_tokens(&self, user: UserId) -> Result<Vec<TokenHash>, StoreError>;
+
+    /// Keeps at most `keep` tokens of `user`: the newest, and always
+    /// `current`; deletes the others, oldest issued first, and returns their
+    /// hashes. May lag (a crash may bring one back until the next trim).
+    async fn trim_tokens(&self, user: UserId, keep: usize, current: &TokenHash) -> Result<Vec<TokenHash>, StoreError>;
+
+    /// How many tokens `user` holds.
+    async fn token_count(&self, user: UserId) -> Result<usize, StoreError>;
+
+    /// Deletes every token unused for longer than `ttl_ms` at `now`; returns
+    /// how many. May lag. Does its work in small steps (it may take a while
+    /// on a large store, never holding anything for long).
+    async fn sweep_tokens(&self, now: u64, ttl_ms: u64) -> Result<usize, StoreError>;
 
     /// Stores a new room with its first members (who join at `now`). Durable.
     async fn create_room(&self, room: &RoomRecord, members: &[UserId], now: u64) -> Result<(), StoreError>;
 
     /// The room with this id.
     async fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError>;
+
+    /// Whether `user` is a member of `room`.
+    async fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
 
     /// Makes `user` a member; `true` when they were not one before (durable
     /// then). An existing membership keeps its original time.
@@ -151,11 +216,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Ends a membership; `true` when there was one. Durable.
     async fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
 
-    /// The members of a room with their names, oldest membership first.
-    async fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError>;
+    /// Up to `limit` members of `room` after `after` (from the first when
+    /// `None`), in join order (time, then id), with their names.
+    async fn member_page(&self, room: RoomId, after: Option<MemberPosition>, limit: usize) -> Result<MemberPage, StoreError>;
 
     /// The rooms `user` is a member of.
     async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError>;
+
+    /// How many rooms `user` is a member of.
+    async fn membership_count(&self, user: UserId) -> Result<usize, StoreError>;
 
     /// Moves `user`'s read marker in `room` to `seq` if that is forward;
     /// returns the new marker when it moved. May lag (a crash may move a
@@ -165,8 +234,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `user`'s read marker in `room` (0 when none).
     async fn read_seq(&self, room: RoomId, user: UserId) -> Result<u64, StoreError>;
 
-    /// Every member's read marker in `room`.
-    async fn reads(&self, room: RoomId) -> Result<Vec<(UserId, u64)>, StoreError>;
+    /// At most `limit` read markers of `room`'s current members other than
+    /// `except`, those furthest ahead first, with the readers' names. A room
+    /// with many readers costs time here, not memory.
+    async fn leading_reads(&self, room: RoomId, limit: usize, except: UserId) -> Result<Vec<(UserSummary, u64)>, StoreError>;
 
     /// Appends a batch of messages, all or none, durable on return: for each
     /// message, in order, a retry (same sender, room and `client_msg_id` as
@@ -182,13 +253,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The highest durable seq of `room` (0 when it has no messages).
     async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError>;
 
-    /// Up to `limit` messages with seq ≤ `upto`, the newest ones, oldest
+    /// The newest messages with seq ≤ `upto` that fit `budget`, oldest
     /// first; `has_more` when older ones remain.
-    async fn page_latest(&self, room: RoomId, upto: u64, limit: u32) -> Result<MessagePage, StoreError>;
+    async fn page_latest(&self, room: RoomId, upto: u64, budget: PageBudget<'_>) -> Result<MessagePage, StoreError>;
 
-    /// Up to `limit` messages with `since` < seq ≤ `upto`, oldest first;
-    /// `has_more` when newer ones (up to `upto`) remain.
-    async fn page_after(&self, room: RoomId, since: u64, upto: u64, limit: u32) -> Result<MessagePage, StoreError>;
+    /// The oldest messages with `since` < seq ≤ `upto` that fit `budget`,
+    /// oldest first; `has_more` when newer ones (up to `upto`) remain.
+    async fn page_after(&self, room: RoomId, since: u64, upto: u64, budget: PageBudget<'_>)
+    -> Result<MessagePage, StoreError>;
+
+    /// Deletes the idempotency records of messages stored before
+    /// `cutoff_ms` (a retry of such a message is stored as a new one; the
+    /// messages themselves stay); returns how many. May lag; works in small
+    /// steps like [`Store::sweep_tokens`].
+    async fn prune_dedup(&self, cutoff_ms: u64) -> Result<usize, StoreError>;
 
     /// Makes every change so far durable, including those that may lag
     /// (shutdown calls it last).

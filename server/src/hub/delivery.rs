@@ -18,6 +18,7 @@
 use super::{Hub, HubState, RoomEntry, frame};
 use crate::bus::{MessageBatch, Reply};
 use crate::node::ConnId;
+use crate::store::PageBudget;
 use crate::wire;
 use heartlink_protocol::{RoomId, ServerMsg};
 use std::collections::HashMap;
@@ -71,7 +72,7 @@ impl Hub {
         let now = Instant::now();
         let due: Vec<(RoomId, u64, u64)> = self.lock().rooms.iter().filter_map(|(room, entry)| gap_due(*room, entry, now)).collect();
         for (room, since, upto) in due {
-            let page = match self.store.page_after(room, since, upto, FILL_PAGE).await {
+            let page = match self.store.page_after(room, since, upto, PageBudget::count(FILL_PAGE)).await {
                 Ok(page) => page,
                 Err(err) => {
                     tracing::error!(%room, cause = %crate::report::Chain(&err), "reading a gap from the store failed; trying again");

@@ -65,9 +65,10 @@ impl Hub {
         // The one named connection, if it is here and is the user's.
         let named = |conn: &crate::node::ConnId| state.conns.get(conn).filter(|entry| entry.handle.user.id == user);
         match event {
-            UserEvent::Close { code, reason, except } => {
+            UserEvent::Close { code, reason, except, token } => {
                 let theirs = state.conns.values().filter(|conn| conn.handle.user.id == user);
-                for conn in theirs.filter(|conn| Some(conn.handle.id) != *except) {
+                let chosen = theirs.filter(|conn| Some(conn.handle.id) != *except && token.is_none_or(|token| conn.token == token));
+                for conn in chosen {
                     conn.handle.close(*code, reason.clone());
                 }
             }
@@ -144,12 +145,19 @@ mod tests {
         fixture.hub.deliver_user(alice.handle.user.id, &matched);
         assert_eq!((alice.summary(), alice_phone.summary()), (Vec::new(), vec!["matched".to_owned()]));
 
-        let close = UserEvent::Close { code: 1000, reason: "logged out everywhere".into(), except: Some(alice.handle.id) };
+        // alice's two connections hold different tokens (see the fixture).
+        let alice_laptop = fixture.connect_as(&alice.handle.user).await;
+        let by_token = UserEvent::Close { code: 1008, reason: "logged out".into(), except: None, token: Some(fixture.token_of(&alice_laptop)) };
+        fixture.hub.deliver_user(alice.handle.user.id, &by_token);
+        assert!(alice_laptop.handle.closing().is_cancelled(), "the revoked token's connection closes");
+        assert!(!alice.handle.closing().is_cancelled() && !alice_phone.handle.closing().is_cancelled());
+
+        let close = UserEvent::Close { code: 1008, reason: "logged out everywhere".into(), except: Some(alice.handle.id), token: None };
         fixture.hub.deliver_user(alice.handle.user.id, &close);
         assert!(!alice.handle.closing().is_cancelled(), "the connection that asked stays");
         assert!(alice_phone.handle.closing().is_cancelled());
         let request = alice_phone.inbox.close_request().unwrap();
-        assert_eq!((request.code, request.reason.as_ref()), (1000, "logged out everywhere"));
+        assert_eq!((request.code, request.reason.as_ref()), (1008, "logged out everywhere"));
         assert!(!bob.handle.closing().is_cancelled());
     }
 }

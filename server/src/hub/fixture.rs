@@ -5,7 +5,7 @@ use super::{ConnHandle, Hub, Inbox};
 use crate::bus::{Reply, Subscriptions};
 use crate::bus::local::LocalSubscriptions;
 use crate::node::{ConnIds, NodeId};
-use crate::store::{MessageRecord, NewMessage, SledStore, Store, UserSummary};
+use crate::store::{MessageRecord, NewMessage, SledStore, Store, TokenHash, UserSummary};
 use heartlink_protocol::{ChatMessage, RoomId, ServerMsg, User, UserId, encode_server};
 use serde_json::Value;
 use std::sync::Arc;
@@ -40,11 +40,21 @@ impl Fixture {
         self.connect_as(&User { id: UserId::random(), username: name.into() }).await
     }
 
-    /// Another connection of `user`.
+    /// Another connection of `user`, with a token of its own.
     pub async fn connect_as(&self, user: &User) -> TestConn {
         let (handle, inbox) = ConnHandle::new(self.ids.next(), user.clone(), 64);
-        self.hub.connect(handle.clone()).await.unwrap();
+        self.hub.connect(handle.clone(), self.token_of_id(handle.id)).await.unwrap();
         TestConn { handle, inbox }
+    }
+
+    /// The token `conn` authenticated with.
+    pub fn token_of(&self, conn: &TestConn) -> TokenHash {
+        self.token_of_id(conn.handle.id)
+    }
+
+    fn token_of_id(&self, conn: crate::node::ConnId) -> TokenHash {
+        use sha2::Digest;
+        sha2::Sha256::digest(conn.to_string()).into()
     }
 
     /// Stores `count` messages in `room` (as the store's own seqs 1, 2, …).

@@ -1,8 +1,9 @@
 //! Live state in this process's memory, for a single-node server.
 
-use super::{Admission, LiveError, LiveState, LoginScope, MatchOutcome, MatchTicket};
+use super::{Admission, LiveError, LiveState, LoginScope, MatchOutcome, MatchTicket, Quota};
 use crate::config::Config;
 use crate::node::ConnId;
+use crate::quota::Quota as Window;
 use crate::rate_limit::{KeyedLimiter, LoginThrottle};
 use async_trait::async_trait;
 use heartlink_protocol::UserId;
@@ -31,6 +32,8 @@ pub struct LocalLive {
     sends: KeyedLimiter<UserId>,
     logins_per_source: LoginThrottle,
     logins_per_user: LoginThrottle,
+    rooms: Window,
+    pair_rooms: Window,
 }
 
 impl LocalLive {
@@ -44,6 +47,15 @@ impl LocalLive {
                 config.login_failures_per_minute.saturating_mul(PER_USER_FACTOR),
                 LOGIN_WINDOW,
             ),
+            rooms: Window::per_hour(config.rooms_per_hour),
+            pair_rooms: Window::per_hour(config.pair_rooms_per_hour),
+        }
+    }
+
+    fn window(&self, quota: Quota) -> &Window {
+        match quota {
+            Quota::Rooms => &self.rooms,
+            Quota::PairRooms => &self.pair_rooms,
         }
     }
 
@@ -75,11 +87,8 @@ impl LiveState for LocalLive {
         Ok(*count == 1)
     }
 
-    async fn connection_closed(&self, user: UserId, conn: ConnId) -> Result<bool, LiveError> {
+    async fn connection_closed(&self, user: UserId) -> Result<bool, LiveError> {
         let mut people = self.people();
-        if people.waiting.as_ref().is_some_and(|waiting| waiting.conn == conn) {
-            people.waiting = None;
-        }
         let last = match people.connections.get_mut(&user) {
             Some(count) => {
                 *count = count.saturating_sub(1);
@@ -122,6 +131,14 @@ impl LiveState for LocalLive {
         Ok(())
     }
 
+    async fn forget_connection(&self, conn: ConnId) -> Result<(), LiveError> {
+        let mut people = self.people();
+        if people.waiting.as_ref().is_some_and(|waiting| waiting.conn == conn) {
+            people.waiting = None;
+        }
+        Ok(())
+    }
+
     async fn admit_send(&self, user: UserId) -> Result<Admission, LiveError> {
         Ok(admission(self.sends.take(user, Instant::now())))
     }
@@ -137,6 +154,26 @@ impl LiveState for LocalLive {
 
     async fn login_succeeded(&self, scope: LoginScope, key: &str) -> Result<(), LiveError> {
         self.throttle(scope).clear(key);
+        Ok(())
+    }
+
+    async fn quota_check(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError> {
+        Ok(admission(self.window(quota).check(user, Instant::now())))
+    }
+
+    async fn quota_record(&self, quota: Quota, user: UserId) -> Result<(), LiveError> {
+        self.window(quota).record(user, Instant::now());
+        Ok(())
+    }
+
+    async fn quota_take(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError> {
+        Ok(admission(self.window(quota).take(user, Instant::now())))
+    }
+
+    async fn sweep(&self) -> Result<(), LiveError> {
+        let now = Instant::now();
+        self.rooms.sweep(now);
+        self.pair_rooms.sweep(now);
         Ok(())
     }
 }
@@ -157,13 +194,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_user_is_online_from_their_first_connection_to_their_last() {
-        let (live, ids) = (live(), ConnIds::new(NodeId::from_raw(1)));
+        let live = live();
         let (alice, bob) = (UserId::random(), UserId::random());
         assert!(live.connection_opened(alice).await.unwrap());
         assert!(!live.connection_opened(alice).await.unwrap(), "a second connection is not a new arrival");
         assert_eq!(live.online(&[alice, bob]).await.unwrap(), [true, false]);
-        assert!(!live.connection_closed(alice, ids.next()).await.unwrap());
-        assert!(live.connection_closed(alice, ids.next()).await.unwrap(), "the last one closed");
+        assert!(!live.connection_closed(alice).await.unwrap());
+        assert!(live.connection_closed(alice).await.unwrap(), "the last one closed");
         assert_eq!(live.online(&[alice]).await.unwrap(), [false]);
     }
 
@@ -183,11 +220,10 @@ mod tests {
         live.cancel_match(alice.id).await.unwrap();
         let bob_waiting = ticket(&ids, &bob);
         assert_eq!(live.request_match(bob_waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
-        live.connection_opened(bob.id).await.unwrap();
-        live.connection_closed(bob.id, ids.next()).await.unwrap();
+        live.forget_connection(ids.next()).await.unwrap();
         assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Matched(bob_waiting.clone()));
         assert_eq!(live.request_match(bob_waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
-        live.connection_closed(bob.id, bob_waiting.conn).await.unwrap();
+        live.forget_connection(bob_waiting.conn).await.unwrap();
         assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Waiting);
     }
 
@@ -211,5 +247,21 @@ mod tests {
         assert_eq!(live.admit_login(LoginScope::PerUser, "bob").await.unwrap(), Admission::Allowed);
         live.login_succeeded(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap();
         assert_eq!(live.admit_login(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap(), Admission::Allowed);
+    }
+
+    #[tokio::test]
+    async fn quotas_count_per_user_and_kind() {
+        let mut config = Config::new(std::path::PathBuf::from("unused"));
+        config.rooms_per_hour = 2;
+        let live = LocalLive::new(&config);
+        let (alice, bob) = (UserId::random(), UserId::random());
+        for _ in 0..2 {
+            assert_eq!(live.quota_take(Quota::Rooms, alice).await.unwrap(), Admission::Allowed);
+        }
+        assert!(matches!(live.quota_take(Quota::Rooms, alice).await.unwrap(), Admission::RetryAfter(_)));
+        assert_eq!(live.quota_check(Quota::Rooms, bob).await.unwrap(), Admission::Allowed, "another user's quota");
+        assert_eq!(live.quota_check(Quota::PairRooms, alice).await.unwrap(), Admission::Allowed, "another quota");
+        live.sweep().await.unwrap();
+        assert!(matches!(live.quota_check(Quota::Rooms, alice).await.unwrap(), Admission::RetryAfter(_)), "recent uses stay");
     }
 }

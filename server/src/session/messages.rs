@@ -42,7 +42,8 @@ impl Session {
     }
 
     /// `history`: durable messages below `before_seq` (or the latest), oldest
-    /// first, never past what this node has delivered live.
+    /// first, as many as `limit` asks and the reply's byte bound allows,
+    /// never past what this node has delivered live.
     pub(super) async fn history(
         &mut self,
         room_id: RoomId,
@@ -54,7 +55,9 @@ impl Session {
         let store = &self.conn.shared.store;
         let delivered = self.delivered(room_id).await?;
         let upto = before_seq.map_or(delivered, |before| before.saturating_sub(1).min(delivered));
-        let page = store.page_latest(room_id, upto, limit.get()).await?;
+        let envelope = ServerMsg::History { room_id, messages: Vec::new(), has_more: true };
+        let size = super::pages::message_size(room_id);
+        let page = store.page_latest(room_id, upto, super::pages::budget(limit.get(), &envelope, &size)).await?;
         let messages = wire::chat_messages(room_id, page.messages);
         self.respond(&ServerMsg::History { room_id, messages, has_more: page.has_more }, reference).await
     }

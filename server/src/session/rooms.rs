@@ -1,19 +1,28 @@
-//! Room requests: create_room, join, leave, list_rooms, match.
+//! Room requests: create_room, join, leave, match, with the per-user quotas
+//! that bound how fast rooms and memberships can grow.
 
 use super::Session;
+use super::pages;
 use super::requests::{Fail, Handled};
 use crate::bus::{RoomEvent, UserEvent};
 use crate::clock::ordered_now_ms;
-use crate::live::{MatchOutcome, MatchTicket};
+use crate::live::{Admission, MatchOutcome, MatchTicket, Quota};
 use crate::report::Chain;
 use crate::store::{RoomKindRecord, RoomRecord};
 use crate::wire;
-use heartlink_protocol::limits::{JOIN_LATEST, JOIN_SINCE_MAX};
-use heartlink_protocol::{ErrorCode, Member, ReadMarker, RequestRef, RoomId, RoomName, RoomSummary, ServerMsg, UserId};
+use heartlink_protocol::limits::{JOIN_LATEST, JOIN_MEMBERS_MAX, JOIN_SINCE_MAX};
+use heartlink_protocol::{ErrorCode, RequestRef, RoomId, RoomName, ServerMsg, UserId};
 
 impl Session {
     pub(super) async fn create_room(&mut self, name: RoomName, reference: Option<&RequestRef>) -> Handled {
         let me = self.handle.user.id;
+        self.check_membership_cap(me).await?;
+        if let Admission::RetryAfter(wait) = self.conn.shared.live.quota_take(Quota::Rooms, me).await? {
+            return Err(Fail::RateLimited {
+                message: "you created too many rooms in the last hour; try again later",
+                retry_after_ms: crate::rate_limit::retry_after_ms(wait),
+            });
+        }
         let now = ordered_now_ms();
         let record = RoomRecord {
             id: RoomId::random(),
@@ -36,43 +45,35 @@ impl Session {
         if !room.admits(me.id) {
             return Err(Fail::code(ErrorCode::Forbidden, "this pair room admits only its two users"));
         }
+        if !shared.store.is_member(room_id, me.id).await? {
+            self.check_membership_cap(me.id).await?;
+        }
         let new_member = shared.store.add_member(room_id, me.id, ordered_now_ms()).await?;
         let cut = shared.hub.join(self.handle.id, room_id).await?;
         if new_member {
             self.publish_room(room_id, RoomEvent::UserJoined { user: me.clone(), from: self.handle.id }).await;
         }
-        let page = match since {
-            Some(since) => shared.store.page_after(room_id, since, cut, JOIN_SINCE_MAX).await?,
-            None => shared.store.page_latest(room_id, cut, JOIN_LATEST).await?,
-        };
-        let members = shared.store.members(room_id).await?;
-        let ids: Vec<UserId> = members.iter().map(|member| member.user.id).collect();
-        let online = shared.live.online(&ids).await?;
-        let members: Vec<Member> = members
-            .into_iter()
-            .zip(online)
-            .map(|(member, online)| Member { user: wire::user(member.user), online, ..Member::default() })
-            .collect();
-        let reads = shared
-            .store
-            .reads(room_id)
-            .await?
-            .into_iter()
-            .filter(|(user, _)| *user != me.id)
-            .filter_map(|(user, seq)| {
-                let user = members.iter().find(|member| member.user.id == user)?.user.clone();
-                Some(ReadMarker { user, seq })
-            })
-            .collect();
-        let joined = ServerMsg::Joined {
+        let (members, members_cursor) = self.member_page(room_id, None, JOIN_MEMBERS_MAX as usize).await?;
+        let reads = self.leading_reads(room_id).await?;
+        let mut joined = ServerMsg::Joined {
             room: wire::room(&room),
             members,
             last_seq: cut,
-            messages: wire::chat_messages(room_id, page.messages),
-            has_more: page.has_more,
+            messages: Vec::new(),
+            has_more: false,
             reads,
-            members_cursor: None,
+            members_cursor,
         };
+        // The messages get what the rest of the reply leaves of the bound.
+        let size = pages::message_size(room_id);
+        let page = match since {
+            Some(since) => shared.store.page_after(room_id, since, cut, pages::budget(JOIN_SINCE_MAX, &joined, &size)).await?,
+            None => shared.store.page_latest(room_id, cut, pages::budget(JOIN_LATEST, &joined, &size)).await?,
+        };
+        if let ServerMsg::Joined { messages, has_more, .. } = &mut joined {
+            *messages = wire::chat_messages(room_id, page.messages);
+            *has_more = page.has_more;
+        }
         self.respond(&joined, reference).await
     }
 
@@ -91,26 +92,18 @@ impl Session {
         self.respond(&ServerMsg::Left { room_id }, reference).await
     }
 
-    pub(super) async fn list_rooms(&mut self, reference: Option<&RequestRef>) -> Handled {
-        let shared = std::sync::Arc::clone(&self.conn.shared);
-        let me = self.handle.user.id;
-        let mut rooms = Vec::new();
-        for room_id in shared.store.rooms_of(me).await? {
-            let Some(record) = shared.store.room(room_id).await? else { continue };
-            rooms.push(RoomSummary {
-                room: wire::room(&record),
-                last_seq: self.delivered(room_id).await?,
-                read_seq: shared.store.read_seq(room_id, me).await?,
-                mentions: 0,
-            });
-        }
-        rooms.sort_by_key(|summary| (summary.room.created_at, summary.room.id));
-        self.respond(&ServerMsg::Rooms { rooms, has_more: false, cursor: None }, reference).await
-    }
-
     pub(super) async fn request_match(&mut self, reference: Option<&RequestRef>) -> Handled {
         let shared = std::sync::Arc::clone(&self.conn.shared);
         let me = self.handle.user.clone();
+        // Checked before the user waits, so both users of a pair room have
+        // room for it by the time it is made.
+        self.check_membership_cap(me.id).await?;
+        if let Admission::RetryAfter(wait) = shared.live.quota_check(Quota::PairRooms, me.id).await? {
+            return Err(Fail::RateLimited {
+                message: "you started too many stranger chats in the last hour; try again later",
+                retry_after_ms: crate::rate_limit::retry_after_ms(wait),
+            });
+        }
         let other = match shared.live.request_match(MatchTicket { conn: self.handle.id, user: me.clone() }).await? {
             MatchOutcome::Waiting => return self.respond(&ServerMsg::MatchWaiting, reference).await,
             MatchOutcome::Matched(other) => other,
@@ -128,10 +121,26 @@ impl Session {
             self.publish_user(other.user.id, UserEvent::MatchFailed { conn: other.conn }).await;
             return Err(err.into());
         }
+        for user in [me.id, other.user.id] {
+            if let Err(err) = shared.live.quota_record(Quota::PairRooms, user).await {
+                // The room exists; both users still hear of it.
+                tracing::warn!(%user, cause = %Chain(&err), "pair room not counted against the quota");
+            }
+        }
         tracing::info!(room = %record.id, "pair room created by match");
         let room = wire::room(&record);
         self.publish_user(other.user.id, UserEvent::Matched { conn: other.conn, room: room.clone() }).await;
         self.respond(&ServerMsg::Matched { room }, reference).await
+    }
+
+    /// `forbidden` when `user` already is a member of as many rooms as a
+    /// user may be (`--memberships-per-user`; 0 = unlimited).
+    async fn check_membership_cap(&self, user: UserId) -> Handled {
+        let cap = self.conn.shared.config.memberships_per_user;
+        if cap > 0 && self.conn.shared.store.membership_count(user).await? >= cap {
+            return Err(Fail::code(ErrorCode::Forbidden, "you are a member of too many rooms; leave one first"));
+        }
+        Ok(())
     }
 
     /// Publishes an ephemeral room event; a bus failure is logged, not

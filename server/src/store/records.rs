@@ -81,6 +81,21 @@ pub struct MemberRecord {
     pub joined_at: u64,
 }
 
+impl MemberRecord {
+    /// Where this member stands in the room's join order.
+    pub fn position(&self) -> MemberPosition {
+        MemberPosition { joined_at: self.joined_at, user: self.user.id }
+    }
+}
+
+/// Where a member stands in a room's join order: members are listed by the
+/// time they joined, then by id (for two joins in one millisecond).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MemberPosition {
+    pub joined_at: u64,
+    pub user: UserId,
+}
+
 /// A message as stored under its room and seq (which are its key, not part
 /// of the value).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

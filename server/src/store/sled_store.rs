@@ -9,8 +9,10 @@
 //! | `users`       | user_id                           | [`UserRecord`] JSON   |
 //! | `usernames`   | canonical username                | user_id               |
 //! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
+//! | `user_tokens` | user_id ++ SHA-256 of the token   | issued_at (u64 ms)    |
 //! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
 //! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
+//! | `member_order`| room_id ++ joined_at ++ user_id   | empty                 |
 //! | `memberships` | user_id ++ room_id                | empty                 |
 //! | `messages`    | room_id ++ seq                    | [`MessageRecord`] JSON|
 //! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
@@ -23,15 +25,19 @@
 //! blocking pool.
 
 mod accounts;
+mod indexes;
 mod keys;
 mod marker;
+mod members;
 mod messages;
 mod rooms;
 mod sequence;
+mod sweep;
+mod tokens;
 
 use super::{
-    Appended, MemberRecord, MessagePage, MessageRecord, NewMessage, NewUser, RoomRecord, Store, StoreError, TokenHash,
-    TokenRecord, UserRecord,
+    Appended, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NewMessage, NewUser, PageBudget,
+    RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
 };
 use async_trait::async_trait;
 use heartlink_protocol::{RoomId, UserId};
@@ -55,8 +61,10 @@ struct Trees {
     users: sled::Tree,
     usernames: sled::Tree,
     tokens: sled::Tree,
+    user_tokens: sled::Tree,
     rooms: sled::Tree,
     members: sled::Tree,
+    member_order: sled::Tree,
     memberships: sled::Tree,
     messages: sled::Tree,
     dedup: sled::Tree,
@@ -68,6 +76,9 @@ struct Trees {
 pub struct SledStore {
     trees: Trees,
     counters: Arc<Counters>,
+    /// Tests of what sits above the store break its message writes here.
+    #[cfg(test)]
+    broken: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SledStore {
@@ -93,15 +104,23 @@ impl SledStore {
             users: tree("users")?,
             usernames: tree("usernames")?,
             tokens: tree("tokens")?,
+            user_tokens: tree("user_tokens")?,
             rooms: tree("rooms")?,
             members: tree("members")?,
+            member_order: tree("member_order")?,
             memberships: tree("memberships")?,
             messages: tree("messages")?,
             dedup: tree("dedup")?,
             reads: tree("reads")?,
             db,
         };
-        Ok(Self { trees, counters: Arc::new(Counters::default()) })
+        indexes::build_missing(&trees)?;
+        Ok(Self {
+            trees,
+            counters: Arc::new(Counters::default()),
+            #[cfg(test)]
+            broken: Arc::default(),
+        })
     }
 
     /// Makes everything written so far durable (one fsync for all of it),
@@ -115,6 +134,12 @@ impl SledStore {
     async fn sync(&self) -> Result<(), StoreError> {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.sync_blocking()).await?
+    }
+
+    /// From now on every batch of messages fails as a broken disk would.
+    #[cfg(test)]
+    pub(crate) fn break_message_writes(&self) {
+        self.broken.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn sync_blocking(&self) -> Result<(), StoreError> {
@@ -153,9 +178,31 @@ impl Store for SledStore {
         self.trees.use_token(token_hash, now, ttl_ms)
     }
 
+    async fn token_exists(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
+        self.trees.token_exists(token_hash)
+    }
+
     async fn revoke_token(&self, token_hash: &TokenHash) -> Result<(), StoreError> {
         self.trees.revoke_token(token_hash)?;
         self.sync().await
+    }
+
+    async fn revoke_user_tokens(&self, user: UserId) -> Result<Vec<TokenHash>, StoreError> {
+        let revoked = self.trees.revoke_user_tokens(user)?;
+        self.sync().await?;
+        Ok(revoked)
+    }
+
+    async fn trim_tokens(&self, user: UserId, keep: usize, current: &TokenHash) -> Result<Vec<TokenHash>, StoreError> {
+        self.trees.trim_tokens(user, keep, current)
+    }
+
+    async fn token_count(&self, user: UserId) -> Result<usize, StoreError> {
+        self.trees.token_count(user)
+    }
+
+    async fn sweep_tokens(&self, now: u64, ttl_ms: u64) -> Result<usize, StoreError> {
+        self.sweep(move |store, from, max| store.trees.sweep_tokens(now, ttl_ms, from, max)).await
     }
 
     async fn create_room(&self, room: &RoomRecord, members: &[UserId], now: u64) -> Result<(), StoreError> {
@@ -165,6 +212,10 @@ impl Store for SledStore {
 
     async fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
         self.trees.room(id)
+    }
+
+    async fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+        self.trees.is_member(room, user)
     }
 
     async fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
@@ -183,12 +234,16 @@ impl Store for SledStore {
         Ok(removed)
     }
 
-    async fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError> {
-        self.trees.members(room)
+    async fn member_page(&self, room: RoomId, after: Option<MemberPosition>, limit: usize) -> Result<MemberPage, StoreError> {
+        self.trees.member_page(room, after, limit)
     }
 
     async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
         self.trees.rooms_of(user)
+    }
+
+    async fn membership_count(&self, user: UserId) -> Result<usize, StoreError> {
+        self.trees.membership_count(user)
     }
 
     async fn advance_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<Option<u64>, StoreError> {
@@ -199,8 +254,8 @@ impl Store for SledStore {
         self.trees.read_seq(room, user)
     }
 
-    async fn reads(&self, room: RoomId) -> Result<Vec<(UserId, u64)>, StoreError> {
-        self.trees.reads(room)
+    async fn leading_reads(&self, room: RoomId, limit: usize, except: UserId) -> Result<Vec<(UserSummary, u64)>, StoreError> {
+        self.trees.leading_reads(room, limit, except)
     }
 
     async fn append_batch(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError> {
@@ -215,12 +270,16 @@ impl Store for SledStore {
         self.counters.durable(&self.trees, room)
     }
 
-    async fn page_latest(&self, room: RoomId, upto: u64, limit: u32) -> Result<MessagePage, StoreError> {
-        self.trees.page_latest(room, upto, limit)
+    async fn page_latest(&self, room: RoomId, upto: u64, budget: PageBudget<'_>) -> Result<MessagePage, StoreError> {
+        self.trees.page_latest(room, upto, budget)
     }
 
-    async fn page_after(&self, room: RoomId, since: u64, upto: u64, limit: u32) -> Result<MessagePage, StoreError> {
-        self.trees.page_after(room, since, upto, limit)
+    async fn page_after(&self, room: RoomId, since: u64, upto: u64, budget: PageBudget<'_>) -> Result<MessagePage, StoreError> {
+        self.trees.page_after(room, since, upto, budget)
+    }
+
+    async fn prune_dedup(&self, cutoff_ms: u64) -> Result<usize, StoreError> {
+        self.sweep(move |store, from, max| store.trees.prune_dedup(cutoff_ms, from, max)).await
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

@@ -1,16 +1,10 @@
-//! Accounts and session tokens: `users`, `usernames`, `tokens`.
+//! Accounts: `users`, `usernames` (tokens are in tokens.rs).
 
 use super::keys::id_at;
-use super::{NewUser, StoreError, TokenHash, TokenRecord, Trees, UserRecord, decode, encode};
+use super::{NewUser, StoreError, Trees, UserRecord, decode, encode};
 use heartlink_protocol::UserId;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
-
-/// See [`Store::use_token`](crate::store::Store::use_token): the last use is
-/// rewritten only when it is older than 1/720 of the lifetime (an hour of a
-/// 30-day token). A write per `resume` made every reconnect pay a sled write
-/// for a timestamp nobody needs to the millisecond.
-const TOKEN_REFRESH_FRACTION: u64 = 720;
 
 impl Trees {
     /// Creates an account; `None` when the canonical username is taken.
@@ -52,35 +46,6 @@ impl Trees {
     pub(super) fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         self.users.get(id.as_bytes())?.map(|bytes| decode("users", &bytes)).transpose()
     }
-
-    /// Records a token (by its hash).
-    pub(super) fn insert_token(&self, token_hash: &TokenHash, record: &TokenRecord) -> Result<(), StoreError> {
-        self.tokens.insert(token_hash, encode("tokens", record)?)?;
-        Ok(())
-    }
-
-    /// The user a live token belongs to; refreshes its last use now and then.
-    pub(super) fn use_token(&self, token_hash: &TokenHash, now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError> {
-        let Some(bytes) = self.tokens.get(token_hash)? else {
-            return Ok(None);
-        };
-        let mut record: TokenRecord = decode("tokens", &bytes)?;
-        if now.saturating_sub(record.last_used) > ttl_ms {
-            self.tokens.remove(token_hash)?;
-            return Ok(None);
-        }
-        if now.saturating_sub(record.last_used) >= ttl_ms / TOKEN_REFRESH_FRACTION {
-            record.last_used = now;
-            self.tokens.insert(token_hash, encode("tokens", &record)?)?;
-        }
-        Ok(Some(record.user_id))
-    }
-
-    /// Deletes a token.
-    pub(super) fn revoke_token(&self, token_hash: &TokenHash) -> Result<(), StoreError> {
-        self.tokens.remove(token_hash)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -92,24 +57,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn usernames_are_unique_by_their_canonical_form_and_tokens_expire() {
+    async fn usernames_are_unique_by_their_canonical_form() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let alice = store.create_user(new_user("Alice")).await.unwrap().unwrap();
         assert!(store.create_user(new_user("alice")).await.unwrap().is_none());
         assert_eq!(store.user_by_name("alice").await.unwrap().unwrap().username, "Alice");
         assert_eq!(store.user(alice.id).await.unwrap(), Some(alice.clone()));
-
-        let hash = [7u8; 32];
-        store.insert_token(&hash, alice.id, 1_000).await.unwrap();
-        assert_eq!(store.use_token(&hash, 1_500, 1_000).await.unwrap(), Some(alice.id));
-        assert_eq!(store.use_token(&hash, 2_400, 1_000).await.unwrap(), Some(alice.id), "use refreshes the expiry");
-        assert_eq!(store.use_token(&hash, 2_401, 1_000).await.unwrap(), Some(alice.id));
-        assert_eq!(store.use_token(&hash, 3_400, 1_000).await.unwrap(), Some(alice.id), "a use a moment ago did not move it");
-        assert_eq!(store.use_token(&hash, 4_500, 1_000).await.unwrap(), None);
-        store.insert_token(&hash, alice.id, 1_000).await.unwrap();
-        store.revoke_token(&hash).await.unwrap();
-        assert_eq!(store.use_token(&hash, 1_000, 1_000).await.unwrap(), None);
     }
 
     #[tokio::test]

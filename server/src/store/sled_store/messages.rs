@@ -2,7 +2,8 @@
 //! commit of a batch of sends.
 
 use super::keys::{dedup_key, message_key, u64_at};
-use super::{Appended, MessagePage, MessageRecord, NewMessage, SledStore, StoreError, Trees, decode, encode};
+use super::sweep::{SweepCursor, Swept, sweep_chunk};
+use super::{Appended, MessagePage, MessageRecord, NewMessage, PageBudget, SledStore, StoreError, Trees, decode, encode};
 use crate::store::SeqMessage;
 use heartlink_protocol::{RoomId, UserId};
 use sled::Transactional;
@@ -21,6 +22,10 @@ impl SledStore {
     /// [`Store::append_batch`](crate::store::Store::append_batch) on a blocking thread.
     pub(super) fn append_blocking(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError> {
         let _one_batch_at_a_time = self.counters.append_lock();
+        #[cfg(test)]
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Corrupt { tree: "messages", detail: "the disk refused the write".into() });
+        }
         let mut next_seq: HashMap<RoomId, u64> = HashMap::new();
         let mut in_batch: HashMap<(UserId, RoomId, &str), Appended> = HashMap::new();
         let mut writes = Vec::with_capacity(batch.len());
@@ -89,39 +94,66 @@ impl Trees {
     }
 
     /// See [`Store::page_latest`](crate::store::Store::page_latest).
-    pub(super) fn page_latest(&self, room: RoomId, upto: u64, limit: u32) -> Result<MessagePage, StoreError> {
-        if upto == 0 || limit == 0 {
+    pub(super) fn page_latest(&self, room: RoomId, upto: u64, budget: PageBudget<'_>) -> Result<MessagePage, StoreError> {
+        if upto == 0 || budget.count == 0 {
             return Ok(MessagePage::default());
         }
-        // Seqs have no gaps, so the page is exactly the last `limit` keys up
-        // to `upto`: read them forwards. sled 0.34 re-descends the tree for
-        // every step of a reverse range, which made pages on a large store
-        // several times slower.
-        let start = upto.saturating_sub(u64::from(limit).saturating_sub(1)).max(1);
-        let mut messages = Vec::with_capacity(limit as usize);
-        for entry in self.messages.range(message_key(room, start)..=message_key(room, upto)) {
-            messages.push(decode_entry(entry?)?);
+        // Seqs have no gaps, so the candidates are exactly the last `count`
+        // keys up to `upto`: read them forwards. sled 0.34 re-descends the
+        // tree for every step of a reverse range, which made pages on a
+        // large store several times slower. Only the ones that fit are
+        // decoded, newest first.
+        let start = upto.saturating_sub(u64::from(budget.count).saturating_sub(1)).max(1);
+        let candidates =
+            self.messages.range(message_key(room, start)..=message_key(room, upto)).collect::<Result<Vec<_>, _>>()?;
+        let mut messages = Vec::with_capacity(candidates.len());
+        let mut used = 0usize;
+        for entry in candidates.into_iter().rev() {
+            let message = decode_entry(entry)?;
+            let size = (budget.size)(&message);
+            if !budget.fits(messages.len(), used, size) {
+                break;
+            }
+            used = used.saturating_add(size);
+            messages.push(message);
         }
-        let has_more = start > 1 && self.messages.range(message_key(room, 1)..message_key(room, start)).next().is_some();
+        messages.reverse();
+        let first = messages.first().map_or(start, |message| message.seq);
+        let has_more = first > 1 && self.messages.range(message_key(room, 1)..message_key(room, first)).next().is_some();
         Ok(MessagePage { messages, has_more })
     }
 
     /// See [`Store::page_after`](crate::store::Store::page_after).
-    pub(super) fn page_after(&self, room: RoomId, since: u64, upto: u64, limit: u32) -> Result<MessagePage, StoreError> {
+    pub(super) fn page_after(&self, room: RoomId, since: u64, upto: u64, budget: PageBudget<'_>) -> Result<MessagePage, StoreError> {
         if since >= upto {
             return Ok(MessagePage::default());
         }
         let range = message_key(room, since.saturating_add(1))..=message_key(room, upto);
         let mut messages = Vec::new();
-        let mut has_more = false;
+        let mut used = 0usize;
         for entry in self.messages.range(range) {
-            if messages.len() == limit as usize {
-                has_more = true;
-                break;
+            let message = decode_entry(entry?)?;
+            let size = (budget.size)(&message);
+            if !budget.fits(messages.len(), used, size) {
+                return Ok(MessagePage { messages, has_more: true });
             }
-            messages.push(decode_entry(entry?)?);
+            used = used.saturating_add(size);
+            messages.push(message);
         }
-        Ok(MessagePage { messages, has_more })
+        Ok(MessagePage { messages, has_more: false })
+    }
+
+    /// One chunk of the pruning of idempotency records: looks at up to `max`
+    /// records after `from` and deletes those of messages stored before
+    /// `cutoff_ms`.
+    pub(super) fn prune_dedup(&self, cutoff_ms: u64, from: Option<&SweepCursor>, max: usize) -> Result<Swept, StoreError> {
+        sweep_chunk(&self.dedup, from, max, |key, value| {
+            if u64_at("dedup", value, 8)? >= cutoff_ms {
+                return Ok(false);
+            }
+            self.dedup.remove(key)?;
+            Ok(true)
+        })
     }
 }
 
@@ -133,8 +165,12 @@ fn decode_entry((key, value): (sled::IVec, sled::IVec)) -> Result<SeqMessage, St
 #[cfg(test)]
 mod tests {
     use super::super::new_message;
-    use crate::store::{SledStore, Store};
+    use crate::store::{PageBudget, SledStore, Store};
     use heartlink_protocol::{RoomId, UserId};
+
+    fn count(n: u32) -> PageBudget<'static> {
+        PageBudget::count(n)
+    }
 
     fn seqs(page: &crate::store::MessagePage) -> Vec<u64> {
         page.messages.iter().map(|m| m.seq).collect()
@@ -152,14 +188,14 @@ mod tests {
         assert_eq!(store.last_seq(other).await.unwrap(), 1);
         assert_eq!(store.last_seq(RoomId::from_bytes([9; 16])).await.unwrap(), 0);
 
-        let latest = store.page_latest(room, 10, 3).await.unwrap();
+        let latest = store.page_latest(room, 10, count(3)).await.unwrap();
         assert_eq!((seqs(&latest), latest.has_more), (vec![8, 9, 10], true));
         assert_eq!(latest.messages[0].record.body, "body of c8");
-        let before = store.page_latest(room, 2, 5).await.unwrap();
+        let before = store.page_latest(room, 2, count(5)).await.unwrap();
         assert_eq!((seqs(&before), before.has_more), (vec![1, 2], false));
-        let after = store.page_after(room, 7, 10, 2).await.unwrap();
+        let after = store.page_after(room, 7, 10, count(2)).await.unwrap();
         assert_eq!((seqs(&after), after.has_more), (vec![8, 9], true));
-        assert!(store.page_after(room, 10, 10, 5).await.unwrap().messages.is_empty());
+        assert!(store.page_after(room, 10, 10, count(5)).await.unwrap().messages.is_empty());
     }
 
     #[tokio::test]
@@ -180,7 +216,7 @@ mod tests {
             let later = store.append_batch(vec![new_message(room, bob, "a", 400), new_message(room, bob, "b", 500)]).await;
             let got: Vec<_> = later.unwrap().iter().map(|a| (a.seq, a.ts, a.fresh)).collect();
             assert_eq!(got, vec![(2, 300, false), (3, 500, true)]);
-            assert_eq!(store.page_latest(room, 3, 10).await.unwrap().messages.len(), 3, "retries wrote nothing");
+            assert_eq!(store.page_latest(room, 3, count(10)).await.unwrap().messages.len(), 3, "retries wrote nothing");
         }
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.last_seq(room).await.unwrap(), 3, "the counter restarts from the last stored seq");
@@ -206,5 +242,58 @@ mod tests {
             }
         }
         assert_eq!((store.last_seq(one).await.unwrap(), store.last_seq(two).await.unwrap()), expected);
+    }
+
+    #[tokio::test]
+    async fn pages_are_cut_by_size_and_never_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let (room, alice) = (RoomId::from_bytes([2; 16]), UserId::from_bytes([1; 16]));
+        store.append_batch((1..=40).map(|n| new_message(room, alice, &format!("c{n}"), n)).collect()).await.unwrap();
+        // Every message measures 100; the budget holds five and a half.
+        let size = |_: &crate::store::SeqMessage| 100;
+        let budget = PageBudget { count: 100, bytes: 550, size: &size };
+
+        let latest = store.page_latest(room, 40, budget).await.unwrap();
+        let seqs: Vec<u64> = latest.messages.iter().map(|m| m.seq).collect();
+        assert_eq!((seqs, latest.has_more), (vec![36, 37, 38, 39, 40], true));
+        let oldest = store.page_latest(room, 3, budget).await.unwrap();
+        assert_eq!((oldest.messages.len(), oldest.has_more), (3, false));
+
+        let after = store.page_after(room, 10, 40, budget).await.unwrap();
+        let seqs: Vec<u64> = after.messages.iter().map(|m| m.seq).collect();
+        assert_eq!((seqs, after.has_more), (vec![11, 12, 13, 14, 15], true));
+        let tail = store.page_after(room, 37, 40, budget).await.unwrap();
+        assert_eq!((tail.messages.len(), tail.has_more), (3, false));
+
+        // A budget smaller than one message still moves on by one.
+        let tiny = PageBudget { count: 100, bytes: 10, size: &size };
+        assert_eq!(store.page_after(room, 0, 40, tiny).await.unwrap().messages.len(), 1);
+        assert_eq!(store.page_latest(room, 40, tiny).await.unwrap().messages.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn idempotency_records_are_pruned_after_their_window_and_the_messages_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let (room, alice) = (RoomId::from_bytes([2; 16]), UserId::from_bytes([1; 16]));
+        // ts = n: messages 1..=10 stored at times 1..=10.
+        store.append_batch((1..=10).map(|n| new_message(room, alice, &format!("c{n}"), n)).collect()).await.unwrap();
+        let (mut removed, mut cursor) = (0, None);
+        loop {
+            let swept = store.trees.prune_dedup(6, cursor.as_ref(), 4).unwrap();
+            removed += swept.removed;
+            match swept.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(removed, 5);
+        assert_eq!(store.prune_dedup(6).await.unwrap(), 0, "a whole pass finds nothing more");
+        // A retry of 5 (pruned) is a new message; a retry of 6 (kept) is not.
+        let retries = store.append_batch(vec![new_message(room, alice, "c5", 50), new_message(room, alice, "c6", 60)]).await;
+        let got: Vec<_> = retries.unwrap().iter().map(|a| (a.seq, a.fresh)).collect();
+        assert_eq!(got, [(11, true), (6, false)]);
+        assert_eq!(store.page_latest(room, 11, count(20)).await.unwrap().messages.len(), 11, "the messages themselves stay");
     }
 }

@@ -1,7 +1,7 @@
-//! Rooms, membership and read markers: `rooms`, `members`, `memberships`, `reads`.
+//! Rooms and read markers: `rooms`, `reads` (membership is in members.rs).
 
 use super::keys::{concat, id_at, u64_at};
-use super::{MemberRecord, RoomRecord, StoreError, Trees, decode, encode};
+use super::{RoomRecord, StoreError, Trees, UserSummary, decode, encode};
 use heartlink_protocol::{RoomId, UserId};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
@@ -10,12 +10,11 @@ impl Trees {
     /// Stores a new room with its first members.
     pub(super) fn create_room(&self, room: &RoomRecord, members: &[UserId], now: u64) -> Result<(), StoreError> {
         let value = encode("rooms", room)?;
-        (&self.rooms, &self.members, &self.memberships)
-            .transaction(|(rooms, member_tree, membership_tree)| {
+        (&self.rooms, &self.members, &self.member_order, &self.memberships)
+            .transaction(|(rooms, member_tree, order_tree, membership_tree)| {
                 rooms.insert(room.id.as_bytes(), value.as_slice())?;
                 for user in members {
-                    member_tree.insert(concat(&[room.id.as_bytes(), user.as_bytes()]), &now.to_be_bytes())?;
-                    membership_tree.insert(concat(&[user.as_bytes(), room.id.as_bytes()]), &[])?;
+                    super::members::insert_member((member_tree, order_tree, membership_tree), room.id, *user, now)?;
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
             })
@@ -30,56 +29,6 @@ impl Trees {
     /// The room with this id.
     pub(super) fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
         self.rooms.get(id.as_bytes())?.map(|bytes| decode("rooms", &bytes)).transpose()
-    }
-
-    /// Makes `user` a member; `true` when they were not one before. An
-    /// existing membership keeps its original time (members are listed
-    /// oldest first).
-    pub(super) fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
-        let key = concat(&[room.as_bytes(), user.as_bytes()]);
-        let added = self.members.compare_and_swap(key, None::<&[u8]>, Some(&now.to_be_bytes()[..]))?.is_ok();
-        // A re-join (every reconnect) writes nothing: only the read. The
-        // check still repairs a membership whose second half a crash lost.
-        let membership = concat(&[user.as_bytes(), room.as_bytes()]);
-        if added || !self.memberships.contains_key(&membership)? {
-            self.memberships.insert(membership, &[])?;
-        }
-        Ok(added)
-    }
-
-    /// Ends a membership; `true` when there was one.
-    pub(super) fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
-        let previous = self.members.remove(concat(&[room.as_bytes(), user.as_bytes()]))?;
-        self.memberships.remove(concat(&[user.as_bytes(), room.as_bytes()]))?;
-        Ok(previous.is_some())
-    }
-
-    /// The members of a room with their names, in the order they joined.
-    pub(super) fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError> {
-        let mut joined = Vec::new();
-        for entry in self.members.scan_prefix(room.as_bytes()) {
-            let (key, joined_at) = entry?;
-            joined.push((u64_at("members", &joined_at, 0)?, UserId::from_bytes(id_at("members", &key, 16)?)));
-        }
-        joined.sort();
-        let mut members = Vec::with_capacity(joined.len());
-        for (joined_at, user_id) in joined {
-            // An account is never deleted; a member without one is skipped
-            // rather than failing the whole room.
-            if let Some(account) = self.user(user_id)? {
-                members.push(MemberRecord { user: account.summary(), joined_at });
-            }
-        }
-        Ok(members)
-    }
-
-    /// The rooms `user` is a member of.
-    pub(super) fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
-        self.memberships
-            .scan_prefix(user.as_bytes())
-            .keys()
-            .map(|key| Ok(RoomId::from_bytes(id_at("memberships", &key?, 16)?)))
-            .collect()
     }
 
     /// Moves `user`'s read marker in `room` to `seq` if that is forward;
@@ -117,15 +66,34 @@ impl Trees {
         self.reads.get(key)?.map_or(Ok(0), |bytes| u64_at("reads", &bytes, 0))
     }
 
-    /// Every member's read marker in `room`.
-    pub(super) fn reads(&self, room: RoomId) -> Result<Vec<(UserId, u64)>, StoreError> {
-        self.reads
-            .scan_prefix(room.as_bytes())
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((UserId::from_bytes(id_at("reads", &key, 16)?), u64_at("reads", &value, 0)?))
-            })
-            .collect()
+    /// At most `limit` read markers of `room`'s current members other than
+    /// `except`, furthest ahead first. One pass over the room's markers,
+    /// holding `limit` of them; membership is asked only of markers that
+    /// would make the cut.
+    pub(super) fn leading_reads(&self, room: RoomId, limit: usize, except: UserId) -> Result<Vec<(UserSummary, u64)>, StoreError> {
+        use std::cmp::Reverse;
+        let mut leading = std::collections::BinaryHeap::with_capacity(limit.saturating_add(1).min(1024));
+        for entry in self.reads.scan_prefix(room.as_bytes()) {
+            let (key, value) = entry?;
+            let (user, seq) = (UserId::from_bytes(id_at("reads", &key, 16)?), u64_at("reads", &value, 0)?);
+            let makes_the_cut = leading.len() < limit || leading.peek().is_some_and(|Reverse((lowest, _))| seq > *lowest);
+            if !makes_the_cut || user == except || !self.is_member(room, user)? {
+                continue;
+            }
+            leading.push(Reverse((seq, user)));
+            if leading.len() > limit {
+                leading.pop();
+            }
+        }
+        let mut reads: Vec<(UserId, u64)> = leading.into_iter().map(|Reverse((seq, user))| (user, seq)).collect();
+        reads.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut named = Vec::with_capacity(reads.len());
+        for (user, seq) in reads {
+            if let Some(account) = self.user(user)? {
+                named.push((account.summary(), seq));
+            }
+        }
+        Ok(named)
     }
 }
 
@@ -137,24 +105,6 @@ mod tests {
     async fn user(store: &SledStore, name: &str) -> UserId {
         let new = NewUser { username: name.into(), canonical: name.into(), password_hash: "h".into(), created_at: 1 };
         store.create_user(new).await.unwrap().unwrap().id
-    }
-
-    #[tokio::test]
-    async fn joining_again_keeps_the_membership_age() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let room = RoomId::random();
-        let (first, second) = (user(&store, "first").await, user(&store, "second").await);
-        assert!(store.add_member(room, first, 10).await.unwrap());
-        assert!(store.add_member(room, second, 20).await.unwrap());
-        assert!(!store.add_member(room, first, 30).await.unwrap(), "already a member");
-        let names = |members: Vec<crate::store::MemberRecord>| members.into_iter().map(|m| m.user.username).collect::<Vec<_>>();
-        assert_eq!(names(store.members(room).await.unwrap()), ["first", "second"]);
-        assert!(store.remove_member(room, first).await.unwrap());
-        assert!(!store.remove_member(room, first).await.unwrap(), "not a member any more");
-        assert!(store.add_member(room, first, 40).await.unwrap(), "a member again after leaving");
-        assert_eq!(names(store.members(room).await.unwrap()), ["second", "first"]);
-        assert_eq!(store.rooms_of(first).await.unwrap(), vec![room]);
     }
 
     #[tokio::test]
@@ -172,12 +122,33 @@ mod tests {
         };
         store.create_room(&record, &[alice], 3).await.unwrap();
         assert_eq!(store.room(record.id).await.unwrap(), Some(record.clone()));
-        assert_eq!(store.members(record.id).await.unwrap()[0].joined_at, 3);
+        assert_eq!(store.member_page(record.id, None, 10).await.unwrap().members[0].joined_at, 3);
 
         assert_eq!(store.advance_read(record.id, alice, 5).await.unwrap(), Some(5));
         assert_eq!(store.advance_read(record.id, alice, 4).await.unwrap(), None, "markers only move forward");
         assert_eq!(store.read_seq(record.id, alice).await.unwrap(), 5);
         assert_eq!(store.read_seq(record.id, UserId::random()).await.unwrap(), 0);
-        assert_eq!(store.reads(record.id).await.unwrap(), vec![(alice, 5)]);
+    }
+
+    #[tokio::test]
+    async fn leading_reads_are_the_furthest_ahead_of_the_other_current_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let room = RoomId::random();
+        let mut users = Vec::new();
+        for n in 1..=20u64 {
+            let id = user(&store, &format!("user{n}")).await;
+            // Odd users are members; even ones left (their markers stay).
+            if n % 2 == 1 {
+                store.add_member(room, id, n).await.unwrap();
+            }
+            store.advance_read(room, id, n * 10).await.unwrap();
+            users.push(id);
+        }
+        store.advance_read(RoomId::random(), users[0], 99_999).await.unwrap();
+        let reads = store.leading_reads(room, 3, users[18]).await.unwrap();
+        let got: Vec<(String, u64)> = reads.into_iter().map(|(user, seq)| (user.username, seq)).collect();
+        assert_eq!(got, [("user17".to_owned(), 170), ("user15".to_owned(), 150), ("user13".to_owned(), 130)]);
+        assert_eq!(store.leading_reads(room, 500, UserId::random()).await.unwrap().len(), 10);
     }
 }
