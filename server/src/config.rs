@@ -82,6 +82,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Browser origins admitted to the handshake.
     pub allowed_origins: AllowedOrigins,
+    /// Upload size, quota and expiry limits.
+    pub media: crate::media::MediaLimits,
 }
 
 impl Config {
@@ -101,6 +103,7 @@ impl Config {
             login_failures_per_minute: 5,
             tls: None,
             allowed_origins: AllowedOrigins::None,
+            media: crate::media::MediaLimits::default(),
         }
     }
 }

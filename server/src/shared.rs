@@ -28,11 +28,17 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Present when the server speaks `wss://`.
     pub tls: Option<crate::tls::Tls>,
+    /// Attachments: uploads, blobs, downloads.
+    pub media: crate::media::Media,
+    /// The last `/healthz` probe.
+    pub health: crate::http::HealthCache,
     next_conn: AtomicU64,
 }
 
 impl Shared {
     /// Assembles the shared state.
+    // One argument per part of the server; a struct of them would repeat this list.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Config,
         store: Store,
@@ -40,6 +46,7 @@ impl Shared {
         hub: Arc<Hub>,
         commit: CommitQueue,
         tls: Option<crate::tls::Tls>,
+        media: crate::media::Media,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
@@ -52,6 +59,8 @@ impl Shared {
             commit,
             shutdown,
             tls,
+            media,
+            health: crate::http::HealthCache::default(),
             next_conn: AtomicU64::new(1),
         }
     }
