@@ -51,12 +51,24 @@ pub enum Command {
         /// The room's id.
         #[arg(long, env = "HEARTLINK_ROOM")]
         room: RoomId,
-        /// Give up after this many seconds without an acknowledgement.
+        /// Give up after this many seconds without an acknowledgement (after the upload).
         #[arg(long, env = "HEARTLINK_TIMEOUT", default_value_t = 30)]
         timeout: u64,
+        /// Attach this file (uploaded first, resuming by itself if the connection drops); TEXT is then the caption.
+        #[arg(long)]
+        file: Option<PathBuf>,
         /// The message (several words are joined with spaces).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "file")]
         text: Vec<String>,
+    },
+    /// Download an attachment (by its media id) that the saved session's user may see.
+    Download {
+        /// The media id (from `tail --json`: attachment.media_id).
+        media_id: heartlink_protocol::MediaId,
+        /// Where to write it: a file, or a directory for the sender's file name [default: the current directory].
+        /// An existing file of that name is never overwritten: name-1.ext, name-2.ext, … is used.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
     },
     /// Print a room's messages as they arrive, one per line, until interrupted.
     Tail {
@@ -97,5 +109,11 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::Tail { json: true, .. })));
         assert!(Cli::try_parse_from(["heartlink-tui"]).unwrap().command.is_none());
         assert!(Cli::try_parse_from(["heartlink-tui", "send", "--room", "not-a-uuid", "x"]).is_err());
+        assert!(Cli::try_parse_from(["heartlink-tui", "send", "--room", &room]).is_err(), "text or a file");
+        let cli = Cli::try_parse_from(["heartlink-tui", "send", "--room", &room, "--file", "a.png"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Send { file: Some(_), ref text, .. }) if text.is_empty()));
+        let media = heartlink_protocol::MediaId::random().to_string();
+        let cli = Cli::try_parse_from(["heartlink-tui", "download", &media, "-o", "out.bin"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Download { output: Some(_), .. })));
     }
 }

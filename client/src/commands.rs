@@ -20,10 +20,21 @@ pub async fn run(command: Option<Command>, config: ConfigDir) -> Result<(), Clie
         Some(Command::Login(args)) => account(Mode::Login, args, config).await,
         Some(Command::Register(args)) => account(Mode::Register, args, config).await,
         Some(Command::Logout) => logout(&config).await,
-        Some(Command::Send { room, timeout, text }) => {
+        Some(Command::Send { room, timeout, file, text }) => {
             let session = config.load_session()?.ok_or(ClientError::NotLoggedIn)?;
-            let seq = crate::script::send(&session, room, &text.join(" "), Duration::from_secs(timeout)).await?;
+            let wait = Duration::from_secs(timeout);
+            let seq = match file {
+                Some(file) => crate::script::send_file(&session, room, &file, &text.join(" "), wait).await?,
+                None => crate::script::send(&session, room, &text.join(" "), wait).await?,
+            };
             let _ = writeln!(std::io::stdout(), "sent (seq {seq})");
+            Ok(())
+        }
+        Some(Command::Download { media_id, output }) => {
+            let session = config.load_session()?.ok_or(ClientError::NotLoggedIn)?;
+            let (path, bytes) = crate::script::download(&session, media_id, output.as_deref()).await?;
+            let shown = crate::sanitize::sanitize_line(&path.display().to_string());
+            let _ = writeln!(std::io::stdout(), "saved {bytes} bytes to {shown}");
             Ok(())
         }
         Some(Command::Tail { room, json }) => {
