@@ -1,8 +1,9 @@
 //! The app model and its `update` (The Elm Architecture).
 //!
-//! [`App::update`] takes one [`Msg`] (a key, a network event, a clock tick)
-//! and returns the [`Effect`]s to carry out. It does no I/O and reads no
-//! clock of its own — time arrives in [`Msg::Tick`] — so every behaviour is a
+//! [`App::update`] takes one [`Msg`] (a key, a network event, a clock tick,
+//! the size of the pane the view drew) and returns the [`Effect`]s to carry
+//! out. It does no I/O, reads no clock of its own — time arrives in
+//! [`Msg::Tick`] — and asks nothing of the view, so every behaviour is a
 //! plain unit test.
 
 mod chat_keys;
@@ -11,18 +12,24 @@ mod held_view;
 mod input;
 mod login;
 mod net_events;
+mod outbox;
+mod prompt;
 mod room;
+mod rooms;
 mod server_events;
 
 pub use command::{Command, HELP, Parsed, parse};
 pub use input::Input;
 pub use login::{Field, LoginForm, Mode};
+pub use prompt::{Prompt, split_long};
 pub use room::{MemberView, Notice, Pending, RoomView};
 
-use crate::config::Session;
-use crate::net::{Auth, ConnState, NetCmd, NetEvent};
+use crate::events::{Auth, ConnState, NetCmd, NetEvent};
+use crate::session::{Account, Outbox, Session, UnsentMessage};
+use crate::settings::Settings;
+use crate::timeline::Appearance;
 use crossterm::event::{KeyEvent, MouseEvent};
-use heartlink_protocol::{ClientMsg, RoomId, Secret, User};
+use heartlink_protocol::{ClientMsg, RoomId, RoomSummary, Secret, User};
 use tokio::time::{Duration, Instant};
 
 /// Typing indicators: resend `active:true` this often while the user types,
@@ -40,16 +47,28 @@ pub enum Msg {
     Mouse(MouseEvent),
     Paste(String),
     Resize { width: u16, height: u16 },
+    /// The size of the message pane as the view last drew it (columns, rows).
+    PaneSize { width: usize, height: usize },
+    /// The terminal gained (true) or lost the focus.
+    Focus(bool),
     Net(NetEvent),
-    /// The clock: `now` for timers, `wall_ms` (Unix ms) for the status bar.
+    /// The clock: `now` for timers.
     Tick { now: Instant },
 }
 
 /// What the app asks the outside world to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Net(NetCmd),
     SaveSession(Session),
+    /// Write the account's unsent messages to disk (replacing the old list).
+    SaveOutbox(Outbox),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    /// Ring the terminal bell.
+    Bell,
+    /// Run `argv` (the configured opener and a URL), detached.
+    Open(Vec<String>),
     Quit,
 }
 
@@ -58,6 +77,12 @@ pub enum Effect {
 pub enum Screen {
     Login(LoginForm),
     Chat,
+}
+
+/// A window over the chat screen, closed with Esc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
 }
 
 /// The whole client state. `ui::render` draws it.
@@ -70,18 +95,34 @@ pub struct App {
     pub username: String,
     pub me: Option<User>,
     token: Option<String>,
+    /// Open rooms in the room list's order (by name, so Alt+1…9 stay put).
     pub rooms: Vec<RoomView>,
-    pub active: Option<usize>,
+    active: Option<RoomId>,
     /// Notices shown when no room is open.
     pub home: Vec<Notice>,
     pub input: Input,
+    pub overlay: Option<Overlay>,
+    /// A question waiting for y/n, shown above the input.
+    pub prompt: Option<Prompt>,
     pub now: Instant,
     /// Seconds east of UTC for showing message times (0 in tests).
     pub utc_offset_secs: i64,
     pub size: (u16, u16),
+    /// The message pane (columns, rows), from [`Msg::PaneSize`].
+    pub pane: (usize, usize),
+    pub settings: Settings,
+    pub look: Appearance,
+    /// Whether the terminal has the focus (a bell is for when it has not).
+    pub focused: bool,
+    /// Every room the server says we are a member of (for `/join NAME`).
+    pub member_rooms: Vec<RoomSummary>,
+    /// Unsent messages from the last run, sent once their account is in.
+    restored: Option<Outbox>,
     /// When we last told the server we are typing, and in which room.
     typing_sent: Option<(RoomId, Instant)>,
     last_keystroke: Instant,
+    /// When a key press or the focus last cut a reconnect wait short.
+    last_nudge: Option<Instant>,
     /// Between a reconnect and `Resynced`: count what the re-joins bring.
     catching_up: bool,
     /// A `/rooms` listing was asked for (the quiet unread refresh is not shown).
@@ -102,11 +143,20 @@ impl App {
             active: None,
             home: Vec::new(),
             input: Input::default(),
+            overlay: None,
+            prompt: None,
             now,
             utc_offset_secs: 0,
             size: (80, 24),
+            pane: (42, 18),
+            settings: Settings::default(),
+            look: Appearance::default(),
+            focused: true,
+            member_rooms: Vec::new(),
+            restored: None,
             typing_sent: None,
             last_keystroke: now,
+            last_nudge: None,
             catching_up: false,
             listing_rooms: false,
             quitting: false,
@@ -114,32 +164,43 @@ impl App {
     }
 
     /// Resumes a saved session: the chat screen opens at once, back in the
-    /// rooms that were open, while the network connects.
-    pub fn resume(session: Session, now: Instant) -> (Self, Vec<Effect>) {
+    /// rooms that were open (the one on screen too), while the network
+    /// connects; messages left unsent last time are queued again.
+    pub fn resume(session: Session, unsent: Vec<UnsentMessage>, now: Instant) -> (Self, Vec<Effect>) {
         let mut app = Self::blank(session.server.clone(), session.username.clone(), Screen::Chat, now);
         app.token = Some(session.token.clone());
-        let auth = Auth::Resume { token: Secret::new(session.token) };
+        let auth = Auth::Resume { token: Secret::new(session.token), presence: true };
         let mut effects = vec![Effect::Net(NetCmd::Authenticate { server: session.server, auth })];
         effects.extend(app.open_rooms(&session.rooms));
-        app.active = (!app.rooms.is_empty()).then_some(0);
+        app.active = session.active.filter(|id| app.room_index(*id).is_some()).or_else(|| app.rooms.first().map(RoomView::id));
+        effects.extend(app.queue_unsent(unsent));
         (app, effects)
     }
 
-    /// The login (or register) screen. `rooms` are re-opened after logging in.
-    pub fn login(form: LoginForm, rooms: &[RoomId], now: Instant) -> (Self, Vec<Effect>) {
+    /// The login (or register) screen. `rooms` are re-opened after logging
+    /// in, and `unsent` sent, if the same account logs in.
+    pub fn login(form: LoginForm, rooms: &[RoomId], unsent: Vec<UnsentMessage>, now: Instant) -> (Self, Vec<Effect>) {
         let server = form.server.clone();
         let username = form.username.clone();
         let mut app = Self::blank(server, username, Screen::Login(form), now);
         let effects = app.open_rooms(rooms);
-        app.active = (!app.rooms.is_empty()).then_some(0);
+        app.active = app.rooms.first().map(RoomView::id);
+        let account = Account { server: app.server.clone(), username: app.username.clone() };
+        app.restored = Some(Outbox { account, messages: unsent });
         (app, effects)
+    }
+
+    /// Applies the user's settings and how this terminal shows emoji.
+    pub fn configure(&mut self, settings: Settings, look: Appearance) {
+        self.settings = settings;
+        self.look = look;
     }
 
     fn open_rooms(&mut self, rooms: &[RoomId]) -> Vec<Effect> {
         let mut effects = Vec::new();
         for id in rooms {
             if self.room_index(*id).is_none() {
-                self.rooms.push(RoomView::placeholder(*id));
+                self.add_room(RoomView::placeholder(*id));
                 effects.push(Effect::Net(NetCmd::Join(*id)));
             }
         }
@@ -157,6 +218,14 @@ impl App {
             Msg::Resize { width, height } => {
                 self.size = (width, height);
                 Vec::new()
+            }
+            Msg::PaneSize { width, height } => {
+                self.pane = (width, height);
+                Vec::new()
+            }
+            Msg::Focus(focused) => {
+                self.focused = focused;
+                if focused { self.nudge_reconnect() } else { Vec::new() }
             }
             Msg::Net(event) => {
                 // What arrives from the network must not move a scrolled-up view.
@@ -177,12 +246,23 @@ impl App {
         self.rooms.iter_mut().find(|room| room.id() == id)
     }
 
+    /// The open room's id.
+    pub fn active_id(&self) -> Option<RoomId> {
+        self.active
+    }
+
+    /// The open room's place in the room list.
+    pub fn active_index(&self) -> Option<usize> {
+        self.active.and_then(|id| self.room_index(id))
+    }
+
     pub fn active_room(&self) -> Option<&RoomView> {
-        self.active.and_then(|index| self.rooms.get(index))
+        self.active.and_then(|id| self.rooms.iter().find(|room| room.id() == id))
     }
 
     fn active_room_mut(&mut self) -> Option<&mut RoomView> {
-        self.active.and_then(|index| self.rooms.get_mut(index))
+        let id = self.active?;
+        self.room_mut(id)
     }
 
     /// A notice where the user is looking: the open room, or the home view.
@@ -195,12 +275,19 @@ impl App {
         }
     }
 
-    /// The session to save: the token and the open rooms, never the password.
+    /// Whose client this is, once known.
+    fn account(&self) -> Account {
+        let username = self.me.as_ref().map_or_else(|| self.username.clone(), |me| me.username.clone());
+        Account { server: self.server.clone(), username }
+    }
+
+    /// The session to save: the token, the open rooms and the one on
+    /// screen, never the password.
     fn session(&self) -> Option<Session> {
         let token = self.token.clone()?;
-        let username = self.me.as_ref().map_or_else(|| self.username.clone(), |me| me.username.clone());
+        let Account { server, username } = self.account();
         let rooms = self.rooms.iter().map(RoomView::id).collect();
-        Some(Session { server: self.server.clone(), username, token, rooms })
+        Some(Session { server, username, token, rooms, active: self.active })
     }
 
     fn save_session(&self) -> Vec<Effect> {

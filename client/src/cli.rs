@@ -46,10 +46,13 @@ pub enum Command {
     Register(AccountArgs),
     /// Revoke the saved session's token and delete the session file.
     Logout,
-    /// Send one message to a room with the saved session, then exit.
+    /// Send a message to a room with the saved session, then exit.
+    ///
+    /// `send --room ID -` reads the message from standard input (all of it
+    /// as one message, or one message per line with --lines).
     Send {
-        /// The room's id.
-        #[arg(long, env = "HEARTLINK_ROOM")]
+        /// The room's id (`/id` in the chat screen shows and copies it).
+        #[arg(long, env = "HEARTLINK_ROOM", value_parser = parse_room_id)]
         room: RoomId,
         /// Give up after this many seconds without an acknowledgement (after the upload).
         #[arg(long, env = "HEARTLINK_TIMEOUT", default_value_t = 30)]
@@ -57,8 +60,11 @@ pub enum Command {
         /// Attach this file (uploaded first, resuming by itself if the connection drops); TEXT is then the caption.
         #[arg(long)]
         file: Option<PathBuf>,
-        /// The message (several words are joined with spaces).
-        #[arg(required_unless_present = "file")]
+        /// With `-`: send each line of standard input as its own message.
+        #[arg(long)]
+        lines: bool,
+        /// The message (several words are joined with spaces), or `-` for standard input.
+        #[arg(required_unless_present = "file", allow_hyphen_values = true)]
         text: Vec<String>,
     },
     /// Download an attachment (by its media id) that the saved session's user may see.
@@ -73,12 +79,26 @@ pub enum Command {
     /// Print a room's messages as they arrive, one per line, until interrupted.
     Tail {
         /// The room's id.
-        #[arg(long, env = "HEARTLINK_ROOM")]
+        #[arg(long, env = "HEARTLINK_ROOM", value_parser = parse_room_id)]
         room: RoomId,
         /// Print JSON lines (the protocol's chat_message objects) instead of text.
         #[arg(long, env = "HEARTLINK_JSON")]
         json: bool,
     },
+    /// Show the settings (config.toml in the config directory).
+    Config {
+        /// Print every setting with its value and what it accepts, as a
+        /// config file (redirect it to config.toml to start one).
+        #[arg(long)]
+        print: bool,
+    },
+}
+
+/// A room id, or a message saying what one looks like.
+fn parse_room_id(text: &str) -> Result<RoomId, String> {
+    text.trim().parse::<RoomId>().map_err(|_| {
+        format!("{text:?} is not a room id: an id looks like 1b4e28ba-2fa1-11d2-883f-0016d3cca427 (/id in the chat screen shows it)")
+    })
 }
 
 /// `login` / `register` flags: anything missing is asked for on the login screen.
@@ -90,6 +110,10 @@ pub struct AccountArgs {
     /// Username (3-32 characters of a-z, 0-9, '_', '-', '.').
     #[arg(long, env = "HEARTLINK_USERNAME")]
     pub username: Option<String>,
+    /// Read the password from standard input (its first line) and log in
+    /// without the chat screen: for scripts and bots. Needs --username.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
 }
 
 #[cfg(test)]
@@ -108,7 +132,14 @@ mod tests {
         let cli = Cli::try_parse_from(["heartlink-tui", "tail", "--room", &room, "--json"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Tail { json: true, .. })));
         assert!(Cli::try_parse_from(["heartlink-tui"]).unwrap().command.is_none());
-        assert!(Cli::try_parse_from(["heartlink-tui", "send", "--room", "not-a-uuid", "x"]).is_err());
+        let err = Cli::try_parse_from(["heartlink-tui", "send", "--room", "garbage", "x"]).unwrap_err().to_string();
+        assert!(err.contains("\"garbage\" is not a room id") && err.contains("/id"), "{err}");
+        let cli = Cli::try_parse_from(["heartlink-tui", "send", "--room", &room, "--lines", "-"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Send { ref text, lines: true, .. }) if text == &["-"]));
+        let cli = Cli::try_parse_from(["heartlink-tui", "login", "--username", "bot", "--password-stdin"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Login(AccountArgs { password_stdin: true, .. }))));
+        assert!(Cli::try_parse_from(["heartlink-tui", "login", "--password-stdin"]).is_err(), "needs --username");
+        assert!(matches!(Cli::try_parse_from(["heartlink-tui", "config", "--print"]).unwrap().command, Some(Command::Config { print: true })));
         assert!(Cli::try_parse_from(["heartlink-tui", "send", "--room", &room]).is_err(), "text or a file");
         let cli = Cli::try_parse_from(["heartlink-tui", "send", "--room", &room, "--file", "a.png"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Send { file: Some(_), ref text, .. }) if text.is_empty()));

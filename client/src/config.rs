@@ -1,58 +1,42 @@
-//! Where the client keeps its files, and the saved session.
+//! Where the client keeps its files, and reading and writing them.
 //!
-//! The session file holds `{server, username, token, rooms}`: enough to
-//! resume without a password and to re-open the rooms that were open. It is
-//! written with mode 0600 (the token is a credential) through a temporary
-//! file and a rename, so a crash never leaves half a session behind.
+//! The directory is made private (0700) before anything is written into it,
+//! and every file in it that holds a secret or the user's words — the
+//! session (a token), the outbox (unsent messages), the log — is created
+//! 0600, never widened afterwards. The session and the outbox are written
+//! crash-safely: a temporary file, fsync, rename, fsync of the directory, so
+//! a crash leaves the old or the new version, never half of one.
 
 use crate::error::ClientError;
-use heartlink_protocol::RoomId;
-use serde::{Deserialize, Serialize};
+use crate::session::{Account, Outbox, Session, UnsentMessage};
+use crate::settings::Settings;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const SESSION_FILE: &str = "session.json";
+const OUTBOX_FILE: &str = "outbox.json";
+const SETTINGS_FILE: &str = "config.toml";
 const LOG_FILE: &str = "heartlink-tui.log";
-
-/// A logged-in session as saved on disk. Never holds the password.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
-    pub server: String,
-    pub username: String,
-    pub token: String,
-    /// Rooms open when the client last ran, in the order of the room list.
-    #[serde(default)]
-    pub rooms: Vec<RoomId>,
-}
-
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("server", &self.server)
-            .field("username", &self.username)
-            .field("token", &"<redacted>")
-            .field("rooms", &self.rooms)
-            .finish()
-    }
-}
 
 /// The config directory and the files in it.
 #[derive(Debug, Clone)]
 pub struct ConfigDir {
     dir: PathBuf,
+    /// Given with `--config-dir`: an existing directory of the user's
+    /// choosing is not re-permissioned (it might be a shared one).
+    explicit: bool,
 }
 
 impl ConfigDir {
     /// `explicit` (from `--config-dir` / `HEARTLINK_CONFIG_DIR`) or the
     /// platform's config dir (`~/.config/heartlink` on Linux).
     pub fn resolve(explicit: Option<PathBuf>) -> Result<Self, ClientError> {
-        let dir = match explicit {
-            Some(dir) => dir,
+        match explicit {
+            Some(dir) => Ok(Self { dir, explicit: true }),
             None => directories::ProjectDirs::from("", "", "heartlink")
-                .map(|dirs| dirs.config_dir().to_path_buf())
-                .ok_or(ClientError::NoConfigDir)?,
-        };
-        Ok(Self { dir })
+                .map(|dirs| Self { dir: dirs.config_dir().to_path_buf(), explicit: false })
+                .ok_or(ClientError::NoConfigDir),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -63,31 +47,44 @@ impl ConfigDir {
         self.dir.join(SESSION_FILE)
     }
 
+    pub fn outbox_path(&self) -> PathBuf {
+        self.dir.join(OUTBOX_FILE)
+    }
+
+    pub fn settings_path(&self) -> PathBuf {
+        self.dir.join(SETTINGS_FILE)
+    }
+
     pub fn default_log_path(&self) -> PathBuf {
         self.dir.join(LOG_FILE)
+    }
+
+    /// Creates the directory 0700, or makes the default one private if an
+    /// older version left it open. Called before anything is written in it.
+    pub fn prepare(&self) -> Result<(), ClientError> {
+        let existed = self.dir.is_dir();
+        create_private_dir(&self.dir)
+            .map_err(|source| ClientError::File { action: "create the directory", path: self.dir.clone(), source })?;
+        if existed && !self.explicit {
+            make_private_dir(&self.dir)
+                .map_err(|source| ClientError::File { action: "make private", path: self.dir.clone(), source })?;
+        }
+        Ok(())
     }
 
     /// The saved session, or `None` when there is none.
     pub fn load_session(&self) -> Result<Option<Session>, ClientError> {
         let path = self.session_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(ClientError::File { action: "read", path, source }),
-        };
+        let Some(text) = read_if_present(&path)? else { return Ok(None) };
         serde_json::from_str(&text).map(Some).map_err(|source| ClientError::BadSession { path, source })
     }
 
-    /// Saves the session with mode 0600 (atomically: temp file + rename).
+    /// Saves the session with mode 0600, crash-safely.
     pub fn save_session(&self, session: &Session) -> Result<(), ClientError> {
         let path = self.session_path();
-        let file_err = |action, source| ClientError::File { action, path: path.clone(), source };
-        create_private_dir(&self.dir).map_err(|source| file_err("create the directory of", source))?;
-        let text = serde_json::to_string_pretty(session).map_err(|err| file_err("encode", err.into()))?;
-        let tmp = self.dir.join(format!(".{SESSION_FILE}.tmp"));
-        let mut file = open_private(&tmp).map_err(|source| file_err("write", source))?;
-        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|source| file_err("write", source))?;
-        std::fs::rename(&tmp, &path).map_err(|source| file_err("write", source))
+        let text = serde_json::to_string_pretty(session)
+            .map_err(|err| ClientError::File { action: "encode", path: path.clone(), source: err.into() })?;
+        self.write_private(&path, text.as_bytes())
     }
 
     /// Deletes the saved session; no session is not an error.
@@ -99,74 +96,130 @@ impl ConfigDir {
             Err(source) => Err(ClientError::File { action: "delete", path, source }),
         }
     }
+
+    /// `account`'s unsent messages (none when there is no outbox file).
+    pub fn load_outbox(&self, account: &Account) -> Result<Vec<UnsentMessage>, ClientError> {
+        let all = self.read_outboxes()?;
+        Ok(all.into_iter().filter(|outbox| outbox.account.same_as(account)).flat_map(|outbox| outbox.messages).collect())
+    }
+
+    /// Replaces `outbox.account`'s unsent messages, keeping other accounts'.
+    pub fn save_outbox(&self, outbox: &Outbox) -> Result<(), ClientError> {
+        let path = self.outbox_path();
+        let mut all = self.read_outboxes()?;
+        all.retain(|other| !other.account.same_as(&outbox.account));
+        if !outbox.messages.is_empty() {
+            all.push(outbox.clone());
+        }
+        let text = serde_json::to_string_pretty(&all)
+            .map_err(|err| ClientError::File { action: "encode", path: path.clone(), source: err.into() })?;
+        self.write_private(&path, text.as_bytes())
+    }
+
+    fn read_outboxes(&self) -> Result<Vec<Outbox>, ClientError> {
+        let path = self.outbox_path();
+        let Some(text) = read_if_present(&path)? else { return Ok(Vec::new()) };
+        serde_json::from_str(&text).map_err(|source| ClientError::BadOutbox { path, source })
+    }
+
+    /// The settings of `config.toml`, or the defaults when there is none.
+    pub fn load_settings(&self) -> Result<Settings, ClientError> {
+        let path = self.settings_path();
+        match read_if_present(&path)? {
+            None => Ok(Settings::default()),
+            Some(text) => Settings::parse(&text).map_err(|source| ClientError::BadSettings { path, source }),
+        }
+    }
+
+    /// Writes `bytes` to `path` (in this directory) with mode 0600: a temp
+    /// file, fsync, rename over the old file, fsync of the directory.
+    fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
+        let file_err = |action, source| ClientError::File { action, path: path.to_path_buf(), source };
+        self.prepare()?;
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let mut file = open_private(&tmp, false).map_err(|source| file_err("write", source))?;
+        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|source| file_err("write", source))?;
+        std::fs::rename(&tmp, path).map_err(|source| file_err("write", source))?;
+        // The rename is durable once the directory entry is.
+        sync_dir(&self.dir).map_err(|source| file_err("sync the directory of", source))
+    }
 }
 
+fn read_if_present(path: &Path) -> Result<Option<String>, ClientError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ClientError::File { action: "read", path: path.to_path_buf(), source }),
+    }
+}
+
+/// Opens a file created with mode 0600 (truncated, or for appending). A file
+/// that already existed is narrowed to 0600 too.
 #[cfg(unix)]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+pub fn open_private(path: &Path, append: bool) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    // `mode` only applies when the file is created; a leftover temp file keeps its old mode.
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).mode(0o600);
+    if append {
+        options.append(true);
+    } else {
+        options.write(true).truncate(true);
+    }
+    let file = options.open(path)?;
+    // `mode` only applies when the file is created; an old file keeps its mode.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     Ok(file)
 }
 
 #[cfg(not(unix))]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path)
+pub fn open_private(path: &Path, append: bool) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true);
+    if append {
+        options.append(true);
+    } else {
+        options.write(true).truncate(true);
+    }
+    options.open(path)
 }
 
+/// Creates `dir` (and missing parents) with mode 0700.
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn session() -> Session {
-        Session {
-            server: "ws://127.0.0.1:7878/ws".into(),
-            username: "alice".into(),
-            token: "ab".repeat(32),
-            rooms: vec![RoomId::random()],
-        }
+#[cfg(unix)]
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
-
-    #[test]
-    fn session_round_trips_with_mode_0600_and_no_password_field() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = ConfigDir::resolve(Some(tmp.path().join("nested"))).unwrap();
-        assert_eq!(config.load_session().unwrap(), None);
-        let saved = session();
-        config.save_session(&saved).unwrap();
-        assert_eq!(config.load_session().unwrap(), Some(saved));
-        let text = std::fs::read_to_string(config.session_path()).unwrap();
-        assert!(!text.contains("password"), "{text}");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(config.session_path()).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        assert!(!format!("{:?}", session()).contains(&"ab".repeat(32)));
-        config.delete_session().unwrap();
-        config.delete_session().unwrap();
-        assert_eq!(config.load_session().unwrap(), None);
-    }
-
-    #[test]
-    fn a_damaged_session_file_is_a_clear_error() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = ConfigDir::resolve(Some(tmp.path().to_path_buf())).unwrap();
-        std::fs::write(config.session_path(), "{not json").unwrap();
-        let err = config.load_session().unwrap_err().to_string();
-        assert!(err.contains("damaged") && err.contains("login"), "{err}");
-    }
+    Ok(())
 }
+
+#[cfg(not(unix))]
+fn make_private_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

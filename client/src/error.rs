@@ -15,9 +15,18 @@ pub enum ClientError {
     /// The session file exists but is not valid JSON of the expected shape.
     #[error("the session file {path} is damaged ({source}); run `heartlink-tui login`")]
     BadSession { path: PathBuf, source: serde_json::Error },
+    /// The outbox file exists but is not valid JSON of the expected shape.
+    #[error("the outbox file {path} is damaged ({source}); move it away to start without it")]
+    BadOutbox { path: PathBuf, source: serde_json::Error },
+    /// The settings file cannot be used.
+    #[error("{path}: {source} (`heartlink-tui config --print` shows every key)")]
+    BadSettings { path: PathBuf, source: crate::settings::SettingsError },
     /// A command needs a saved session and there is none.
     #[error("not logged in: run `heartlink-tui login` (or `register`) first")]
     NotLoggedIn,
+    /// The command line or its input cannot be used; the text says how to fix it.
+    #[error("{0}")]
+    Usage(String),
     /// The server refused a request; the text is the server's reason.
     #[error("{0}")]
     Refused(String),

@@ -1,4 +1,7 @@
-//! Logs go to a file, never to the terminal being drawn.
+//! Logs go to a file, never to the terminal being drawn. The file is 0600
+//! from its creation (it names servers, users and rooms), and text from
+//! the network is written into it escaped (see [`crate::sanitize::for_log`]),
+//! so `cat`ing the log cannot replay a hostile server's escape sequences.
 
 use crate::error::ClientError;
 use std::path::Path;
@@ -10,9 +13,9 @@ use tracing_subscriber::EnvFilter;
 pub fn init(path: &Path, filter: &str) -> Result<WorkerGuard, ClientError> {
     let file_err = |source| ClientError::File { action: "open the log file", path: path.to_path_buf(), source };
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(file_err)?;
+        crate::config::create_private_dir(dir).map_err(file_err)?;
     }
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(file_err)?;
+    let file = crate::config::open_private(path, true).map_err(file_err)?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     // A second init (tests) keeps the first subscriber.

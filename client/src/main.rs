@@ -10,6 +10,11 @@ fn main() -> color_eyre::Result<()> {
     color_eyre::install()?;
     let cli = Cli::parse();
     let config = ConfigDir::resolve(cli.global.config_dir.clone())?;
+    // Private before anything (the log first of all) is written into it.
+    if let Err(err) = config.prepare() {
+        eprintln!("heartlink-tui: {err}");
+        std::process::exit(1);
+    }
     let log_path = cli.global.log_file.clone().unwrap_or_else(|| config.default_log_path());
     let log_guard = heartlink_client::logging::init(&log_path, &cli.global.log)?;
     if let Err(err) = heartlink_client::tls::trust(cli.global.ca_file.as_deref()) {
@@ -21,12 +26,13 @@ fn main() -> color_eyre::Result<()> {
     // only failures to start at all get color-eyre's full report.
     let result = runtime.block_on(heartlink_client::commands::run(cli.command, config));
     if let Err(err) = &result {
-        tracing::error!(cause = %err, "heartlink-tui failed");
+        tracing::error!(cause = %heartlink_client::sanitize::for_log(&err.to_string()), "heartlink-tui failed");
     }
     drop(runtime);
     drop(log_guard); // flushes the log before a possible exit
     if let Err(err) = result {
-        eprintln!("heartlink-tui: {err}");
+        // The error may quote the server (a refusal): sanitized like everything else.
+        eprintln!("heartlink-tui: {}", heartlink_client::sanitize::sanitize_line(&err.to_string()));
         std::process::exit(1);
     }
     Ok(())

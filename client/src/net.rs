@@ -9,16 +9,17 @@
 
 mod backoff;
 mod socket;
+mod sleep;
 mod sync;
 mod task;
 
 pub use backoff::Backoff;
 pub use socket::revoke_token;
-pub use sync::{Outgoing, RequestKind, SyncState};
+pub use crate::events::{Auth, ConnState, NetCmd, NetEvent, Outgoing, RequestKind};
+pub use sync::SyncState;
 
-use heartlink_protocol::{Body, ClientMsg, ClientMsgId, ErrorCode, Password, RoomId, Secret, ServerMsg, User, Username};
+use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -27,99 +28,6 @@ use tokio_util::task::TaskTracker;
 /// sender for a moment (backpressure) instead of growing memory.
 const CHANNEL_CAPACITY: usize = 256;
 
-/// How the task proves who the user is.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    Login { username: String, password: Secret },
-    Register { username: Username, password: Password },
-    Resume { token: Secret },
-}
-
-impl Auth {
-    fn to_msg(&self) -> ClientMsg {
-        match self.clone() {
-            Self::Login { username, password } => ClientMsg::Login { username, password },
-            Self::Register { username, password } => ClientMsg::Register { username, password },
-            Self::Resume { token } => ClientMsg::Resume { token, presence: true },
-        }
-    }
-
-    /// A password login is tried once (the user is waiting at the prompt); a
-    /// token is retried with backoff until the server answers.
-    fn retries(&self) -> bool {
-        matches!(self, Self::Resume { .. })
-    }
-}
-
-/// What the app asks of the network.
-#[derive(Debug, Clone)]
-pub enum NetCmd {
-    /// Connect to `server` and authenticate; later reconnects resume with the token.
-    Authenticate { server: String, auth: Auth },
-    /// Join a room now (when connected) and again after every reconnect.
-    Join(RoomId),
-    /// Leave a room and stop re-joining it.
-    Leave(RoomId),
-    /// Queue a message in the outbox until the server acks it.
-    Send(Outgoing),
-    /// A one-off request (create_room, history, list_rooms, match, typing, read, …).
-    /// Dropped with [`NetEvent::NotSent`] while disconnected.
-    Request(ClientMsg),
-    /// Skip the rest of the backoff wait and try to connect now.
-    RetryNow,
-}
-
-impl NetCmd {
-    pub fn send(room_id: RoomId, client_msg_id: ClientMsgId, body: Body) -> Self {
-        Self::Send(Outgoing::new(room_id, client_msg_id, body))
-    }
-}
-
-/// The connection state the status bar shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnState {
-    /// Not connected and not trying: not logged in, or the server refused the session.
-    Offline,
-    /// The first attempt is under way.
-    Connecting,
-    Connected,
-    /// Lost the connection; `retry_at` is when the next attempt starts
-    /// (`None` while an attempt is under way).
-    Reconnecting { attempt: u32, retry_at: Option<Instant> },
-}
-
-impl ConnState {
-    /// The one word the status bar shows.
-    pub fn word(&self) -> &'static str {
-        match self {
-            Self::Offline => "offline",
-            Self::Connecting => "connecting",
-            Self::Connected => "connected",
-            Self::Reconnecting { .. } => "reconnecting",
-        }
-    }
-}
-
-/// What the network tells the app.
-#[derive(Debug, Clone)]
-pub enum NetEvent {
-    State(ConnState),
-    /// The server accepted the credentials. `reconnect` is false for the first
-    /// success after an [`NetCmd::Authenticate`].
-    Authenticated { user: User, token: String, server: String, reconnect: bool },
-    /// The server refused the credentials, or a password login could not
-    /// reach it; the task waits for a new [`NetCmd::Authenticate`].
-    AuthFailed { reason: String, session_expired: bool },
-    /// Every open room has been (re-)joined after connecting.
-    Resynced,
-    /// A frame the app should apply.
-    Server(ServerMsg),
-    /// The server refused a request; `request` says which one.
-    Refused { request: RequestKind, code: ErrorCode, message: String },
-    /// A one-off request could not be sent because the connection is down.
-    NotSent { what: &'static str },
-}
-
 /// The app's end of the network task.
 #[derive(Debug)]
 pub struct NetHandle {
@@ -127,11 +35,53 @@ pub struct NetHandle {
     pub events: mpsc::Receiver<NetEvent>,
 }
 
+/// The wall clock the task compares with the monotonic one to notice that
+/// the computer slept (replaceable in tests).
+pub type WallClock = std::sync::Arc<dyn Fn() -> std::time::SystemTime + Send + Sync>;
+
+/// How the task reconnects. The defaults are what the client uses.
+#[derive(Clone)]
+pub struct NetOptions {
+    /// Delays after failures: base and cap.
+    pub backoff: Backoff,
+    /// The cap for the outage after a long-lived session (see `long_lived`):
+    /// a server that was fine for a while is likely back soon.
+    pub short_cap: Duration,
+    pub long_lived: Duration,
+    pub wall_clock: WallClock,
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        Self {
+            backoff: Backoff::default(),
+            short_cap: Duration::from_secs(5),
+            long_lived: Duration::from_secs(60),
+            wall_clock: std::sync::Arc::new(std::time::SystemTime::now),
+        }
+    }
+}
+
+impl std::fmt::Debug for NetOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetOptions")
+            .field("backoff", &self.backoff)
+            .field("short_cap", &self.short_cap)
+            .field("long_lived", &self.long_lived)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Starts the network task on `tracker`; it stops when `cancel` fires or the
 /// command channel closes.
 pub fn spawn(tracker: &TaskTracker, cancel: CancellationToken) -> NetHandle {
+    spawn_with(tracker, cancel, NetOptions::default())
+}
+
+/// [`spawn`] with other reconnection settings (tests).
+pub fn spawn_with(tracker: &TaskTracker, cancel: CancellationToken, options: NetOptions) -> NetHandle {
     let (command_tx, command_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let (event_tx, event_rx) = mpsc::channel(CHANNEL_CAPACITY);
-    tracker.spawn(task::NetTask::new(command_rx, event_tx, cancel).run());
+    tracker.spawn(task::NetTask::new(command_rx, event_tx, cancel, options).run());
     NetHandle { commands: command_tx, events: event_rx }
 }

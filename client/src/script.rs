@@ -1,11 +1,13 @@
-//! `heartlink-tui send`, `tail` and `download`: the saved session used from
-//! scripts. `send` and `tail` run the same network task as the chat screen,
-//! so `tail` survives server restarts and prints every message exactly
-//! once, in order. `send --file` uploads with tus first (`transfer.rs`).
+//! `heartlink-tui send`, `tail`, `download` and `login --password-stdin`:
+//! the client used from scripts. `send` and `tail` run the same network task
+//! as the chat screen, so `tail` survives server restarts and prints every
+//! message exactly once, in order. `send --file` uploads with tus first and
+//! `download` fetches over HTTP (`transfer.rs`). Whatever they print from
+//! the server is sanitized.
 
 mod transfer;
 
-use crate::config::Session;
+use crate::session::Session;
 use crate::error::ClientError;
 use crate::net::{self, Auth, ConnState, NetCmd, NetEvent, NetHandle};
 use crate::sanitize::sanitize_line;
@@ -18,7 +20,9 @@ use tokio_util::task::TaskTracker;
 /// A network task resumed with the saved session and joined to `room`.
 async fn connect(session: &Session, room: RoomId, tracker: &TaskTracker, cancel: CancellationToken) -> NetHandle {
     let handle = net::spawn(tracker, cancel);
-    let auth = Auth::Resume { token: Secret::new(session.token.clone()) };
+    // A script is not the user being online: it connects without presence,
+    // so others see no "online"/"went offline" around each `send`.
+    let auth = Auth::Resume { token: Secret::new(session.token.clone()), presence: false };
     let commands = [NetCmd::Authenticate { server: session.server.clone(), auth }, NetCmd::Join(room)];
     for command in commands {
         let _ = handle.commands.send(command).await;
@@ -26,31 +30,101 @@ async fn connect(session: &Session, room: RoomId, tracker: &TaskTracker, cancel:
     handle
 }
 
-/// Sends one message and waits for its ack; returns the message's seq.
-pub async fn send(session: &Session, room: RoomId, text: &str, wait: Duration) -> Result<u64, ClientError> {
-    let body = Body::try_from(crate::emoji::expand(text)).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let client_msg_id = ClientMsgId::try_from(id.as_str()).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
+/// Stops the network task, giving it a moment to send its close frame.
+async fn stop(tracker: TaskTracker, cancel: CancellationToken) {
+    cancel.cancel();
+    tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+}
+
+fn refused(text: &str) -> ClientError {
+    ClientError::Refused(sanitize_line(text))
+}
+
+/// Sends messages in order on one connection and waits for every ack;
+/// returns their seqs. A message over the body limit is refused before
+/// anything is sent.
+pub async fn send(session: &Session, room: RoomId, texts: &[String], wait: Duration) -> Result<Vec<u64>, ClientError> {
+    let mut outgoing = Vec::new();
+    for text in texts {
+        let body = Body::try_from(crate::emoji::expand(text)).map_err(|err| {
+            let chars = text.chars().count();
+            let hint = if err.code == heartlink_protocol::ErrorCode::TooLarge {
+                format!(" ({chars} characters; split it, e.g. one message per line with `send --room ID --lines -`)")
+            } else {
+                String::new()
+            };
+            ClientError::Refused(format!("{}{hint}", err.message))
+        })?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let client_msg_id = ClientMsgId::try_from(id.as_str()).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
+        outgoing.push((id, NetCmd::send(room, client_msg_id, body)));
+    }
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
     let mut net = connect(session, room, &tracker, cancel.clone()).await;
-    let _ = net.commands.send(NetCmd::send(room, client_msg_id, body)).await;
+    for (_, command) in &outgoing {
+        let _ = net.commands.send(command.clone()).await;
+    }
+    let mut seqs: Vec<Option<u64>> = vec![None; outgoing.len()];
     let outcome = tokio::time::timeout(wait, async {
         while let Some(event) = net.events.recv().await {
             match event {
-                NetEvent::Server(ServerMsg::Ack { client_msg_id, seq, .. }) if client_msg_id == id => return Ok(seq),
-                NetEvent::AuthFailed { reason, .. } => return Err(ClientError::Refused(reason)),
-                NetEvent::Refused { message, .. } => return Err(ClientError::Refused(message)),
+                NetEvent::Server(ServerMsg::Ack { client_msg_id, seq, .. }) => {
+                    if let Some(index) = outgoing.iter().position(|(id, _)| *id == client_msg_id) {
+                        seqs[index] = Some(seq);
+                    }
+                    if seqs.iter().all(Option::is_some) {
+                        return Ok(seqs.iter().flatten().copied().collect());
+                    }
+                }
+                NetEvent::AuthFailed { reason, .. } => return Err(refused(&reason)),
+                NetEvent::Refused { message, .. } => return Err(refused(&message)),
                 _ => {}
             }
         }
         Err(ClientError::Unreachable("the network task stopped".into()))
     })
     .await
-    .unwrap_or_else(|_| Err(ClientError::Unreachable(format!("no acknowledgement within {wait:?}; the message was not confirmed"))));
-    cancel.cancel();
-    tracker.close();
-    let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+    .unwrap_or_else(|_| {
+        let done = seqs.iter().flatten().count();
+        Err(ClientError::Unreachable(format!(
+            "no acknowledgement within {wait:?}: {done} of {} messages confirmed (those not confirmed may or may not have arrived)",
+            outgoing.len()
+        )))
+    });
+    stop(tracker, cancel).await;
+    outcome
+}
+
+/// `login --password-stdin`: one password login (or registration), no
+/// retries; returns the session to save.
+pub async fn login(mode: crate::app::Mode, server: &str, username: &str, password: String) -> Result<Session, ClientError> {
+    let auth = match mode {
+        crate::app::Mode::Login => Auth::Login { username: username.to_owned(), password: Secret::new(password) },
+        crate::app::Mode::Register => Auth::Register {
+            username: heartlink_protocol::Username::try_from(username).map_err(|err| ClientError::Usage(err.message.to_owned()))?,
+            password: heartlink_protocol::Password::try_from(password.as_str()).map_err(|err| ClientError::Usage(err.message.to_owned()))?,
+        },
+    };
+    let tracker = TaskTracker::new();
+    let cancel = CancellationToken::new();
+    let mut net = net::spawn(&tracker, cancel.clone());
+    let _ = net.commands.send(NetCmd::Authenticate { server: server.to_owned(), auth }).await;
+    let outcome = async {
+        while let Some(event) = net.events.recv().await {
+            match event {
+                NetEvent::Authenticated { user, token, server, .. } => {
+                    return Ok(Session { server, username: user.username, token, rooms: Vec::new(), active: None });
+                }
+                NetEvent::AuthFailed { reason, .. } => return Err(refused(&reason)),
+                _ => {}
+            }
+        }
+        Err(ClientError::Unreachable("the network task stopped".into()))
+    }
+    .await;
+    stop(tracker, cancel).await;
     outcome
 }
 
@@ -111,8 +185,8 @@ pub async fn tail(session: &Session, room: RoomId, json: bool, utc_offset: i64) 
         };
         let messages = match event {
             None => break Err(ClientError::Unreachable("the network task stopped".into())),
-            Some(NetEvent::AuthFailed { reason, .. }) => break Err(ClientError::Refused(reason)),
-            Some(NetEvent::Refused { message, .. }) => break Err(ClientError::Refused(message)),
+            Some(NetEvent::AuthFailed { reason, .. }) => break Err(refused(&reason)),
+            Some(NetEvent::Refused { message, .. }) => break Err(refused(&message)),
             Some(NetEvent::State(state)) => {
                 report_state(state);
                 continue;
@@ -125,9 +199,7 @@ pub async fn tail(session: &Session, room: RoomId, json: bool, utc_offset: i64) 
             break Err(ClientError::Terminal(err));
         }
     };
-    cancel.cancel();
-    tracker.close();
-    let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+    stop(tracker, cancel).await;
     result
 }
 
@@ -151,7 +223,7 @@ fn print_new(messages: &[ChatMessage], room: RoomId, printed: &mut u64, json: bo
         if json {
             writeln!(out, "{}", terminal_safe_json(message))?;
         } else {
-            let time = crate::ui::clock(message.ts, utc_offset);
+            let time = crate::timeline::clock(message.ts, utc_offset, "%H:%M");
             writeln!(out, "{time} {}: {}{}", sanitize_line(&message.sender.username), sanitize_line(&message.body), attachment_note(message))?;
         }
     }
@@ -184,10 +256,14 @@ pub fn terminal_safe_json(message: &ChatMessage) -> String {
     let text = serde_json::to_string(message).unwrap_or_default();
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if sanitize_line(&c.to_string()) == c.to_string() {
-            out.push(c);
+        if c.is_control() || crate::sanitize::needs_code_placeholder(c) {
+            // Outside the BMP a JSON escape is a UTF-16 surrogate pair.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{:04x}", unit));
+            }
         } else {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            out.push(c);
         }
     }
     out

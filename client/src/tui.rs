@@ -8,7 +8,10 @@ use crate::config::ConfigDir;
 use crate::error::ClientError;
 use crate::frame_stats::FrameStats;
 use crate::net::{self, NetHandle};
-use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, EventStream, KeyEventKind};
+use crossterm::event::{
+    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste, EnableFocusChange, EnableMouseCapture,
+    Event, EventStream, KeyEventKind,
+};
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::time::{Duration, Instant, MissedTickBehavior};
@@ -31,14 +34,14 @@ struct TerminalGuard {
 impl TerminalGuard {
     fn enter() -> Result<Self, ClientError> {
         let terminal = ratatui::try_init()?;
-        crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste)?;
+        crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste, EnableFocusChange)?;
         Ok(Self { terminal })
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste);
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste, DisableFocusChange);
         ratatui::restore();
     }
 }
@@ -46,6 +49,8 @@ impl Drop for TerminalGuard {
 /// Runs the chat client until the user quits.
 pub async fn run(mut app: App, initial: Vec<Effect>, config: ConfigDir) -> Result<(), ClientError> {
     let mut guard = TerminalGuard::enter()?;
+    // Before the event stream starts reading the terminal's answers.
+    app.look.wide_vs16 = measure_vs16_width(&mut guard.terminal);
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
     let mut net = net::spawn(&tracker, cancel.clone());
@@ -76,10 +81,16 @@ async fn event_loop(
     while !app.quitting {
         if dirty && Instant::now() >= next_frame {
             let started = Instant::now();
-            terminal.draw(|frame| crate::ui::render(app, frame))?;
+            let mut pane = app.pane;
+            terminal.draw(|frame| pane = crate::ui::render(app, frame))?;
             stats.record(started.elapsed());
             dirty = false;
             next_frame = started + FRAME;
+            // The app counts rows for scrolling at the width the view drew.
+            if pane != app.pane {
+                app.update(Msg::PaneSize { width: pane.0, height: pane.1 });
+                dirty = true;
+            }
         }
         let msg = tokio::select! {
             event = events.next() => match event {
@@ -117,7 +128,9 @@ fn terminal_msg(event: Event) -> Option<Msg> {
         Event::Mouse(mouse) => Some(Msg::Mouse(mouse)),
         Event::Paste(text) => Some(Msg::Paste(text)),
         Event::Resize(width, height) => Some(Msg::Resize { width, height }),
-        _ => None,
+        Event::FocusGained => Some(Msg::Focus(true)),
+        Event::FocusLost => Some(Msg::Focus(false)),
+        Event::Key(_) => None,
     }
 }
 
@@ -136,7 +149,67 @@ async fn apply(app: &mut App, effects: Vec<Effect>, config: &ConfigDir, net: &Ne
                     app.notify(format!("could not save the session: {err}"), true);
                 }
             }
+            Effect::SaveOutbox(outbox) => {
+                if let Err(err) = config.save_outbox(&outbox) {
+                    tracing::error!(cause = %err, "saving the outbox failed");
+                    app.notify(format!("could not save the unsent messages: {err}"), true);
+                }
+            }
+            Effect::Copy(text) => write_terminal(&osc52(&text)),
+            Effect::Bell => write_terminal("\x07"),
+            Effect::Open(argv) => open(&argv),
             Effect::Quit => app.quitting = true,
+        }
+    }
+}
+
+/// Writes control text for the terminal itself (bell, clipboard) between frames.
+fn write_terminal(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// OSC 52: asks the terminal to put `text` on the clipboard (terminals
+/// that do not allow it ignore the request).
+pub fn osc52(text: &str) -> String {
+    use base64::Engine;
+    format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text))
+}
+
+/// Runs the configured opener, detached, with no shell and no terminal.
+fn open(argv: &[String]) {
+    let Some((program, args)) = argv.split_first() else { return };
+    let spawned = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        // Reaped in the background so it does not linger as a zombie.
+        Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
+        Err(err) => tracing::warn!(cause = %err, program = %program, "could not run the link opener"),
+    }
+}
+
+/// Whether this terminal advances the cursor two columns for `❤️` (an
+/// emoji with VS16): prints it at the top left and asks where the cursor
+/// went. tmux and VTE say one column; kitty, foot and iTerm2 say two. A
+/// terminal that does not answer is taken to follow the Unicode tables.
+fn measure_vs16_width(terminal: &mut DefaultTerminal) -> bool {
+    use crossterm::{cursor, execute, style::Print};
+    let probe = (|| -> std::io::Result<u16> {
+        execute!(std::io::stdout(), cursor::MoveTo(0, 0), Print("\u{2764}\u{fe0f}"))?;
+        let (column, _) = cursor::position()?;
+        Ok(column)
+    })();
+    let _ = terminal.clear();
+    match probe {
+        Ok(column) => column != 1,
+        Err(err) => {
+            tracing::info!(cause = %err, "the terminal did not report the cursor; assuming wide emoji");
+            true
         }
     }
 }

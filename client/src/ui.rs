@@ -4,40 +4,65 @@
 //! [`crate::sanitize`] here or before it was stored, so no escape sequence
 //! or bidi override from a message ever reaches the terminal.
 
+mod help;
 mod layout;
 mod login;
-mod rows;
 mod sidebar;
 mod status;
-mod style;
+mod text;
 mod timeline;
-mod wrap;
 
-pub use layout::message_pane_size;
-pub use timeline::{clock, timeline_height, timeline_rows_below};
+pub use layout::{MIN_HEIGHT, MIN_WIDTH, message_pane_size};
 
-use crate::app::{App, Screen};
+use crate::app::{App, Overlay, Screen};
 use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
 
-/// Draws the whole screen.
-pub fn render(app: &App, frame: &mut Frame) {
+/// Draws the whole screen. Returns the message pane's size (columns,
+/// rows), which the app needs to scroll by pages and count rows.
+pub fn render(app: &App, frame: &mut Frame) -> (usize, usize) {
     let area = frame.area();
+    if layout::too_small(area) {
+        render_too_small(app, frame, area);
+        return app.pane;
+    }
     match &app.screen {
         Screen::Login(form) => {
             let [body, status] = layout::login(area);
-            login::render(form, frame, body);
+            login::render(form, &app.look.theme, frame, body);
             status::render(app, frame, status);
+            app.pane
         }
         Screen::Chat => {
-            let areas = layout::Chat::new(area, app.input.text());
+            let prompt = status::prompt_rows(app, area.width);
+            let areas = layout::Chat::new(area, app.input.text(), prompt.len() as u16);
             sidebar::render_rooms(app, frame, areas.rooms);
             timeline::render(app, frame, areas.header, areas.messages);
             sidebar::render_members(app, frame, areas.members);
-            timeline::render_typing(app, frame, areas.typing);
+            if prompt.is_empty() {
+                timeline::render_typing(app, frame, areas.typing);
+            } else {
+                frame.render_widget(Paragraph::new(prompt), areas.typing);
+            }
             status::render_input(app, frame, areas.input);
             status::render(app, frame, areas.status);
+            if app.overlay == Some(Overlay::Help) {
+                help::render(app, frame, area);
+            }
+            (usize::from(areas.messages.width), usize::from(areas.messages.height))
         }
     }
+}
+
+/// Below the smallest usable size: say so, instead of a screen without
+/// its input box.
+fn render_too_small(app: &App, frame: &mut Frame, area: Rect) {
+    let text = format!("terminal too small ({}×{}): at least {MIN_WIDTH}×{MIN_HEIGHT}", area.width, area.height);
+    let [_, middle, _] = Layout::vertical([Constraint::Fill(1), Constraint::Length(area.height.min(3)), Constraint::Fill(1)]).areas(area);
+    let paragraph = Paragraph::new(Line::styled(text, app.look.theme.alert())).wrap(Wrap { trim: true }).centered();
+    frame.render_widget(paragraph, middle);
 }
 
 #[cfg(test)]

@@ -150,6 +150,11 @@ fn two_terminals_chat_and_survive_a_server_restart() {
     bob.wait_text("alice: hello from alice");
     bob.type_line("hi alice");
     alice.wait_text("bob: hi alice");
+    // tmux draws ❤️ one column wide: the client measured that at start and
+    // draws the text heart, with no blank cell after it.
+    alice.type_line("I :heart: it");
+    let screen = bob.wait_for("the heart", DEADLINE, |s| s.contains("alice: I ❤"));
+    assert!(screen.contains("alice: I ❤ it") || screen.contains("alice: I ❤\u{fe0f} it"), "one cell, then the space:\n{screen}");
 
     server.kill9();
     let killed = Instant::now();

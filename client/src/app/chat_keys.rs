@@ -1,36 +1,69 @@
-//! Keys, mouse and paste on the chat screen: editing and sending, commands,
-//! switching rooms, scrollback (fetching older history at the top).
+//! Keys, mouse and paste on the chat screen: editing and sending (an input
+//! that cannot be sent is kept, never emptied), switching rooms, scrollback
+//! (fetching older history at the top), the help overlay and prompts.
 
-use super::command::{Command, HELP, Parsed, parse};
-use super::{App, Effect, Pending, RoomView};
-use crate::net::NetCmd;
+use super::command::{Parsed, parse};
+use super::{App, Effect, Overlay, Pending, Prompt, split_long};
+use crate::events::{ConnState, NetCmd};
+use crate::settings::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
-use heartlink_protocol::{Body, ClientMsg, ClientMsgId, PageLimit};
+use heartlink_protocol::limits::BODY_CHARS;
+use heartlink_protocol::{Body, ClientMsg, ClientMsgId, ErrorCode, PageLimit};
+use tokio::time::Duration;
 
 /// Lines the mouse wheel scrolls per notch.
 const WHEEL_LINES: usize = 3;
+/// A key press or the focus coming back cuts a reconnect wait short, but
+/// not more often than this (typing while the server is down must not
+/// turn into a connection attempt per key).
+const NUDGE_SPACING: Duration = Duration::from_secs(2);
 
 impl App {
     pub(super) fn chat_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if self.prompt.is_some() {
+            return self.prompt_key(key);
+        }
+        let mut effects = self.nudge_reconnect();
+        if self.overlay.is_some() {
+            // Esc (or the help key again) closes the overlay; other keys go on as usual.
+            if key.code == KeyCode::Esc || self.settings.keys.action(&key) == Some(Action::Help) {
+                self.overlay = None;
+                return effects;
+            }
+        }
+        if let Some(action) = self.settings.keys.action(&key) {
+            effects.extend(self.action(action));
+            return effects;
+        }
+        effects.extend(self.plain_key(key));
+        effects
+    }
+
+    fn action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Quit => self.quit(),
+            Action::Help => self.help(),
+            Action::NextRoom => self.switch_room(1),
+            Action::PreviousRoom => self.switch_room(-1),
+            Action::Reconnect => vec![Effect::Net(NetCmd::RetryNow)],
+            Action::Newline => self.edit(|input| input.insert('\n')),
+        }
+    }
+
+    fn plain_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
-        let page = usize::from(self.size.1.saturating_sub(8)).max(1);
+        let page = self.pane.1.max(1);
         match key.code {
-            KeyCode::Char('c') if ctrl => vec![Effect::Quit],
-            KeyCode::Char('r') if ctrl => vec![Effect::Net(NetCmd::RetryNow)],
-            KeyCode::Char('n') if ctrl => self.switch_room(1),
-            KeyCode::Char('p') if ctrl => self.switch_room(-1),
             KeyCode::Down if alt => self.switch_room(1),
             KeyCode::Up if alt => self.switch_room(-1),
             KeyCode::Char(digit @ '1'..='9') if alt => self.select_room(digit as usize - '1' as usize),
-            KeyCode::Enter if alt => self.edit(|input| input.insert('\n')),
             KeyCode::Enter => self.submit(),
             KeyCode::PageUp => self.scroll_up(page),
             KeyCode::PageDown => self.scroll_down(page),
             KeyCode::Up => self.scroll_up(1),
             KeyCode::Down => self.scroll_down(1),
             KeyCode::Esc => self.scroll_down(usize::MAX),
-            KeyCode::F(1) => self.help(),
             KeyCode::Left => self.edit(super::Input::left),
             KeyCode::Right => self.edit(super::Input::right),
             KeyCode::Home => self.edit(super::Input::home),
@@ -46,6 +79,18 @@ impl App {
         }
     }
 
+    /// While waiting to reconnect, the user being here (a key, the focus
+    /// back) is a reason to try now rather than at the end of the backoff.
+    pub(super) fn nudge_reconnect(&mut self) -> Vec<Effect> {
+        let waiting = matches!(self.conn, ConnState::Reconnecting { retry_at: Some(at), .. } if at > self.now);
+        let spaced = self.last_nudge.is_none_or(|at| self.now.duration_since(at) >= NUDGE_SPACING);
+        if !waiting || !spaced {
+            return Vec::new();
+        }
+        self.last_nudge = Some(self.now);
+        vec![Effect::Net(NetCmd::RetryNow)]
+    }
+
     pub(super) fn mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
         match mouse.kind {
             MouseEventKind::ScrollUp => self.scroll_up(WHEEL_LINES),
@@ -57,6 +102,7 @@ impl App {
     pub(super) fn paste(&mut self, text: &str) -> Vec<Effect> {
         match &mut self.screen {
             super::Screen::Login(_) => Vec::new(),
+            super::Screen::Chat if self.prompt.is_some() => Vec::new(),
             super::Screen::Chat => {
                 // A pasted CR LF is one line break, not two.
                 let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -70,84 +116,70 @@ impl App {
         self.typed().into_iter().collect()
     }
 
+    /// Enter: a message, a command, or — if it cannot be sent as it is —
+    /// a reason, with the input left as it was.
     fn submit(&mut self) -> Vec<Effect> {
-        let line = self.input.take();
+        let line = self.input.text().to_owned();
         if line.trim().is_empty() {
             return Vec::new();
         }
-        let mut effects: Vec<Effect> = self.stop_typing().into_iter().collect();
         match parse(&line) {
-            Parsed::Message(text) => effects.extend(self.send_message(&text)),
-            Parsed::Command(command) => effects.extend(self.command(command)),
-            Parsed::Invalid(reason) => self.notify(reason, true),
-        }
-        effects
-    }
-
-    fn send_message(&mut self, text: &str) -> Vec<Effect> {
-        let expanded = crate::emoji::expand(text);
-        let body = match Body::try_from(expanded.clone()) {
-            Ok(body) => body,
-            Err(err) => {
-                self.notify(format!("not sent: {}", err.message), true);
-                return Vec::new();
-            }
-        };
-        let Some(room) = self.active_room_mut() else {
-            self.notify("no room is open: /join <room-id>, /create <name> or /match first", true);
-            return Vec::new();
-        };
-        let id = uuid::Uuid::new_v4().to_string();
-        let Ok(client_msg_id) = ClientMsgId::try_from(id.as_str()) else { return Vec::new() };
-        room.pending.push(Pending { client_msg_id: id, body: expanded, failed: None });
-        room.scroll = 0;
-        vec![Effect::Net(NetCmd::send(room.id(), client_msg_id, body))]
-    }
-
-    fn command(&mut self, command: Command) -> Vec<Effect> {
-        match command {
-            Command::Join(id) => {
-                if let Some(index) = self.room_index(id) {
-                    return self.select_room(index);
-                }
-                self.rooms.push(RoomView::placeholder(id));
-                self.active = Some(self.rooms.len() - 1);
-                self.notify(format!("joining {id}…"), false);
-                let mut effects = vec![Effect::Net(NetCmd::Join(id))];
-                effects.extend(self.save_session());
+            Parsed::Message(text) => self.submit_message(&text),
+            Parsed::Command(command) => {
+                self.input.take();
+                let mut effects: Vec<Effect> = self.stop_typing().into_iter().collect();
+                effects.extend(self.command(command));
                 effects
             }
-            Command::Create(name) => vec![Self::request(ClientMsg::CreateRoom { name })],
-            Command::Leave => self.leave_active(),
-            Command::Rooms => {
-                self.listing_rooms = true;
-                vec![Self::request(ClientMsg::ListRooms { cursor: None, limit: None })]
+            Parsed::Invalid(reason) => {
+                self.notify(reason, true);
+                Vec::new()
             }
-            Command::Match => vec![Self::request(ClientMsg::Match { code: None })],
-            Command::CancelMatch => vec![Self::request(ClientMsg::CancelMatch)],
-            Command::Help => self.help(),
-            Command::Quit => vec![Effect::Quit],
         }
     }
 
-    fn help(&mut self) -> Vec<Effect> {
-        for line in HELP {
-            self.notify(*line, false);
-        }
-        Vec::new()
-    }
-
-    fn leave_active(&mut self) -> Vec<Effect> {
-        let Some(index) = self.active else {
-            self.notify("no room is open", true);
+    fn submit_message(&mut self, text: &str) -> Vec<Effect> {
+        if self.active_room().is_none() {
+            self.notify("no room is open: /join <room-id>, /create <name> or /match first", true);
             return Vec::new();
-        };
-        let room = self.rooms.remove(index);
-        self.active = if self.rooms.is_empty() { None } else { Some(index.min(self.rooms.len() - 1)) };
-        self.notify(format!("left {}", crate::sanitize::sanitize_line(&room.room.name)), false);
-        let mut effects = vec![Effect::Net(NetCmd::Leave(room.id()))];
-        effects.extend(self.save_session());
+        }
+        let expanded = crate::emoji::expand(text);
+        match Body::try_from(expanded.clone()) {
+            Ok(_) => {
+                self.input.take();
+                let mut effects: Vec<Effect> = self.stop_typing().into_iter().collect();
+                effects.extend(self.send_message(&expanded));
+                effects
+            }
+            Err(err) if err.code == ErrorCode::TooLarge => {
+                let chars = expanded.chars().count();
+                let parts = split_long(&expanded, *BODY_CHARS.end());
+                self.prompt = Some(Prompt::SplitLong { chars, parts });
+                Vec::new()
+            }
+            Err(err) => {
+                self.notify(format!("not sent: {} — edit the message and press Enter again", err.message), true);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Queues one message (already expanded and checked) in the open room.
+    pub(super) fn send_message(&mut self, text: &str) -> Vec<Effect> {
+        let Ok(body) = Body::try_from(text.to_owned()) else { return Vec::new() };
+        let Some(room) = self.active_room_mut() else { return Vec::new() };
+        let id = uuid::Uuid::new_v4().to_string();
+        let Ok(client_msg_id) = ClientMsgId::try_from(id.as_str()) else { return Vec::new() };
+        room.pending.push(Pending { client_msg_id: id, body: text.to_owned(), failed: None });
+        room.scroll = 0;
+        let mut effects = vec![Effect::Net(NetCmd::send(room.id(), client_msg_id, body))];
+        effects.extend(self.save_outbox());
         effects
+    }
+
+    pub(super) fn help(&mut self) -> Vec<Effect> {
+        self.overlay = Some(Overlay::Help);
+        Vec::new()
     }
 
     fn switch_room(&mut self, step: isize) -> Vec<Effect> {
@@ -155,30 +187,41 @@ impl App {
         if count == 0 {
             return Vec::new();
         }
-        let current = self.active.unwrap_or(0) as isize;
+        let current = self.active_index().unwrap_or(0) as isize;
         let next = (current + step).rem_euclid(count as isize) as usize;
         self.select_room(next)
     }
 
-    fn select_room(&mut self, index: usize) -> Vec<Effect> {
-        if index >= self.rooms.len() || self.active == Some(index) {
+    pub(super) fn select_room(&mut self, index: usize) -> Vec<Effect> {
+        match self.rooms.get(index) {
+            Some(room) => {
+                let id = room.id();
+                self.select_room_id(id)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub(super) fn select_room_id(&mut self, id: heartlink_protocol::RoomId) -> Vec<Effect> {
+        if self.active == Some(id) || self.room_index(id).is_none() {
             return Vec::new();
         }
         let mut effects: Vec<Effect> = self.stop_typing().into_iter().collect();
-        self.active = Some(index);
+        self.open(id);
         effects.extend(self.mark_read());
+        effects.extend(self.save_session());
         effects
     }
 
     fn scroll_up(&mut self, lines: usize) -> Vec<Effect> {
-        let (width, height) = crate::ui::message_pane_size(self.size);
-        let offset = self.utc_offset_secs;
-        let me = self.me.clone();
+        let (width, height) = self.pane;
+        let (offset, me, look) = (self.utc_offset_secs, self.me.clone(), self.look.clone());
         let Some(room) = self.active_room_mut() else { return Vec::new() };
         // Counting stops one row past what could change the outcome, so a
         // notch of the wheel does not wrap the whole scrollback.
         let enough = room.scroll.saturating_add(lines).saturating_add(height).saturating_add(1);
-        let total = crate::ui::timeline_height(room, width, offset, me.as_ref(), enough);
+        let layout = crate::timeline::Layout { room, width, utc_offset: offset, me: me.as_ref(), look: &look };
+        let total = crate::timeline::height_up_to(layout, enough);
         let top = total.saturating_sub(height);
         room.scroll = room.scroll.saturating_add(lines).min(top);
         if room.scroll < top || !room.has_older || room.loading_older {

@@ -9,6 +9,7 @@
 //! changes nothing here — and needs nothing, counting from the bottom.
 
 use super::App;
+use crate::timeline::{Layout, rows_below};
 use heartlink_protocol::RoomId;
 
 /// A scrolled-up room's bottom as it was before an event: the newest seq
@@ -48,12 +49,11 @@ impl App {
         }
     }
 
-    /// Rows below message `seq` at the width the pane is drawn at: it
-    /// follows the terminal's width only (not the input's height), which
-    /// `Msg::Resize` keeps in `size` before every frame.
+    /// Rows below message `seq` at the width the pane is drawn at (from
+    /// `Msg::PaneSize`, which the view sends whenever it changes).
     fn rows_below(&self, room: RoomId, seq: u64) -> usize {
-        let (width, _) = crate::ui::message_pane_size(self.size);
         let Some(room) = self.rooms.iter().find(|view| view.id() == room) else { return 0 };
-        crate::ui::timeline_rows_below(room, width, self.utc_offset_secs, self.me.as_ref(), seq)
+        let layout = Layout { room, width: self.pane.0, utc_offset: self.utc_offset_secs, me: self.me.as_ref(), look: &self.look };
+        rows_below(layout, seq)
     }
 }

@@ -2,7 +2,7 @@
 //! with the server's refusal shown as one line above the fields.
 
 use super::{App, Effect};
-use crate::net::{Auth, NetCmd};
+use crate::events::{Auth, NetCmd};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use heartlink_protocol::{Password, Secret, Username};
 

@@ -2,7 +2,7 @@
 //! authentication results, the resync after a reconnect, refusals.
 
 use super::{App, Effect, Screen};
-use crate::net::{ConnState, NetEvent, RequestKind};
+use crate::events::{ConnState, NetEvent, RequestKind};
 use crate::sanitize::sanitize_line;
 use heartlink_protocol::{ClientMsg, ErrorCode};
 
@@ -18,7 +18,9 @@ impl App {
                 if !reconnect {
                     self.screen = Screen::Chat;
                 }
-                self.save_session()
+                let mut effects = self.save_session();
+                effects.extend(self.release_restored());
+                effects
             }
             NetEvent::AuthFailed { reason, .. } => {
                 self.show_login(sanitize_line(&reason));
@@ -26,12 +28,10 @@ impl App {
             }
             NetEvent::Resynced => self.resynced(),
             NetEvent::Server(msg) => self.server_msg(msg),
-            NetEvent::Refused { request, code, message } => {
-                self.refused(request, code, &sanitize_line(&message));
-                Vec::new()
-            }
+            NetEvent::Refused { request, code, message } => self.refused(request, code, &sanitize_line(&message)),
             NetEvent::NotSent { what } => {
-                self.notify(format!("offline — {what} needs a connection; try again once connected"), true);
+                let why = self.needs_connection(what);
+                self.notify(why, true);
                 Vec::new()
             }
         }
@@ -73,7 +73,31 @@ impl App {
         effects
     }
 
-    fn refused(&mut self, request: RequestKind, code: ErrorCode, message: &str) {
+    /// "/create needs a connection — reconnecting in 4s": what could not be
+    /// done, and when it can be.
+    fn needs_connection(&self, what: &str) -> String {
+        let command = match what {
+            "create_room" => "/create",
+            "list_rooms" => "/rooms",
+            "match" => "/match",
+            "cancel_match" => "/cancel",
+            "history" => "loading older messages",
+            "leave" => "/leave",
+            other => other,
+        };
+        let when = match self.conn {
+            ConnState::Reconnecting { retry_at: Some(at), .. } => {
+                let secs = at.saturating_duration_since(self.now).as_millis().div_ceil(1000);
+                format!("reconnecting in {secs}s (Ctrl+R: now)")
+            }
+            ConnState::Reconnecting { retry_at: None, .. } | ConnState::Connecting => "connecting now".to_owned(),
+            ConnState::Offline => "log in first".to_owned(),
+            ConnState::Connected => "try again".to_owned(),
+        };
+        format!("{command} needs a connection — {when}")
+    }
+
+    fn refused(&mut self, request: RequestKind, code: ErrorCode, message: &str) -> Vec<Effect> {
         match request {
             RequestKind::Join(room_id) => {
                 let why = match code {
@@ -81,15 +105,16 @@ impl App {
                     ErrorCode::Forbidden => format!("room {room_id} is a private pair room: you cannot join it"),
                     _ => format!("could not join {room_id}: {message}"),
                 };
-                if let Some(index) = self.room_index(room_id) {
-                    self.rooms.remove(index);
-                    self.active = match self.active {
-                        _ if self.rooms.is_empty() => None,
-                        Some(active) if active >= index => Some(active.saturating_sub(1)),
-                        other => other,
-                    };
+                // The room that was open before `/join` opens again: a
+                // failed command does not change the open room.
+                let was_open = self.active == Some(room_id);
+                if let Some(room) = self.remove_room(room_id) {
+                    if let Some(back) = room.return_to.filter(|_| was_open) {
+                        self.open(back);
+                    }
                 }
                 self.notify(why, true);
+                return self.save_session();
             }
             RequestKind::Send { room_id, client_msg_id } => {
                 let why = match code {
@@ -100,6 +125,7 @@ impl App {
                 if let Some(room) = self.room_mut(room_id) {
                     room.fail(&client_msg_id, why);
                 }
+                return self.save_outbox();
             }
             RequestKind::Other { kind, room_id } => {
                 if kind == "history" {
@@ -114,5 +140,6 @@ impl App {
                 self.notify(format!("{kind} refused: {why}"), true);
             }
         }
+        Vec::new()
     }
 }

@@ -55,6 +55,9 @@ pub struct RoomView {
     pub missed: usize,
     /// The newest seq we told the server we have read.
     pub read_sent: u64,
+    /// The room that was open when `/join` opened this one: it opens again
+    /// if the server refuses the join (a failed command changes nothing).
+    pub return_to: Option<RoomId>,
 }
 
 impl RoomView {
@@ -81,6 +84,7 @@ impl RoomView {
             joined: false,
             missed: 0,
             read_sent: 0,
+            return_to: None,
         }
     }
 
@@ -127,8 +131,9 @@ impl RoomView {
 
     /// `ack`: the message is durable. Normally its `chat_message` came first
     /// and replaced the pending copy; if not, the copy becomes the message.
-    pub fn acked(&mut self, client_msg_id: &str, seq: u64, ts: u64, me: &User) {
-        let Some(index) = self.pending.iter().position(|p| p.client_msg_id == client_msg_id) else { return };
+    /// Returns whether a pending copy was waiting for it.
+    pub fn acked(&mut self, client_msg_id: &str, seq: u64, ts: u64, me: &User) -> bool {
+        let Some(index) = self.pending.iter().position(|p| p.client_msg_id == client_msg_id) else { return false };
         let pending = self.pending.remove(index);
         self.messages.entry(seq).or_insert_with(|| ChatMessage {
             room_id: self.room.id,
@@ -139,6 +144,16 @@ impl RoomView {
             client_msg_id: pending.client_msg_id,
             ..ChatMessage::default()
         });
+        true
+    }
+
+    /// Messages after the read marker `read` up to `last_seq` that someone
+    /// else sent: my own messages are read by me, wherever I sent them
+    /// from. Messages not held here (older than the page joined) count.
+    pub fn unread_after(&self, read: u64, last_seq: u64, me: Option<UserId>) -> u64 {
+        let unread = last_seq.saturating_sub(read);
+        let own = self.messages.range(read.saturating_add(1)..=last_seq).filter(|(_, m)| Some(m.sender.id) == me).count();
+        unread.saturating_sub(own as u64)
     }
 
     pub fn fail(&mut self, client_msg_id: &str, reason: String) {

@@ -2,7 +2,8 @@
 //! chat messages (deduplicated by seq), acks, history, typing, receipts.
 
 use super::{App, Effect, RoomView, TYPING_SHOWN};
-use crate::net::NetCmd;
+use crate::events::NetCmd;
+use crate::settings::Bell;
 use crate::sanitize::sanitize_line;
 use heartlink_protocol::{ChatMessage, Member, ReadMarker, Room, RoomId, RoomSummary, ServerMsg, User};
 
@@ -19,24 +20,21 @@ impl App {
     pub(super) fn server_msg(&mut self, msg: ServerMsg) -> Vec<Effect> {
         match msg {
             ServerMsg::Joined { room, members, messages, has_more, reads, .. } => {
-                self.joined(JoinedReply { room, members, messages, has_more, reads });
+                return self.joined(JoinedReply { room, members, messages, has_more, reads });
             }
-            ServerMsg::ChatMessage(message) => self.chat_message(message),
+            ServerMsg::ChatMessage(message) => return self.chat_message(message),
             ServerMsg::Ack { room_id, client_msg_id, seq, ts, .. } => {
                 let me = self.me.clone();
                 if let (Some(room), Some(me)) = (self.room_mut(room_id), me) {
-                    room.acked(&client_msg_id, seq, ts, &me);
+                    if room.acked(&client_msg_id, seq, ts, &me) {
+                        return self.save_outbox();
+                    }
                 }
             }
             ServerMsg::History { room_id, messages, has_more } => self.history(room_id, messages, has_more),
             ServerMsg::UserJoined { room_id, user } => self.member_joined(room_id, user),
             ServerMsg::UserLeft { room_id, user, .. } => return self.member_left(room_id, &user),
-            ServerMsg::Left { room_id } => {
-                if let Some(index) = self.room_index(room_id) {
-                    self.rooms.remove(index);
-                    self.active = if self.rooms.is_empty() { None } else { self.active.map(|a| a.min(self.rooms.len() - 1)) };
-                }
-            }
+            ServerMsg::Left { room_id } => drop(self.remove_room(room_id)),
             ServerMsg::Presence { user, online, .. } => self.presence(&user, online),
             ServerMsg::Typing { room_id, user, active } => self.typing(room_id, user, active),
             ServerMsg::ReadReceipt { room_id, user, seq } => self.read_receipt(room_id, user, seq),
@@ -65,19 +63,23 @@ impl App {
         Vec::new()
     }
 
-    fn joined(&mut self, reply: JoinedReply) {
+    fn joined(&mut self, reply: JoinedReply) -> Vec<Effect> {
         let me = self.me.as_ref().map(|me| me.id);
         let catching_up = self.catching_up;
-        let Some(room) = self.room_mut(reply.room.id) else { return };
+        let room_id = reply.room.id;
+        let Some(room) = self.room_mut(room_id) else { return Vec::new() };
         let first = !room.joined;
         if first || room.messages.is_empty() {
             room.has_older = reply.has_more;
         }
         room.joined = true;
         room.room = reply.room;
+        room.return_to = None;
         let newcomers = room.set_members(reply.members);
-        room.set_reads(reply.reads);
+        room.set_reads(reply.reads.into_iter().filter(|marker| Some(marker.user.id) != me).collect());
+        let pending_before = room.pending.len();
         let loaded = reply.messages.into_iter().filter(|m| room.insert(m.clone(), me)).count();
+        let echoes = pending_before != room.pending.len();
         if catching_up {
             room.missed += loaded;
         }
@@ -93,18 +95,43 @@ impl App {
                 room.notice(format!("{} joined", sanitize_line(&user.username)));
             }
         }
+        // The room's name is known now: it moves to its place in the list.
+        self.sort_rooms();
+        if echoes { self.save_outbox() } else { Vec::new() }
     }
 
-    fn chat_message(&mut self, message: ChatMessage) {
-        let me = self.me.as_ref().map(|me| me.id);
-        let active = self.active_room().map(RoomView::id);
-        let Some(room) = self.room_mut(message.room_id) else { return };
+    fn chat_message(&mut self, message: ChatMessage) -> Vec<Effect> {
+        let me = self.me.clone();
+        let me_id = me.as_ref().map(|me| me.id);
+        let active = self.active;
+        let (focused, bell) = (self.focused, self.settings.bell);
+        let Some(room) = self.room_mut(message.room_id) else { return Vec::new() };
         let sender = message.sender.id;
         room.typing.remove(&sender);
-        let new = room.insert(message, me);
-        if new && Some(sender) != me && (active != Some(room.id()) || room.scroll > 0) {
-            room.unread += 1;
+        let pending_before = room.pending.len();
+        let mention = me.as_ref().is_some_and(|me| mentions(&message.body, &me.username))
+            || room.room.kind == heartlink_protocol::RoomKind::Pair;
+        let new = room.insert(message, me_id);
+        let echo = pending_before != room.pending.len();
+        let mut effects = Vec::new();
+        if new && Some(sender) != me_id {
+            let out_of_view = active != Some(room.id()) || room.scroll > 0 || !focused;
+            if out_of_view {
+                room.unread += u64::from(active != Some(room.id()) || room.scroll > 0);
+                let ring = match bell {
+                    Bell::All => true,
+                    Bell::Mentions => mention,
+                    Bell::Off => false,
+                };
+                if ring {
+                    effects.push(Effect::Bell);
+                }
+            }
         }
+        if echo {
+            effects.extend(self.save_outbox());
+        }
+        effects
     }
 
     fn history(&mut self, room_id: RoomId, messages: Vec<ChatMessage>, has_more: bool) {
@@ -127,12 +154,12 @@ impl App {
     fn member_left(&mut self, room_id: RoomId, user: &User) -> Vec<Effect> {
         if self.me.as_ref().is_some_and(|me| me.id == user.id) {
             // Our other device left this room: it is closed here too.
-            if let Some(index) = self.room_index(room_id) {
-                let room = self.rooms.remove(index);
-                self.active = if self.rooms.is_empty() { None } else { Some(index.min(self.rooms.len() - 1)) };
+            if let Some(room) = self.remove_room(room_id) {
                 self.notify(format!("you left {} on another device", sanitize_line(&room.room.name)), false);
             }
-            return self.save_session();
+            let mut effects = self.save_outbox();
+            effects.extend(self.save_session());
+            return effects;
         }
         if let Some(room) = self.room_mut(room_id) {
             room.remove_member(user.id);
@@ -175,14 +202,16 @@ impl App {
     }
 
     fn rooms_listed(&mut self, rooms: Vec<RoomSummary>) {
-        let active = self.active_room().map(RoomView::id);
+        let active = self.active;
+        let me = self.me.as_ref().map(|me| me.id);
         for summary in &rooms {
             if let Some(room) = self.room_mut(summary.room.id) {
                 if Some(room.id()) != active {
-                    room.unread = summary.last_seq.saturating_sub(summary.read_seq.max(room.read_sent));
+                    room.unread = room.unread_after(summary.read_seq.max(room.read_sent), summary.last_seq, me);
                 }
             }
         }
+        self.member_rooms = rooms.clone();
         if !std::mem::take(&mut self.listing_rooms) {
             return;
         }
@@ -217,10 +246,25 @@ impl App {
     }
 
     fn open_room(&mut self, room: Room) {
-        let index = self.room_index(room.id).unwrap_or_else(|| {
-            self.rooms.push(RoomView::new(room));
-            self.rooms.len() - 1
-        });
-        self.active = Some(index);
+        let id = room.id;
+        match self.room_mut(id) {
+            Some(view) => {
+                view.room = room;
+                self.sort_rooms();
+            }
+            None => self.add_room(RoomView::new(room)),
+        }
+        self.open(id);
     }
+}
+
+/// Whether `body` names `username` as `@username` (case-insensitive, a
+/// whole name: `@bobby` does not name bob).
+pub(super) fn mentions(body: &str, username: &str) -> bool {
+    let body = body.to_lowercase();
+    let wanted = format!("@{}", username.to_lowercase());
+    body.match_indices(&wanted).any(|(at, _)| {
+        let after = body[at + wanted.len()..].chars().next();
+        !after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+    })
 }

@@ -42,6 +42,16 @@ impl Backoff {
         self.failures = 0;
     }
 
+    /// The longest delay.
+    pub fn cap(&self) -> Duration {
+        self.cap
+    }
+
+    /// Sets the longest delay (for the outage that is starting).
+    pub fn set_cap(&mut self, cap: Duration) {
+        self.cap = cap;
+    }
+
     fn ceiling(&self) -> Duration {
         let factor = 2u32.saturating_pow(self.failures.min(16));
         self.base.saturating_mul(factor).min(self.cap)

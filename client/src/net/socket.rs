@@ -4,6 +4,8 @@
 
 use super::Auth;
 use crate::error::ClientError;
+use crate::sanitize::for_log;
+use crate::server_url::{host_port, with_ws_path};
 use futures_util::{SinkExt, StreamExt};
 use heartlink_protocol::{ClientMsg, ErrorCode, Secret, ServerMsg, User, decode_server, encode_request};
 use tokio::net::TcpStream;
@@ -36,9 +38,19 @@ pub(super) enum AttemptError {
 
 /// Connects to `server` and sends the authentication frame.
 pub(super) async fn connect(server: &str, auth: &Auth) -> Result<(Ws, Established), AttemptError> {
-    match timeout(AUTH_DEADLINE, connect_inner(server, auth)).await {
+    connect_within(server, auth, AUTH_DEADLINE).await
+}
+
+async fn connect_within(server: &str, auth: &Auth, deadline: Duration) -> Result<(Ws, Established), AttemptError> {
+    let server = crate::server_url::normalize(server)
+        .map_err(|reason| AttemptError::Refused { reason, session_expired: false })?;
+    match timeout(deadline, connect_inner(&server, auth)).await {
         Ok(result) => result,
-        Err(_) => Err(AttemptError::Unreachable(format!("{server} did not answer within {AUTH_DEADLINE:?}"))),
+        Err(_) => Err(AttemptError::Unreachable(format!(
+            "{} did not answer within {}s — check the address, or a firewall in between",
+            host_port(&server),
+            deadline.as_secs_f32().ceil()
+        ))),
     }
 }
 
@@ -62,7 +74,7 @@ async fn connect_inner(server: &str, auth: &Auth) -> Result<(Ws, Established), A
             None => return Err(AttemptError::Unreachable("the server closed the connection".into())),
         };
         let Ok(frame) = decode_server(&text) else {
-            tracing::warn!(frame = %text.chars().take(200).collect::<String>(), "undecodable frame during login");
+            tracing::warn!(frame = %for_log(&text.chars().take(200).collect::<String>()), "undecodable frame during login");
             continue;
         };
         match frame.msg {
@@ -78,26 +90,75 @@ async fn connect_inner(server: &str, auth: &Auth) -> Result<(Ws, Established), A
     }
 }
 
+/// A failed connection in plain words: what happened, and what to do.
+/// The table of these messages is in docs/CLIENT.md.
 fn connect_error(server: &str, err: tungstenite::Error) -> AttemptError {
+    let place = host_port(server);
+    let refused = |reason: String| AttemptError::Refused { reason, session_expired: false };
+    let tls = server.starts_with("wss://");
     match err {
-        tungstenite::Error::Url(url) => {
-            AttemptError::Refused { reason: format!("bad server URL {server}: {url}"), session_expired: false }
-        }
-        tungstenite::Error::Http(response) => AttemptError::Refused {
-            reason: format!("{server} refused the WebSocket connection (HTTP {})", response.status()),
-            session_expired: false,
+        tungstenite::Error::Url(_) => match crate::server_url::normalize(server) {
+            Err(reason) => refused(reason),
+            Ok(_) => refused(format!("{server} is not a usable server URL — it looks like ws://127.0.0.1:7878/ws")),
         },
+        tungstenite::Error::Http(response) if response.status() == 404 => {
+            let path = server.split_once("://").and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..])).unwrap_or("/");
+            refused(format!("{place} has no heartlink server at {path} (HTTP 404) — did you mean {}?", with_ws_path(server)))
+        }
+        tungstenite::Error::Http(response) => {
+            refused(format!("{place} refused the WebSocket connection (HTTP {}) — is it a heartlink server?", response.status()))
+        }
         // A certificate the client does not trust will not change by
         // retrying. rustls reports it as an I/O error that wraps its own.
-        tungstenite::Error::Tls(tls) => untrusted(server, &tls),
-        tungstenite::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => untrusted(server, &io),
-        other => AttemptError::Unreachable(format!("cannot reach {server}: {other}")),
+        tungstenite::Error::Tls(tls) => untrusted(&place, &tls),
+        tungstenite::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => untrusted(&place, &io),
+        tungstenite::Error::Io(io) => io_error(&place, server, tls, &io),
+        // Bytes that are not HTTP at all (a TLS alert): a TLS server.
+        tungstenite::Error::HttpFormat(_) | tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HttparseError(_))
+            if !tls =>
+        {
+            refused(format!(
+            "{place} did not answer like a heartlink server — if it uses TLS, try {}",
+            server.replacen("ws://", "wss://", 1)
+        ))
+        }
+        // Closed before the handshake finished: a server going down or
+        // restarting, worth retrying.
+        tungstenite::Error::Protocol(_) => {
+            AttemptError::Unreachable(format!("{place} closed the connection at once — is it a heartlink server?"))
+        }
+        other => AttemptError::Unreachable(format!("cannot reach {place}: {other}")),
     }
 }
 
-fn untrusted(server: &str, err: &dyn std::fmt::Display) -> AttemptError {
+fn io_error(place: &str, server: &str, tls: bool, io: &std::io::Error) -> AttemptError {
+    use std::io::ErrorKind;
+    let text = io.to_string();
+    match io.kind() {
+        ErrorKind::ConnectionRefused => {
+            AttemptError::Unreachable(format!("nothing is listening at {place} — is heartlink-server running?"))
+        }
+        ErrorKind::UnexpectedEof if tls => AttemptError::Refused {
+            reason: format!(
+                "{place} closed the connection during the TLS handshake — if it is a plain server, use {}",
+                server.replacen("wss://", "ws://", 1)
+            ),
+            session_expired: false,
+        },
+        _ if text.contains("lookup address") || text.contains("Name or service not known") => {
+            let host = place.rsplit_once(':').map_or(place, |(host, _)| host);
+            AttemptError::Unreachable(format!("cannot find the host {host} — check the server's name"))
+        }
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof => {
+            AttemptError::Unreachable(format!("{place} closed the connection at once — is it a heartlink server?"))
+        }
+        _ => AttemptError::Unreachable(format!("cannot reach {place}: {io}")),
+    }
+}
+
+fn untrusted(place: &str, err: &dyn std::fmt::Display) -> AttemptError {
     AttemptError::Refused {
-        reason: format!("cannot verify {server}: {err} (for a private CA, pass --ca-file)"),
+        reason: format!("cannot verify {place}: {err} (for a private CA, pass --ca-file)"),
         session_expired: false,
     }
 }
@@ -128,7 +189,8 @@ fn refusal(auth: &Auth, code: ErrorCode, message: &str, retry_after_ms: Option<u
 /// `logout`: resumes with `token`, asks the server to revoke it and waits
 /// for the close that confirms it.
 pub async fn revoke_token(server: &str, token: &str) -> Result<(), ClientError> {
-    let auth = Auth::Resume { token: Secret::new(token) };
+    // A logout is not the user coming online: no presence flap for others.
+    let auth = Auth::Resume { token: Secret::new(token), presence: false };
     let (mut ws, _) = connect(server, &auth).await.map_err(|err| match err {
         AttemptError::Refused { reason, .. } => ClientError::Refused(reason),
         AttemptError::Unreachable(reason) => ClientError::Unreachable(reason),
@@ -146,3 +208,6 @@ pub async fn revoke_token(server: &str, token: &str) -> Result<(), ClientError> 
     .await;
     closed.map(|_| ()).map_err(|_| ClientError::Unreachable("the server did not confirm the logout".into()))
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,63 +3,12 @@
 //! request each `ref` belongs to. Pure bookkeeping, no I/O: it turns server
 //! frames into events and tells the task which frames to send.
 
-use super::NetEvent;
+use crate::events::{NetEvent, Outgoing, RequestKind};
 use heartlink_protocol::{
-    Body, ChatMessage, ClientMsg, ClientMsgId, ErrorCode, RequestRef, RoomId, ServerFrame, ServerMsg, encode_request,
+    ChatMessage, ClientMsg, ErrorCode, RequestRef, RoomId, ServerFrame, ServerMsg, encode_request,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio::time::{Duration, Instant};
-
-/// A message waiting for its ack. Kept until acked or refused for good.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    pub room_id: RoomId,
-    pub client_msg_id: ClientMsgId,
-    pub body: Body,
-    /// Set by a `rate_limited` refusal: not before this instant.
-    not_before: Option<Instant>,
-}
-
-impl Outgoing {
-    pub fn new(room_id: RoomId, client_msg_id: ClientMsgId, body: Body) -> Self {
-        Self { room_id, client_msg_id, body, not_before: None }
-    }
-
-    fn to_msg(&self) -> ClientMsg {
-        ClientMsg::Send {
-            room_id: self.room_id,
-            client_msg_id: self.client_msg_id.clone(),
-            body: self.body.clone(),
-            attachment: None,
-            call: None,
-            relates_to: None,
-        }
-    }
-}
-
-/// Which request a server reply (or refusal) answers, found through its `ref`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestKind {
-    Join(RoomId),
-    Send { room_id: RoomId, client_msg_id: String },
-    /// Any other request: its wire `type` and room, if it names one.
-    Other { kind: &'static str, room_id: Option<RoomId> },
-}
-
-impl RequestKind {
-    fn of(msg: &ClientMsg) -> Self {
-        match msg {
-            ClientMsg::Join { room_id, .. } => Self::Join(*room_id),
-            ClientMsg::Send { room_id, client_msg_id, .. } => {
-                Self::Send { room_id: *room_id, client_msg_id: client_msg_id.to_string() }
-            }
-            ClientMsg::Leave { room_id } | ClientMsg::History { room_id, .. } => {
-                Self::Other { kind: msg.kind(), room_id: Some(*room_id) }
-            }
-            other => Self::Other { kind: other.kind(), room_id: None },
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct RoomSync {
@@ -78,6 +27,11 @@ pub struct SyncState {
     next_ref: u64,
     /// Rooms whose join reply is still awaited since the connection opened.
     resyncing: BTreeSet<RoomId>,
+    /// The `ping` sent after the re-joins and the outbox has not been
+    /// answered yet: its `pong` proves the server handled all of them.
+    awaiting_pong: bool,
+    /// `Resynced` was reported for this connection.
+    resynced: bool,
     connected: bool,
 }
 
@@ -99,10 +53,14 @@ impl SyncState {
 
     /// The connection is authenticated: re-join every room (joins first, so
     /// the server knows the rooms before the outbox's sends arrive), then
-    /// re-send the outbox with the original ids.
+    /// re-send the outbox with the original ids, then a `ping`. The
+    /// connection counts as re-synced once every join is answered and the
+    /// `pong` is back — not merely because the login worked: a server that
+    /// accepts the login and then fails must not reset the backoff.
     pub fn on_connected(&mut self) -> Step {
         self.connected = true;
         self.refs.clear();
+        self.resynced = false;
         let mut step = Step::default();
         let rooms: Vec<(RoomId, Option<u64>)> = self.rooms.iter().map(|(id, sync)| (*id, sync.held)).collect();
         self.resyncing = rooms.iter().map(|(id, _)| *id).collect();
@@ -113,14 +71,22 @@ impl SyncState {
         for msg in outbox {
             step.frames.push(self.request(&msg));
         }
-        if self.resyncing.is_empty() {
+        step.frames.push(self.request(&ClientMsg::Ping));
+        self.awaiting_pong = true;
+        step
+    }
+
+    /// Reports `Resynced` once both conditions hold.
+    fn check_resynced(&mut self, step: &mut Step) {
+        if self.connected && !self.resynced && self.resyncing.is_empty() && !self.awaiting_pong {
+            self.resynced = true;
             step.events.push(NetEvent::Resynced);
         }
-        step
     }
 
     pub fn on_disconnected(&mut self) {
         self.connected = false;
+        self.awaiting_pong = false;
         self.resyncing.clear();
         for sync in self.rooms.values_mut() {
             sync.asked_since = None;
@@ -200,6 +166,10 @@ impl SyncState {
             ServerMsg::Left { room_id } => {
                 self.rooms.remove(room_id);
             }
+            ServerMsg::Pong => {
+                self.awaiting_pong = false;
+                self.check_resynced(&mut step);
+            }
             ServerMsg::Error { code, message, retry_after_ms } => {
                 if let Some(request) = request {
                     return self.on_refused(request, *code, message, *retry_after_ms, now);
@@ -226,8 +196,8 @@ impl SyncState {
             step.frames.push(self.join_frame(room_id, since));
             return;
         }
-        if self.resyncing.remove(&room_id) && self.resyncing.is_empty() {
-            step.events.push(NetEvent::Resynced);
+        if self.resyncing.remove(&room_id) {
+            self.check_resynced(step);
         }
     }
 
@@ -250,8 +220,8 @@ impl SyncState {
             }
             RequestKind::Join(room_id) => {
                 self.rooms.remove(room_id);
-                if self.resyncing.remove(room_id) && self.resyncing.is_empty() {
-                    step.events.push(NetEvent::Resynced);
+                if self.resyncing.remove(room_id) {
+                    self.check_resynced(&mut step);
                 }
             }
             RequestKind::Other { .. } => {}

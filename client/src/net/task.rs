@@ -5,8 +5,11 @@
 //! Commands that arrive while disconnected are queued in [`SyncState`]
 //! (joins, leaves, the outbox) or refused with [`NetEvent::NotSent`].
 
+use super::sleep::{self, SleepWatch};
 use super::socket::{self, AttemptError, Established, Ws};
+use super::NetOptions;
 use super::{Auth, Backoff, ConnState, NetCmd, NetEvent, SyncState};
+use crate::sanitize::for_log;
 use futures_util::{SinkExt, StreamExt};
 use heartlink_protocol::{ClientMsg, Secret, decode_server};
 use tokio::sync::mpsc;
@@ -32,12 +35,21 @@ pub(super) struct NetTask {
     server: String,
     auth: Option<Auth>,
     backoff: Backoff,
+    options: NetOptions,
+    /// When the current connection finished re-syncing, if it did.
+    resynced_at: Option<Instant>,
+    sleep: SleepWatch,
     /// True until the first success after an `Authenticate`.
     first_attempt: bool,
 }
 
 impl NetTask {
-    pub(super) fn new(commands: mpsc::Receiver<NetCmd>, events: mpsc::Sender<NetEvent>, cancel: CancellationToken) -> Self {
+    pub(super) fn new(
+        commands: mpsc::Receiver<NetCmd>,
+        events: mpsc::Sender<NetEvent>,
+        cancel: CancellationToken,
+        options: NetOptions,
+    ) -> Self {
         Self {
             commands,
             events,
@@ -45,7 +57,10 @@ impl NetTask {
             sync: SyncState::default(),
             server: String::new(),
             auth: None,
-            backoff: Backoff::default(),
+            backoff: options.backoff.clone(),
+            sleep: SleepWatch::new(options.wall_clock.clone()),
+            options,
+            resynced_at: None,
             first_attempt: true,
         }
     }
@@ -68,9 +83,13 @@ impl NetTask {
     }
 
     fn set_auth(&mut self, server: String, auth: Auth) -> Next {
-        self.server = server;
+        // Stored complete (host:port → ws://host:port/ws): that is the URL
+        // the session file keeps. A URL that cannot be completed is kept as
+        // typed, and the attempt says why it is wrong.
+        self.server = crate::server_url::normalize(&server).unwrap_or(server);
         self.auth = Some(auth);
         self.backoff.reset();
+        self.backoff.set_cap(self.options.backoff.cap());
         self.first_attempt = true;
         Next::Connect
     }
@@ -90,15 +109,23 @@ impl NetTask {
         }
     }
 
-    /// Waits out a backoff delay; the retry key (or new credentials) cuts it short.
+    /// Waits out a backoff delay; the retry key (or new credentials) cuts it
+    /// short, and so does waking up from a sleep.
     async fn wait(&mut self, delay: Duration) -> Next {
         let retry_at = Instant::now() + delay;
         let attempt = self.backoff.failures();
         self.emit(NetEvent::State(ConnState::Reconnecting { attempt, retry_at: Some(retry_at) })).await;
+        let mut clocks = tokio::time::interval(sleep::CHECK_EVERY);
         loop {
             tokio::select! {
                 () = self.cancel.cancelled() => return Next::Stop,
                 () = sleep_until(retry_at) => return Next::Connect,
+                _ = clocks.tick() => {
+                    if self.sleep.slept() {
+                        tracing::info!("the computer slept: trying to connect now");
+                        return Next::Connect;
+                    }
+                }
                 command = self.commands.recv() => match command {
                     None => return Next::Stop,
                     Some(NetCmd::RetryNow) => return Next::Connect,
@@ -134,8 +161,8 @@ impl NetTask {
         match result {
             Ok((ws, established)) => self.on_established(ws, established).await,
             Err(AttemptError::Unreachable(reason)) if auth.retries() => {
-                tracing::info!(cause = %reason, "connection attempt failed");
-                Next::Wait(self.backoff.next_delay())
+                tracing::info!(cause = %for_log(&reason), "connection attempt failed");
+                self.next_wait()
             }
             Err(AttemptError::Unreachable(reason)) => self.refused(reason, false).await,
             Err(AttemptError::Refused { reason, session_expired }) => self.refused(reason, session_expired).await,
@@ -143,7 +170,7 @@ impl NetTask {
     }
 
     async fn refused(&mut self, reason: String, session_expired: bool) -> Next {
-        tracing::warn!(cause = %reason, "authentication refused");
+        tracing::warn!(cause = %for_log(&reason), "authentication refused");
         self.auth = None;
         self.emit(NetEvent::AuthFailed { reason, session_expired }).await;
         Next::Idle
@@ -151,9 +178,12 @@ impl NetTask {
 
     async fn on_established(&mut self, ws: Ws, established: Established) -> Next {
         let Established { user, token, heartbeat_secs } = established;
-        tracing::info!(user = %user.username, server = %self.server, "connected");
-        self.backoff.reset();
-        self.auth = Some(Auth::Resume { token: Secret::new(token.clone()) });
+        tracing::info!(user = %for_log(&user.username), server = %for_log(&self.server), "connected");
+        // The backoff is reset by the re-sync (see `deliver`), not here.
+        self.resynced_at = None;
+        // Reconnects resume with the token, keeping the first login's presence.
+        let presence = !matches!(self.auth, Some(Auth::Resume { presence: false, .. }));
+        self.auth = Some(Auth::Resume { token: Secret::new(token.clone()), presence });
         let reconnect = !std::mem::replace(&mut self.first_attempt, false);
         let server = self.server.clone();
         self.emit(NetEvent::Authenticated { user, token, server, reconnect }).await;
@@ -176,6 +206,7 @@ impl NetTask {
         let mut ping = tokio::time::interval_at(Instant::now() + heartbeat / 2, heartbeat / 2);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
+        let mut clocks = tokio::time::interval(sleep::CHECK_EVERY);
         loop {
             let retry_at = self.sync.next_retry();
             tokio::select! {
@@ -190,7 +221,7 @@ impl NetTask {
                             let step = match decode_server(&text) {
                                 Ok(frame) => self.sync.on_frame(frame, Instant::now()),
                                 Err(err) => {
-                                    tracing::warn!(cause = %err, "ignored an undecodable frame");
+                                    tracing::warn!(cause = %for_log(&err.to_string()), "ignored an undecodable frame");
                                     continue;
                                 }
                             };
@@ -224,6 +255,15 @@ impl NetTask {
                         return next;
                     }
                 }
+                _ = clocks.tick() => {
+                    if self.sleep.slept() {
+                        // The socket is most likely dead at the other end; a
+                        // close frame is offered but not waited for long.
+                        tracing::info!("the computer slept: reconnecting now");
+                        let _ = tokio::time::timeout(Duration::from_millis(200), ws.close(None)).await;
+                        return Next::Connect;
+                    }
+                }
                 () = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
                     let frames = self.sync.due_retries(Instant::now());
                     if let Err(next) = self.send_frames(&mut ws, frames).await {
@@ -235,6 +275,12 @@ impl NetTask {
     }
 
     async fn deliver(&mut self, ws: &mut Ws, step: super::sync::Step) -> Result<(), Next> {
+        if step.events.iter().any(|event| matches!(event, NetEvent::Resynced)) {
+            // Only now has the connection proved itself (issue: a server
+            // that takes the login and then drops us must not be hammered).
+            self.backoff.reset();
+            self.resynced_at = Some(Instant::now());
+        }
         for event in step.events {
             self.emit(event).await;
         }
@@ -251,7 +297,18 @@ impl NetTask {
     }
 
     fn lost(&mut self, reason: &str) -> Next {
-        tracing::info!(cause = %reason, "disconnected");
+        tracing::info!(cause = %for_log(reason), "disconnected");
+        self.next_wait()
+    }
+
+    /// The wait before the next attempt. The outage that follows a
+    /// long-lived session is capped lower: the server was fine a minute
+    /// ago, so it is probably back soon, and a 30 s wait would be felt.
+    fn next_wait(&mut self) -> Next {
+        if let Some(at) = self.resynced_at.take() {
+            let long_lived = at.elapsed() >= self.options.long_lived;
+            self.backoff.set_cap(if long_lived { self.options.short_cap } else { self.options.backoff.cap() });
+        }
         Next::Wait(self.backoff.next_delay())
     }
 
@@ -259,14 +316,14 @@ impl NetTask {
     /// retry loop), 4008 (slow consumer) reconnects at once, the rest back off.
     async fn closed_by_server(&mut self, frame: Option<CloseFrame>) -> Next {
         let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
-        tracing::info!(code, reason = %reason, "the server closed the connection");
+        tracing::info!(code, reason = %for_log(&reason), "the server closed the connection");
         match code {
             1000 | 1008 => {
                 let why = if reason.is_empty() { "the server ended the session".to_owned() } else { reason };
                 self.refused(format!("{why} — please log in again"), true).await
             }
             4008 => Next::Connect,
-            _ => Next::Wait(self.backoff.next_delay()),
+            _ => self.next_wait(),
         }
     }
 
@@ -294,3 +351,6 @@ impl NetTask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

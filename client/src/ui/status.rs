@@ -1,16 +1,20 @@
-//! The status bar (connection state, server, user, key hints) and the
-//! input box with the terminal cursor.
+//! The status bar (connection state, server, user, key hints), the prompt
+//! rows and the input box with the terminal cursor.
 
-use super::style;
+use super::text::fit;
 use crate::app::App;
-use crate::net::ConnState;
+use crate::events::ConnState;
 use crate::sanitize::sanitize_line;
+use crate::settings::Action;
+use crate::timeline::{Logical, wrap};
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
+
+/// A prompt never takes more rows than this (the rest of the question is cut).
+const PROMPT_MAX_ROWS: usize = 3;
 
 /// The connection state in words, with the countdown while reconnecting.
 pub fn state_text(app: &App) -> String {
@@ -18,7 +22,8 @@ pub fn state_text(app: &App) -> String {
         ConnState::Reconnecting { retry_at: Some(at), .. } => {
             let left = at.saturating_duration_since(app.now);
             let secs = left.as_millis().div_ceil(1000);
-            format!("reconnecting in {secs}s (Ctrl+R: now)")
+            let retry = app.settings.keys.get(Action::Reconnect).label();
+            format!("reconnecting in {secs}s ({retry}: now)")
         }
         ConnState::Reconnecting { retry_at: None, .. } => "reconnecting…".to_owned(),
         other => other.word().to_owned(),
@@ -26,26 +31,47 @@ pub fn state_text(app: &App) -> String {
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.look.theme;
+    let palette = &theme.palette;
     let colour = match app.conn {
-        ConnState::Connected => Color::Green,
-        ConnState::Connecting | ConnState::Reconnecting { .. } => Color::Yellow,
-        ConnState::Offline => Color::Red,
+        ConnState::Connected => palette.ok,
+        ConnState::Connecting | ConnState::Reconnecting { .. } => palette.warn,
+        ConnState::Offline => palette.alert,
     };
+    let width = usize::from(area.width);
+    let state = format!(" {} ", state_text(app));
     let user = if app.username.is_empty() { "not logged in".to_owned() } else { sanitize_line(&app.username) };
-    let line = Line::from(vec![
-        Span::styled(format!(" {} ", state_text(app)), Style::default().fg(Color::Black).bg(colour)),
-        Span::raw(format!(" {user} @ {} ", sanitize_line(&app.server))),
-        Span::styled("│ F1 help · Ctrl+C quit", style::dim()),
-    ]);
-    frame.render_widget(Paragraph::new(line), area);
+    let who = format!(" {user} @ {} ", sanitize_line(&app.server));
+    let hints = format!("│ {} help · {} quit", app.settings.keys.get(Action::Help).label(), app.settings.keys.get(Action::Quit).label());
+    let mut spans = vec![Span::styled(fit(&state, width), theme.badge(colour))];
+    let left = width.saturating_sub(state.width());
+    if who.width() + hints.width() <= left {
+        spans.push(Span::raw(who));
+        spans.push(Span::styled(hints, theme.dim()));
+    } else {
+        spans.push(Span::raw(fit(&who, left)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The open prompt's question wrapped to the screen's width, or nothing.
+pub fn prompt_rows(app: &App, width: u16) -> Vec<Line<'static>> {
+    let Some(prompt) = &app.prompt else { return Vec::new() };
+    let spans = vec![Span::styled(format!(" {}", prompt.question()), app.look.theme.alert())];
+    let mut rows: Vec<Line> = wrap(Logical::from_spans(spans, 1), usize::from(width)).into_iter().map(|row| row.line).collect();
+    rows.truncate(PROMPT_MAX_ROWS);
+    rows
 }
 
 pub fn render_input(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.look.theme;
+    let newline = app.settings.keys.get(Action::Newline).label();
     let title = match app.active_room() {
-        Some(room) => format!(" to {} · Enter send · Alt+Enter new line ", sanitize_line(&room.room.name)),
+        Some(room) => format!(" to {} · Enter send · {newline} new line ", sanitize_line(&room.room.name)),
         None => " /help for commands ".to_owned(),
     };
-    let block = Block::bordered().title(Span::styled(title, style::dim()));
+    let title = fit(&title, usize::from(area.width.saturating_sub(2)));
+    let block = Block::bordered().title(Span::styled(title, theme.dim()));
     let inner = block.inner(area);
     // The input is the user's own text but may hold pasted control characters.
     let text = crate::sanitize::sanitize(app.input.text());
@@ -54,9 +80,12 @@ pub fn render_input(app: &App, frame: &mut Frame, area: Rect) {
     let row = before.matches('\n').count();
     let column = before.rsplit('\n').next().map_or(0, UnicodeWidthStr::width);
     let skip = (row + 1).saturating_sub(usize::from(inner.height));
+    // A line longer than the box scrolls sideways to keep the cursor in view.
+    let shift = column.saturating_sub(usize::from(inner.width).saturating_sub(1));
     let visible: Vec<Line> = lines.into_iter().skip(skip).collect();
-    frame.render_widget(Paragraph::new(visible).block(block), area);
-    let x = inner.x.saturating_add(u16::try_from(column).unwrap_or(u16::MAX)).min(inner.right().saturating_sub(1));
+    let shift_u16 = u16::try_from(shift).unwrap_or(u16::MAX);
+    frame.render_widget(Paragraph::new(visible).block(block).scroll((0, shift_u16)), area);
+    let x = inner.x.saturating_add(u16::try_from(column - shift).unwrap_or(u16::MAX)).min(inner.right().saturating_sub(1));
     let y = inner.y.saturating_add(u16::try_from(row - skip).unwrap_or(0));
     frame.set_cursor_position(Position::new(x, y));
 }

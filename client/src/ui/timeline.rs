@@ -1,29 +1,19 @@
 //! The message pane: the newest rows of the open room's timeline (see
-//! [`super::rows`]) scrolled by the room's offset, plus the typing line.
+//! [`crate::timeline`]) scrolled by the room's offset, with links made
+//! clickable (OSC 8), the pane's header, the home view and the typing line.
 
-use super::rows::{Layout, height_up_to, newest_rows, rows_below};
-use super::style;
-use super::wrap::wrap;
-use crate::app::{App, RoomView};
+use super::text::fit;
+use crate::app::App;
 use crate::sanitize::sanitize_line;
-use heartlink_protocol::User;
+use crate::timeline::{Appearance, Layout, Row, visible_rows, wrap};
 use ratatui::Frame;
+use ratatui::buffer::{Buffer, CellDiffOption};
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-
-/// How many rows the room's timeline takes at `width` (for scrolling),
-/// counted only up to `limit`: exact below it, some number ≥ `limit` above.
-pub fn timeline_height(room: &RoomView, width: usize, utc_offset: i64, me: Option<&User>, limit: usize) -> usize {
-    height_up_to(Layout { room, width, utc_offset, me }, limit)
-}
-
-/// How many rows the room's timeline has below message `seq` at `width`
-/// (see [`rows_below`]), so the app can keep a scrolled-up view in place.
-pub fn timeline_rows_below(room: &RoomView, width: usize, utc_offset: i64, me: Option<&User>, seq: u64) -> usize {
-    rows_below(Layout { room, width, utc_offset, me }, seq)
-}
+use std::num::NonZeroU16;
+use unicode_width::UnicodeWidthStr;
 
 pub fn render(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     let me = app.me.as_ref();
@@ -31,55 +21,109 @@ pub fn render(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
         render_home(app, frame, header, area);
         return;
     };
-    let mut title = vec![Span::styled(sanitize_line(&room.room.name), style::title())];
-    title.push(Span::styled(format!("  id {}", room.id()), style::dim()));
-    if room.scroll > 0 {
-        title.push(Span::styled("  ↑ scrolled (Esc: newest)", style::alert()));
-    }
-    frame.render_widget(Paragraph::new(Line::from(title)), header);
+    let look = &app.look;
+    frame.render_widget(Paragraph::new(header_line(app, usize::from(header.width))), header);
 
     let height = usize::from(area.height);
-    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me };
+    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me, look };
     // The rows are already wrapped to the pane's width, so they are set
     // straight into the buffer: a Paragraph would re-flow every one of them
     // on each frame, which was a fifth of the TUI's CPU at 200 messages/s.
     let buffer = frame.buffer_mut();
     for (y, row) in (area.y..area.bottom()).zip(visible_rows(layout, height)) {
-        buffer.set_line(area.x, y, &row, area.width);
+        buffer.set_line(area.x, y, &row.line, area.width);
+        for link in &row.links {
+            hyperlink(buffer, area, y, link);
+        }
     }
 }
 
-/// The rows the pane shows: `height` rows ending `room.scroll` rows above
-/// the newest, clamped to the top of the timeline (whose first row is the
-/// "loading older" line while a page is being fetched).
-pub(super) fn visible_rows(layout: Layout<'_>, height: usize) -> Vec<Line<'static>> {
-    let room = layout.room;
-    // Enough rows from the newest end to cover the offset and the pane; if
-    // the timeline is longer than that, the clamp below never applies, so
-    // the tail gives the same window as the whole timeline would.
-    let tail = newest_rows(layout, room.scroll.saturating_add(height));
-    let mut all = tail.rows;
-    if room.loading_older && tail.complete {
-        all.insert(0, Line::styled("loading older messages…", style::dim()));
+/// The header: the room's name, the scroll marker while scrolled up, and
+/// the room's id when it fits whole (a cut id cannot be shared: `/id`
+/// shows and copies it). Nothing is cut mid-word.
+fn header_line(app: &App, width: usize) -> Line<'static> {
+    let Some(room) = app.active_room() else { return Line::default() };
+    let theme = &app.look.theme;
+    let name = app.look.shown(&sanitize_line(&room.room.name));
+    let marker = match room.scroll {
+        0 => "",
+        _ if name.width().min(12) + 26 <= width => "  ↑ scrolled (Esc: newest)",
+        _ => "  ↑ Esc",
+    };
+    let name = fit(&name, width.saturating_sub(marker.width()));
+    let mut spans = vec![Span::styled(name.clone(), theme.title())];
+    let id = format!("  id {}", room.id());
+    if name.width() + id.width() + marker.width() <= width {
+        spans.push(Span::styled(id, theme.dim()));
+    } else if name.width() + 5 + marker.width() <= width {
+        spans.push(Span::styled("  /id", theme.dim()));
     }
-    let end = all.len().saturating_sub(room.scroll.min(all.len().saturating_sub(height)));
-    let start = end.saturating_sub(height);
-    all.drain(start..end).collect()
+    if !marker.is_empty() {
+        spans.push(Span::styled(marker, theme.alert()));
+    }
+    Line::from(spans)
 }
+
+/// Makes a row's link cells one OSC 8 hyperlink: the opening sequence
+/// rides on the first cell and the closing one on the last, each cell
+/// keeping the width of its own character so the layout does not move.
+fn hyperlink(buffer: &mut Buffer, area: Rect, y: u16, link: &crate::timeline::Link) {
+    let start = area.x.saturating_add(u16::try_from(link.x).unwrap_or(u16::MAX));
+    let end = start.saturating_add(u16::try_from(link.width).unwrap_or(0)).min(area.right());
+    // The cells that start a character (a wide one covers the next cell too).
+    let mut cells = Vec::new();
+    let mut x = start;
+    while x < end {
+        let width = buffer[(x, y)].symbol().width().max(1);
+        cells.push((x, width));
+        x = x.saturating_add(u16::try_from(width).unwrap_or(1));
+    }
+    let (Some(&(first, first_width)), Some(&(last, last_width))) = (cells.first(), cells.last()) else { return };
+    let open = format!("\x1b]8;;{}\x1b\\", link.url);
+    let close = "\x1b]8;;\x1b\\";
+    let forced = |width: usize| CellDiffOption::ForcedWidth(NonZeroU16::new(u16::try_from(width).unwrap_or(1)).unwrap_or(NonZeroU16::MIN));
+    if first == last {
+        let cell = &mut buffer[(first, y)];
+        let symbol = format!("{open}{}{close}", cell.symbol());
+        cell.set_symbol(&symbol).set_diff_option(forced(first_width));
+        return;
+    }
+    let cell = &mut buffer[(first, y)];
+    let symbol = format!("{open}{}", cell.symbol());
+    cell.set_symbol(&symbol).set_diff_option(forced(first_width));
+    let cell = &mut buffer[(last, y)];
+    let symbol = format!("{}{close}", cell.symbol());
+    cell.set_symbol(&symbol).set_diff_option(forced(last_width));
+}
+
+/// What the home view says, one phrase per line so that no width breaks a
+/// command from what it does.
+const WELCOME: &[(&str, &str)] = &[
+    ("/create <name>", "makes a room"),
+    ("/join <room-id>", "joins one (or /join <name> for one of yours)"),
+    ("/match", "pairs you with someone"),
+    ("F1", "lists everything"),
+];
 
 fn render_home(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
-    frame.render_widget(Paragraph::new(Line::styled("heartlink", style::title())), header);
-    let mut lines = vec![
-        Line::from("No room open. /create <name> makes one, /join <room-id> joins one,"),
-        Line::from("/match pairs you with someone, /help lists everything."),
-    ];
-    for notice in &app.home {
-        let style = if notice.alert { style::alert() } else { style::dim() };
-        lines.push(Line::styled(sanitize_line(&notice.text), style));
+    let look: &Appearance = &app.look;
+    frame.render_widget(Paragraph::new(Line::styled("heartlink", look.theme.title())), header);
+    let width = usize::from(area.width);
+    let mut rows: Vec<Row> = vec![Row::styled("No room open.", look.theme.bold())];
+    for (command, what) in WELCOME {
+        let spans = vec![Span::styled(format!("{command:<17}"), look.theme.bold()), Span::raw(*what)];
+        rows.extend(wrap(crate::timeline::Logical::from_spans(spans, 17), width));
     }
-    let rows: Vec<Line> = lines.into_iter().flat_map(|line| wrap(line.spans, usize::from(area.width))).collect();
+    for notice in &app.home {
+        let style = if notice.alert { look.theme.alert() } else { look.theme.dim() };
+        let spans = vec![Span::styled(look.shown(&sanitize_line(&notice.text)), style)];
+        rows.extend(wrap(crate::timeline::Logical::from_spans(spans, 2), width));
+    }
     let skip = rows.len().saturating_sub(usize::from(area.height));
-    frame.render_widget(Paragraph::new(rows.into_iter().skip(skip).collect::<Vec<_>>()), area);
+    let buffer = frame.buffer_mut();
+    for (y, row) in (area.y..area.bottom()).zip(rows.into_iter().skip(skip)) {
+        buffer.set_line(area.x, y, &row.line, area.width);
+    }
 }
 
 /// The line under the messages saying who is typing.
@@ -92,25 +136,7 @@ pub fn render_typing(app: &App, frame: &mut Frame, area: Rect) {
         [one, two] => format!("{one} and {two} are typing…"),
         many => format!("{} people are typing…", many.len()),
     };
-    let style = style::dim().add_modifier(Modifier::ITALIC);
-    frame.render_widget(Paragraph::new(Line::styled(format!(" {text}"), style)), area);
-}
-
-/// HH:MM of a Unix-ms timestamp at a fixed offset from UTC.
-pub fn clock(ts_ms: u64, utc_offset: i64) -> String {
-    let secs = i64::try_from(ts_ms / 1000).unwrap_or(0) + utc_offset;
-    let of_day = secs.rem_euclid(86_400);
-    format!("{:02}:{:02}", of_day / 3600, (of_day % 3600) / 60)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clock_formats_hours_and_minutes_at_an_offset() {
-        assert_eq!(clock(0, 0), "00:00");
-        assert_eq!(clock((13 * 3600 + 7 * 60) * 1000 + 999, 0), "13:07");
-        assert_eq!(clock(0, -3600), "23:00");
-    }
+    let style = app.look.theme.dim().add_modifier(Modifier::ITALIC);
+    let text = fit(&format!(" {text}"), usize::from(area.width));
+    frame.render_widget(Paragraph::new(Line::styled(text, style)), area);
 }

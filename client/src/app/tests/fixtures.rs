@@ -1,7 +1,7 @@
 //! Fixed ids, users and messages for the app tests and the screen snapshots.
 
 use super::*;
-use crate::config::Session;
+use crate::session::Session;
 use heartlink_protocol::{ChatMessage, Member, Room, RoomKind, ServerMsg, User, UserId};
 
 pub const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -29,7 +29,7 @@ pub fn room(id: RoomId, name: &str) -> Room {
 }
 
 pub fn session(rooms: &[RoomId]) -> Session {
-    Session { server: "ws://127.0.0.1:7878/ws".into(), username: "alice".into(), token: TOKEN.into(), rooms: rooms.to_vec() }
+    Session { server: "ws://127.0.0.1:7878/ws".into(), username: "alice".into(), token: TOKEN.into(), rooms: rooms.to_vec(), active: None }
 }
 
 /// 09:41 UTC plus `seq` minutes.
@@ -62,12 +62,20 @@ pub fn authenticated(reconnect: bool) -> NetEvent {
 /// Alice, connected, in room "general" with bob.
 pub fn chat_app() -> (App, RoomId) {
     let room = room_id(1);
-    let (mut app, _) = App::resume(session(&[room]), t0());
+    let (mut app, _) = App::resume(session(&[room]), Vec::new(), t0());
+    resize(&mut app, 80, 24);
     app.update(Msg::Net(authenticated(false)));
     app.update(Msg::Net(NetEvent::State(ConnState::Connected)));
     server(&mut app, joined(room, vec![]));
     app.update(Msg::Net(NetEvent::Resynced));
     (app, room)
+}
+
+/// A terminal of `width`×`height`, and the pane size the view reports for it.
+pub fn resize(app: &mut App, width: u16, height: u16) {
+    app.update(Msg::Resize { width, height });
+    let (pane_width, pane_height) = crate::ui::message_pane_size((width, height), "", 1);
+    app.update(Msg::PaneSize { width: pane_width, height: pane_height });
 }
 
 pub fn server(app: &mut App, msg: ServerMsg) -> Vec<Effect> {

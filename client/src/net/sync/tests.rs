@@ -2,7 +2,7 @@
 //! resend with the original ids, paging on, refusals.
 
 use super::*;
-use heartlink_protocol::{Room, RoomKind, User, UserId, decode_request};
+use heartlink_protocol::{Body, ClientMsgId, Room, RoomKind, User, UserId, decode_request};
 
 fn room(id: RoomId) -> Room {
     Room { id, name: "general".into(), kind: RoomKind::Group, created_by: Some(UserId::random()), created_at: 0 }
@@ -60,12 +60,17 @@ fn reconnect_rejoins_with_last_held_seq_then_resends_outbox_with_original_ids() 
 
     let step = state.on_connected();
     let sent = decoded(&step.frames);
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sent.len(), 3);
     assert_eq!(sent[0].0, ClientMsg::Join { room_id, since: Some(4) });
     assert!(matches!(&sent[1].0, ClientMsg::Send { client_msg_id, .. } if client_msg_id.as_str() == "c-offline"));
-    assert!(step.events.is_empty(), "resynced only after the join reply");
+    assert_eq!(sent[2].0, ClientMsg::Ping, "the barrier after everything else");
+    assert!(step.events.is_empty(), "resynced only after the join reply and the pong");
     let step = state.on_frame(reply(joined(room_id, 5..=6, 6, false), sent[0].1.as_deref()), now);
+    assert!(matches!(step.events.as_slice(), [NetEvent::Server(_)]), "the pong is still due");
+    let step = state.on_frame(reply(ServerMsg::Pong, None), now);
     assert!(matches!(step.events.as_slice(), [NetEvent::Server(_), NetEvent::Resynced]));
+    let step = state.on_frame(reply(ServerMsg::Pong, None), now);
+    assert!(!step.events.iter().any(|e| matches!(e, NetEvent::Resynced)), "reported once per connection");
 
     let ack = ServerMsg::Ack { room_id, client_msg_id: "c-offline".into(), seq: 7, ts: 1, call: None };
     state.on_frame(reply(ack, sent[1].1.as_deref()), now);
@@ -89,6 +94,7 @@ fn a_since_join_with_more_pages_on_before_reporting_resynced() {
     let next = decoded(&step.frames);
     assert_eq!(next[0].0, ClientMsg::Join { room_id, since: Some(502) });
     assert!(!step.events.iter().any(|e| matches!(e, NetEvent::Resynced)));
+    state.on_frame(reply(ServerMsg::Pong, None), now);
     let step = state.on_frame(reply(joined(room_id, 503..=900, 900, false), next[0].1.as_deref()), now);
     assert!(step.events.iter().any(|e| matches!(e, NetEvent::Resynced)));
 }
@@ -117,7 +123,8 @@ fn refused_join_forgets_the_room_and_a_rate_limited_send_is_retried_later() {
     let step = state.on_frame(reply(refusal, join[0].1.as_deref()), now);
     assert!(matches!(&step.events[0], NetEvent::Refused { request: RequestKind::Join(id), code: ErrorCode::NotFound, .. } if *id == room_id));
     state.on_disconnected();
-    assert!(state.on_connected().frames.is_empty(), "a refused room is not re-joined");
+    let rejoin = decoded(&state.on_connected().frames);
+    assert!(!rejoin.iter().any(|(msg, _)| matches!(msg, ClientMsg::Join { .. })), "a refused room is not re-joined");
 
     let send = decoded(&[state.send(outgoing(room_id, "c1")).unwrap()]);
     let step = state.on_frame(reply(ServerMsg::rate_limited("slow down", 500), send[0].1.as_deref()), now);
@@ -133,9 +140,13 @@ fn refused_join_forgets_the_room_and_a_rate_limited_send_is_retried_later() {
 }
 
 #[test]
-fn no_rooms_means_resynced_at_once_and_typing_carries_no_ref() {
+fn no_rooms_means_resynced_at_the_pong_and_typing_carries_no_ref() {
     let mut state = SyncState::default();
-    assert!(matches!(state.on_connected().events.as_slice(), [NetEvent::Resynced]));
+    let step = state.on_connected();
+    assert!(step.events.is_empty(), "a login alone is not a re-sync");
+    assert_eq!(decoded(&step.frames)[0].0, ClientMsg::Ping);
+    let step = state.on_frame(reply(ServerMsg::Pong, None), Instant::now());
+    assert!(matches!(step.events.as_slice(), [NetEvent::Server(_), NetEvent::Resynced]));
     let typing = state.request(&ClientMsg::Typing { room_id: RoomId::random(), active: true });
     assert!(!typing.contains("\"ref\""), "{typing}");
     assert!(state.request(&ClientMsg::ListRooms { cursor: None, limit: None }).contains("\"ref\""));
