@@ -79,6 +79,8 @@ impl ServerProc {
         match peer {
             Peer::Heartlink => {
                 command.arg(&tools.heartlink_server).args(["start", "--listen", "127.0.0.1:0", "--send-rate", "0"]);
+                // B8 uploads 100 MiB, past the default 50 MiB limit.
+                command.args(["--max-upload-bytes", "1073741824"]);
                 command.arg("--data-dir").arg(dir.path().join("data"));
                 // Per-session info lines would make the log, not the server, the subject.
                 command.env("RUST_LOG", "warn");
