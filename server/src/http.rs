@@ -58,29 +58,36 @@ impl Site {
 /// Serves one accepted TCP connection of the server until it closes.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let deadline = Instant::now() + shared.config.auth_timeout;
-    // TLS, the HTTP request and (for a WebSocket) its first frame all count
-    // against the deadline. Boxed: the TLS state is large and the idle
-    // session should not carry its space (docs/BENCHMARKS.md, B1).
+    // Boxed, and the socket never a local of this function: whatever is in
+    // scope across an await stays in the task for the connection's whole
+    // life, and an idle WebSocket should hold neither the TLS and HTTP
+    // state nor a dead copy of its socket (docs/BENCHMARKS.md, B1).
+    let Some(session) = Box::pin(upgrade(stream, peer, Arc::clone(&shared), deadline)).await else { return };
+    let _counted = crate::metrics::ConnectionGuard::open();
+    session.await;
+}
+
+/// TLS (when on) and HTTP until the connection upgrades to a WebSocket:
+/// then the session to run on it. TLS, the HTTP request and (for a
+/// WebSocket) its first frame all count against the deadline.
+async fn upgrade(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> Option<impl Future<Output = ()>> {
     let stream = match &shared.tls {
-        Some(tls) => match tokio::time::timeout_at(deadline, Box::pin(tls.accept(stream))).await {
+        Some(tls) => match tokio::time::timeout_at(deadline, tls.accept(stream)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(err)) => {
                 tracing::debug!(%peer, cause = %err, "TLS handshake failed");
-                return;
+                return None;
             }
             Err(_) => {
                 tracing::debug!(%peer, "TLS handshake not completed in time");
-                return;
+                return None;
             }
         },
         None => ServerStream::Plain(stream),
     };
     let shutdown = shared.shutdown.clone();
-    let upgraded = Box::pin(accept(stream, peer, Site::Full(Arc::clone(&shared)), deadline, shutdown)).await;
-    if let Some(ws) = upgraded {
-        let _counted = crate::metrics::ConnectionGuard::open();
-        crate::session::serve(ws, peer, shared, deadline).await;
-    }
+    let ws = accept(stream, peer, Site::Full(Arc::clone(&shared)), deadline, shutdown).await?;
+    Some(crate::session::serve(ws, peer, shared, deadline))
 }
 
 /// Runs HTTP on `stream` until the connection ends (`None`) or upgrades to

@@ -22,6 +22,7 @@ pub mod http;
 mod locks;
 pub mod names;
 mod patch;
+mod running_hash;
 pub mod sniff;
 pub mod sweep;
 mod tus;
@@ -108,6 +109,8 @@ struct Inner {
     /// expired while a message attaches it.
     blobs: std::sync::Mutex<()>,
     upload_locks: locks::UploadLocks,
+    /// Each running upload's SHA-256 so far (completion then reads nothing).
+    hashes: running_hash::RunningHashes,
     transfers: locks::TransferCounts,
     creations: KeyedLimiter<UserId>,
     requests: KeyedLimiter<UserId>,
@@ -128,6 +131,7 @@ impl Media {
             limits,
             blobs: std::sync::Mutex::new(()),
             upload_locks: locks::UploadLocks::default(),
+            hashes: running_hash::RunningHashes::default(),
             transfers: locks::TransferCounts::new(limits.transfers_per_user),
             creations: KeyedLimiter::new(limits.creations_per_sec),
             requests: KeyedLimiter::new(limits.requests_per_sec),

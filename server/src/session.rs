@@ -40,12 +40,17 @@ const WRITE_BATCH: usize = 256;
 
 /// Serves one WebSocket (its handshake done by `http::accept`) until it
 /// closes; `deadline` is the connection's, for its first frame.
-pub async fn serve(ws: handshake::Ws, peer: SocketAddr, shared: Arc<Shared>, deadline: Instant) {
+pub fn serve(ws: handshake::Ws, peer: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> impl Future<Output = ()> {
     // The phases are boxed so the task holds only the phase it is in: a
     // future is as large as its largest state, and an idle session should
-    // not carry a request handler's space (docs/BENCHMARKS.md, B1).
-    let Some((session, greeting)) = Box::pin(authenticate(ws, peer, shared, deadline)).await else { return };
-    Box::pin(session.run(greeting)).await;
+    // not carry a request handler's space (docs/BENCHMARKS.md, B1). Not an
+    // `async fn`: its arguments would stay in the future for the session's
+    // whole life, the socket (~0.5 KiB) beside the copy the session holds.
+    let authenticating = Box::pin(authenticate(ws, peer, shared, deadline));
+    async move {
+        let Some((session, greeting)) = authenticating.await else { return };
+        Box::pin(session.run(greeting)).await;
+    }
 }
 
 /// The first frame: credentials, until `deadline`. Returns the session and

@@ -27,8 +27,6 @@ pub const RSS_SMALL: &str = "b8_rss_growth_small_kib";
 pub const RSS_LARGE: &str = "b8_rss_growth_large_kib";
 
 const MIB: usize = 1024 * 1024;
-/// Bytes per PATCH (each is fsync'd and recorded before its answer).
-const PATCH_BYTES: usize = 16 * MIB;
 
 /// One run per repetition: fresh server, the machine's limits, then the transfers.
 pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
@@ -147,11 +145,12 @@ async fn with_peak_rss<T>(pid: u32, work: impl std::future::Future<Output = Resu
     Ok((outcome?, peak.load(Ordering::Relaxed).max(rss)))
 }
 
-/// Uploads `path` with tus (creation, then PATCHes of [`PATCH_BYTES`]);
-/// returns the media id and the seconds from creation to the last answer.
+/// Uploads `path` with tus: creation, then one PATCH streaming the whole
+/// file from disk (as tuspy does by default); returns the media id and the
+/// seconds from creation to the PATCH's answer, which comes once every byte
+/// is fsync'd and the upload is complete.
 async fn upload(http: &reqwest::Client, base: &str, token: &str, path: &Path) -> Result<(String, f64)> {
-    use tokio::io::AsyncReadExt;
-    let mut file = tokio::fs::File::open(path).await?;
+    let file = tokio::fs::File::open(path).await?;
     let length = file.metadata().await?.len();
     let started = Instant::now();
     let created = http
@@ -163,24 +162,20 @@ async fn upload(http: &reqwest::Client, base: &str, token: &str, path: &Path) ->
         .await?;
     ensure!(created.status().as_u16() == 201, "creation answered {}", created.status());
     let location = created.headers().get("location").and_then(|v| v.to_str().ok()).context("no Location")?.to_owned();
-    let mut offset = 0u64;
-    let mut chunk = Vec::with_capacity(PATCH_BYTES);
-    while offset < length {
-        chunk.clear();
-        (&mut file).take(PATCH_BYTES as u64).read_to_end(&mut chunk).await?;
-        let patched = http
-            .patch(format!("{base}{location}"))
-            .bearer_auth(token)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Offset", offset.to_string())
-            .header("Content-Type", "application/offset+octet-stream")
-            .body(std::mem::take(&mut chunk))
-            .send()
-            .await?;
-        ensure!(patched.status().as_u16() == 204, "PATCH at {offset} answered {}", patched.status());
-        offset = patched.headers().get("upload-offset").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).context("no Upload-Offset")?;
-        chunk = Vec::with_capacity(PATCH_BYTES);
-    }
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024));
+    let patched = http
+        .patch(format!("{base}{location}"))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Content-Length", length.to_string())
+        .body(body)
+        .send()
+        .await?;
+    ensure!(patched.status().as_u16() == 204, "the PATCH answered {}", patched.status());
+    let offset: u64 = patched.headers().get("upload-offset").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).context("no Upload-Offset")?;
+    ensure!(offset == length, "the PATCH ended at {offset} of {length}");
     let media = location.rsplit('/').next().context("no id in Location")?.to_owned();
     Ok((media, started.elapsed().as_secs_f64()))
 }

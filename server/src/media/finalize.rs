@@ -18,15 +18,20 @@ use std::path::Path;
 const HASH_CHUNK: usize = 1024 * 1024;
 
 impl Media {
-    /// Completes `record` (blocking). Idempotent.
-    pub(super) fn finalize(&self, record: &UploadRecord) -> Result<Completed, MediaError> {
+    /// Completes `record` (blocking). Idempotent. `sha256` is the digest of
+    /// the bytes when the PATCHes computed it on the way in; otherwise the
+    /// file is read.
+    pub(super) fn finalize(&self, record: &UploadRecord, sha256: Option<String>) -> Result<Completed, MediaError> {
         let part = self.part_path(record.id);
         let length = std::fs::metadata(&part).map_err(|err| MediaError::io(&part, err))?.len();
         if length != record.length {
             let detail = format!("has {length} bytes, the upload {}", record.length);
             return Err(MediaError::io(&part, std::io::Error::new(std::io::ErrorKind::InvalidData, detail)));
         }
-        let sha256 = sha256_file(&part)?;
+        let sha256 = match sha256 {
+            Some(known) => known,
+            None => sha256_file(&part)?,
+        };
         let sniffed = sniff::sniff_file(&part).map_err(|err| MediaError::io(&part, err))?;
         let completed = Completed {
             sha256,

@@ -92,6 +92,15 @@ pub(super) async fn patch(
     let file = media.blocking(move |media| open_part(&media.part_path(id), offset)).await.map_err(|err| HttpError::internal(&err))?;
     let mut writer = BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
     let mut digest = checksum.as_ref().map(|(algorithm, _)| ring::digest::Context::new(algorithm));
+    // The whole file's hash so far, continued with this PATCH's bytes; put
+    // back as it was if they are refused.
+    let mut whole = media.inner.hashes.take(id, offset);
+    let before = whole.clone();
+    let refused = |media: &Media| {
+        if let Some(context) = before.clone() {
+            media.inner.hashes.put(id, offset, context);
+        }
+    };
     let mut received = 0u64;
     let mut body = request.into_body();
     let ending = loop {
@@ -116,8 +125,12 @@ pub(super) async fn patch(
         if let Some(digest) = digest.as_mut() {
             digest.update(&data);
         }
+        if let Some(whole) = whole.as_mut() {
+            whole.update(&data);
+        }
         if let Err(err) = writer.write_all(&data).await {
             discard(writer, offset).await;
+            refused(media);
             return Err(HttpError::internal(&MediaError::io(&part, err)));
         }
         received += data.len() as u64;
@@ -126,26 +139,29 @@ pub(super) async fn patch(
     match ending {
         Ending::TooLong => {
             discard(writer, offset).await;
+            refused(media);
             Err(HttpError::too_large(format!("this PATCH passed Upload-Length ({room} bytes left); nothing was kept")))
         }
         Ending::Whole => {
             if let Some(((_, expected), digest)) = checksum.as_ref().zip(digest) {
                 if digest.finish().as_ref() != expected.as_slice() {
                     discard(writer, offset).await;
+                    refused(media);
                     let status = StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST);
                     return Err(HttpError::new(status, ErrorCode::BadRequest, "checksum mismatch; nothing of this PATCH was kept"));
                 }
             }
-            let offset = media.commit(writer, id, offset + received).await.map_err(|err| HttpError::internal(&err))?;
+            let offset = media.commit(writer, id, offset + received, whole).await.map_err(|err| HttpError::internal(&err))?;
             Ok(offset_reply(offset))
         }
         Ending::Short(why) if checksum.is_some() => {
             discard(writer, offset).await;
+            refused(media);
             tracing::info!(media = %id, %why, "PATCH cut short; its checksum cannot be verified, so nothing is kept");
             Err(HttpError::bad_request(format!("the PATCH was cut short ({why}); nothing of it was kept")))
         }
         Ending::Short(why) => {
-            let offset = media.commit(writer, id, offset + received).await.map_err(|err| HttpError::internal(&err))?;
+            let offset = media.commit(writer, id, offset + received, whole).await.map_err(|err| HttpError::internal(&err))?;
             tracing::info!(media = %id, offset, %why, "PATCH cut short; what arrived is kept");
             Ok(offset_reply(offset))
         }
@@ -192,8 +208,15 @@ async fn discard(mut writer: BufWriter<tokio::fs::File>, offset: u64) {
 
 impl Media {
     /// Makes the bytes durable, then records the new offset (durably); the
-    /// last byte completes the upload. Returns the offset recorded.
-    async fn commit(&self, mut writer: BufWriter<tokio::fs::File>, id: MediaId, offset: u64) -> Result<u64, MediaError> {
+    /// last byte completes the upload. Returns the offset recorded. `whole`
+    /// is the hash of the file's first `offset` bytes, when known.
+    async fn commit(
+        &self,
+        mut writer: BufWriter<tokio::fs::File>,
+        id: MediaId,
+        offset: u64,
+        whole: Option<ring::digest::Context>,
+    ) -> Result<u64, MediaError> {
         let part = self.part_path(id);
         writer.flush().await.map_err(|err| MediaError::io(&part, err))?;
         let file = writer.into_inner();
@@ -204,7 +227,9 @@ impl Media {
             media.catalog().flush()?;
             let Some(record) = media.catalog().upload(id)? else { return Ok(offset) };
             if record.offset == record.length && record.completed.is_none() {
-                media.finalize(&record)?;
+                media.finalize(&record, whole.map(|context| hex::encode(context.finish())))?;
+            } else if let Some(context) = whole {
+                media.inner.hashes.put(id, offset, context);
             }
             Ok(offset)
         })

@@ -47,7 +47,7 @@ impl Media {
         let expiry = u64::try_from(self.limits().expiry.as_millis()).unwrap_or(u64::MAX);
         for record in self.catalog().uploads()? {
             if recover && record.completed.is_none() && record.offset == record.length {
-                match self.finalize(&record) {
+                match self.finalize(&record, None) {
                     Ok(_) => swept.recovered += 1,
                     Err(err) => tracing::error!(media = %record.id, cause = %err, "could not complete a recovered upload"),
                 }
@@ -74,6 +74,7 @@ impl Media {
         let stale = now.saturating_sub(since) > expiry;
         if stale {
             tracing::info!(media = %id, "upload expired");
+            self.inner.hashes.forget(id);
             self.remove_upload_locked(id)?;
         }
         Ok(stale)

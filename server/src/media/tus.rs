@@ -154,6 +154,7 @@ impl Media {
 
     /// [`Media::remove_upload`] for a caller that holds the blob lock.
     pub(super) fn remove_upload_locked(&self, id: MediaId) -> Result<(), MediaError> {
+        self.inner.hashes.forget(id);
         let Some(deleted) = self.catalog().delete_upload(id)? else { return Ok(()) };
         self.catalog().flush()?;
         remove_if_present(&self.part_path(id))?;
