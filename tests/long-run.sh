@@ -16,6 +16,14 @@ HEARTLINK_SOAK_SECS=60 cargo test -q -p heartlink-tests --test faults -- --nocap
 echo "== abuse figures"
 cargo test -q -p heartlink-tests --test abuse_slow_consumer --test abuse_connections --test abuse_floods -- --nocapture
 
+echo "== bounded replies, paging and per-user quotas at full size"
+# Ten times the reported attacks: 800 maximal messages (80 locked a member
+# out), 60,000 room creations by one user (6,000 got through), and one user
+# in 6,000 rooms with the membership cap lifted.
+HEARTLINK_REPLY_MESSAGES=800 HEARTLINK_PAGING_ROOMS=6000 HEARTLINK_QUOTA_FLOOD=60000 \
+  cargo test -q -p heartlink-tests --test abuse_replies --test paging --test abuse_quotas \
+  --test logout --test presence_scope -- --nocapture
+
 echo "== model-based test, 200 random sequences"
 HEARTLINK_MODEL_CASES=200 cargo test -q -p heartlink-tests --test model -- --nocapture
 

@@ -6,39 +6,44 @@
 //! [`Msg::Tick`] — and asks nothing of the view, so every behaviour is a
 //! plain unit test.
 
+mod activity;
 mod chat_keys;
 mod command;
+mod compose;
 mod held_view;
 mod input;
 mod login;
+mod matching;
+mod moderation;
 mod net_events;
 mod outbox;
+mod picker;
+mod presence;
 mod prompt;
 mod room;
 mod rooms;
+mod run_command;
+mod selection;
 mod server_events;
+mod timers;
 
 pub use command::{Command, HELP, Parsed, parse};
+pub use compose::Compose;
 pub use input::Input;
 pub use login::{Field, LoginForm, Mode};
+pub use matching::MatchWait;
+pub use picker::Picker;
 pub use prompt::{Prompt, split_long};
-pub use room::{MemberView, Notice, Pending, RoomView};
+pub use room::{Annotations, MemberView, Notice, Pending, Reaction, RoomView, shows_as_message};
 
 use crate::events::{Auth, ConnState, NetCmd, NetEvent};
 use crate::session::{Account, Outbox, Session, UnsentMessage};
 use crate::settings::Settings;
 use crate::timeline::Appearance;
 use crossterm::event::{KeyEvent, MouseEvent};
-use heartlink_protocol::{ClientMsg, RoomId, RoomSummary, Secret, User};
-use tokio::time::{Duration, Instant};
-
-/// Typing indicators: resend `active:true` this often while the user types,
-/// and send `active:false` after this long without a keystroke. The server
-/// expires an indicator that is not repeated within 8 s.
-const TYPING_REPEAT: Duration = Duration::from_secs(3);
-const TYPING_IDLE: Duration = Duration::from_secs(5);
-/// How long a received typing indicator is shown without a repeat.
-const TYPING_SHOWN: Duration = Duration::from_secs(10);
+use heartlink_protocol::{ClientMsg, PresenceStatus, RoomId, RoomSummary, Secret, User, UserId};
+use std::collections::{BTreeMap, BTreeSet};
+use tokio::time::Instant;
 
 /// Everything that can happen to the app.
 #[derive(Debug, Clone)]
@@ -67,6 +72,8 @@ pub enum Effect {
     Copy(String),
     /// Ring the terminal bell.
     Bell,
+    /// A desktop notification (OSC 9 or OSC 777, as configured); the text is sanitized.
+    Notify { title: String, body: String },
     /// Run `argv` (the configured opener and a URL), detached.
     Open(Vec<String>),
     Quit,
@@ -80,9 +87,11 @@ pub enum Screen {
 }
 
 /// A window over the chat screen, closed with Esc.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     Help,
+    /// The emoji picker, reacting to a message.
+    Emoji(Picker),
 }
 
 /// The whole client state. `ui::render` draws it.
@@ -116,6 +125,28 @@ pub struct App {
     pub focused: bool,
     /// Every room the server says we are a member of (for `/join NAME`).
     pub member_rooms: Vec<RoomSummary>,
+    /// `list_rooms` pages gathered so far, while paging.
+    rooms_paging: Option<Vec<RoomSummary>>,
+    /// Users this account blocked: their messages in group rooms fold away.
+    pub blocked: BTreeMap<UserId, User>,
+    /// Rooms that ring no bell and send no notification (`/mute`).
+    pub muted: BTreeSet<RoomId>,
+    /// Replying to or editing a message: Enter sends it as that relation.
+    pub compose: Option<Compose>,
+    /// Waiting for a stranger (`/match`).
+    pub matching: Option<MatchWait>,
+    /// The code of the last `/match`, for `/next`.
+    last_match_code: Option<heartlink_protocol::MatchCode>,
+    /// Pair rooms this client asked to end (so `match_ended` says "you").
+    ending: BTreeSet<RoomId>,
+    /// My own presence as last sent: `away` after idling or `/away`.
+    pub status: PresenceStatus,
+    /// `/away` holds until `/back`; idling ends with the next key.
+    away_by_hand: bool,
+    /// The last key, click or paste (for going away after idling).
+    last_activity: Instant,
+    /// `@` + Tab: the names offered and which one is in the input now.
+    completion: Option<compose::Completion>,
     /// Unsent messages from the last run, sent once their account is in.
     restored: Option<Outbox>,
     /// When we last told the server we are typing, and in which room.
@@ -153,6 +184,17 @@ impl App {
             look: Appearance::default(),
             focused: true,
             member_rooms: Vec::new(),
+            rooms_paging: None,
+            blocked: BTreeMap::new(),
+            muted: BTreeSet::new(),
+            compose: None,
+            matching: None,
+            last_match_code: None,
+            ending: BTreeSet::new(),
+            status: PresenceStatus::Online,
+            away_by_hand: false,
+            last_activity: now,
+            completion: None,
             restored: None,
             typing_sent: None,
             last_keystroke: now,
@@ -169,6 +211,7 @@ impl App {
     pub fn resume(session: Session, unsent: Vec<UnsentMessage>, now: Instant) -> (Self, Vec<Effect>) {
         let mut app = Self::blank(session.server.clone(), session.username.clone(), Screen::Chat, now);
         app.token = Some(session.token.clone());
+        app.muted = session.muted.iter().copied().collect();
         let auth = Auth::Resume { token: Secret::new(session.token), presence: true };
         let mut effects = vec![Effect::Net(NetCmd::Authenticate { server: session.server, auth })];
         effects.extend(app.open_rooms(&session.rooms));
@@ -178,13 +221,24 @@ impl App {
     }
 
     /// The login (or register) screen. `rooms` are re-opened after logging
-    /// in, and `unsent` sent, if the same account logs in.
+    /// in (`active` on screen), and `unsent` sent, if the same account logs in.
     pub fn login(form: LoginForm, rooms: &[RoomId], unsent: Vec<UnsentMessage>, now: Instant) -> (Self, Vec<Effect>) {
+        Self::login_into(form, rooms, None, unsent, now)
+    }
+
+    /// [`App::login`] back in the room that was on screen last time.
+    pub fn login_into(
+        form: LoginForm,
+        rooms: &[RoomId],
+        active: Option<RoomId>,
+        unsent: Vec<UnsentMessage>,
+        now: Instant,
+    ) -> (Self, Vec<Effect>) {
         let server = form.server.clone();
         let username = form.username.clone();
         let mut app = Self::blank(server, username, Screen::Login(form), now);
         let effects = app.open_rooms(rooms);
-        app.active = app.rooms.first().map(RoomView::id);
+        app.active = active.filter(|id| app.room_index(*id).is_some()).or_else(|| app.rooms.first().map(RoomView::id));
         let account = Account { server: app.server.clone(), username: app.username.clone() };
         app.restored = Some(Outbox { account, messages: unsent });
         (app, effects)
@@ -200,7 +254,9 @@ impl App {
         let mut effects = Vec::new();
         for id in rooms {
             if self.room_index(*id).is_none() {
-                self.add_room(RoomView::placeholder(*id));
+                let mut room = RoomView::placeholder(*id);
+                room.subscribed = true;
+                self.add_room(room);
                 effects.push(Effect::Net(NetCmd::Join(*id)));
             }
         }
@@ -211,10 +267,22 @@ impl App {
         match msg {
             Msg::Key(key) => match &mut self.screen {
                 Screen::Login(_) => self.login_key(key),
-                Screen::Chat => self.chat_key(key),
+                Screen::Chat => {
+                    let mut effects = self.user_is_here();
+                    effects.extend(self.chat_key(key));
+                    effects
+                }
             },
-            Msg::Mouse(mouse) => self.mouse(mouse),
-            Msg::Paste(text) => self.paste(&text),
+            Msg::Mouse(mouse) => {
+                let mut effects = self.user_is_here();
+                effects.extend(self.mouse(mouse));
+                effects
+            }
+            Msg::Paste(text) => {
+                let mut effects = self.user_is_here();
+                effects.extend(self.paste(&text));
+                effects
+            }
             Msg::Resize { width, height } => {
                 self.size = (width, height);
                 Vec::new()
@@ -281,13 +349,14 @@ impl App {
         Account { server: self.server.clone(), username }
     }
 
-    /// The session to save: the token, the open rooms and the one on
-    /// screen, never the password.
+    /// The session to save: the token, the rooms joined here and the one
+    /// on screen, the muted rooms, never the password.
     fn session(&self) -> Option<Session> {
         let token = self.token.clone()?;
         let Account { server, username } = self.account();
-        let rooms = self.rooms.iter().map(RoomView::id).collect();
-        Some(Session { server, username, token, rooms, active: self.active })
+        let rooms = self.rooms.iter().filter(|room| room.subscribed).map(RoomView::id).collect();
+        let muted = self.muted.iter().copied().collect();
+        Some(Session { server, username, token, rooms, active: self.active, muted })
     }
 
     fn save_session(&self) -> Vec<Effect> {
@@ -296,61 +365,6 @@ impl App {
 
     fn request(msg: ClientMsg) -> Effect {
         Effect::Net(NetCmd::Request(msg))
-    }
-
-    /// Timers: stop our typing indicator after idling, expire others',
-    /// and move our read marker in the room being looked at.
-    fn tick(&mut self, now: Instant) -> Vec<Effect> {
-        self.now = now;
-        let mut effects = Vec::new();
-        if let Some((room_id, _)) = self.typing_sent {
-            if now.duration_since(self.last_keystroke) >= TYPING_IDLE {
-                self.typing_sent = None;
-                effects.push(Self::request(ClientMsg::Typing { room_id, active: false }));
-            }
-        }
-        for room in &mut self.rooms {
-            room.expire_typing(now);
-        }
-        effects.extend(self.mark_read());
-        effects
-    }
-
-    /// Sends `read` for the open room when it shows newer messages than the
-    /// marker we sent (at most once per tick, so not once per message).
-    fn mark_read(&mut self) -> Option<Effect> {
-        if self.conn != ConnState::Connected {
-            return None;
-        }
-        let room = self.active_room_mut()?;
-        room.unread = 0;
-        let newest = room.newest_seq();
-        if room.scroll > 0 || newest <= room.read_sent {
-            return None;
-        }
-        room.read_sent = newest;
-        Some(Self::request(ClientMsg::Read { room_id: room.id(), seq: newest }))
-    }
-
-    /// Called on every edit of the input: tell the room we are typing.
-    fn typed(&mut self) -> Option<Effect> {
-        self.last_keystroke = self.now;
-        let room_id = self.active_room()?.id();
-        if self.input.text().starts_with('/') || self.input.is_empty() {
-            return None;
-        }
-        let fresh = matches!(self.typing_sent, Some((id, at)) if id == room_id && self.now.duration_since(at) < TYPING_REPEAT);
-        if fresh {
-            return None;
-        }
-        self.typing_sent = Some((room_id, self.now));
-        Some(Self::request(ClientMsg::Typing { room_id, active: true }))
-    }
-
-    /// Stops our typing indicator (message sent, room switched).
-    fn stop_typing(&mut self) -> Option<Effect> {
-        let (room_id, _) = self.typing_sent.take()?;
-        Some(Self::request(ClientMsg::Typing { room_id, active: false }))
     }
 }
 

@@ -140,12 +140,13 @@ async fn account(mode: Mode, args: AccountArgs, config: ConfigDir) -> Result<(),
     // same user on the same server logs in again.
     let same = saved.filter(|s| username.as_ref().is_some_and(|u| u.eq_ignore_ascii_case(&s.username)) && s.server == server);
     let rooms = same.as_ref().map(|s| s.rooms.clone()).unwrap_or_default();
+    let active = same.as_ref().and_then(|s| s.active);
     let unsent = match &username {
         Some(username) => config.load_outbox(&Account { server: server.clone(), username: username.clone() })?,
         None => Vec::new(),
     };
     let form = LoginForm::new(mode, server, username, None);
-    let (mut app, effects) = App::login(form, &rooms, unsent, Instant::now());
+    let (mut app, effects) = App::login_into(form, &rooms, active, unsent, Instant::now());
     prepare_app(&mut app, &config)?;
     crate::tui::run(app, effects, config).await
 }

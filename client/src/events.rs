@@ -2,7 +2,9 @@
 //! state the screen shows: plain data, no I/O. The app and the view import
 //! these from here, so neither depends on the socket code in `net`.
 
-use heartlink_protocol::{Body, ClientMsg, ClientMsgId, ErrorCode, Password, RoomId, Secret, ServerMsg, User, Username};
+use heartlink_protocol::{
+    Body, ClientMsg, ClientMsgId, ErrorCode, Password, RelatesTo, RoomId, Secret, ServerMsg, User, Username,
+};
 use tokio::time::Instant;
 
 /// How the network task proves who the user is.
@@ -38,13 +40,21 @@ pub struct Outgoing {
     pub room_id: RoomId,
     pub client_msg_id: ClientMsgId,
     pub body: Body,
+    /// A reply, edit, deletion or reaction: the message it applies to.
+    pub relates_to: Option<RelatesTo>,
     /// Set by a `rate_limited` refusal: not before this instant.
     pub not_before: Option<Instant>,
 }
 
 impl Outgoing {
     pub fn new(room_id: RoomId, client_msg_id: ClientMsgId, body: Body) -> Self {
-        Self { room_id, client_msg_id, body, not_before: None }
+        Self { room_id, client_msg_id, body, relates_to: None, not_before: None }
+    }
+
+    /// The same message applied to another (`relates_to`).
+    pub fn relating(mut self, relates_to: Option<RelatesTo>) -> Self {
+        self.relates_to = relates_to;
+        self
     }
 
     pub fn to_msg(&self) -> ClientMsg {
@@ -54,7 +64,7 @@ impl Outgoing {
             body: self.body.clone(),
             attachment: None,
             call: None,
-            relates_to: None,
+            relates_to: self.relates_to,
         }
     }
 }
@@ -138,7 +148,8 @@ pub enum NetEvent {
     State(ConnState),
     /// The server accepted the credentials. `reconnect` is false for the first
     /// success after an [`NetCmd::Authenticate`].
-    Authenticated { user: User, token: String, server: String, reconnect: bool },
+    /// `blocked`: the users this account blocked (`connection_established`).
+    Authenticated { user: User, token: String, server: String, reconnect: bool, blocked: Vec<User> },
     /// The server refused the credentials, or a password login could not
     /// reach it; the task waits for a new [`NetCmd::Authenticate`].
     AuthFailed { reason: String, session_expired: bool },

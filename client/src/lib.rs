@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod frame_stats;
 pub mod logging;
+pub mod mention;
 pub mod net;
 pub mod sanitize;
 pub mod script;

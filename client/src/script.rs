@@ -115,7 +115,7 @@ pub async fn login(mode: crate::app::Mode, server: &str, username: &str, passwor
         while let Some(event) = net.events.recv().await {
             match event {
                 NetEvent::Authenticated { user, token, server, .. } => {
-                    return Ok(Session { server, username: user.username, token, rooms: Vec::new(), active: None });
+                    return Ok(Session { server, username: user.username, token, rooms: Vec::new(), active: None, muted: Vec::new() });
                 }
                 NetEvent::AuthFailed { reason, .. } => return Err(refused(&reason)),
                 _ => {}

@@ -2,7 +2,7 @@
 //! outbox of messages not yet acknowledged. `config` reads and writes the
 //! files; the app only builds and reads these values.
 
-use heartlink_protocol::RoomId;
+use heartlink_protocol::{RelatesTo, RoomId};
 use serde::{Deserialize, Serialize};
 
 /// A logged-in session as saved on disk. Never holds the password.
@@ -17,6 +17,9 @@ pub struct Session {
     /// The room that was open on screen, re-opened by the next start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<RoomId>,
+    /// Rooms whose messages neither ring the bell nor notify (`/mute`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub muted: Vec<RoomId>,
 }
 
 impl std::fmt::Debug for Session {
@@ -27,6 +30,7 @@ impl std::fmt::Debug for Session {
             .field("token", &"<redacted>")
             .field("rooms", &self.rooms)
             .field("active", &self.active)
+            .field("muted", &self.muted)
             .finish()
     }
 }
@@ -53,6 +57,9 @@ pub struct UnsentMessage {
     pub room_id: RoomId,
     pub client_msg_id: String,
     pub body: String,
+    /// A reply, edit, deletion or reaction waiting to be sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relates_to: Option<RelatesTo>,
 }
 
 /// One account's unsent messages, in the order they were typed.

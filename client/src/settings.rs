@@ -22,6 +22,17 @@ pub enum Bell {
     All,
 }
 
+/// How a desktop notification reaches the desktop: through the terminal,
+/// with one of the two escape sequences terminals understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Desktop {
+    Off,
+    /// `OSC 9 ; text` (iTerm2, kitty, WezTerm, foot, Ghostty).
+    Osc9,
+    /// `OSC 777 ; notify ; title ; text` (urxvt, foot, WezTerm, VTE with the notify patch).
+    Osc777,
+}
+
 /// Everything the config file sets, resolved and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -32,6 +43,8 @@ pub struct Settings {
     pub palette: Palette,
     pub keys: Keys,
     pub bell: Bell,
+    /// Whether (and how) the messages that ring the bell also notify the desktop.
+    pub desktop: Desktop,
     /// The program (and leading arguments) that opens a link; the URL is
     /// added as the last argument. No shell is involved.
     pub open_command: Vec<String>,
@@ -45,6 +58,7 @@ impl Default for Settings {
             palette: Palette::default(),
             keys: Keys::default(),
             bell: Bell::Mentions,
+            desktop: Desktop::Osc9,
             open_command: vec![if cfg!(target_os = "macos") { "open" } else { "xdg-open" }.to_owned()],
         }
     }
@@ -93,6 +107,7 @@ struct ColorsFile {
 #[serde(deny_unknown_fields)]
 struct NotificationsFile {
     bell: Option<String>,
+    desktop: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +172,12 @@ impl Settings {
             Some("off") => Bell::Off,
             Some(other) => return Err(bad("notifications.bell", other, "mentions, all or off")),
         };
+        settings.desktop = match file.notifications.desktop.as_deref() {
+            None | Some("osc9") => Desktop::Osc9,
+            Some("osc777") => Desktop::Osc777,
+            Some("off") => Desktop::Off,
+            Some(other) => return Err(bad("notifications.desktop", other, "osc9, osc777 or off")),
+        };
         if let Some(open) = file.commands.open {
             let words: Vec<String> = open.split_whitespace().map(str::to_owned).collect();
             if words.is_empty() {
@@ -193,6 +214,11 @@ impl Settings {
             Bell::Mentions => "mentions",
             Bell::All => "all",
         };
+        let desktop = match self.desktop {
+            Desktop::Off => "off",
+            Desktop::Osc9 => "osc9",
+            Desktop::Osc777 => "osc777",
+        };
         let mut out = String::new();
         out.push_str("# heartlink-tui settings. Every key is optional; a missing one keeps its default.\n\n");
         out.push_str("# Message times, in strftime syntax: \"%H:%M\", \"%H:%M:%S\", \"%I:%M %p\".\n");
@@ -221,7 +247,10 @@ impl Settings {
         }
         out.push_str("\n[notifications]\n");
         out.push_str("# Ring the terminal bell for: mentions (@you, or a pair room), all (every message not on screen), off.\n");
-        out.push_str(&format!("bell = {}\n\n", q(bell)));
+        out.push_str("# /mute silences one room.\n");
+        out.push_str(&format!("bell = {}\n", q(bell)));
+        out.push_str("# The same messages as a desktop notification, through the terminal: osc9, osc777 or off.\n");
+        out.push_str(&format!("desktop = {}\n\n", q(desktop)));
         out.push_str("[commands]\n");
         out.push_str("# Opens a link (/open): the program and its arguments; the URL is added last. No shell.\n");
         out.push_str(&format!("open = {}\n", q(&self.open_command.join(" "))));
@@ -287,6 +316,7 @@ mod tests {
             next_room = "alt-down"
             [notifications]
             bell = "off"
+            desktop = "osc777"
             [commands]
             open = "firefox --new-tab"
         "##;
@@ -297,6 +327,7 @@ mod tests {
         assert_eq!(settings.palette.users, [Color::Cyan, Color::Indexed(201)]);
         assert_eq!(settings.keys.get(Action::Quit).to_string(), "ctrl-q");
         assert_eq!(settings.bell, Bell::Off);
+        assert_eq!(settings.desktop, Desktop::Osc777);
         assert_eq!(settings.open_command, ["firefox", "--new-tab"]);
         assert_eq!(Settings::parse(&settings.to_toml()).unwrap(), settings);
     }
@@ -310,6 +341,7 @@ mod tests {
             ("[keys]\nquit = \"ctrl-\"", "keys.quit"),
             ("[keys]\nfly = \"f2\"", "keys.fly"),
             ("[notifications]\nbell = \"sometimes\"", "notifications.bell"),
+            ("[notifications]\ndesktop = \"dbus\"", "notifications.desktop"),
             ("colour = 1", "colour"),
         ];
         for (text, key) in cases {

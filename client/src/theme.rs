@@ -153,6 +153,16 @@ impl Theme {
         }
     }
 
+    /// `@you` in a message, the mention count in the room list.
+    pub fn mention(&self) -> Style {
+        self.fg(self.palette.alert).add_modifier(Modifier::BOLD)
+    }
+
+    /// A room with new messages in the room list (bold, in the unread colour).
+    pub fn active(&self) -> Style {
+        self.fg(self.palette.warn).add_modifier(Modifier::BOLD)
+    }
+
     /// A status bar badge in `color` (the connection state).
     pub fn badge(&self, color: Color) -> Style {
         match self.color(color) {

@@ -2,11 +2,12 @@
 //! the view, which draws the rows, and the app, which counts them to scroll
 //! and to keep a scrolled-up view still. No terminal and no I/O here.
 
+mod message;
 mod rows;
 mod wrap;
 
 pub use rows::{Layout, Tail, height_up_to, newest_rows, read_lines, rows_below, visible_rows};
-pub use wrap::{Link, Logical, Piece, Row, wrap};
+pub use wrap::{Link, Logical, Piece, Row, fit, wrap};
 
 use crate::theme::Theme;
 

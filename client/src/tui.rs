@@ -157,6 +157,7 @@ async fn apply(app: &mut App, effects: Vec<Effect>, config: &ConfigDir, net: &Ne
             }
             Effect::Copy(text) => write_terminal(&osc52(&text)),
             Effect::Bell => write_terminal("\x07"),
+            Effect::Notify { title, body } => write_terminal(&notification(app.settings.desktop, &title, &body)),
             Effect::Open(argv) => open(&argv),
             Effect::Quit => app.quitting = true,
         }
@@ -175,6 +176,21 @@ fn write_terminal(text: &str) {
 pub fn osc52(text: &str) -> String {
     use base64::Engine;
     format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text))
+}
+
+/// A desktop notification as the terminal's escape sequence (OSC 9 or
+/// OSC 777). The text is sanitized by the app; the separators of OSC 777
+/// and anything that could end the sequence early are taken out here too.
+pub fn notification(via: crate::settings::Desktop, title: &str, body: &str) -> String {
+    use crate::settings::Desktop;
+    let clean = |text: &str| -> String {
+        crate::sanitize::sanitize_line(text).chars().map(|c| if c == ';' { ',' } else { c }).collect()
+    };
+    match via {
+        Desktop::Off => String::new(),
+        Desktop::Osc9 => format!("\x1b]9;{}: {}\x07", clean(title), clean(body)),
+        Desktop::Osc777 => format!("\x1b]777;notify;{};{}\x07", clean(title), clean(body)),
+    }
 }
 
 /// Runs the configured opener, detached, with no shell and no terminal.

@@ -7,6 +7,7 @@
 mod help;
 mod layout;
 mod login;
+mod picker;
 mod sidebar;
 mod status;
 mod text;
@@ -39,7 +40,15 @@ pub fn render(app: &App, frame: &mut Frame) -> (usize, usize) {
             let prompt = status::prompt_rows(app, area.width);
             let areas = layout::Chat::new(area, app.input.text(), prompt.len() as u16);
             sidebar::render_rooms(app, frame, areas.rooms);
-            timeline::render(app, frame, areas.header, areas.messages);
+            // A stranger chat's banner takes the pane's first rows (two at most).
+            let mut messages = areas.messages;
+            if let Some(banner) = app.banner().filter(|_| messages.height > 2) {
+                let rows = timeline::banner_rows(app, &banner, messages.width);
+                let [top, rest] = Layout::vertical([Constraint::Length(rows.len() as u16), Constraint::Min(1)]).areas(messages);
+                timeline::render_banner(frame, top, rows);
+                messages = rest;
+            }
+            timeline::render(app, frame, areas.header, messages);
             sidebar::render_members(app, frame, areas.members);
             if prompt.is_empty() {
                 timeline::render_typing(app, frame, areas.typing);
@@ -48,10 +57,12 @@ pub fn render(app: &App, frame: &mut Frame) -> (usize, usize) {
             }
             status::render_input(app, frame, areas.input);
             status::render(app, frame, areas.status);
-            if app.overlay == Some(Overlay::Help) {
-                help::render(app, frame, area);
+            match &app.overlay {
+                Some(Overlay::Help) => help::render(app, frame, area),
+                Some(Overlay::Emoji(picker)) => picker::render(app, picker, frame, area),
+                None => {}
             }
-            (usize::from(areas.messages.width), usize::from(areas.messages.height))
+            (usize::from(messages.width), usize::from(messages.height))
         }
     }
 }

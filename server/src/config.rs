@@ -84,6 +84,21 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// Upload size, quota and expiry limits.
     pub media: crate::media::MediaLimits,
+    /// Tokens (signed-in sessions) a user may hold; beyond it the oldest is
+    /// revoked; 0 = unlimited.
+    pub tokens_per_user: usize,
+    /// Group rooms a user may create per rolling hour; 0 = unlimited.
+    pub rooms_per_hour: u32,
+    /// Pair rooms (matches) a user may enter per rolling hour; 0 = unlimited.
+    pub pair_rooms_per_hour: u32,
+    /// Rooms a user may be a member of at once; 0 = unlimited.
+    pub memberships_per_user: usize,
+    /// How long a send's idempotency record is kept: a retry within it gets
+    /// the original `ack`.
+    pub dedup_window: Duration,
+    /// How often expired tokens, old idempotency records and spent quota
+    /// entries are swept.
+    pub sweep_interval: Duration,
 }
 
 impl Config {
@@ -104,6 +119,14 @@ impl Config {
             tls: None,
             allowed_origins: AllowedOrigins::None,
             media: crate::media::MediaLimits::default(),
+            tokens_per_user: 20,
+            rooms_per_hour: 30,
+            pair_rooms_per_hour: 30,
+            memberships_per_user: 1000,
+            // As long as an unused token lives: a client away for less than
+            // that resends its unacknowledged messages exactly once.
+            dedup_window: Duration::from_secs(30 * 24 * 3600),
+            sweep_interval: Duration::from_secs(600),
         }
     }
 }

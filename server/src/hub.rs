@@ -8,6 +8,7 @@
 //! Delivery never waits: a connection whose queue is full is a slow consumer
 //! and is told to close (4008) rather than slow everyone else down.
 
+mod eviction;
 mod matching;
 mod outbox;
 mod typing;
@@ -21,8 +22,12 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+pub use eviction::Eviction;
 pub use matching::MatchOutcome;
 pub use outbox::Inbox;
+
+/// The SHA-256 of the token a connection authenticated with.
+pub type TokenHash = [u8; 32];
 
 /// A connection's number, unique for the process's lifetime.
 pub type ConnId = u64;
@@ -35,13 +40,15 @@ pub struct ConnHandle {
     outbound: outbox::Outbox,
     /// Cancelled when the outbound queue overflowed: the session closes with 4008.
     pub slow: CancellationToken,
+    /// Set when the connection's token was revoked: the session closes with 1008.
+    pub eviction: Eviction,
 }
 
 impl ConnHandle {
     /// A handle and the receiving end of its outbound queue.
     pub fn new(id: ConnId, user: User, capacity: usize) -> (Self, Inbox) {
         let (outbound, inbox) = outbox::outbox(capacity);
-        (Self { id, user, outbound, slow: CancellationToken::new() }, inbox)
+        (Self { id, user, outbound, slow: CancellationToken::new(), eviction: Eviction::default() }, inbox)
     }
 
     /// Queues a frame without waiting; a full queue marks the connection slow.
@@ -68,6 +75,10 @@ struct ConnEntry {
     rooms: HashMap<RoomId, u64>,
     /// Rooms where this connection's typing indicator is on, until when.
     typing: HashMap<RoomId, Instant>,
+    /// The token it authenticated with, so a logout can end it.
+    token: TokenHash,
+    /// Whether it makes its user appear online (`resume{presence:false}` does not).
+    counts_presence: bool,
 }
 
 #[derive(Debug, Default)]
@@ -142,12 +153,18 @@ impl Hub {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers an authenticated connection. When it is the user's first,
-    /// the user comes online for everyone joined to `user_rooms`.
-    pub fn connect(&self, handle: ConnHandle, user_rooms: &[RoomId]) {
+    /// Registers an authenticated connection. When it is the user's first
+    /// that counts for presence, the user comes online for everyone joined
+    /// to `user_rooms`. A connection resumed with `presence:false` does not
+    /// count: it neither brings the user online nor keeps them online.
+    pub fn connect(&self, handle: ConnHandle, token: TokenHash, counts_presence: bool, user_rooms: &[RoomId]) {
         let mut state = self.lock();
         let user = handle.user.clone();
-        state.conns.insert(handle.id, ConnEntry { handle, rooms: HashMap::new(), typing: HashMap::new() });
+        let entry = ConnEntry { handle, rooms: HashMap::new(), typing: HashMap::new(), token, counts_presence };
+        state.conns.insert(entry.handle.id, entry);
+        if !counts_presence {
+            return;
+        }
         let count = state.online.entry(user.id).or_insert(0);
         *count += 1;
         if *count == 1 {
@@ -155,8 +172,9 @@ impl Hub {
         }
     }
 
-    /// Removes a connection from everything. When it was the user's last,
-    /// the user goes offline for everyone joined to `user_rooms`.
+    /// Removes a connection from everything. When it was the user's last
+    /// that counts for presence, the user goes offline for everyone joined
+    /// to `user_rooms`.
     pub fn disconnect(&self, conn: ConnId, user_rooms: &[RoomId]) {
         let mut state = self.lock();
         Self::stop_all_typing(&mut state, conn);
@@ -166,6 +184,9 @@ impl Hub {
         }
         if state.waiting == Some(conn) {
             state.waiting = None;
+        }
+        if !entry.counts_presence {
+            return;
         }
         let user = entry.handle.user;
         let last = match state.online.get_mut(&user.id) {
@@ -286,3 +307,39 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(n: u8) -> User {
+        User { id: UserId::from_bytes([n; 16]), username: format!("user{n}") }
+    }
+
+    #[test]
+    fn a_connection_without_presence_neither_brings_nor_keeps_its_user_online() {
+        let hub = Hub::new();
+        let room = RoomId::from_bytes([9; 16]);
+        let (watcher, watcher_inbox) = ConnHandle::new(1, user(1), 64);
+        hub.connect(watcher, [1; 32], true, &[room]);
+        let dir = tempfile::tempdir().unwrap();
+        let sequencer = crate::sequencer::Sequencer::new(crate::store::Store::open(dir.path()).unwrap());
+        hub.join(1, &sequencer.room(room).unwrap());
+
+        let (script, _script_inbox) = ConnHandle::new(2, user(2), 8);
+        hub.connect(script, [2; 32], false, &[room]);
+        assert!(!hub.is_online(user(2).id));
+        assert_eq!(watcher_inbox.queued(), 0, "no presence for a presence-less connection");
+
+        let (real, _real_inbox) = ConnHandle::new(3, user(2), 8);
+        hub.connect(real, [2; 32], true, &[room]);
+        assert!(hub.is_online(user(2).id));
+        hub.disconnect(3, &[room]);
+        assert!(!hub.is_online(user(2).id), "the script's connection does not keep the user online");
+        hub.disconnect(2, &[room]);
+        let frames: Vec<String> = std::iter::from_fn(|| watcher_inbox.try_recv()).map(|f| f.as_str().to_owned()).collect();
+        assert_eq!(frames.len(), 2, "online, then offline, nothing for the script: {frames:?}");
+        assert!(frames[0].contains(r#""online":true"#) && frames[1].contains(r#""online":false"#), "{frames:?}");
+    }
+}
+

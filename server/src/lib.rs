@@ -17,13 +17,16 @@ pub mod http;
 pub mod hub;
 pub mod media;
 pub mod metrics;
+pub mod quota;
 pub mod rate_limit;
 pub mod sequencer;
 pub mod server;
 pub mod session;
 pub mod shared;
 pub mod store;
+pub mod sweeper;
 pub mod tls;
+pub mod wire_size;
 
 pub use config::{AllowedOrigins, Config, Registration, TlsFiles};
 pub use server::{Server, ServerError};

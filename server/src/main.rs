@@ -62,6 +62,24 @@ struct StartArgs {
     /// Seconds after which an upload not completed, or completed and never attached, is deleted.
     #[arg(long, env = "HEARTLINK_UPLOAD_EXPIRY_SECS", default_value_t = 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
     upload_expiry_secs: u64,
+    /// Signed-in sessions (tokens) each user may hold; a login beyond it signs out the oldest; 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_TOKENS_PER_USER", default_value_t = 20)]
+    tokens_per_user: usize,
+    /// Group rooms each user may create per rolling hour; 0 = unlimited (load tests).
+    #[arg(long, env = "HEARTLINK_ROOMS_PER_HOUR", default_value_t = 30)]
+    rooms_per_hour: u32,
+    /// Stranger chats (pair rooms) each user may start per rolling hour; 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_PAIR_ROOMS_PER_HOUR", default_value_t = 30)]
+    pair_rooms_per_hour: u32,
+    /// Rooms each user may be a member of at once; 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_MEMBERSHIPS_PER_USER", default_value_t = 1000)]
+    memberships_per_user: usize,
+    /// Seconds a message's idempotency record is kept: a resend within it gets the original ack [default: 30 days].
+    #[arg(long, env = "HEARTLINK_DEDUP_WINDOW_SECS", default_value_t = 30 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    dedup_window_secs: u64,
+    /// Seconds between sweeps of expired tokens and old idempotency records.
+    #[arg(long, env = "HEARTLINK_SWEEP_INTERVAL_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    sweep_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -105,6 +123,12 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.media.max_upload_bytes = args.max_upload_bytes;
     config.media.user_quota_bytes = args.user_quota_bytes;
     config.media.expiry = Duration::from_secs(args.upload_expiry_secs);
+    config.tokens_per_user = args.tokens_per_user;
+    config.rooms_per_hour = args.rooms_per_hour;
+    config.pair_rooms_per_hour = args.pair_rooms_per_hour;
+    config.memberships_per_user = args.memberships_per_user;
+    config.dedup_window = Duration::from_secs(args.dedup_window_secs);
+    config.sweep_interval = Duration::from_secs(args.sweep_interval_secs);
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }

@@ -75,6 +75,7 @@ impl Server {
         let tracker = TaskTracker::new();
         tracker.spawn(sweep_typing(Arc::clone(&hub), shutdown.clone()));
         tracker.spawn(crate::media::sweep::run(media, shutdown.clone()));
+        tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,

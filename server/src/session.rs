@@ -15,7 +15,10 @@
 
 mod attach;
 mod authenticate;
+mod listing;
+mod logout;
 mod messages;
+mod pages;
 mod requests;
 mod rooms;
 mod socket;
@@ -26,7 +29,7 @@ use crate::hub::{ConnHandle, Inbox};
 use crate::rate_limit::TokenBucket;
 use crate::shared::Shared;
 use futures_util::StreamExt;
-use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, SessionId, encode_server};
+use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, encode_server};
 use socket::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -71,13 +74,12 @@ struct Session {
     outbound: Inbox,
     token_hash: [u8; 32],
     requests: TokenBucket,
-    /// The user's rooms when the session started, for the presence events.
-    user_rooms: Box<[RoomId]>,
 }
 
 enum Event {
     Shutdown,
     Slow,
+    Evicted(&'static str),
     Outbound(Utf8Bytes),
     Heartbeat,
     Silent,
@@ -95,7 +97,7 @@ impl Session {
             tracing::error!(cause = %err, "could not list the user's rooms for presence");
             Vec::new()
         });
-        shared.hub.connect(handle.clone(), &user_rooms);
+        shared.hub.connect(handle.clone(), auth.token_hash, conn.presence, &user_rooms);
         let established = ServerMsg::ConnectionEstablished {
             user,
             token: auth.token,
@@ -112,8 +114,9 @@ impl Session {
             outbound,
             token_hash: auth.token_hash,
             requests: TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now()),
-            user_rooms: user_rooms.into_boxed_slice(),
         };
+        session.check_token();
+        session.trim_tokens();
         (session, established)
     }
 
@@ -125,11 +128,12 @@ impl Session {
             Err(end) => end,
         };
         let shared = Arc::clone(&self.conn.shared);
-        // Presence goes to the rooms the user is in now (joins may have added some).
-        let mut rooms = shared.store.rooms_of(self.handle.user.id).unwrap_or_default();
-        rooms.extend(self.user_rooms.iter().copied());
-        rooms.sort();
-        rooms.dedup();
+        // Presence goes to the rooms the user is a member of now: not to
+        // rooms they left during the session, and to rooms they joined.
+        let rooms = shared.store.rooms_of(self.handle.user.id).unwrap_or_else(|err| {
+            tracing::error!(cause = %err, "could not list the user's rooms for presence");
+            Vec::new()
+        });
         shared.hub.disconnect(self.handle.id, &rooms);
         tracing::info!(conn = self.handle.id, user = %self.handle.user.username, reason = %end, "session ended");
         Box::pin(self.close(end)).await;
@@ -150,7 +154,7 @@ impl Session {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let shutdown = self.conn.shared.shutdown.clone();
         loop {
-            // `biased`, in this order: shutdown and overflow win over more
+            // `biased`, in this order: shutdown, overflow and eviction win over more
             // traffic; the peer's frames come next (handling one first
             // writes out what is queued, so the queue is not starved and
             // order is kept); the heartbeat and the silence check come
@@ -167,6 +171,7 @@ impl Session {
                 biased;
                 () = shutdown.cancelled() => Event::Shutdown,
                 () = self.handle.slow.cancelled() => Event::Slow,
+                reason = self.handle.eviction.wait() => Event::Evicted(reason),
                 incoming = self.conn.ws.next() => Event::Incoming(incoming),
                 _ = heartbeat.tick() => Event::Heartbeat,
                 () = tokio::time::sleep_until(silent_until) => Event::Silent,
@@ -175,6 +180,8 @@ impl Session {
             let outcome = match event {
                 Event::Shutdown => Err(End::close(1001, "server shutting down")),
                 Event::Slow => Err(End::slow_consumer()),
+                // The token was revoked elsewhere: log in again, no blind retry.
+                Event::Evicted(reason) => Err(End::close(1008, reason)),
                 // Boxed: the waiting loop stays small (see `serve`).
                 Event::Outbound(frame) => Box::pin(self.write_outbound(frame)).await,
                 Event::Heartbeat => Box::pin(self.conn.ping()).await,

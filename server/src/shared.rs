@@ -1,10 +1,11 @@
 //! What every session shares: configuration, store, accounts, hub,
-//! sequencer, commit queue and limits.
+//! sequencer, commit queue, limits and quotas.
 
 use crate::accounts::Accounts;
 use crate::commit::CommitQueue;
 use crate::config::Config;
 use crate::hub::{ConnId, Hub};
+use crate::quota::Quota;
 use crate::rate_limit::KeyedLimiter;
 use crate::sequencer::Sequencer;
 use crate::store::Store;
@@ -33,6 +34,10 @@ pub struct Shared {
     /// The last `/healthz` probe.
     pub health: crate::http::HealthCache,
     next_conn: AtomicU64,
+    /// Group rooms created per user per hour.
+    pub room_quota: Quota,
+    /// Pair rooms entered per user per hour.
+    pub pair_room_quota: Quota,
 }
 
 impl Shared {
@@ -52,7 +57,6 @@ impl Shared {
         Self {
             send_limiter: KeyedLimiter::new(config.send_rate),
             sequencer: Sequencer::new(store.clone()),
-            config,
             store,
             accounts,
             hub,
@@ -62,6 +66,9 @@ impl Shared {
             media,
             health: crate::http::HealthCache::default(),
             next_conn: AtomicU64::new(1),
+            room_quota: Quota::per_hour(config.rooms_per_hour),
+            pair_room_quota: Quota::per_hour(config.pair_rooms_per_hour),
+            config,
         }
     }
 

@@ -9,8 +9,10 @@
 //! | `users`       | user_id                           | [`UserRecord`] JSON   |
 //! | `usernames`   | canonical (lower-case) username   | user_id               |
 //! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
+//! | `user_tokens` | user_id ++ SHA-256 of the token   | issued_at (u64 ms)    |
 //! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
 //! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
+//! | `member_order`| room_id ++ joined_at ++ user_id   | empty                 |
 //! | `memberships` | user_id ++ room_id                | empty                 |
 //! | `messages`    | room_id ++ seq                    | [`StoredMessage`] JSON|
 //! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
@@ -24,15 +26,19 @@
 //! The media trees implement `media::catalog::MediaCatalog` (`store/media.rs`).
 
 mod accounts;
+mod indexes;
 mod marker;
 mod media;
+mod members;
 mod messages;
 mod records;
 mod rooms;
+mod tokens;
 
 use std::path::Path;
 
-pub use messages::MessageWrite;
+pub use members::MemberPosition;
+pub use messages::{MessageWrite, Page, PageBudget};
 pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
 
 /// The key the health check writes in `meta`.
@@ -62,8 +68,10 @@ pub struct Store {
     users: sled::Tree,
     usernames: sled::Tree,
     tokens: sled::Tree,
+    user_tokens: sled::Tree,
     rooms: sled::Tree,
     members: sled::Tree,
+    member_order: sled::Tree,
     memberships: sled::Tree,
     messages: sled::Tree,
     dedup: sled::Tree,
@@ -94,12 +102,14 @@ impl Store {
             .open()?;
         marker::confirm(dir, found, &db)?;
         let tree = |name: &str| db.open_tree(name);
-        Ok(Self {
+        let store = Self {
             users: tree("users")?,
             usernames: tree("usernames")?,
             tokens: tree("tokens")?,
+            user_tokens: tree("user_tokens")?,
             rooms: tree("rooms")?,
             members: tree("members")?,
+            member_order: tree("member_order")?,
             memberships: tree("memberships")?,
             messages: tree("messages")?,
             dedup: tree("dedup")?,
@@ -110,7 +120,9 @@ impl Store {
             media_blobs: tree("media_blobs")?,
             media_rooms: tree("media_rooms")?,
             db,
-        })
+        };
+        indexes::build_missing(&store)?;
+        Ok(store)
     }
 
     /// Makes everything written so far durable (one fsync for all of it).
@@ -150,6 +162,47 @@ impl Store {
         .await
         .map_err(|err| StoreError::FlushTask(err.to_string()))?
     }
+}
+
+/// Where a sweep over a tree stopped; the next chunk starts after it.
+/// Opaque outside the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepCursor(Vec<u8>);
+
+/// What one chunk of a sweep did.
+#[derive(Debug, Default)]
+pub struct Swept {
+    /// Records removed in this chunk.
+    pub removed: usize,
+    /// Where the next chunk starts; `None` when the pass is complete.
+    pub next: Option<SweepCursor>,
+}
+
+/// Visits up to `max` entries of `tree` after `from`, in key order; `visit`
+/// says whether it removed the entry. Returns where the next chunk starts.
+fn sweep_chunk(
+    tree: &sled::Tree,
+    from: Option<&SweepCursor>,
+    max: usize,
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+) -> Result<Swept, StoreError> {
+    use std::ops::Bound;
+    let start = match from {
+        Some(cursor) => Bound::Excluded(cursor.0.clone()),
+        None => Bound::Unbounded,
+    };
+    let mut swept = Swept::default();
+    for (seen, entry) in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)).enumerate() {
+        let (key, value) = entry?;
+        if visit(&key, &value)? {
+            swept.removed += 1;
+        }
+        if seen + 1 >= max {
+            swept.next = Some(SweepCursor(key.to_vec()));
+            break;
+        }
+    }
+    Ok(swept)
 }
 
 fn concat(parts: &[&[u8]]) -> Vec<u8> {

@@ -105,6 +105,14 @@ impl WsClient {
         tokio::time::timeout(WAIT, self.ws.send(message)).await.expect("send timed out").expect("send failed");
     }
 
+    /// The next JSON frame and its size in bytes on the wire (its text).
+    pub async fn recv_sized(&mut self) -> (Value, usize) {
+        match self.next_text().await {
+            Ok(text) => (serde_json::from_str(&text).expect("server sent invalid JSON"), text.len()),
+            Err(closed) => panic!("connection closed while waiting for a frame: {closed:?}"),
+        }
+    }
+
     /// The next JSON frame, skipping WebSocket pings and pongs.
     pub async fn recv(&mut self) -> Value {
         match self.next_frame().await {
@@ -157,12 +165,15 @@ impl WsClient {
     }
 
     async fn next_frame(&mut self) -> Result<Value, Closed> {
+        let text = self.next_text().await?;
+        Ok(serde_json::from_str(&text).expect("server sent invalid JSON"))
+    }
+
+    async fn next_text(&mut self) -> Result<String, Closed> {
         loop {
             let next = tokio::time::timeout(WAIT, self.ws.next()).await.expect("timed out waiting for a frame");
             match next {
-                Some(Ok(Message::Text(text))) => {
-                    return Ok(serde_json::from_str(&text).expect("server sent invalid JSON"));
-                }
+                Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
                 Some(Ok(Message::Close(frame))) => return Err(closed(frame)),
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Binary(_))) => panic!("server sent a binary frame"),

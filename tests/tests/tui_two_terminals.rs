@@ -1,5 +1,6 @@
 //! Two real `heartlink-tui` processes in tmux against the real server:
-//! register, join one room, chat, survive a `kill -9` and restart of the
+//! register, join one room, chat, a mention ringing the other terminal's
+//! bell with `@1` in its room list, survive a `kill -9` and restart of the
 //! server (with a message typed while offline), and never show anything
 //! twice. Typed into with `send-keys`, read with `capture-pane`; every wait
 //! polls the screen until the text appears or a deadline passes.
@@ -46,6 +47,12 @@ impl Tmux {
             bin("heartlink-tui").display()
         );
         self.tmux(&["new-session", "-d", "-s", name, "-x", WIDTH, "-y", HEIGHT, &command]);
+    }
+
+    /// Whether a bell rang in the terminal's window since it was last looked at (tmux's alert flag).
+    fn bell_flag(&self, name: &str) -> bool {
+        let out = self.tmux(&["display-message", "-p", "-t", name, "#{window_bell_flag}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
     }
 
     fn screen(&self, name: &str) -> String {
@@ -155,6 +162,22 @@ fn two_terminals_chat_and_survive_a_server_restart() {
     alice.type_line("I :heart: it");
     let screen = bob.wait_for("the heart", DEADLINE, |s| s.contains("alice: I ❤"));
     assert!(screen.contains("alice: I ❤ it") || screen.contains("alice: I ❤\u{fe0f} it"), "one cell, then the space:\n{screen}");
+
+    // A mention in a room bob is not looking at rings his terminal and shows
+    // `@1` in his room list; Alt+A takes him there.
+    bob.type_line("/create elsewhere");
+    bob.wait_text("share its id");
+    assert!(!tmux.bell_flag("bob"), "no bell yet");
+    alice.type_line("are you there @bob?");
+    bob.wait_for("@1 beside the room", DEADLINE, |s| s.contains("#lobby (1) @1"));
+    let deadline = Instant::now() + DEADLINE;
+    while !tmux.bell_flag("bob") {
+        assert!(Instant::now() < deadline, "bob's terminal did not ring:\n{}\nlog:\n{}", bob.screen(), bob.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux.tmux(&["send-keys", "-t", "bob", "M-a"]);
+    let screen = bob.wait_text("alice: are you there @bob?");
+    assert!(screen.contains("new since you left") && !screen.contains("@1"), "{screen}");
 
     server.kill9();
     let killed = Instant::now();

@@ -1,6 +1,7 @@
 //! Keys, mouse and paste on the chat screen: editing and sending (an input
-//! that cannot be sent is kept, never emptied), switching rooms, scrollback
-//! (fetching older history at the top), the help overlay and prompts.
+//! that cannot be sent is kept, never emptied; a reply or an edit goes as
+//! its relation), switching rooms, scrollback (fetching older history at
+//! the top), selecting messages, the overlays and prompts.
 
 use super::command::{Parsed, parse};
 use super::{App, Effect, Overlay, Pending, Prompt, split_long};
@@ -8,7 +9,7 @@ use crate::events::{ConnState, NetCmd};
 use crate::settings::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use heartlink_protocol::limits::BODY_CHARS;
-use heartlink_protocol::{Body, ClientMsg, ClientMsgId, ErrorCode, PageLimit};
+use heartlink_protocol::{Body, ClientMsgId, ErrorCode};
 use tokio::time::Duration;
 
 /// Lines the mouse wheel scrolls per notch.
@@ -24,6 +25,10 @@ impl App {
             return self.prompt_key(key);
         }
         let mut effects = self.nudge_reconnect();
+        if let Some(Overlay::Emoji(picker)) = self.overlay.take() {
+            effects.extend(self.picker_key(key, picker));
+            return effects;
+        }
         if self.overlay.is_some() {
             // Esc (or the help key again) closes the overlay; other keys go on as usual.
             if key.code == KeyCode::Esc || self.settings.keys.action(&key) == Some(Action::Help) {
@@ -31,8 +36,15 @@ impl App {
                 return effects;
             }
         }
+        if key.code != KeyCode::Tab {
+            self.end_completion();
+        }
         if let Some(action) = self.settings.keys.action(&key) {
             effects.extend(self.action(action));
+            return effects;
+        }
+        if let Some(selected) = self.selection_key(&key) {
+            effects.extend(selected);
             return effects;
         }
         effects.extend(self.plain_key(key));
@@ -47,6 +59,7 @@ impl App {
             Action::PreviousRoom => self.switch_room(-1),
             Action::Reconnect => vec![Effect::Net(NetCmd::RetryNow)],
             Action::Newline => self.edit(|input| input.insert('\n')),
+            Action::NextActive => self.next_active_room(),
         }
     }
 
@@ -61,9 +74,19 @@ impl App {
             KeyCode::Enter => self.submit(),
             KeyCode::PageUp => self.scroll_up(page),
             KeyCode::PageDown => self.scroll_down(page),
+            // From an empty input the arrows select messages; Ctrl+arrows always scroll.
+            KeyCode::Up if self.input.is_empty() && !ctrl => self.select_older(),
+            KeyCode::Down if self.input.is_empty() && !ctrl && self.has_selection() => self.select_newer(),
             KeyCode::Up => self.scroll_up(1),
             KeyCode::Down => self.scroll_down(1),
-            KeyCode::Esc => self.scroll_down(usize::MAX),
+            KeyCode::Tab => self.complete_name(),
+            KeyCode::Esc if self.cancel_compose() => Vec::new(),
+            KeyCode::Esc => {
+                if let Some(room) = self.active_room_mut() {
+                    room.selected = None;
+                }
+                self.scroll_down(usize::MAX)
+            }
             KeyCode::Left => self.edit(super::Input::left),
             KeyCode::Right => self.edit(super::Input::right),
             KeyCode::Home => self.edit(super::Input::home),
@@ -139,16 +162,27 @@ impl App {
     }
 
     fn submit_message(&mut self, text: &str) -> Vec<Effect> {
-        if self.active_room().is_none() {
+        let Some(room) = self.active_room() else {
             self.notify("no room is open: /join <room-id>, /create <name> or /match first", true);
+            return Vec::new();
+        };
+        if room.ended {
+            // The text stays in the input: it can go to another room.
+            self.notify("this chat has ended — /match for someone new, /leave to close it", true);
             return Vec::new();
         }
         let expanded = crate::emoji::expand(text);
+        let compose = self.composing_here();
         match Body::try_from(expanded.clone()) {
             Ok(_) => {
                 self.input.take();
+                self.compose = None;
                 let mut effects: Vec<Effect> = self.stop_typing().into_iter().collect();
-                effects.extend(self.send_message(&expanded));
+                let unchanged_edit = matches!(compose, Some(super::Compose::Edit { seq, .. })
+                    if self.active_room().and_then(|room| room.current_body(seq)).as_deref() == Some(expanded.as_str()));
+                if !unchanged_edit {
+                    effects.extend(self.send_related(&expanded, compose.map(super::Compose::relates_to)));
+                }
                 effects
             }
             Err(err) if err.code == ErrorCode::TooLarge => {
@@ -166,13 +200,20 @@ impl App {
 
     /// Queues one message (already expanded and checked) in the open room.
     pub(super) fn send_message(&mut self, text: &str) -> Vec<Effect> {
+        self.send_related(text, None)
+    }
+
+    /// Queues a message in the open room, applied to another one when
+    /// `relates_to` says so (a reply, an edit, a deletion, a reaction).
+    pub(super) fn send_related(&mut self, text: &str, relates_to: Option<heartlink_protocol::RelatesTo>) -> Vec<Effect> {
         let Ok(body) = Body::try_from(text.to_owned()) else { return Vec::new() };
         let Some(room) = self.active_room_mut() else { return Vec::new() };
         let id = uuid::Uuid::new_v4().to_string();
         let Ok(client_msg_id) = ClientMsgId::try_from(id.as_str()) else { return Vec::new() };
-        room.pending.push(Pending { client_msg_id: id, body: text.to_owned(), failed: None });
+        room.pending.push(Pending { client_msg_id: id, body: text.to_owned(), relates_to, failed: None });
         room.scroll = 0;
-        let mut effects = vec![Effect::Net(NetCmd::send(room.id(), client_msg_id, body))];
+        let outgoing = crate::events::Outgoing::new(room.id(), client_msg_id, body).relating(relates_to);
+        let mut effects = vec![Effect::Net(NetCmd::Send(outgoing))];
         effects.extend(self.save_outbox());
         effects
     }
@@ -202,36 +243,46 @@ impl App {
         }
     }
 
+    /// Opens a room of the list: the one left keeps a "new since you left"
+    /// mark at its newest message; a room not joined here yet is joined.
     pub(super) fn select_room_id(&mut self, id: heartlink_protocol::RoomId) -> Vec<Effect> {
         if self.active == Some(id) || self.room_index(id).is_none() {
             return Vec::new();
         }
         let mut effects: Vec<Effect> = self.stop_typing().into_iter().collect();
         self.open(id);
+        if let Some(room) = self.room_mut(id).filter(|room| !room.subscribed) {
+            room.subscribed = true;
+            effects.push(Effect::Net(NetCmd::Join(id)));
+        }
         effects.extend(self.mark_read());
         effects.extend(self.save_session());
         effects
     }
 
+    fn has_selection(&self) -> bool {
+        self.active_room().is_some_and(|room| room.selected.is_some())
+    }
+
     fn scroll_up(&mut self, lines: usize) -> Vec<Effect> {
         let (width, height) = self.pane;
         let (offset, me, look) = (self.utc_offset_secs, self.me.clone(), self.look.clone());
-        let Some(room) = self.active_room_mut() else { return Vec::new() };
+        let blocked = std::mem::take(&mut self.blocked);
+        let Some(room) = self.active_room_mut() else {
+            self.blocked = blocked;
+            return Vec::new();
+        };
         // Counting stops one row past what could change the outcome, so a
         // notch of the wheel does not wrap the whole scrollback.
         let enough = room.scroll.saturating_add(lines).saturating_add(height).saturating_add(1);
-        let layout = crate::timeline::Layout { room, width, utc_offset: offset, me: me.as_ref(), look: &look };
+        let layout = crate::timeline::Layout { room, width, utc_offset: offset, me: me.as_ref(), look: &look, blocked: &blocked };
         let total = crate::timeline::height_up_to(layout, enough);
         let top = total.saturating_sub(height);
         room.scroll = room.scroll.saturating_add(lines).min(top);
-        if room.scroll < top || !room.has_older || room.loading_older {
-            return Vec::new();
-        }
+        let at_top = room.scroll >= top;
+        self.blocked = blocked;
         // At the top with more on the server: fetch the page before the oldest held.
-        room.loading_older = true;
-        let before_seq = room.oldest_seq();
-        let limit = PageLimit::try_from(50).ok();
-        vec![Self::request(ClientMsg::History { room_id: room.id(), before_seq, limit })]
+        if at_top { self.fetch_older() } else { Vec::new() }
     }
 
     fn scroll_down(&mut self, lines: usize) -> Vec<Effect> {

@@ -1,9 +1,8 @@
-//! Slash commands typed in the input line: parsing, and what each does.
+//! Slash commands typed in the input line: what they mean (`run_command`
+//! carries them out). A command that cannot be understood says why and
+//! how it is written.
 
-use super::{App, Effect, RoomView};
-use crate::events::NetCmd;
-use crate::sanitize::sanitize_line;
-use heartlink_protocol::{ClientMsg, RoomId, RoomName};
+use heartlink_protocol::{MatchCode, ReportReason, RoomId, RoomName};
 
 /// A parsed command. Anything not starting with `/` is a message; `//text`
 /// sends `/text` literally.
@@ -15,8 +14,31 @@ pub enum Command {
     Create(RoomName),
     Leave,
     Rooms,
-    Match,
+    /// `/match [code]`: a stranger, at random or with the same code.
+    Match(Option<MatchCode>),
     CancelMatch,
+    /// End the open stranger chat and match again.
+    Next(Option<MatchCode>),
+    /// End the open stranger chat.
+    End,
+    Reveal,
+    /// The open stranger chat's peer, or a member by name.
+    Block(Option<String>),
+    Unblock(String),
+    Report(ReportReason),
+    Kick(String),
+    Ban(String),
+    Unban(String),
+    /// The n-th newest message (1 = the newest), with the reply's text or
+    /// without (then the input becomes the reply).
+    Reply { nth: usize, text: Option<String> },
+    Edit(usize),
+    Delete(usize),
+    React { nth: usize, emoji: String },
+    /// Toggle the bell and notifications of the open room.
+    Mute,
+    Away,
+    Back,
     Help,
     Quit,
     /// Show the open room's id whole and copy it to the clipboard.
@@ -36,16 +58,17 @@ pub enum Parsed {
 
 /// The help overlay's commands (the keys follow from the settings).
 pub const HELP: &[(&str, &str)] = &[
-    ("/join <room-id>", "join a room by its id (share the id to invite)"),
-    ("/join <name>", "open or re-join one of your rooms by name"),
+    ("/join <id|name>", "join a room by id (share it to invite), or one of yours"),
     ("/create <name>", "create a room and show its id"),
-    ("/id", "show the open room's id whole and copy it"),
-    ("/leave", "leave the open room"),
-    ("/rooms", "list your rooms with their ids"),
-    ("/match", "pair up with a waiting user (/cancel stops)"),
+    ("/id /rooms", "copy the room's id; list your rooms; /leave leaves the room"),
+    ("/match [code]", "chat with a stranger, or with the same 4–8 digits; /cancel"),
+    ("/next /end", "next stranger / end the chat; /reveal shows your name"),
+    ("/block /report", "block the stranger (or /block <name>; /unblock <name>)"),
+    ("/kick /ban NAME", "remove a member of a room you created; /unban NAME"),
+    ("/reply /edit N", "the N-th newest message (also /delete N, /react N 👍)"),
+    ("/mute /away", "silence this room (again: unmute); away until /back"),
     ("/open [n]", "open the newest (or n-th newest) link"),
-    ("/help  /quit", "this help; quit"),
-    ("//text", "send text that starts with /"),
+    ("/help /quit", "this help; quit (//text sends text starting with /)"),
 ];
 
 pub fn parse(line: &str) -> Parsed {
@@ -54,122 +77,86 @@ pub fn parse(line: &str) -> Parsed {
     }
     let Some(rest) = line.strip_prefix('/') else { return Parsed::Message(line.to_owned()) };
     let (name, argument) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let argument = argument.trim();
-    let command = match name {
+    match command(name, argument.trim()) {
+        Ok(command) => Parsed::Command(command),
+        Err(why) => Parsed::Invalid(why),
+    }
+}
+
+fn command(name: &str, argument: &str) -> Result<Command, String> {
+    let named = |usage: &str| if argument.is_empty() { Err(format!("usage: {usage}")) } else { Ok(argument.to_owned()) };
+    Ok(match name {
         "join" | "j" => match argument.parse::<RoomId>() {
             Ok(id) => Command::Join(id),
             Err(_) if !argument.is_empty() => Command::JoinName(argument.to_owned()),
-            Err(_) => return Parsed::Invalid("usage: /join <room-id> or /join <name of one of your rooms>".into()),
+            Err(_) => return Err("usage: /join <room-id> or /join <name of one of your rooms>".into()),
         },
         "id" => Command::Id,
         "open" => match argument {
             "" => Command::Open(1),
             n => match n.parse::<usize>() {
                 Ok(n) if n >= 1 => Command::Open(n),
-                _ => return Parsed::Invalid("usage: /open [n] — n = 1 opens the newest link, 2 the one before…".into()),
+                _ => return Err("usage: /open [n] — n = 1 opens the newest link, 2 the one before…".into()),
             },
         },
         "create" => match RoomName::try_from(argument) {
             Ok(name) => Command::Create(name),
-            Err(err) => return Parsed::Invalid(format!("usage: /create <name> — {}", err.message)),
+            Err(err) => return Err(format!("usage: /create <name> — {}", err.message)),
         },
         "leave" | "part" => Command::Leave,
         "rooms" | "list" => Command::Rooms,
-        "match" => Command::Match,
+        "match" => Command::Match(match_code(argument)?),
+        "next" => Command::Next(match_code(argument)?),
         "cancel" => Command::CancelMatch,
+        "end" => Command::End,
+        "reveal" => Command::Reveal,
+        "block" => Command::Block((!argument.is_empty()).then(|| argument.to_owned())),
+        "unblock" => Command::Unblock(named("/unblock <name>")?),
+        "report" => {
+            let reason = if argument.is_empty() { "no reason given" } else { argument };
+            match ReportReason::try_from(reason) {
+                Ok(reason) => Command::Report(reason),
+                Err(err) => return Err(format!("usage: /report [reason] — {}", err.message)),
+            }
+        }
+        "kick" => Command::Kick(named("/kick <name>")?),
+        "ban" => Command::Ban(named("/ban <name>")?),
+        "unban" => Command::Unban(named("/unban <name>")?),
+        "reply" | "r" => {
+            let (n, text) = argument.split_once(char::is_whitespace).unwrap_or((argument, ""));
+            let text = text.trim();
+            Command::Reply { nth: nth(n, "/reply N [text]")?, text: (!text.is_empty()).then(|| text.to_owned()) }
+        }
+        "edit" => Command::Edit(nth(argument, "/edit N")?),
+        "delete" | "del" => Command::Delete(nth(argument, "/delete N")?),
+        "react" => {
+            let usage = "/react N 👍 — one emoji, or its :shortcode:";
+            let (n, emoji) = argument.split_once(char::is_whitespace).unwrap_or((argument, ""));
+            let emoji = crate::emoji::reaction(emoji.trim()).ok_or_else(|| format!("usage: {usage}"))?;
+            Command::React { nth: nth(n, usage)?, emoji }
+        }
+        "mute" | "unmute" => Command::Mute,
+        "away" => Command::Away,
+        "back" => Command::Back,
         "help" | "?" => Command::Help,
         "quit" | "exit" | "q" => Command::Quit,
-        other => return Parsed::Invalid(format!("unknown command /{other} — /help lists the commands")),
-    };
-    Parsed::Command(command)
+        other => return Err(format!("unknown command /{other} — /help lists the commands")),
+    })
 }
 
-impl App {
-    pub(super) fn command(&mut self, command: Command) -> Vec<Effect> {
-        match command {
-            Command::Join(id) => self.join_id(id),
-            Command::JoinName(name) => self.join_by_name(&name),
-            Command::Create(name) => vec![Self::request(ClientMsg::CreateRoom { name })],
-            Command::Leave => self.leave_active(),
-            Command::Rooms => {
-                self.listing_rooms = true;
-                vec![Self::request(ClientMsg::ListRooms { cursor: None, limit: None })]
-            }
-            Command::Match => vec![Self::request(ClientMsg::Match { code: None })],
-            Command::CancelMatch => vec![Self::request(ClientMsg::CancelMatch)],
-            Command::Help => self.help(),
-            Command::Quit => self.quit(),
-            Command::Id => self.show_id(),
-            Command::Open(nth) => self.open_link(nth),
-        }
+/// `N` of `/reply N`: 1 is the newest message.
+fn nth(text: &str, usage: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("usage: {usage} — N = 1 is the newest message, 2 the one before… (or select one with ↑)")),
     }
+}
 
-    /// Joins (or opens) a room by id. The room opens at once, showing
-    /// "joining…"; should the server refuse, the room that was open before
-    /// opens again (see `net_events`).
-    pub(super) fn join_id(&mut self, id: RoomId) -> Vec<Effect> {
-        if self.room_index(id).is_some() {
-            return self.select_room_id(id);
-        }
-        let mut room = RoomView::placeholder(id);
-        room.return_to = self.active;
-        self.add_room(room);
-        self.open(id);
-        self.notify(format!("joining {id}…"), false);
-        let mut effects = vec![Effect::Net(NetCmd::Join(id))];
-        effects.extend(self.save_session());
-        effects
+fn match_code(text: &str) -> Result<Option<MatchCode>, String> {
+    if text.is_empty() {
+        return Ok(None);
     }
-
-    fn leave_active(&mut self) -> Vec<Effect> {
-        let Some(id) = self.active else {
-            self.notify("no room is open", true);
-            return Vec::new();
-        };
-        let Some(room) = self.remove_room(id) else { return Vec::new() };
-        self.notify(format!("left {}", sanitize_line(&room.room.name)), false);
-        let mut effects = vec![Effect::Net(NetCmd::Leave(id))];
-        effects.extend(self.save_outbox());
-        effects.extend(self.save_session());
-        effects
-    }
-
-    fn show_id(&mut self) -> Vec<Effect> {
-        let Some(room) = self.active_room() else {
-            self.notify("no room is open: /id shows the open room's id", true);
-            return Vec::new();
-        };
-        let id = room.id().to_string();
-        self.notify(format!("room id (sent to the clipboard): {id}"), false);
-        vec![Effect::Copy(id)]
-    }
-
-    /// `/open n`: the n-th newest link in the open room, with the
-    /// configured opener (no shell: the URL is one argument).
-    fn open_link(&mut self, nth: usize) -> Vec<Effect> {
-        let Some(room) = self.active_room() else { return Vec::new() };
-        let mut finder = linkify::LinkFinder::new();
-        finder.kinds(&[linkify::LinkKind::Url]);
-        let url = room
-            .messages
-            .values()
-            .rev()
-            .flat_map(|message| {
-                let mut links: Vec<String> = finder.links(&message.body).map(|link| link.as_str().to_owned()).collect();
-                links.reverse();
-                links
-            })
-            .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
-            .nth(nth - 1);
-        let Some(url) = url.map(|url| sanitize_line(&url)) else {
-            self.notify(format!("there is no link number {nth} in this room"), true);
-            return Vec::new();
-        };
-        self.notify(format!("opening {url}"), false);
-        let mut argv = self.settings.open_command.clone();
-        argv.push(url);
-        vec![Effect::Open(argv)]
-    }
+    MatchCode::try_from(text).map(Some).map_err(|_| format!("a match code is 4 to 8 digits, like /match 4242 — not {:?}", crate::sanitize::sanitize_line(text)))
 }
 
 #[cfg(test)]
@@ -190,7 +177,7 @@ mod tests {
         assert!(matches!(parse("/create"), Parsed::Invalid(_)));
         assert_eq!(parse("/leave"), Parsed::Command(Command::Leave));
         assert_eq!(parse("/rooms"), Parsed::Command(Command::Rooms));
-        assert_eq!(parse("/match"), Parsed::Command(Command::Match));
+        assert_eq!(parse("/match"), Parsed::Command(Command::Match(None)));
         assert_eq!(parse("/help"), Parsed::Command(Command::Help));
         assert_eq!(parse("/quit"), Parsed::Command(Command::Quit));
         assert!(matches!(parse("/frobnicate"), Parsed::Invalid(why) if why.contains("/help")));

@@ -53,7 +53,14 @@ impl App {
     /// `Msg::PaneSize`, which the view sends whenever it changes).
     fn rows_below(&self, room: RoomId, seq: u64) -> usize {
         let Some(room) = self.rooms.iter().find(|view| view.id() == room) else { return 0 };
-        let layout = Layout { room, width: self.pane.0, utc_offset: self.utc_offset_secs, me: self.me.as_ref(), look: &self.look };
+        let layout = Layout {
+            room,
+            width: self.pane.0,
+            utc_offset: self.utc_offset_secs,
+            me: self.me.as_ref(),
+            look: &self.look,
+            blocked: &self.blocked,
+        };
         rows_below(layout, seq)
     }
 }

@@ -4,13 +4,14 @@
 use super::{App, Effect, Screen};
 use crate::events::{ConnState, NetEvent, RequestKind};
 use crate::sanitize::sanitize_line;
-use heartlink_protocol::{ClientMsg, ErrorCode};
+use heartlink_protocol::ErrorCode;
 
 impl App {
     pub(super) fn net_event(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
             NetEvent::State(state) => self.conn_state(state),
-            NetEvent::Authenticated { user, token, server, reconnect } => {
+            NetEvent::Authenticated { user, token, server, reconnect, blocked } => {
+                self.blocked = blocked.into_iter().map(|user| (user.id, user)).collect();
                 self.me = Some(user.clone());
                 self.username = user.username;
                 self.token = Some(token);
@@ -68,8 +69,9 @@ impl App {
                 self.notify("reconnected", false);
             }
         }
-        let mut effects = vec![Self::request(ClientMsg::ListRooms { cursor: None, limit: None })];
+        let mut effects = self.list_rooms(false);
         effects.extend(self.mark_read());
+        effects.extend(self.resend_status());
         effects
     }
 
@@ -81,6 +83,14 @@ impl App {
             "list_rooms" => "/rooms",
             "match" => "/match",
             "cancel_match" => "/cancel",
+            "end_match" => "/end",
+            "reveal" => "/reveal",
+            "block" => "/block",
+            "unblock" => "/unblock",
+            "report" => "/report",
+            "kick" => "/kick",
+            "ban" => "/ban",
+            "unban" => "/unban",
             "history" => "loading older messages",
             "leave" => "/leave",
             other => other,
@@ -117,13 +127,18 @@ impl App {
                 return self.save_session();
             }
             RequestKind::Send { room_id, client_msg_id } => {
+                let pair = self.room_mut(room_id).is_some_and(|room| room.is_pair());
                 let why = match code {
                     ErrorCode::TooLarge => "not sent: the message is too long".to_owned(),
+                    // PROTOCOL.md: a send to an ended pair room is `forbidden`, "this chat has ended".
+                    ErrorCode::Forbidden if pair => format!("not sent: {message}"),
                     ErrorCode::Forbidden => "not sent: you are no longer a member of this room".to_owned(),
+                    ErrorCode::NotFound => "not sent: the message it answers is gone".to_owned(),
                     _ => format!("not sent: {message}"),
                 };
                 if let Some(room) = self.room_mut(room_id) {
                     room.fail(&client_msg_id, why);
+                    room.ended |= pair && code == ErrorCode::Forbidden;
                 }
                 return self.save_outbox();
             }
@@ -132,6 +147,12 @@ impl App {
                     if let Some(room) = room_id.and_then(|id| self.room_mut(id)) {
                         room.loading_older = false;
                     }
+                }
+                if kind == "match" {
+                    self.matching = None;
+                }
+                if kind == "list_rooms" {
+                    self.rooms_paging = None;
                 }
                 let why = match code {
                     ErrorCode::RateLimited => "slow down — the server is rate limiting you".to_owned(),

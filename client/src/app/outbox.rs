@@ -5,7 +5,7 @@
 //! server before the crash is deduplicated, not doubled.
 
 use super::{App, Effect, Pending, RoomView};
-use crate::events::NetCmd;
+use crate::events::{NetCmd, Outgoing};
 use crate::session::{Outbox, UnsentMessage};
 use heartlink_protocol::{Body, ClientMsgId};
 
@@ -19,6 +19,7 @@ impl App {
                     room_id: room.id(),
                     client_msg_id: pending.client_msg_id.clone(),
                     body: pending.body.clone(),
+                    relates_to: pending.relates_to,
                 })
             })
             .collect()
@@ -52,9 +53,15 @@ impl App {
                 if room.pending.iter().any(|p| p.client_msg_id == message.client_msg_id) {
                     continue;
                 }
-                room.pending.push(Pending { client_msg_id: message.client_msg_id, body: message.body, failed: None });
+                room.pending.push(Pending {
+                    client_msg_id: message.client_msg_id,
+                    body: message.body,
+                    relates_to: message.relates_to,
+                    failed: None,
+                });
             }
-            effects.push(Effect::Net(NetCmd::send(message.room_id, client_msg_id, body)));
+            let outgoing = Outgoing::new(message.room_id, client_msg_id, body).relating(message.relates_to);
+            effects.push(Effect::Net(NetCmd::Send(outgoing)));
         }
         if self.active.is_none() {
             self.active = self.rooms.first().map(RoomView::id);

@@ -1,6 +1,6 @@
 //! Questions the app asks before doing something it cannot undo or that
-//! the user may not expect: sending an over-long message as several, and
-//! quitting with messages still unsent. A prompt is answered with y/Enter
+//! the user may not expect: sending an over-long message as several,
+//! deleting a message, and quitting with messages still unsent. A prompt is answered with y/Enter
 //! or n/Esc; every other key is ignored while it shows, so a stray key
 //! does not answer it. Saying no changes nothing: the input stays.
 
@@ -15,6 +15,8 @@ pub enum Prompt {
     SplitLong { chars: usize, parts: Vec<String> },
     /// Quit although `unsent` messages wait for the server?
     QuitWithUnsent { unsent: usize },
+    /// Delete message `seq` (its text begins with `preview`)?
+    Delete { room: heartlink_protocol::RoomId, seq: u64, preview: String },
 }
 
 impl Prompt {
@@ -31,6 +33,7 @@ impl Prompt {
                 let noun = if *unsent == 1 { "message is" } else { "messages are" };
                 format!("{unsent} {noun} not sent yet — kept and sent on the next start. Quit? y: quit · n: stay")
             }
+            Self::Delete { preview, .. } => format!("delete \"{preview}\" for everyone? y: delete · n: keep it"),
         }
     }
 }
@@ -124,6 +127,7 @@ impl App {
                 effects
             }
             (Prompt::QuitWithUnsent { .. }, true) => vec![Effect::Quit],
+            (Prompt::Delete { room, seq, .. }, true) => self.delete_confirmed(room, seq),
             (_, false) => Vec::new(),
         }
     }

@@ -1,9 +1,17 @@
-//! One open room as the client sees it: messages deduplicated by seq,
-//! pending own messages, notices, members, typing users, read markers,
-//! unread count and scroll position.
+//! One room as the client sees it: messages deduplicated by seq (relations
+//! among them, indexed by their target), pending own messages, notices,
+//! members, typing users, read markers, unread and mention counts, the
+//! selected message and the scroll position. A room of the list that this
+//! connection has not joined yet holds only its counts.
 
-use heartlink_protocol::{ChatMessage, Member, ReadMarker, Room, RoomId, RoomKind, User, UserId};
-use std::collections::{BTreeMap, HashMap};
+pub(super) mod members;
+mod relations;
+
+pub use members::MemberView;
+pub use relations::{Annotations, Reaction, shows_as_message};
+
+use heartlink_protocol::{ChatMessage, ReadMarker, RelatesTo, Room, RoomId, RoomKind, User, UserId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio::time::Instant;
 
 /// An own message not yet acked by the server.
@@ -11,6 +19,8 @@ use tokio::time::Instant;
 pub struct Pending {
     pub client_msg_id: String,
     pub body: String,
+    /// A reply, edit, deletion or reaction: what it applies to.
+    pub relates_to: Option<RelatesTo>,
     /// Why the server refused it for good, if it did.
     pub failed: Option<String>,
 }
@@ -24,18 +34,15 @@ pub struct Notice {
     pub alert: bool,
 }
 
-/// A member and whether they are online.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberView {
-    pub user: User,
-    pub online: bool,
-}
-
 #[derive(Debug, Clone)]
 pub struct RoomView {
     pub room: Room,
     /// Keyed by seq: the map is the deduplication.
     pub messages: BTreeMap<u64, ChatMessage>,
+    /// Relation messages (edit, delete, react, reply) by the seq they
+    /// apply to, held or not yet: a relation that arrives before its
+    /// target (history paged in later) applies once the target arrives.
+    pub relations: BTreeMap<u64, BTreeSet<u64>>,
     pub pending: Vec<Pending>,
     pub notices: Vec<Notice>,
     pub members: Vec<MemberView>,
@@ -44,6 +51,25 @@ pub struct RoomView {
     /// Other members' read markers.
     pub reads: HashMap<UserId, (String, u64)>,
     pub unread: u64,
+    /// Unread messages that mention me (or reply to me).
+    pub mentions: u64,
+    /// This connection joined the room (its messages arrive live); the
+    /// other rooms of the list only have counts, kept by `room_activity`.
+    pub subscribed: bool,
+    /// The newest seq the server knows of, and my read marker there (from
+    /// `list_rooms` and `room_activity`), for a room not joined here.
+    pub last_seq: u64,
+    pub read_seq: u64,
+    /// The "new since you left" line goes after this seq.
+    pub since_left: Option<u64>,
+    /// The message selected with ↑/↓ (its seq), for e/r/d/+.
+    pub selected: Option<u64>,
+    /// A pair room whose chat was ended (by either side): read-only.
+    pub ended: bool,
+    /// A pair room's peer once both revealed.
+    pub revealed: Option<User>,
+    /// Users banned from this group room during this session (for `/unban NAME`).
+    pub banned: Vec<User>,
     /// Whether older history remains on the server.
     pub has_older: bool,
     pub loading_older: bool,
@@ -72,12 +98,22 @@ impl RoomView {
         Self {
             room,
             messages: BTreeMap::new(),
+            relations: BTreeMap::new(),
             pending: Vec::new(),
             notices: Vec::new(),
             members: Vec::new(),
             typing: BTreeMap::new(),
             reads: HashMap::new(),
             unread: 0,
+            mentions: 0,
+            subscribed: false,
+            last_seq: 0,
+            read_seq: 0,
+            since_left: None,
+            selected: None,
+            ended: false,
+            revealed: None,
+            banned: Vec::new(),
             has_older: false,
             loading_older: false,
             scroll: 0,
@@ -94,6 +130,15 @@ impl RoomView {
 
     pub fn newest_seq(&self) -> u64 {
         self.messages.keys().next_back().copied().unwrap_or(0)
+    }
+
+    pub fn is_pair(&self) -> bool {
+        self.room.kind == RoomKind::Pair
+    }
+
+    /// A pair room still anonymous and open: the stranger banner shows.
+    pub fn with_stranger(&self) -> bool {
+        self.is_pair() && self.revealed.is_none() && !self.ended
     }
 
     pub fn oldest_seq(&self) -> Option<u64> {
@@ -119,6 +164,9 @@ impl RoomView {
         }
         let own = me == Some(message.sender.id);
         let was_pending = own && self.take_pending(&message.client_msg_id);
+        if let Some(relation) = message.relates_to {
+            self.relations.entry(relation.seq).or_default().insert(message.seq);
+        }
         self.messages.insert(message.seq, message);
         !was_pending
     }
@@ -135,65 +183,44 @@ impl RoomView {
     pub fn acked(&mut self, client_msg_id: &str, seq: u64, ts: u64, me: &User) -> bool {
         let Some(index) = self.pending.iter().position(|p| p.client_msg_id == client_msg_id) else { return false };
         let pending = self.pending.remove(index);
-        self.messages.entry(seq).or_insert_with(|| ChatMessage {
-            room_id: self.room.id,
-            seq,
-            sender: me.clone(),
-            body: pending.body,
-            ts,
-            client_msg_id: pending.client_msg_id,
-            ..ChatMessage::default()
-        });
+        if self.messages.contains_key(&seq) {
+            return true;
+        }
+        self.insert(
+            ChatMessage {
+                room_id: self.room.id,
+                seq,
+                sender: me.clone(),
+                body: pending.body,
+                ts,
+                client_msg_id: pending.client_msg_id,
+                relates_to: pending.relates_to,
+                ..ChatMessage::default()
+            },
+            Some(me.id),
+        );
         true
     }
 
     /// Messages after the read marker `read` up to `last_seq` that someone
-    /// else sent: my own messages are read by me, wherever I sent them
-    /// from. Messages not held here (older than the page joined) count.
+    /// else sent and that show as a message (an edit, a deletion or a
+    /// reaction changes one instead): my own messages are read by me,
+    /// wherever I sent them from. Messages not held here (older than the
+    /// page joined, or a room not joined) count.
     pub fn unread_after(&self, read: u64, last_seq: u64, me: Option<UserId>) -> u64 {
         let unread = last_seq.saturating_sub(read);
-        let own = self.messages.range(read.saturating_add(1)..=last_seq).filter(|(_, m)| Some(m.sender.id) == me).count();
-        unread.saturating_sub(own as u64)
+        let not_counted = self
+            .messages
+            .range(read.saturating_add(1)..=last_seq)
+            .filter(|(_, m)| Some(m.sender.id) == me || !relations::shows_as_message(m))
+            .count();
+        unread.saturating_sub(not_counted as u64)
     }
 
     pub fn fail(&mut self, client_msg_id: &str, reason: String) {
         if let Some(pending) = self.pending.iter_mut().find(|p| p.client_msg_id == client_msg_id) {
             pending.failed = Some(reason);
         }
-    }
-
-    /// Replaces the member list, returning the users that were not members before.
-    pub fn set_members(&mut self, members: Vec<Member>) -> Vec<User> {
-        let known: Vec<UserId> = self.members.iter().map(|m| m.user.id).collect();
-        let new = members.iter().filter(|m| !known.contains(&m.user.id)).map(|m| m.user.clone()).collect();
-        self.members = members.into_iter().map(|m| MemberView { user: m.user, online: m.online }).collect();
-        self.sort_members();
-        new
-    }
-
-    pub fn add_member(&mut self, user: User) {
-        if !self.members.iter().any(|m| m.user.id == user.id) {
-            self.members.push(MemberView { user, online: true });
-            self.sort_members();
-        }
-    }
-
-    pub fn remove_member(&mut self, user: UserId) {
-        self.members.retain(|m| m.user.id != user);
-        self.typing.remove(&user);
-    }
-
-    /// Returns whether the member's presence changed.
-    pub fn set_online(&mut self, user: UserId, online: bool) -> bool {
-        let Some(member) = self.members.iter_mut().find(|m| m.user.id == user) else { return false };
-        let changed = member.online != online;
-        member.online = online;
-        self.sort_members();
-        changed
-    }
-
-    fn sort_members(&mut self) {
-        self.members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.user.username.cmp(&b.user.username)));
     }
 
     pub fn set_reads(&mut self, reads: Vec<ReadMarker>) {

@@ -38,11 +38,16 @@ impl App {
         Some(room)
     }
 
-    /// Opens a room by id (it must be in the list).
+    /// Opens a room by id (it must be in the list). The room left keeps a
+    /// "new since you left" mark at its newest message.
     pub(super) fn open(&mut self, id: RoomId) {
-        if self.room_index(id).is_some() {
-            self.active = Some(id);
+        if self.room_index(id).is_none() || self.active == Some(id) {
+            return;
         }
+        if let Some(left) = self.active.and_then(|left| self.room_mut(left)) {
+            left.since_left = Some(left.newest_seq());
+        }
+        self.active = Some(id);
     }
 
     /// A room we are in or a member of, by name (case-insensitive), for

@@ -1,11 +1,12 @@
-//! Applying the server's messages to the model: rooms, members, presence,
-//! chat messages (deduplicated by seq), acks, history, typing, receipts.
+//! Applying the server's messages to the model: which handler each goes
+//! to, and those of rooms, chat messages (deduplicated by seq), acks,
+//! history, typing and receipts. Presence, the room list, matching and
+//! moderation have their own modules.
 
-use super::{App, Effect, RoomView, TYPING_SHOWN};
-use crate::events::NetCmd;
-use crate::settings::Bell;
+use super::timers::TYPING_SHOWN;
+use super::{App, Effect, shows_as_message};
 use crate::sanitize::sanitize_line;
-use heartlink_protocol::{ChatMessage, Member, ReadMarker, Room, RoomId, RoomSummary, ServerMsg, User};
+use heartlink_protocol::{ChatMessage, Member, ReadMarker, RelKind, Room, RoomId, ServerMsg, User};
 
 /// `joined`'s fields, gathered so the handler takes one argument.
 struct JoinedReply {
@@ -33,32 +34,37 @@ impl App {
             }
             ServerMsg::History { room_id, messages, has_more } => self.history(room_id, messages, has_more),
             ServerMsg::UserJoined { room_id, user } => self.member_joined(room_id, user),
-            ServerMsg::UserLeft { room_id, user, .. } => return self.member_left(room_id, &user),
+            ServerMsg::UserLeft { room_id, user, reason } => return self.member_left(room_id, &user, reason),
             ServerMsg::Left { room_id } => drop(self.remove_room(room_id)),
-            ServerMsg::Presence { user, online, .. } => self.presence(&user, online),
+            ServerMsg::Presence { user, online, status, last_seen, room_id } => {
+                self.presence(&user, online, status, last_seen, room_id);
+            }
             ServerMsg::Typing { room_id, user, active } => self.typing(room_id, user, active),
             ServerMsg::ReadReceipt { room_id, user, seq } => self.read_receipt(room_id, user, seq),
-            ServerMsg::Rooms { rooms, .. } => self.rooms_listed(rooms),
+            ServerMsg::Rooms { rooms, has_more, cursor } => return self.rooms_page(rooms, has_more, cursor),
+            ServerMsg::Members { room_id, members, .. } => {
+                if let Some(room) = self.room_mut(room_id) {
+                    room.add_members(members);
+                }
+            }
+            ServerMsg::RoomActivity { room_id, last_seq, mentions } => return self.room_activity(room_id, last_seq, mentions),
             ServerMsg::RoomCreated { room } => return self.room_created(room),
             ServerMsg::Matched { room } => return self.matched(room),
-            ServerMsg::MatchWaiting => self.notify("waiting for someone to match with… (/cancel to stop)", false),
-            ServerMsg::MatchCancelled => self.notify("stopped waiting for a match", false),
+            ServerMsg::MatchWaiting => self.match_waiting(),
+            ServerMsg::MatchCancelled => self.match_stopped(false),
+            ServerMsg::MatchExpired => self.match_stopped(true),
+            ServerMsg::RevealPending { room_id } => self.reveal_pending(room_id),
+            ServerMsg::Revealed { room_id, peer } => self.revealed(room_id, peer),
+            ServerMsg::MatchEnded { room_id, by } => self.match_ended(room_id, &by),
+            ServerMsg::Blocked { user } => self.blocked(user),
+            ServerMsg::Unblocked { user } => self.unblocked(&user),
+            ServerMsg::Reported { room_id } => self.reported(room_id),
+            ServerMsg::Kicked { room_id, user } => self.moderated(room_id, user, "was removed from the room"),
+            ServerMsg::Banned { room_id, user } => self.moderated(room_id, user, "banned"),
+            ServerMsg::Unbanned { room_id, user } => self.moderated(room_id, user, "unbanned"),
             ServerMsg::Error { message, .. } => self.notify(format!("server: {}", sanitize_line(&message)), true),
-            // Wave 2 events this client does not show yet.
-            ServerMsg::ConnectionEstablished { .. }
-            | ServerMsg::Pong
-            | ServerMsg::Members { .. }
-            | ServerMsg::RoomActivity { .. }
-            | ServerMsg::MatchExpired
-            | ServerMsg::RevealPending { .. }
-            | ServerMsg::Revealed { .. }
-            | ServerMsg::MatchEnded { .. }
-            | ServerMsg::Blocked { .. }
-            | ServerMsg::Unblocked { .. }
-            | ServerMsg::Reported { .. }
-            | ServerMsg::Kicked { .. }
-            | ServerMsg::Banned { .. }
-            | ServerMsg::Unbanned { .. } => {}
+            // Handled by the network task.
+            ServerMsg::ConnectionEstablished { .. } | ServerMsg::Pong => {}
         }
         Vec::new()
     }
@@ -73,6 +79,7 @@ impl App {
             room.has_older = reply.has_more;
         }
         room.joined = true;
+        room.subscribed = true;
         room.room = reply.room;
         room.return_to = None;
         let newcomers = room.set_members(reply.members);
@@ -104,28 +111,26 @@ impl App {
         let me = self.me.clone();
         let me_id = me.as_ref().map(|me| me.id);
         let active = self.active;
-        let (focused, bell) = (self.focused, self.settings.bell);
+        let focused = self.focused;
+        let blocked = self.blocked.contains_key(&message.sender.id);
         let Some(room) = self.room_mut(message.room_id) else { return Vec::new() };
         let sender = message.sender.id;
         room.typing.remove(&sender);
         let pending_before = room.pending.len();
-        let mention = me.as_ref().is_some_and(|me| mentions(&message.body, &me.username))
-            || room.room.kind == heartlink_protocol::RoomKind::Pair;
+        let mention = me.as_ref().is_some_and(|me| names_me(room, &message, me));
+        let shown = shows_as_message(&message);
+        let (room_id, pair, name) = (room.id(), room.is_pair(), room.room.name.clone());
+        let preview = format!("{}: {}", message.sender.username, message.body);
         let new = room.insert(message, me_id);
         let echo = pending_before != room.pending.len();
         let mut effects = Vec::new();
-        if new && Some(sender) != me_id {
-            let out_of_view = active != Some(room.id()) || room.scroll > 0 || !focused;
+        if new && shown && Some(sender) != me_id && !blocked {
+            let out_of_view = active != Some(room_id) || room.scroll > 0 || !focused;
             if out_of_view {
-                room.unread += u64::from(active != Some(room.id()) || room.scroll > 0);
-                let ring = match bell {
-                    Bell::All => true,
-                    Bell::Mentions => mention,
-                    Bell::Off => false,
-                };
-                if ring {
-                    effects.push(Effect::Bell);
-                }
+                let unseen = active != Some(room_id) || room.scroll > 0;
+                room.unread += u64::from(unseen);
+                room.mentions += u64::from(unseen && mention);
+                effects.extend(self.alert(room_id, mention, pair, &name, &preview));
             }
         }
         if echo {
@@ -151,33 +156,10 @@ impl App {
         room.notice(format!("{name} joined"));
     }
 
-    fn member_left(&mut self, room_id: RoomId, user: &User) -> Vec<Effect> {
-        if self.me.as_ref().is_some_and(|me| me.id == user.id) {
-            // Our other device left this room: it is closed here too.
-            if let Some(room) = self.remove_room(room_id) {
-                self.notify(format!("you left {} on another device", sanitize_line(&room.room.name)), false);
-            }
-            let mut effects = self.save_outbox();
-            effects.extend(self.save_session());
-            return effects;
-        }
-        if let Some(room) = self.room_mut(room_id) {
-            room.remove_member(user.id);
-            room.notice(format!("{} left", sanitize_line(&user.username)));
-        }
-        Vec::new()
-    }
-
-    fn presence(&mut self, user: &User, online: bool) {
-        let name = sanitize_line(&user.username);
-        for room in &mut self.rooms {
-            if room.set_online(user.id, online) {
-                room.notice(if online { format!("{name} is online") } else { format!("{name} went offline") });
-            }
-        }
-    }
-
     fn typing(&mut self, room_id: RoomId, user: User, active: bool) {
+        if self.blocked.contains_key(&user.id) {
+            return;
+        }
         let until = self.now + TYPING_SHOWN;
         let Some(room) = self.room_mut(room_id) else { return };
         if active {
@@ -201,70 +183,23 @@ impl App {
         }
     }
 
-    fn rooms_listed(&mut self, rooms: Vec<RoomSummary>) {
-        let active = self.active;
-        let me = self.me.as_ref().map(|me| me.id);
-        for summary in &rooms {
-            if let Some(room) = self.room_mut(summary.room.id) {
-                if Some(room.id()) != active {
-                    room.unread = room.unread_after(summary.read_seq.max(room.read_sent), summary.last_seq, me);
-                }
-            }
-        }
-        self.member_rooms = rooms.clone();
-        if !std::mem::take(&mut self.listing_rooms) {
-            return;
-        }
-        if rooms.is_empty() {
-            self.notify("you are in no rooms yet: /create <name>, /join <room-id> or /match", false);
-        }
-        for summary in rooms {
-            let unread = summary.last_seq.saturating_sub(summary.read_seq);
-            let name = sanitize_line(&summary.room.name);
-            self.notify(format!("{name} — {} ({unread} unread)", summary.room.id), false);
-        }
-    }
-
     fn room_created(&mut self, room: Room) -> Vec<Effect> {
         let notice = format!("created {} — share its id so others can /join it: {}", sanitize_line(&room.name), room.id);
         self.enter_room(room, notice)
     }
-
-    fn matched(&mut self, room: Room) -> Vec<Effect> {
-        let notice = format!("matched! you are now in {}", sanitize_line(&room.name));
-        self.enter_room(room, notice)
-    }
-
-    /// A room we were just put in (created, matched): open it, join it, save it.
-    fn enter_room(&mut self, room: Room, notice: String) -> Vec<Effect> {
-        let id = room.id;
-        self.open_room(room);
-        self.notify(notice, false);
-        let mut effects = vec![Effect::Net(NetCmd::Join(id))];
-        effects.extend(self.save_session());
-        effects
-    }
-
-    fn open_room(&mut self, room: Room) {
-        let id = room.id;
-        match self.room_mut(id) {
-            Some(view) => {
-                view.room = room;
-                self.sort_rooms();
-            }
-            None => self.add_room(RoomView::new(room)),
-        }
-        self.open(id);
-    }
 }
 
-/// Whether `body` names `username` as `@username` (case-insensitive, a
-/// whole name: `@bobby` does not name bob).
-pub(super) fn mentions(body: &str, username: &str) -> bool {
-    let body = body.to_lowercase();
-    let wanted = format!("@{}", username.to_lowercase());
-    body.match_indices(&wanted).any(|(at, _)| {
-        let after = body[at + wanted.len()..].chars().next();
-        !after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
-    })
+/// Whether a message is for me: the server's `mentions` name me, or (from
+/// a server that does not send them) its text says `@me` or it replies to
+/// one of my messages.
+fn names_me(room: &super::RoomView, message: &ChatMessage, me: &User) -> bool {
+    if message.mentions.contains(&me.id) {
+        return true;
+    }
+    let reply_to_me = message
+        .relates_to
+        .filter(|relation| relation.rel == RelKind::Reply)
+        .and_then(|relation| room.messages.get(&relation.seq))
+        .is_some_and(|target| target.sender.id == me.id);
+    reply_to_me || (shows_as_message(message) && crate::mention::names(&message.body, &me.username))
 }

@@ -2,13 +2,17 @@
 //! tests feed messages and look at the model and the returned effects.
 
 pub(crate) mod fixtures;
+mod conversation;
 mod first_hour;
+mod hotlist;
+mod strangers;
 
 use super::*;
 use crate::events::RequestKind;
 use crossterm::event::{KeyCode, KeyModifiers};
 use fixtures::*;
 use heartlink_protocol::{ErrorCode, ServerMsg};
+use tokio::time::Duration;
 
 #[test]
 fn resume_opens_the_chat_screen_at_once_and_rejoins_the_saved_rooms() {

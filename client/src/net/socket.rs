@@ -25,6 +25,8 @@ pub(super) struct Established {
     pub user: User,
     pub token: String,
     pub heartbeat_secs: u64,
+    /// The users this account blocked.
+    pub blocked: Vec<User>,
 }
 
 /// Why a connection attempt ended without a session.
@@ -78,8 +80,8 @@ async fn connect_inner(server: &str, auth: &Auth) -> Result<(Ws, Established), A
             continue;
         };
         match frame.msg {
-            ServerMsg::ConnectionEstablished { user, token, heartbeat_secs, .. } => {
-                return Ok((ws, Established { user, token, heartbeat_secs }));
+            ServerMsg::ConnectionEstablished { user, token, heartbeat_secs, blocked, .. } => {
+                return Ok((ws, Established { user, token, heartbeat_secs, blocked }));
             }
             ServerMsg::Error { code, message, retry_after_ms } => {
                 let _ = ws.close(None).await;
@@ -164,8 +166,25 @@ fn untrusted(place: &str, err: &dyn std::fmt::Display) -> AttemptError {
 }
 
 fn closed_during_auth(frame: Option<tungstenite::protocol::CloseFrame>) -> AttemptError {
-    let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+    let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
+    if code == CLOSE_BANNED {
+        // PROTOCOL.md: 4003 means stop and show the reason; retrying cannot help.
+        return AttemptError::Refused { reason: banned_reason(&reason), session_expired: true };
+    }
     AttemptError::Unreachable(format!("the server closed the connection during login: {reason}"))
+}
+
+/// Close code 4003: the operator banned this account.
+pub(super) const CLOSE_BANNED: u16 = 4003;
+
+/// What the screen says when the account is banned: the server's reason, if it gave one.
+pub(super) fn banned_reason(reason: &str) -> String {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.eq_ignore_ascii_case("banned") {
+        "this account is banned by the server's operator".to_owned()
+    } else {
+        format!("this account is banned by the server's operator: {reason}")
+    }
 }
 
 /// A refusal in plain language.
@@ -176,6 +195,7 @@ fn refusal(auth: &Auth, code: ErrorCode, message: &str, retry_after_ms: Option<u
             "your saved session has expired or was revoked — please log in again".to_owned()
         }
         ErrorCode::BadCredentials => "wrong username or password".to_owned(),
+        ErrorCode::Banned => banned_reason(message),
         ErrorCode::UsernameTaken => "that username is already taken".to_owned(),
         ErrorCode::RateLimited => {
             let secs = retry_after_ms.unwrap_or(60_000).div_ceil(1000);
@@ -183,7 +203,8 @@ fn refusal(auth: &Auth, code: ErrorCode, message: &str, retry_after_ms: Option<u
         }
         _ => message.to_owned(),
     };
-    AttemptError::Refused { reason, session_expired: resuming && code == ErrorCode::Unauthorized }
+    let session_expired = (resuming && code == ErrorCode::Unauthorized) || code == ErrorCode::Banned;
+    AttemptError::Refused { reason, session_expired }
 }
 
 /// `logout`: resumes with `token`, asks the server to revoke it and waits

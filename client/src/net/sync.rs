@@ -16,6 +16,10 @@ struct RoomSync {
     held: Option<u64>,
     /// The `since` of the join request in flight, if any.
     asked_since: Option<Option<u64>>,
+    /// A `join{since}` page said newer messages remain: until the last page
+    /// arrives, live messages (which are newer than the gap) must not move
+    /// `held`, or the paging — and a reconnect — would skip the gap.
+    gap_open: bool,
 }
 
 /// The task's memory. See the module doc.
@@ -191,9 +195,11 @@ impl SyncState {
         let forward_gap = asked_since.is_some() && has_more;
         let held = if forward_gap { newest } else { Some(last_seq) };
         sync.held = sync.held.max(held);
-        if forward_gap && newest.is_some() {
-            let since = sync.held;
-            step.frames.push(self.join_frame(room_id, since));
+        sync.gap_open = forward_gap && newest.is_some();
+        if sync.gap_open {
+            // From the page's newest message: pages are cut by size as well
+            // as count, and the live stream must not shorten the gap.
+            step.frames.push(self.join_frame(room_id, newest));
             return;
         }
         if self.resyncing.remove(&room_id) {
@@ -231,7 +237,7 @@ impl SyncState {
     }
 
     fn hold(&mut self, room_id: RoomId, seq: u64) {
-        if let Some(sync) = self.rooms.get_mut(&room_id) {
+        if let Some(sync) = self.rooms.get_mut(&room_id).filter(|sync| !sync.gap_open) {
             sync.held = sync.held.max(Some(seq));
         }
     }

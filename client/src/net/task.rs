@@ -177,7 +177,7 @@ impl NetTask {
     }
 
     async fn on_established(&mut self, ws: Ws, established: Established) -> Next {
-        let Established { user, token, heartbeat_secs } = established;
+        let Established { user, token, heartbeat_secs, blocked } = established;
         tracing::info!(user = %for_log(&user.username), server = %for_log(&self.server), "connected");
         // The backoff is reset by the re-sync (see `deliver`), not here.
         self.resynced_at = None;
@@ -186,7 +186,7 @@ impl NetTask {
         self.auth = Some(Auth::Resume { token: Secret::new(token.clone()), presence });
         let reconnect = !std::mem::replace(&mut self.first_attempt, false);
         let server = self.server.clone();
-        self.emit(NetEvent::Authenticated { user, token, server, reconnect }).await;
+        self.emit(NetEvent::Authenticated { user, token, server, reconnect, blocked }).await;
         self.emit(NetEvent::State(ConnState::Connected)).await;
         let next = self.connected(ws, heartbeat_secs).await;
         self.sync.on_disconnected();
@@ -313,7 +313,8 @@ impl NetTask {
     }
 
     /// PROTOCOL.md "Close codes": 1008 and 1000 end the session (no blind
-    /// retry loop), 4008 (slow consumer) reconnects at once, the rest back off.
+    /// retry loop), 4003 (banned) too, with the reason on screen; 4008 (slow
+    /// consumer) reconnects at once, the rest back off.
     async fn closed_by_server(&mut self, frame: Option<CloseFrame>) -> Next {
         let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
         tracing::info!(code, reason = %for_log(&reason), "the server closed the connection");
@@ -322,6 +323,7 @@ impl NetTask {
                 let why = if reason.is_empty() { "the server ended the session".to_owned() } else { reason };
                 self.refused(format!("{why} — please log in again"), true).await
             }
+            socket::CLOSE_BANNED => self.refused(socket::banned_reason(&reason), true).await,
             4008 => Next::Connect,
             _ => self.next_wait(),
         }

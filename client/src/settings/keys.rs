@@ -13,11 +13,13 @@ pub enum Action {
     PreviousRoom,
     Reconnect,
     Newline,
+    /// The next room with mentions, then with unread messages (weechat's hotlist).
+    NextActive,
 }
 
 impl Action {
-    pub const ALL: [Action; 6] =
-        [Self::Quit, Self::Help, Self::NextRoom, Self::PreviousRoom, Self::Reconnect, Self::Newline];
+    pub const ALL: [Action; 7] =
+        [Self::Quit, Self::Help, Self::NextRoom, Self::PreviousRoom, Self::Reconnect, Self::Newline, Self::NextActive];
 
     /// The action's name in the config file.
     pub fn name(self) -> &'static str {
@@ -28,6 +30,7 @@ impl Action {
             Self::PreviousRoom => "previous_room",
             Self::Reconnect => "reconnect",
             Self::Newline => "newline",
+            Self::NextActive => "next_active",
         }
     }
 }
@@ -158,7 +161,7 @@ impl std::fmt::Display for KeyBinding {
 /// The key of each action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
-    bindings: [(Action, KeyBinding); 6],
+    bindings: [(Action, KeyBinding); 7],
 }
 
 impl Default for Keys {
@@ -172,6 +175,7 @@ impl Default for Keys {
                 (Action::PreviousRoom, KeyBinding::new(KeyCode::Char('p'), ctrl)),
                 (Action::Reconnect, KeyBinding::new(KeyCode::Char('r'), ctrl)),
                 (Action::Newline, KeyBinding::new(KeyCode::Enter, KeyModifiers::ALT)),
+                (Action::NextActive, KeyBinding::new(KeyCode::Char('a'), KeyModifiers::ALT)),
             ],
         }
     }
@@ -194,7 +198,7 @@ impl Keys {
     pub(super) fn set(&mut self, action: &str, key: &str) -> Result<(), SettingsError> {
         let name = format!("keys.{action}");
         let Some(action) = Action::ALL.into_iter().find(|a| a.name() == action) else {
-            return Err(bad(&name, key, "an action: quit, help, next_room, previous_room, reconnect, newline"));
+            return Err(bad(&name, key, "an action: quit, help, next_room, previous_room, reconnect, newline, next_active"));
         };
         let binding = KeyBinding::parse(key).ok_or_else(|| bad(&name, key, "a key such as ctrl-n, alt-enter or f1"))?;
         if let Some(slot) = self.bindings.iter_mut().find(|(a, _)| *a == action) {

@@ -1,26 +1,25 @@
 //! The room's timeline as screen rows, built from the newest end: messages
-//! in seq order with notices, read markers and pending own messages woven
-//! in. A redraw only needs the rows it shows, so only the messages that
-//! cover the pane (plus the scroll offset) are formatted, sanitized and
-//! wrapped — the cost of a frame does not grow with the scrollback.
+//! in seq order with notices, read markers, the "new since you left" line
+//! and pending own messages woven in; the edits, deletions and reactions
+//! among the messages change the ones they apply to instead of showing, and
+//! the messages of blocked users fold into one line per run. A redraw only
+//! needs the rows it shows, so only the messages that cover the pane (plus
+//! the scroll offset) are formatted, sanitized and wrapped — the cost of a
+//! frame does not grow with the scrollback.
 
+#[cfg(test)]
+pub(super) use super::message::time_width;
+pub(super) use super::message::{indented_line, message_lines, notice_line, pending_lines};
 use super::Appearance;
-use super::wrap::{Logical, Piece, Row, wrap};
-use crate::app::RoomView;
-use crate::sanitize::{sanitize, sanitize_line};
-use heartlink_protocol::{ChatMessage, User, UserId};
-use ratatui::style::{Modifier, Style};
-use ratatui::text::Span;
+use super::message::since_left_line;
+use super::wrap::{Logical, Row, wrap};
+use crate::app::{RoomView, shows_as_message};
+use crate::sanitize::sanitize_line;
+use heartlink_protocol::{User, UserId};
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use unicode_width::UnicodeWidthStr;
 
-/// A message's text hangs under its first character when it starts within
-/// this share of the pane; otherwise (long names, narrow panes) under the name.
-const HANG_UNDER_TEXT_MAX: usize = 3;
-
-/// What to lay out: the room, the pane width and how to show times and
-/// own messages.
+/// What to lay out: the room, the pane width, how to show times and own
+/// messages, and whose messages to fold away (blocked users).
 #[derive(Debug, Clone, Copy)]
 pub struct Layout<'a> {
     pub room: &'a RoomView,
@@ -28,6 +27,7 @@ pub struct Layout<'a> {
     pub utc_offset: i64,
     pub me: Option<&'a User>,
     pub look: &'a Appearance,
+    pub blocked: &'a BTreeMap<UserId, User>,
 }
 
 /// The newest rows of a timeline.
@@ -100,15 +100,20 @@ pub fn rows_below(layout: Layout<'_>, seq: u64) -> usize {
 }
 
 /// Where each member's read marker is shown: under the newest message at
-/// or below their marker that someone else sent (a member's own message
-/// says nothing about what they read of others'), never for me.
+/// or below their marker that someone else sent and that shows as a line
+/// (a member's own message says nothing about what they read of others'),
+/// never for me.
 pub fn read_lines(room: &RoomView, me: Option<UserId>) -> BTreeMap<u64, Vec<String>> {
     let mut shown: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     for (user, (name, marker)) in &room.reads {
         if Some(*user) == me {
             continue;
         }
-        let at = room.messages.range(..=*marker).rev().find(|(_, message)| message.sender.id != *user);
+        let at = room
+            .messages
+            .range(..=*marker)
+            .rev()
+            .find(|(_, message)| message.sender.id != *user && shows_as_message(message));
         if let Some((seq, _)) = at {
             shown.entry(*seq).or_default().push(sanitize_line(name));
         }
@@ -127,9 +132,12 @@ pub fn read_lines(room: &RoomView, me: Option<UserId>) -> BTreeMap<u64, Vec<Stri
 /// anchored before it, its lines, its "read by" line; then the remaining
 /// notices; then the pending own messages. A notice goes after every
 /// message with seq ≤ its anchor — or the anchor of an earlier notice, if
-/// larger, since notices keep the order they were added in.
+/// larger, since notices keep the order they were added in. Relations
+/// (edit, delete, react) have no lines of their own; a run of messages from
+/// blocked users is one line; the "new since you left" line goes above the
+/// first message after the room's `since_left` mark that someone else sent.
 fn walk_back(layout: Layout<'_>, floor: Option<u64>, mut visit: impl FnMut(Logical) -> bool) -> bool {
-    let Layout { room, me, look, .. } = layout;
+    let Layout { room, me, look, blocked, width, .. } = layout;
     let me_id = me.map(|me| me.id);
     let mut feed = |lines: Vec<Logical>| lines.into_iter().rev().all(&mut visit);
     for pending in room.pending.iter().rev() {
@@ -155,115 +163,52 @@ fn walk_back(layout: Layout<'_>, floor: Option<u64>, mut visit: impl FnMut(Logic
         lines
     };
     let reads = if room.reads.is_empty() { BTreeMap::new() } else { read_lines(room, me_id) };
+    let mut hidden = 0usize; // blocked messages below, not yet folded into their line
+    let fold = |hidden: &mut usize| -> Vec<Logical> {
+        let count = std::mem::take(hidden);
+        if count == 0 {
+            return Vec::new();
+        }
+        let noun = if count == 1 { "message" } else { "messages" };
+        vec![indented_line(look, &format!("{count} {noun} from a blocked user"), look.theme.dim())]
+    };
+    let mark = room.since_left.unwrap_or(u64::MAX);
+    let mut new_below = false; // a message from someone else after the mark is below
+    let mut mark_shown = false;
     for (seq, message) in room.messages.iter().rev() {
-        if !feed(notices_from(*seq)) {
+        let notices = notices_from(*seq);
+        let at_floor = floor.is_some_and(|floor| *seq <= floor);
+        let mark_here = *seq <= mark && new_below && !mark_shown;
+        // Whatever goes above the folded run (it is newer) ends the run.
+        if (mark_here || at_floor || !notices.is_empty()) && !feed(fold(&mut hidden)) {
             return false;
         }
-        if floor.is_some_and(|floor| *seq <= floor) {
+        if mark_here {
+            mark_shown = true;
+            if !feed(vec![since_left_line(look, width)]) {
+                return false;
+            }
+        }
+        if !feed(notices) || at_floor {
             return false;
         }
+        if !shows_as_message(message) {
+            continue;
+        }
+        if blocked.contains_key(&message.sender.id) {
+            hidden += 1;
+            continue;
+        }
+        new_below |= *seq > mark && Some(message.sender.id) != me_id;
         let mut lines = message_lines(layout, message, None);
         if let Some(names) = reads.get(seq) {
-            let indent = " ".repeat(time_width(look) + 1);
-            let text = format!("{indent}✓ read by {}", names.join(", "));
-            lines.push(Logical::from_spans(vec![Span::styled(text, look.theme.dim())], indent.len()));
+            lines.push(indented_line(look, &format!("✓ read by {}", names.join(", ")), look.theme.dim()));
         }
-        if !feed(lines) {
+        if !feed(fold(&mut hidden)) || !feed(lines) {
             return false;
         }
     }
-    feed(notices_from(0))
-}
-
-fn pending_lines(layout: Layout<'_>, pending: &crate::app::Pending) -> Vec<Logical> {
-    let Layout { room, me, look, .. } = layout;
-    let status = match &pending.failed {
-        Some(reason) => Span::styled(format!("  ✗ {}", sanitize_line(reason)), look.theme.alert()),
-        None => Span::styled("  (sending…)", look.theme.dim()),
-    };
-    let fake = ChatMessage {
-        room_id: room.id(),
-        seq: 0,
-        sender: me.cloned().unwrap_or_else(|| User { id: UserId(uuid::Uuid::nil()), username: "you".into() }),
-        body: pending.body.clone(),
-        ts: 0,
-        client_msg_id: String::new(),
-        ..ChatMessage::default()
-    };
-    message_lines(layout, &fake, Some(status))
-}
-
-fn notice_line(look: &Appearance, text: &str, alert: bool) -> Logical {
-    let style = if alert { look.theme.alert() } else { look.theme.dim() };
-    let mark = if alert { "  ! " } else { "  — " };
-    Logical::from_spans(vec![Span::styled(format!("{mark}{}", look.shown(&sanitize_line(text))), style)], mark.width())
-}
-
-/// The width of a formatted time (the same for every time in a format
-/// whose fields are padded, which strftime's are).
-fn time_width(look: &Appearance) -> usize {
-    super::clock(0, 0, &look.time_format).width()
-}
-
-/// A message as logical lines: "HH:MM name: body", continuation lines
-/// hanging under the text. `status` (pending / failed) marks an own
-/// message not yet acked.
-fn message_lines(layout: Layout<'_>, message: &ChatMessage, status: Option<Span<'static>>) -> Vec<Logical> {
-    let Layout { width, utc_offset, me, look, .. } = layout;
-    let time = if status.is_some() {
-        // Not stored yet, so no time: the format's shape, digits dashed.
-        super::clock(0, 0, &look.time_format).chars().map(|c| if c.is_alphanumeric() { '-' } else { c }).collect()
-    } else {
-        super::clock(message.ts, utc_offset, &look.time_format)
-    };
-    let mut name_style = look.theme.user(message.sender.id).add_modifier(Modifier::BOLD);
-    if me.is_some_and(|me| me.id == message.sender.id) {
-        name_style = name_style.add_modifier(Modifier::UNDERLINED);
-    }
-    let body_style = if status.is_some() { look.theme.dim() } else { Style::default() };
-    let name = look.shown(&sanitize_line(&message.sender.username));
-    let body = look.shown(&sanitize(&message.body));
-    let text_column = time.width() + 1 + name.width() + 2;
-    let hang = if text_column * HANG_UNDER_TEXT_MAX <= width { text_column } else { time.width() + 1 };
-    let mut lines = Vec::new();
-    for (index, text) in body.split('\n').enumerate() {
-        let mut pieces = if index == 0 {
-            vec![
-                Piece::new(Span::styled(format!("{time} "), look.theme.dim())),
-                Piece::new(Span::styled(name.clone(), name_style)),
-                Piece::new(Span::raw(": ")),
-            ]
-        } else {
-            vec![Piece::new(Span::raw(" ".repeat(hang)))]
-        };
-        pieces.extend(linked(text, body_style, look));
-        lines.push(Logical { pieces, hang });
-    }
-    if let (Some(status), Some(last)) = (status, lines.last_mut()) {
-        last.pieces.push(Piece::new(status));
-    }
-    lines
-}
-
-/// Text split into plain runs and links (http, https), each link styled
-/// and carrying its URL so the screen can make it clickable (OSC 8).
-fn linked(text: &str, style: Style, look: &Appearance) -> Vec<Piece> {
-    if !text.contains("://") {
-        return vec![Piece::new(Span::styled(text.to_owned(), style))];
-    }
-    let mut finder = linkify::LinkFinder::new();
-    finder.kinds(&[linkify::LinkKind::Url]);
-    finder
-        .spans(text)
-        .map(|span| {
-            let url = span.kind().is_some() && (span.as_str().starts_with("https://") || span.as_str().starts_with("http://"));
-            if url {
-                Piece { span: Span::styled(span.as_str().to_owned(), look.theme.link()), link: Some(Arc::from(span.as_str())) }
-            } else {
-                Piece::new(Span::styled(span.as_str().to_owned(), style))
-            }
-        })
-        .collect()
+    feed(fold(&mut hidden)) && feed(notices_from(0))
 }
 
 #[cfg(test)]

@@ -56,6 +56,27 @@ impl Row {
     }
 }
 
+/// `text` cut to at most `width` columns (whole graphemes, by display
+/// width), ending in `…` if it was cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for grapheme in text.graphemes(true) {
+        if used + grapheme.width() + 1 > width {
+            break;
+        }
+        used += grapheme.width();
+        out.push_str(grapheme);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
 /// Breaks a logical line into rows of at most `width` columns by display
 /// width: at spaces when a word fits on the next row (so an id stays whole
 /// and can be copied), inside the word when it is longer than a row, and

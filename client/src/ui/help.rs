@@ -21,11 +21,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let keys = &app.settings.keys;
     let key = |action: Action| keys.get(action).label();
     let key_lines = [
-        ("Enter".to_owned(), format!("send · {} new line", key(Action::Newline))),
-        (format!("{} {}", key(Action::NextRoom), key(Action::PreviousRoom)), "next / previous room · Alt+1…9: n-th room".to_owned()),
-        ("PageUp PageDown".to_owned(), "scroll (also ↑ ↓ and the wheel) · Esc: newest".to_owned()),
-        (key(Action::Reconnect), "reconnect now".to_owned()),
-        (key(Action::Quit), "quit (asks first if messages are unsent)".to_owned()),
+        ("Enter".to_owned(), format!("send · {} new line · Tab completes @name", key(Action::Newline))),
+        (
+            format!("{} {}", key(Action::NextRoom), key(Action::PreviousRoom)),
+            format!("next / previous room · Alt+1…9 · {}: mentions first", key(Action::NextActive)),
+        ),
+        ("↑ ↓".to_owned(), "select a message: e edit · r reply · d delete · + react".to_owned()),
+        ("PageUp PageDown".to_owned(), "scroll (Ctrl+↑ ↓, the wheel) · Esc: the newest".to_owned()),
+        (format!("{} {}", key(Action::Reconnect), key(Action::Quit)), "reconnect now; quit (asks if messages are unsent)".to_owned()),
     ];
     let mut rows = Vec::new();
     let commands = HELP.iter().map(|(command, what)| ((*command).to_owned(), (*what).to_owned()));

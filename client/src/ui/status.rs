@@ -44,7 +44,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let who = format!(" {user} @ {} ", sanitize_line(&app.server));
     let hints = format!("│ {} help · {} quit", app.settings.keys.get(Action::Help).label(), app.settings.keys.get(Action::Quit).label());
     let mut spans = vec![Span::styled(fit(&state, width), theme.badge(colour))];
-    let left = width.saturating_sub(state.width());
+    let mut left = width.saturating_sub(state.width());
+    // What the user is doing besides chatting: away, waiting for a stranger.
+    let mut badges = Vec::new();
+    if app.status == heartlink_protocol::PresenceStatus::Away {
+        badges.push((" ◐ away ".to_owned(), theme.warn()));
+    }
+    if let Some(waiting) = app.match_status() {
+        badges.push((format!(" {waiting} "), theme.active()));
+    }
+    for (badge, style) in badges {
+        if badge.width() + 8 <= left {
+            left -= badge.width();
+            spans.push(Span::styled(badge, style));
+        }
+    }
     if who.width() + hints.width() <= left {
         spans.push(Span::raw(who));
         spans.push(Span::styled(hints, theme.dim()));
@@ -67,7 +81,14 @@ pub fn render_input(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.look.theme;
     let newline = app.settings.keys.get(Action::Newline).label();
     let title = match app.active_room() {
-        Some(room) => format!(" to {} · Enter send · {newline} new line ", sanitize_line(&room.room.name)),
+        Some(room) if room.ended => " this chat has ended · /match for someone new · /leave ".to_owned(),
+        Some(room) => match (app.compose_line(), app.selected_number()) {
+            (Some(compose), _) => format!(" {compose} · Enter send · Esc cancel "),
+            (None, Some(n)) if app.input.is_empty() => {
+                format!(" message {n} selected · e edit · r reply · d delete · + react · Esc ")
+            }
+            _ => format!(" to {} · Enter send · {newline} new line ", sanitize_line(&room.room.name)),
+        },
         None => " /help for commands ".to_owned(),
     };
     let title = fit(&title, usize::from(area.width.saturating_sub(2)));

@@ -12,13 +12,15 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::time::Duration;
 
+mod conversation;
+
 fn screen(app: &App) -> String {
     screen_at(app, 80, 24)
 }
 
 /// The screen at `width`×`height` as text (OSC 8 link sequences removed;
 /// `links_in` checks those).
-fn screen_at(app: &App, width: u16, height: u16) -> String {
+pub(super) fn screen_at(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| {
         render(app, frame);

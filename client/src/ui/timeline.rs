@@ -25,7 +25,7 @@ pub fn render(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     frame.render_widget(Paragraph::new(header_line(app, usize::from(header.width))), header);
 
     let height = usize::from(area.height);
-    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me, look };
+    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me, look, blocked: &app.blocked };
     // The rows are already wrapped to the pane's width, so they are set
     // straight into the buffer: a Paragraph would re-flow every one of them
     // on each frame, which was a fifth of the TUI's CPU at 200 messages/s.
@@ -124,6 +124,31 @@ fn render_home(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     for (y, row) in (area.y..area.bottom()).zip(rows.into_iter().skip(skip)) {
         buffer.set_line(area.x, y, &row.line, area.width);
     }
+}
+
+/// The stranger chat's banner wrapped to the pane (two rows at most, the
+/// second cut): who this is and what can be done.
+pub fn banner_rows(app: &App, text: &str, width: u16) -> Vec<Line<'static>> {
+    let theme = &app.look.theme;
+    let ended = app.active_room().is_some_and(|room| room.ended);
+    let style = if ended { theme.alert() } else { theme.highlight() };
+    let width = usize::from(width);
+    let logical = crate::timeline::Logical::from_spans(vec![Span::raw(app.look.shown(&format!(" {text}")))], 1);
+    let mut rows: Vec<String> = wrap(logical, width).into_iter().map(|row| row.line.to_string()).collect();
+    if rows.len() > 2 {
+        let rest = rows.split_off(1).join(" ");
+        rows.push(fit(&rest, width));
+    }
+    rows.into_iter()
+        .map(|row| {
+            let pad = width.saturating_sub(row.width());
+            Line::styled(format!("{row}{}", " ".repeat(pad)), style)
+        })
+        .collect()
+}
+
+pub fn render_banner(frame: &mut Frame, area: Rect, rows: Vec<Line<'static>>) {
+    frame.render_widget(Paragraph::new(rows), area);
 }
 
 /// The line under the messages saying who is typing.

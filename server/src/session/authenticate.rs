@@ -58,7 +58,9 @@ impl Connection {
         }
     }
 
-    async fn try_credentials(&self, msg: ClientMsg) -> Result<Authenticated, AuthError> {
+    async fn try_credentials(&mut self, msg: ClientMsg) -> Result<Authenticated, AuthError> {
+        // Only `resume{presence:false}` opts out; the last attempt decides.
+        self.presence = !matches!(msg, ClientMsg::Resume { presence: false, .. });
         let accounts = &self.shared.accounts;
         match msg {
             ClientMsg::Register { username, password } => accounts.register(&username, &password).await,

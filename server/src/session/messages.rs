@@ -5,7 +5,7 @@ use super::requests::{Fail, Handled};
 use crate::clock::now_ms;
 use crate::commit::{Committed, PendingWrite, Submission};
 use crate::hub::frame;
-use crate::store::StoredMessage;
+use crate::store::{PageBudget, StoredMessage};
 use heartlink_protocol::{
     AttachmentRef, Body, ChatMessage, ClientMsgId, ErrorCode, PageLimit, RequestRef, RoomId, ServerMsg, encode_server,
 };
@@ -78,7 +78,8 @@ impl Session {
         Ok(())
     }
 
-    /// `history`: durable messages below `before_seq` (or the latest), oldest first.
+    /// `history`: durable messages below `before_seq` (or the latest), oldest
+    /// first, as many as `limit` asks and the reply's byte bound allows.
     pub(super) async fn history(
         &mut self,
         room_id: RoomId,
@@ -90,7 +91,9 @@ impl Session {
         let shared = std::sync::Arc::clone(&self.conn.shared);
         let durable = shared.sequencer.room(room_id)?.durable();
         let upto = before_seq.map_or(durable, |before| before.saturating_sub(1).min(durable));
-        let page = shared.store.latest(room_id, upto, limit.get())?;
+        let envelope = ServerMsg::History { room_id, messages: Vec::new(), has_more: true };
+        let budget = PageBudget { count: limit.get(), bytes: super::pages::message_bytes(&envelope) };
+        let page = shared.store.latest(room_id, upto, budget)?;
         let messages: Vec<ChatMessage> = page.messages;
         self.respond(&ServerMsg::History { room_id, messages, has_more: page.has_more }, reference).await
     }

@@ -73,7 +73,7 @@ impl Session {
             ClientMsg::Register { .. } | ClientMsg::Login { .. } | ClientMsg::Resume { .. } => {
                 Err(Fail::code(ErrorCode::BadRequest, "this connection is already authenticated"))
             }
-            ClientMsg::Logout { everywhere: false } => self.logout().await,
+            ClientMsg::Logout { everywhere } => self.logout(everywhere).await,
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
@@ -89,7 +89,8 @@ impl Session {
             }
             ClientMsg::Typing { room_id, active } => self.typing(room_id, active),
             ClientMsg::Read { room_id, seq } => self.read(room_id, seq),
-            ClientMsg::ListRooms { .. } => self.list_rooms(reference).await,
+            ClientMsg::ListRooms { cursor, limit } => self.list_rooms(cursor, limit, reference).await,
+            ClientMsg::Members { room_id, cursor, limit } => self.members(room_id, cursor, limit, reference).await,
             ClientMsg::Match { code: None } => self.request_match(reference).await,
             ClientMsg::CancelMatch => {
                 self.conn.shared.hub.cancel_match(self.handle.id);
@@ -97,10 +98,8 @@ impl Session {
             }
             ClientMsg::Ping => self.respond(&ServerMsg::Pong, reference).await,
             // Wave 2 requests this server does not serve yet: a defined refusal.
-            other @ (ClientMsg::Logout { .. }
-            | ClientMsg::Send { .. }
+            other @ (ClientMsg::Send { .. }
             | ClientMsg::Match { .. }
-            | ClientMsg::Members { .. }
             | ClientMsg::SetStatus { .. }
             | ClientMsg::Reveal { .. }
             | ClientMsg::EndMatch { .. }
@@ -130,10 +129,5 @@ impl Session {
             return Err(Fail::code(ErrorCode::NotFound, "no such room"));
         }
         Err(Fail::code(ErrorCode::Forbidden, "join the room on this connection first"))
-    }
-
-    async fn logout(&mut self) -> Handled {
-        self.conn.shared.accounts.logout(&self.token_hash).await.map_err(|err| Fail::Internal(err.to_string()))?;
-        Err(Fail::End(End::close(1000, "logged out")))
     }
 }

@@ -1,16 +1,26 @@
-//! Room requests: create_room, join, leave, list_rooms, match.
+//! Room requests: create_room, join, leave, match, with the per-user quotas
+//! that bound how fast rooms and memberships can grow.
 
 use super::Session;
+use super::pages;
 use super::requests::{Fail, Handled};
 use crate::clock::ordered_now_ms;
 use crate::hub::{MatchOutcome, frame};
-use crate::store::RoomRecord;
-use heartlink_protocol::limits::{JOIN_LATEST, JOIN_SINCE_MAX};
-use heartlink_protocol::{ErrorCode, Member, ReadMarker, RequestRef, RoomId, RoomKind, RoomName, RoomSummary, ServerMsg};
+use crate::store::{PageBudget, RoomRecord};
+use heartlink_protocol::limits::{JOIN_LATEST, JOIN_MEMBERS_MAX, JOIN_SINCE_MAX};
+use heartlink_protocol::{ErrorCode, RequestRef, RoomId, RoomKind, RoomName, ServerMsg, UserId};
+use std::time::Instant;
 
 impl Session {
     pub(super) async fn create_room(&mut self, name: RoomName, reference: Option<&RequestRef>) -> Handled {
         let me = self.handle.user.id;
+        self.check_membership_cap(me)?;
+        if let Err(wait) = self.conn.shared.room_quota.take(me, Instant::now()) {
+            return Err(Fail::RateLimited {
+                message: "you created too many rooms in the last hour; try again later",
+                retry_after_ms: crate::rate_limit::retry_after_ms(wait),
+            });
+        }
         let now = ordered_now_ms();
         let record = RoomRecord {
             id: RoomId::random(),
@@ -34,6 +44,9 @@ impl Session {
         if !room.admits(me.id) {
             return Err(Fail::code(ErrorCode::Forbidden, "this pair room admits only its two users"));
         }
+        if !shared.store.is_member(room_id, me.id)? {
+            self.check_membership_cap(me.id)?;
+        }
         let new_member = shared.store.add_member(room_id, me.id, ordered_now_ms())?;
         if new_member {
             shared.store.flush().await?;
@@ -43,35 +56,27 @@ impl Session {
         if new_member {
             shared.hub.user_joined(room_id, me.clone(), self.handle.id);
         }
-        let page = match since {
-            Some(since) => shared.store.after(room_id, since, durable, JOIN_SINCE_MAX)?,
-            None => shared.store.latest(room_id, durable, JOIN_LATEST)?,
-        };
-        let mut members = Vec::new();
-        for user_id in shared.store.members(room_id)? {
-            if let Some(account) = shared.store.user(user_id)? {
-                members.push(Member { user: account.user(), online: shared.hub.is_online(user_id), ..Member::default() });
-            }
-        }
-        let reads = shared
-            .store
-            .reads(room_id)?
-            .into_iter()
-            .filter(|(user, _)| *user != me.id)
-            .filter_map(|(user, seq)| {
-                let user = members.iter().find(|member| member.user.id == user)?.user.clone();
-                Some(ReadMarker { user, seq })
-            })
-            .collect();
-        let joined = ServerMsg::Joined {
+        let (members, members_cursor) = self.member_page(room_id, None, JOIN_MEMBERS_MAX as usize)?;
+        let reads = self.leading_reads(room_id)?;
+        let mut joined = ServerMsg::Joined {
             room: room.room(),
             members,
             last_seq: durable,
-            messages: page.messages,
-            has_more: page.has_more,
+            messages: Vec::new(),
+            has_more: false,
             reads,
-            members_cursor: None,
+            members_cursor,
         };
+        // The messages get what the rest of the reply leaves of the bound.
+        let bytes = pages::message_bytes(&joined);
+        let page = match since {
+            Some(since) => shared.store.after(room_id, since, durable, PageBudget { count: JOIN_SINCE_MAX, bytes })?,
+            None => shared.store.latest(room_id, durable, PageBudget { count: JOIN_LATEST, bytes })?,
+        };
+        if let ServerMsg::Joined { messages, has_more, .. } = &mut joined {
+            *messages = page.messages;
+            *has_more = page.has_more;
+        }
         self.respond(&joined, reference).await
     }
 
@@ -89,25 +94,17 @@ impl Session {
         self.respond(&ServerMsg::Left { room_id }, reference).await
     }
 
-    pub(super) async fn list_rooms(&mut self, reference: Option<&RequestRef>) -> Handled {
-        let shared = std::sync::Arc::clone(&self.conn.shared);
-        let me = self.handle.user.id;
-        let mut rooms = Vec::new();
-        for room_id in shared.store.rooms_of(me)? {
-            let Some(record) = shared.store.room(room_id)? else { continue };
-            rooms.push(RoomSummary {
-                room: record.room(),
-                last_seq: shared.sequencer.room(room_id)?.durable(),
-                read_seq: shared.store.read_seq(room_id, me)?,
-                mentions: 0,
-            });
-        }
-        rooms.sort_by_key(|summary| (summary.room.created_at, summary.room.id));
-        self.respond(&ServerMsg::Rooms { rooms, has_more: false, cursor: None }, reference).await
-    }
-
     pub(super) async fn request_match(&mut self, reference: Option<&RequestRef>) -> Handled {
         let shared = std::sync::Arc::clone(&self.conn.shared);
+        // Checked before the user waits, so both users of a pair room have
+        // room for it by the time it is made.
+        self.check_membership_cap(self.handle.user.id)?;
+        if let Err(wait) = shared.pair_room_quota.check(self.handle.user.id, Instant::now()) {
+            return Err(Fail::RateLimited {
+                message: "you started too many stranger chats in the last hour; try again later",
+                retry_after_ms: crate::rate_limit::retry_after_ms(wait),
+            });
+        }
         let other = match shared.hub.request_match(self.handle.id) {
             MatchOutcome::Waiting => return self.respond(&ServerMsg::MatchWaiting, reference).await,
             MatchOutcome::Matched(other) => other,
@@ -131,9 +128,22 @@ impl Session {
             shared.hub.send_to(other.id, frame(&sorry));
             return Err(err.into());
         }
+        let now = Instant::now();
+        shared.pair_room_quota.record(me.id, now);
+        shared.pair_room_quota.record(other.user.id, now);
         tracing::info!(room = %record.id, "pair room created by match");
         let matched = ServerMsg::Matched { room: record.room() };
         shared.hub.send_to(other.id, frame(&matched));
         self.respond(&matched, reference).await
+    }
+
+    /// `forbidden` when `user` already is a member of as many rooms as a
+    /// user may be (`--memberships-per-user`; 0 = unlimited).
+    fn check_membership_cap(&self, user: UserId) -> Handled {
+        let cap = self.conn.shared.config.memberships_per_user;
+        if cap > 0 && self.conn.shared.store.membership_count(user)? >= cap {
+            return Err(Fail::code(ErrorCode::Forbidden, "you are a member of too many rooms; leave one first"));
+        }
+        Ok(())
     }
 }

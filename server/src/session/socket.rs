@@ -5,7 +5,8 @@
 use crate::handshake::Ws;
 use crate::shared::Shared;
 use futures_util::{SinkExt, StreamExt};
-use heartlink_protocol::{RequestRef, ServerMsg, encode_server};
+use heartlink_protocol::limits::REPLY_BYTES;
+use heartlink_protocol::{ErrorCode, RequestRef, ServerMsg, encode_server};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,19 +56,32 @@ pub struct Connection {
     pub ws: Ws,
     pub peer: SocketAddr,
     pub shared: Arc<Shared>,
+    /// Whether the session makes its user appear online: false after
+    /// `resume{presence:false}` (scripts, bots).
+    pub presence: bool,
     last_heard: Instant,
 }
 
 impl Connection {
     /// Wraps a socket that finished its handshake.
     pub fn new(ws: Ws, peer: SocketAddr, shared: Arc<Shared>) -> Self {
-        Self { ws, peer, shared, last_heard: Instant::now() }
+        Self { ws, peer, shared, presence: true, last_heard: Instant::now() }
     }
 
     /// Sends a direct reply, carrying the request's `ref`.
+    ///
+    /// Every reply is built within `REPLY_BYTES` (session/pages.rs); one that
+    /// is not is a bug, answered with `internal` and logged, rather than
+    /// written: a frame larger than the write buffer would drop the
+    /// connection without a close frame, again on every retry.
     pub async fn reply(&mut self, msg: &ServerMsg, reference: Option<&RequestRef>) -> Result<(), End> {
-        let text = Utf8Bytes::from(encode_server(msg, reference));
-        self.write_frames(vec![text], &CancellationToken::new()).await
+        let mut text = encode_server(msg, reference);
+        if text.len() > REPLY_BYTES {
+            tracing::error!(peer = %self.peer, bytes = text.len(), limit = REPLY_BYTES, "reply over the byte bound not sent");
+            let refusal = ServerMsg::error(ErrorCode::Internal, "the reply would be too large; this is a server bug");
+            text = encode_server(&refusal, reference);
+        }
+        self.write_frames(vec![Utf8Bytes::from(text)], &CancellationToken::new()).await
     }
 
     /// Writes frames and flushes once; gives up when `abort` fires or the

@@ -1,6 +1,6 @@
-//! Accounts and session tokens: `users`, `usernames`, `tokens`.
+//! Accounts: `users`, `usernames` (tokens are in tokens.rs).
 
-use super::{Store, StoreError, TokenRecord, UserRecord, decode, encode};
+use super::{Store, StoreError, UserRecord, decode, encode};
 use heartlink_protocol::{UserId, Username};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -45,68 +45,18 @@ impl Store {
     pub fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         self.users.get(id.as_bytes())?.map(|bytes| decode("users", &bytes)).transpose()
     }
-
-    /// Records a new token (by its hash).
-    pub fn insert_token(&self, token_hash: &[u8; 32], user_id: UserId, now: u64) -> Result<(), StoreError> {
-        let record = TokenRecord { user_id, issued_at: now, last_used: now };
-        self.tokens.insert(token_hash, encode("tokens", &record)?)?;
-        Ok(())
-    }
-
-    /// The user a token belongs to, if it exists and was used within `ttl_ms`;
-    /// refreshes its last use. An expired token is deleted.
-    ///
-    /// The last use is rewritten only when it is older than 1/720 of the
-    /// lifetime (an hour of a 30-day token): a write per `resume` made every
-    /// reconnect pay a sled write for a timestamp nobody needs to the
-    /// millisecond. A token may so expire up to that much early.
-    pub fn use_token(&self, token_hash: &[u8; 32], now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError> {
-        let Some(bytes) = self.tokens.get(token_hash)? else {
-            return Ok(None);
-        };
-        let mut record: TokenRecord = decode("tokens", &bytes)?;
-        if now.saturating_sub(record.last_used) > ttl_ms {
-            self.tokens.remove(token_hash)?;
-            return Ok(None);
-        }
-        if now.saturating_sub(record.last_used) >= ttl_ms / TOKEN_REFRESH_FRACTION {
-            record.last_used = now;
-            self.tokens.insert(token_hash, encode("tokens", &record)?)?;
-        }
-        Ok(Some(record.user_id))
-    }
-
-    /// Deletes a token; later `resume`s with it fail.
-    pub fn revoke_token(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
-        self.tokens.remove(token_hash)?;
-        Ok(())
-    }
 }
-
-/// See [`Store::use_token`].
-const TOKEN_REFRESH_FRACTION: u64 = 720;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn usernames_are_unique_case_insensitively_and_tokens_expire() {
+    fn usernames_are_unique_case_insensitively() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let alice = store.create_user(&Username::try_from("Alice").unwrap(), "h".into(), 1).unwrap().unwrap();
+        store.create_user(&Username::try_from("Alice").unwrap(), "h".into(), 1).unwrap().unwrap();
         assert!(store.create_user(&Username::try_from("alice").unwrap(), "h".into(), 1).unwrap().is_none());
         assert_eq!(store.user_by_name("alice").unwrap().unwrap().username, "Alice");
-
-        let hash = [7u8; 32];
-        store.insert_token(&hash, alice.id, 1_000).unwrap();
-        assert_eq!(store.use_token(&hash, 1_500, 1_000).unwrap(), Some(alice.id));
-        assert_eq!(store.use_token(&hash, 2_400, 1_000).unwrap(), Some(alice.id), "use refreshes the expiry");
-        assert_eq!(store.use_token(&hash, 2_401, 1_000).unwrap(), Some(alice.id));
-        assert_eq!(store.use_token(&hash, 3_400, 1_000).unwrap(), Some(alice.id), "a use a moment ago did not move it");
-        assert_eq!(store.use_token(&hash, 4_500, 1_000).unwrap(), None);
-        store.insert_token(&hash, alice.id, 1_000).unwrap();
-        store.revoke_token(&hash).unwrap();
-        assert_eq!(store.use_token(&hash, 1_000, 1_000).unwrap(), None);
     }
 }

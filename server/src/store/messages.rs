@@ -1,6 +1,7 @@
 //! Messages and their idempotency records: `messages`, `dedup`.
 
-use super::{Store, StoreError, StoredMessage, concat, decode, encode, u64_at};
+use super::{Store, StoreError, StoredMessage, SweepCursor, Swept, concat, decode, encode, sweep_chunk, u64_at};
+use crate::wire_size::wire_len;
 use heartlink_protocol::{ChatMessage, ClientMsgId, RoomId, UserId};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -10,6 +11,25 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 pub struct Page {
     pub messages: Vec<ChatMessage>,
     pub has_more: bool,
+}
+
+/// How much a page may hold: at most `count` messages, whose wire encodings
+/// (as `ChatMessage` objects in a JSON list, a comma each) take at most
+/// `bytes`. A page holds at least one message when any is in range, so
+/// paging always moves on; one message is far below any budget the server
+/// uses (the body limit bounds it, see `session/pages.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct PageBudget {
+    pub count: u32,
+    pub bytes: usize,
+}
+
+impl PageBudget {
+    /// Whether a message of `size` bytes still fits after `used` bytes in a
+    /// page that already holds `held` messages.
+    fn fits(self, held: usize, used: usize, size: usize) -> bool {
+        held == 0 || (held < self.count as usize && used.saturating_add(size) <= self.bytes)
+    }
 }
 
 /// A message and its idempotency record, encoded and waiting to be written.
@@ -89,42 +109,68 @@ impl Store {
         }
     }
 
-    /// Up to `limit` messages with seq ≤ `upto`, the newest ones, oldest first;
-    /// `has_more` when older ones remain.
-    pub fn latest(&self, room: RoomId, upto: u64, limit: u32) -> Result<Page, StoreError> {
-        if upto == 0 || limit == 0 {
+    /// The newest messages with seq ≤ `upto` that fit `budget`, oldest
+    /// first; `has_more` when older ones remain.
+    pub fn latest(&self, room: RoomId, upto: u64, budget: PageBudget) -> Result<Page, StoreError> {
+        if upto == 0 || budget.count == 0 {
             return Ok(Page::default());
         }
-        // Seqs have no gaps, so the page is exactly the last `limit` keys up
-        // to `upto`: read them forwards. sled 0.34 re-descends the tree for
-        // every step of a reverse range, which made pages on a large store
-        // several times slower.
-        let start = upto.saturating_sub(u64::from(limit).saturating_sub(1)).max(1);
-        let mut messages = Vec::with_capacity(limit as usize);
-        for entry in self.messages.range(message_key(room, start)..=message_key(room, upto)) {
-            messages.push(decode_entry(room, entry?)?);
+        // Seqs have no gaps, so the candidates are exactly the last `count`
+        // keys up to `upto`: read them forwards. sled 0.34 re-descends the
+        // tree for every step of a reverse range, which made pages on a
+        // large store several times slower. Only the ones that fit are
+        // decoded, newest first.
+        let start = upto.saturating_sub(u64::from(budget.count).saturating_sub(1)).max(1);
+        let candidates = self.messages.range(message_key(room, start)..=message_key(room, upto)).collect::<Result<Vec<_>, _>>()?;
+        let mut messages = Vec::with_capacity(candidates.len());
+        let mut used = 0usize;
+        for entry in candidates.into_iter().rev() {
+            let message = decode_entry(room, entry)?;
+            let size = wire_len(&message).saturating_add(1);
+            if !budget.fits(messages.len(), used, size) {
+                break;
+            }
+            used += size;
+            messages.push(message);
         }
-        let has_more = start > 1 && self.messages.range(message_key(room, 1)..message_key(room, start)).next().is_some();
+        messages.reverse();
+        let first = messages.first().map_or(start, |message| message.seq);
+        let has_more = first > 1 && self.messages.range(message_key(room, 1)..message_key(room, first)).next().is_some();
         Ok(Page { messages, has_more })
     }
 
-    /// Up to `limit` messages with `since` < seq ≤ `upto`, oldest first;
-    /// `has_more` when newer ones (up to `upto`) remain.
-    pub fn after(&self, room: RoomId, since: u64, upto: u64, limit: u32) -> Result<Page, StoreError> {
+    /// The oldest messages with `since` < seq ≤ `upto` that fit `budget`,
+    /// oldest first; `has_more` when newer ones (up to `upto`) remain.
+    pub fn after(&self, room: RoomId, since: u64, upto: u64, budget: PageBudget) -> Result<Page, StoreError> {
         if since >= upto {
             return Ok(Page::default());
         }
         let range = message_key(room, since.saturating_add(1))..=message_key(room, upto);
         let mut messages = Vec::new();
-        let mut has_more = false;
+        let mut used = 0usize;
         for entry in self.messages.range(range) {
-            if messages.len() == limit as usize {
-                has_more = true;
-                break;
+            let message = decode_entry(room, entry?)?;
+            let size = wire_len(&message).saturating_add(1);
+            if !budget.fits(messages.len(), used, size) {
+                return Ok(Page { messages, has_more: true });
             }
-            messages.push(decode_entry(room, entry?)?);
+            used += size;
+            messages.push(message);
         }
-        Ok(Page { messages, has_more })
+        Ok(Page { messages, has_more: false })
+    }
+
+    /// One chunk of the sweep of idempotency records: looks at up to `max`
+    /// records after `from` and deletes those of messages stored before
+    /// `cutoff_ms`. A retry of such a message is stored as a new one.
+    pub fn prune_dedup(&self, cutoff_ms: u64, from: Option<&SweepCursor>, max: usize) -> Result<Swept, StoreError> {
+        sweep_chunk(&self.dedup, from, max, |key, value| {
+            if u64_at(value, 8) >= cutoff_ms {
+                return Ok(false);
+            }
+            self.dedup.remove(key)?;
+            Ok(true)
+        })
     }
 }
 
@@ -143,6 +189,10 @@ mod tests {
         StoredMessage { sender, body: format!("m{n}"), ts: n, client_msg_id: format!("c{n}"), attachment: None }
     }
 
+    fn count(count: u32) -> PageBudget {
+        PageBudget { count, bytes: usize::MAX }
+    }
+
     #[test]
     fn pages_are_chronological_and_rooms_do_not_mix() {
         let dir = tempfile::tempdir().unwrap();
@@ -155,15 +205,73 @@ mod tests {
         assert_eq!(store.last_seq(RoomId::from_bytes([9; 16])).unwrap(), 0);
 
         let seqs = |page: &Page| page.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
-        let latest = store.latest(room, 10, 3).unwrap();
+        let latest = store.latest(room, 10, count(3)).unwrap();
         assert_eq!((seqs(&latest), latest.has_more), (vec![8, 9, 10], true));
-        let before = store.latest(room, 2, 5).unwrap();
+        let before = store.latest(room, 2, count(5)).unwrap();
         assert_eq!((seqs(&before), before.has_more), (vec![1, 2], false));
-        let after = store.after(room, 7, 10, 2).unwrap();
+        let after = store.after(room, 7, 10, count(2)).unwrap();
         assert_eq!((seqs(&after), after.has_more), (vec![8, 9], true));
-        assert!(store.after(room, 10, 10, 5).unwrap().messages.is_empty());
+        assert!(store.after(room, 10, 10, count(5)).unwrap().messages.is_empty());
 
         let id = ClientMsgId::try_from("c4").unwrap();
         assert_eq!(store.dedup(UserId::from_bytes([1; 16]), room, &id).unwrap(), Some((4, 4)));
+    }
+
+    fn big(n: u64) -> StoredMessage {
+        // 4,000 four-byte emoji: the largest body there is.
+        StoredMessage { body: "😀".repeat(4000), ..stored(n) }
+    }
+
+    #[test]
+    fn pages_are_cut_by_bytes_and_never_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let room = RoomId::from_bytes([2; 16]);
+        let writes: Vec<_> = (1..=40).map(|seq| store.prepare_message(room, seq, &big(seq)).unwrap()).collect();
+        store.write_messages(&writes).unwrap();
+        let one = wire_len(&big(1).into_chat(room, 1)) + 1;
+        let budget = PageBudget { count: 100, bytes: one * 5 + one / 2 };
+
+        let latest = store.latest(room, 40, budget).unwrap();
+        let seqs: Vec<u64> = latest.messages.iter().map(|m| m.seq).collect();
+        assert_eq!((seqs, latest.has_more), (vec![36, 37, 38, 39, 40], true));
+        let oldest = store.latest(room, 3, budget).unwrap();
+        assert_eq!((oldest.messages.len(), oldest.has_more), (3, false));
+
+        let after = store.after(room, 10, 40, budget).unwrap();
+        let seqs: Vec<u64> = after.messages.iter().map(|m| m.seq).collect();
+        assert_eq!((seqs, after.has_more), (vec![11, 12, 13, 14, 15], true));
+        let tail = store.after(room, 37, 40, budget).unwrap();
+        assert_eq!((tail.messages.len(), tail.has_more), (3, false));
+
+        // A budget smaller than one message still moves on by one.
+        let tiny = PageBudget { count: 100, bytes: 10 };
+        assert_eq!(store.after(room, 0, 40, tiny).unwrap().messages.len(), 1);
+        assert_eq!(store.latest(room, 40, tiny).unwrap().messages.len(), 1);
+    }
+
+    #[test]
+    fn idempotency_records_are_pruned_after_their_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let room = RoomId::from_bytes([2; 16]);
+        // ts = seq: messages 1..=10 stored at times 1..=10.
+        let writes: Vec<_> = (1..=10).map(|seq| store.prepare_message(room, seq, &stored(seq)).unwrap()).collect();
+        store.write_messages(&writes).unwrap();
+        let (mut removed, mut cursor) = (0, None);
+        loop {
+            let swept = store.prune_dedup(6, cursor.as_ref(), 4).unwrap();
+            removed += swept.removed;
+            match swept.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(removed, 5);
+        let sender = UserId::from_bytes([1; 16]);
+        let id = |n: u64| ClientMsgId::try_from(format!("c{n}").as_str()).unwrap();
+        assert_eq!(store.dedup(sender, room, &id(5)).unwrap(), None, "older than the window: gone");
+        assert_eq!(store.dedup(sender, room, &id(6)).unwrap(), Some((6, 6)), "inside the window: kept");
+        assert_eq!(store.latest(room, 10, count(10)).unwrap().messages.len(), 10, "the messages themselves stay");
     }
 }

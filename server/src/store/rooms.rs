@@ -1,4 +1,4 @@
-//! Rooms, membership and read markers: `rooms`, `members`, `memberships`, `reads`.
+//! Rooms and read markers: `rooms`, `reads` (membership is in members.rs).
 
 use super::{RoomRecord, Store, StoreError, concat, decode, encode, id_at, u64_at};
 use heartlink_protocol::{RoomId, UserId};
@@ -9,12 +9,11 @@ impl Store {
     /// Stores a new room with its first members.
     pub fn create_room(&self, room: &RoomRecord, members: &[UserId], now: u64) -> Result<(), StoreError> {
         let value = encode("rooms", room)?;
-        (&self.rooms, &self.members, &self.memberships)
-            .transaction(|(rooms, member_tree, membership_tree)| {
+        (&self.rooms, &self.members, &self.member_order, &self.memberships)
+            .transaction(|(rooms, member_tree, order_tree, membership_tree)| {
                 rooms.insert(room.id.as_bytes(), value.as_slice())?;
                 for user in members {
-                    member_tree.insert(concat(&[room.id.as_bytes(), user.as_bytes()]), &now.to_be_bytes())?;
-                    membership_tree.insert(concat(&[user.as_bytes(), room.id.as_bytes()]), &[])?;
+                    super::members::insert_member((member_tree, order_tree, membership_tree), room.id, *user, now)?;
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
             })
@@ -29,53 +28,6 @@ impl Store {
     /// The room with this id.
     pub fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
         self.rooms.get(id.as_bytes())?.map(|bytes| decode("rooms", &bytes)).transpose()
-    }
-
-    /// Whether `user` is a member of `room`.
-    pub fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
-        Ok(self.members.contains_key(concat(&[room.as_bytes(), user.as_bytes()]))?)
-    }
-
-    /// Makes `user` a member; `true` when they were not one before. An
-    /// existing membership keeps its original time (members are listed
-    /// oldest first).
-    pub fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
-        let key = concat(&[room.as_bytes(), user.as_bytes()]);
-        let added = self.members.compare_and_swap(key, None::<&[u8]>, Some(&now.to_be_bytes()[..]))?.is_ok();
-        // A re-join (every reconnect) writes nothing: only the read. The
-        // check still repairs a membership whose second half a crash lost.
-        let membership = concat(&[user.as_bytes(), room.as_bytes()]);
-        if added || !self.memberships.contains_key(&membership)? {
-            self.memberships.insert(membership, &[])?;
-        }
-        Ok(added)
-    }
-
-    /// Ends a membership; `true` when there was one.
-    pub fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
-        let previous = self.members.remove(concat(&[room.as_bytes(), user.as_bytes()]))?;
-        self.memberships.remove(concat(&[user.as_bytes(), room.as_bytes()]))?;
-        Ok(previous.is_some())
-    }
-
-    /// The members of a room, in the order they joined.
-    pub fn members(&self, room: RoomId) -> Result<Vec<UserId>, StoreError> {
-        let mut members = Vec::new();
-        for entry in self.members.scan_prefix(room.as_bytes()) {
-            let (key, joined_at) = entry?;
-            members.push((u64_at(&joined_at, 0), UserId::from_bytes(id_at(&key, 16))));
-        }
-        members.sort();
-        Ok(members.into_iter().map(|(_, user)| user).collect())
-    }
-
-    /// The rooms `user` is a member of.
-    pub fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
-        self.memberships
-            .scan_prefix(user.as_bytes())
-            .keys()
-            .map(|key| Ok(RoomId::from_bytes(id_at(&key?, 16))))
-            .collect()
     }
 
     /// Moves `user`'s read marker in `room` to `seq` if that is forward;
@@ -102,15 +54,33 @@ impl Store {
         Ok(self.reads.get(key)?.map_or(0, |bytes| u64_at(&bytes, 0)))
     }
 
-    /// Every member's read marker in `room`.
-    pub fn reads(&self, room: RoomId) -> Result<Vec<(UserId, u64)>, StoreError> {
-        self.reads
-            .scan_prefix(room.as_bytes())
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((UserId::from_bytes(id_at(&key, 16)), u64_at(&value, 0)))
-            })
-            .collect()
+    /// At most `limit` read markers of `room`, those furthest ahead, of the
+    /// users `keep` accepts (asked only of markers that would make the cut),
+    /// furthest first. One pass over the room's markers, holding `limit` of
+    /// them: a room with many readers costs time here, not memory.
+    pub fn leading_reads(
+        &self,
+        room: RoomId,
+        limit: usize,
+        mut keep: impl FnMut(UserId) -> Result<bool, StoreError>,
+    ) -> Result<Vec<(UserId, u64)>, StoreError> {
+        use std::cmp::Reverse;
+        let mut leading = std::collections::BinaryHeap::with_capacity(limit.saturating_add(1).min(1024));
+        for entry in self.reads.scan_prefix(room.as_bytes()) {
+            let (key, value) = entry?;
+            let (user, seq) = (UserId::from_bytes(id_at(&key, 16)), u64_at(&value, 0));
+            let makes_the_cut = leading.len() < limit || leading.peek().is_some_and(|Reverse((lowest, _))| seq > *lowest);
+            if !makes_the_cut || !keep(user)? {
+                continue;
+            }
+            leading.push(Reverse((seq, user)));
+            if leading.len() > limit {
+                leading.pop();
+            }
+        }
+        let mut reads: Vec<(UserId, u64)> = leading.into_iter().map(|Reverse((seq, user))| (user, seq)).collect();
+        reads.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(reads)
     }
 }
 
@@ -119,17 +89,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn joining_again_keeps_the_membership_age() {
+    fn leading_reads_are_the_furthest_ahead_of_the_kept_users() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let room = RoomId::random();
-        let (first, second) = (UserId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
-        assert!(store.add_member(room, first, 10).unwrap());
-        assert!(store.add_member(room, second, 20).unwrap());
-        assert!(!store.add_member(room, first, 30).unwrap(), "already a member");
-        assert_eq!(store.members(room).unwrap(), vec![first, second]);
-        assert!(store.remove_member(room, first).unwrap());
-        assert!(store.add_member(room, first, 40).unwrap(), "a member again after leaving");
-        assert_eq!(store.members(room).unwrap(), vec![second, first]);
+        for n in 1..=200u8 {
+            store.advance_read(room, UserId::from_bytes([n; 16]), u64::from(n) * 10).unwrap();
+        }
+        store.advance_read(RoomId::random(), UserId::from_bytes([201; 16]), 99_999).unwrap();
+        let odd_only = |user: UserId| Ok(user.as_bytes()[0] % 2 == 1);
+        let reads = store.leading_reads(room, 3, odd_only).unwrap();
+        let expected: Vec<(UserId, u64)> =
+            [199u8, 197, 195].iter().map(|n| (UserId::from_bytes([*n; 16]), u64::from(*n) * 10)).collect();
+        assert_eq!(reads, expected);
+        assert_eq!(store.leading_reads(room, 500, |_| Ok(true)).unwrap().len(), 200);
     }
 }

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::session::Session;
-use heartlink_protocol::{ChatMessage, Member, Room, RoomKind, ServerMsg, User, UserId};
+use crate::events::Outgoing;
+use heartlink_protocol::{ChatMessage, Member, RelKind, RelatesTo, Room, RoomKind, RoomSummary, ServerMsg, User, UserId};
 
 pub const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -29,7 +30,7 @@ pub fn room(id: RoomId, name: &str) -> Room {
 }
 
 pub fn session(rooms: &[RoomId]) -> Session {
-    Session { server: "ws://127.0.0.1:7878/ws".into(), username: "alice".into(), token: TOKEN.into(), rooms: rooms.to_vec(), active: None }
+    Session { server: "ws://127.0.0.1:7878/ws".into(), username: "alice".into(), token: TOKEN.into(), rooms: rooms.to_vec(), active: None, muted: vec![] }
 }
 
 /// 09:41 UTC plus `seq` minutes.
@@ -56,7 +57,7 @@ pub fn joined(room_id: RoomId, messages: Vec<ChatMessage>) -> ServerMsg {
 }
 
 pub fn authenticated(reconnect: bool) -> NetEvent {
-    NetEvent::Authenticated { user: alice(), token: TOKEN.into(), server: "ws://127.0.0.1:7878/ws".into(), reconnect }
+    NetEvent::Authenticated { user: alice(), token: TOKEN.into(), server: "ws://127.0.0.1:7878/ws".into(), reconnect, blocked: vec![] }
 }
 
 /// Alice, connected, in room "general" with bob.
@@ -114,4 +115,58 @@ pub fn sent_id(effects: &[Effect]) -> String {
             _ => None,
         })
         .unwrap_or_else(|| panic!("no send in {effects:?}"))
+}
+
+pub fn carol() -> User {
+    User { id: UserId(uuid::Uuid::from_u128(0xca401)), username: "carol".into() }
+}
+
+pub fn joined_named(id: RoomId, name: &str) -> ServerMsg {
+    match joined(id, vec![]) {
+        ServerMsg::Joined { members, last_seq, messages, has_more, reads, members_cursor, .. } => {
+            ServerMsg::Joined { room: room(id, name), members, last_seq, messages, has_more, reads, members_cursor }
+        }
+        other => other,
+    }
+}
+
+/// A reply, edit, deletion or reaction from `sender` to message `target`.
+pub fn relation(room_id: RoomId, seq: u64, sender: &User, target: u64, rel: RelKind, body: &str) -> ChatMessage {
+    ChatMessage { relates_to: Some(RelatesTo { seq: target, rel }), ..message(room_id, seq, sender, body, &format!("rel-{seq}")) }
+}
+
+/// A pair room as the server shows it to alice: named after the stranger's alias, no creator.
+pub fn pair_room(id: RoomId, alias: &str) -> Room {
+    Room { id, name: alias.into(), kind: RoomKind::Pair, created_by: None, created_at: 0 }
+}
+
+pub fn summary(room: Room, last_seq: u64, read_seq: u64, mentions: u64) -> RoomSummary {
+    RoomSummary { room, last_seq, read_seq, mentions }
+}
+
+/// The one-off requests among the effects.
+pub fn requests(effects: &[Effect]) -> Vec<ClientMsg> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Net(NetCmd::Request(msg)) => Some(msg.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The messages queued for sending among the effects.
+pub fn sends(effects: &[Effect]) -> Vec<Outgoing> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Net(NetCmd::Send(out)) => Some(out.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The texts of the open room's notices.
+pub fn notices(app: &App) -> Vec<String> {
+    app.active_room().map(|room| room.notices.iter().map(|n| n.text.clone()).collect()).unwrap_or_default()
 }

@@ -100,6 +100,31 @@ fn a_since_join_with_more_pages_on_before_reporting_resynced() {
 }
 
 #[test]
+fn live_messages_during_paging_do_not_shorten_the_gap() {
+    let now = Instant::now();
+    let mut state = SyncState::default();
+    let room_id = RoomId::random();
+    state.join(room_id);
+    let first = decoded(&state.on_connected().frames);
+    state.on_frame(reply(joined(room_id, 1..=2, 2, false), first[0].1.as_deref()), now);
+    state.on_disconnected();
+    let rejoin = decoded(&state.on_connected().frames);
+    // A page cut short by size: 3..=20 of a gap up to 900, then live 901 arrives.
+    let step = state.on_frame(reply(joined(room_id, 3..=20, 900, true), rejoin[0].1.as_deref()), now);
+    let next = decoded(&step.frames);
+    state.on_frame(reply(ServerMsg::ChatMessage(message(room_id, 901)), None), now);
+    assert_eq!(next[0].0, ClientMsg::Join { room_id, since: Some(20) });
+    // Cut off again before the next page: the reconnect asks from the gap, not from 901.
+    state.on_disconnected();
+    let again = decoded(&state.on_connected().frames);
+    assert_eq!(again[0].0, ClientMsg::Join { room_id, since: Some(20) });
+    state.on_frame(reply(joined(room_id, 21..=901, 901, false), again[0].1.as_deref()), now);
+    state.on_frame(reply(ServerMsg::ChatMessage(message(room_id, 902)), None), now);
+    state.on_disconnected();
+    assert_eq!(decoded(&state.on_connected().frames)[0].0, ClientMsg::Join { room_id, since: Some(902) });
+}
+
+#[test]
 fn a_plain_join_with_has_more_means_older_history_not_a_gap() {
     let now = Instant::now();
     let mut state = SyncState::default();

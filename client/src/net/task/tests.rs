@@ -18,6 +18,10 @@ enum Behaviour {
     /// Accepts the login, answers every `ping` (so the client re-syncs), and
     /// drops the connection after `keep`.
     ResyncThenDrop { keep: Duration },
+    /// Accepts the login, then closes with 4003 (the operator banned the account).
+    BanAfterLogin,
+    /// Refuses every login with `error{code:"banned"}`.
+    RefuseBanned,
 }
 
 struct FakeServer {
@@ -48,6 +52,11 @@ async fn fake_server(behaviour: Behaviour) -> FakeServer {
 async fn serve(stream: tokio::net::TcpStream, behaviour: Behaviour) {
     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else { return };
     let _login = ws.next().await;
+    if let Behaviour::RefuseBanned = behaviour {
+        let refusal = ServerMsg::error(heartlink_protocol::ErrorCode::Banned, "banned: spam");
+        let _ = ws.send(Message::text(encode_server(&refusal, None))).await;
+        return;
+    }
     let user = User { id: UserId(uuid::Uuid::from_u128(7)), username: "alice".into() };
     let established = ServerMsg::ConnectionEstablished {
         user,
@@ -60,7 +69,12 @@ async fn serve(stream: tokio::net::TcpStream, behaviour: Behaviour) {
     };
     let _ = ws.send(Message::text(encode_server(&established, None))).await;
     let keep = match behaviour {
-        Behaviour::DropAfterLogin => return,
+        Behaviour::DropAfterLogin | Behaviour::RefuseBanned => return,
+        Behaviour::BanAfterLogin => {
+            let frame = CloseFrame { code: CloseCode::from(4003), reason: "spam\u{1b}[2J".into() };
+            let _ = ws.close(Some(frame)).await;
+            return;
+        }
         Behaviour::ResyncThenDrop { keep } => keep,
     };
     let until = Instant::now() + keep;
@@ -180,4 +194,30 @@ async fn waking_from_a_sleep_reconnects_at_once() {
     // The check runs every 2 s; the heartbeat (60 s of silence) was not waited for.
     assert!(woke.elapsed() < Duration::from_secs(5), "{:?}", woke.elapsed());
     cancel.cancel();
+}
+
+/// Close 4003 or `error{code:"banned"}`: the reason is reported, the session
+/// ends (the app shows the login screen) and nothing is retried.
+#[tokio::test]
+async fn a_banned_account_stops_with_the_reason_and_does_not_retry() {
+    for behaviour in [Behaviour::BanAfterLogin, Behaviour::RefuseBanned] {
+        let server = fake_server(behaviour).await;
+        let (mut handle, cancel) = start(options(20, 100), &server.url);
+        let reason = loop {
+            let event = tokio::time::timeout(Duration::from_secs(10), handle.events.recv()).await.expect("an event in time");
+            match event {
+                Some(NetEvent::AuthFailed { reason, session_expired }) => {
+                    assert!(session_expired, "the saved session is over");
+                    break reason;
+                }
+                Some(_) => {}
+                None => panic!("the task stopped"),
+            }
+        };
+        assert!(reason.starts_with("this account is banned by the server's operator"), "{reason}");
+        // With a 20 ms backoff, a retry loop would have made many connections by now.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1, "no retry after a ban");
+        cancel.cancel();
+    }
 }

@@ -9,6 +9,7 @@ use crate::app::tests_support::*;
 use crate::app::{Msg, Notice, Pending};
 use crossterm::event::KeyCode;
 use heartlink_protocol::ServerMsg;
+use ratatui::text::Span;
 
 /// The old renderer: the whole timeline as rows, oldest first.
 fn full_rows(layout: Layout<'_>) -> Vec<Row> {
@@ -75,22 +76,22 @@ fn long_room(count: u64) -> (crate::app::App, RoomView) {
     for (after_seq, alert) in [(0, false), (5, true), (5, false), (count / 2, false), (3, false), (count, true), (count + 9, false)] {
         room.notices.push(Notice { after_seq, text: format!("notice after {after_seq}"), alert });
     }
-    room.pending.push(Pending { client_msg_id: "p1".into(), body: "pending ❤️ one\nwith two lines".into(), failed: None });
-    room.pending.push(Pending { client_msg_id: "p2".into(), body: "refused".into(), failed: Some("too long".into()) });
+    room.pending.push(Pending { client_msg_id: "p1".into(), body: "pending ❤️ one\nwith two lines".into(), relates_to: None, failed: None });
+    room.pending.push(Pending { client_msg_id: "p2".into(), body: "refused".into(), relates_to: None, failed: Some("too long".into()) });
     (app, room)
 }
 
 #[test]
 fn visible_rows_equal_the_old_full_wrap_at_any_width_and_offset() {
     let (app, mut room) = long_room(60);
-    let total_at_20 = full_rows(Layout { room: &room, width: 20, utc_offset: 0, me: app.me.as_ref(), look: &app.look }).len();
+    let total_at_20 = full_rows(Layout { room: &room, width: 20, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() }).len();
     for loading in [false, true] {
         room.loading_older = loading;
         for width in [2, 3, 7, 20, 41, 80, 160] {
             for height in [0, 1, 5, 24, 48] {
                 for scroll in [0, 1, 2, 7, 23, 50, 200, total_at_20 - 30, total_at_20, usize::MAX / 2, usize::MAX] {
                     room.scroll = scroll;
-                    let layout = Layout { room: &room, width, utc_offset: 3600, me: app.me.as_ref(), look: &app.look };
+                    let layout = Layout { room: &room, width, utc_offset: 3600, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
                     assert_eq!(
                         visible_rows(layout, height),
                         old_window(layout, height),
@@ -109,7 +110,7 @@ fn short_and_empty_timelines_match_too() {
     for step in 0..6u64 {
         for scroll in [0, 1, 3, 100] {
             room.scroll = scroll;
-            let layout = Layout { room: &room, width: 30, utc_offset: 0, me: app.me.as_ref(), look: &app.look };
+            let layout = Layout { room: &room, width: 30, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
             assert_eq!(visible_rows(layout, 10), old_window(layout, 10), "step {step}, scroll {scroll}");
         }
         room.insert(message(room_id, step + 1, &bob(), BODIES[usize::try_from(step).unwrap()], "y"), None);
@@ -121,7 +122,7 @@ fn short_and_empty_timelines_match_too() {
 fn the_height_is_exact_below_the_limit_and_at_least_the_limit_above() {
     let (app, room) = long_room(40);
     for width in [5, 33, 80] {
-        let layout = Layout { room: &room, width, utc_offset: 0, me: app.me.as_ref(), look: &app.look };
+        let layout = Layout { room: &room, width, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
         let total = full_rows(layout).len();
         assert_eq!(height_up_to(layout, usize::MAX), total);
         assert_eq!(height_up_to(layout, total + 1), total);
@@ -135,7 +136,7 @@ fn the_height_is_exact_below_the_limit_and_at_least_the_limit_above() {
 #[test]
 fn a_frame_wraps_only_the_messages_it_needs() {
     let (app, room) = long_room(5_000);
-    let layout = Layout { room: &room, width: 80, utc_offset: 0, me: app.me.as_ref(), look: &app.look };
+    let layout = Layout { room: &room, width: 80, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
     let tail = newest_rows(layout, 48);
     assert!(!tail.complete);
     // The longest body wraps to a handful of rows; a tail ending within one
@@ -151,12 +152,17 @@ fn carol() -> heartlink_protocol::User {
 /// What the open room's message pane shows at the app's terminal size.
 fn pane(app: &crate::app::App) -> Vec<Row> {
     let (width, height) = app.pane;
-    let layout = Layout { room: &app.rooms[0], width, utc_offset: app.utc_offset_secs, me: app.me.as_ref(), look: &app.look };
+    let layout = Layout { room: &app.rooms[0], width, utc_offset: app.utc_offset_secs, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
     visible_rows(layout, height)
 }
 
 fn text(rows: &[Row]) -> Vec<String> {
     rows.iter().map(|row| row.line.to_string()).collect()
+}
+
+/// Ctrl+↑: one row up (plain ↑ from an empty input selects a message).
+fn line_up() -> Msg {
+    Msg::Key(crossterm::event::KeyEvent::new(KeyCode::Up, crossterm::event::KeyModifiers::CONTROL))
 }
 
 /// A room of 60 messages at `size`, scrolled up `up` rows with the arrow key.
@@ -167,7 +173,7 @@ fn scrolled_room(size: (u16, u16), up: usize) -> (crate::app::App, heartlink_pro
     server(&mut app, joined(room_id, messages));
     server(&mut app, ServerMsg::ReadReceipt { room_id, user: bob(), seq: 60 });
     for _ in 0..up {
-        app.update(key(KeyCode::Up));
+        app.update(line_up());
     }
     assert_eq!(app.rooms[0].scroll, up);
     (app, room_id)
@@ -211,7 +217,7 @@ fn an_own_echo_replacing_its_pending_copy_keeps_the_view_too() {
     let id = app.rooms[0].pending[0].client_msg_id.clone();
     // Far enough up that the pending copy is below the view.
     for _ in 0..6 {
-        app.update(key(KeyCode::Up));
+        app.update(line_up());
     }
     let before = pane(&app);
     server(&mut app, ServerMsg::ChatMessage(message(room_id, 61, &alice(), BODIES[3], &id)));

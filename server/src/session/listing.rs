@@ -1,0 +1,103 @@
+//! The requests that list a user's rooms and a room's members, a page at a
+//! time: `list_rooms`, `members`, and the member and read-marker parts of
+//! `joined` (docs/PROTOCOL.md, "Replies are bounded").
+
+use super::Session;
+use super::pages::{self, BadCursor, RoomPosition};
+use super::requests::{Fail, Handled};
+use crate::store::RoomRecord;
+use heartlink_protocol::limits::JOIN_MEMBERS_MAX;
+use heartlink_protocol::{ErrorCode, ListLimit, Member, ReadMarker, RequestRef, RoomId, RoomSummary, ServerMsg};
+
+impl From<BadCursor> for Fail {
+    fn from(BadCursor: BadCursor) -> Self {
+        Fail::code(ErrorCode::BadRequest, "cursor is not one this server gave out; start again without it")
+    }
+}
+
+impl Session {
+    /// `list_rooms`: the user's rooms oldest first (by creation time, then
+    /// id), `limit` at a time, after `cursor`.
+    pub(super) async fn list_rooms(&mut self, cursor: Option<String>, limit: Option<ListLimit>, reference: Option<&RequestRef>) -> Handled {
+        let after = cursor.as_deref().map(RoomPosition::from_cursor).transpose()?;
+        let limit = limit.unwrap_or_default().get() as usize;
+        let shared = std::sync::Arc::clone(&self.conn.shared);
+        let me = self.handle.user.id;
+        // Every room of the user is read to sort them: the membership cap
+        // (`--memberships-per-user`) bounds this.
+        let mut records: Vec<RoomRecord> = Vec::new();
+        for room_id in shared.store.rooms_of(me)? {
+            if let Some(record) = shared.store.room(room_id)? {
+                records.push(record);
+            }
+        }
+        let position = |record: &RoomRecord| RoomPosition { created_at: record.created_at, room: record.id };
+        records.retain(|record| after.is_none_or(|after| position(record) > after));
+        records.sort_by_key(position);
+        let has_more = records.len() > limit;
+        records.truncate(limit);
+        let cursor = if has_more { records.last().map(|record| position(record).cursor()) } else { None };
+        let mut rooms = Vec::with_capacity(records.len());
+        for record in records {
+            rooms.push(RoomSummary {
+                last_seq: shared.sequencer.room(record.id)?.durable(),
+                read_seq: shared.store.read_seq(record.id, me)?,
+                room: record.room(),
+                mentions: 0,
+            });
+        }
+        self.respond(&ServerMsg::Rooms { rooms, has_more, cursor }, reference).await
+    }
+
+    /// `members`: a page of a joined room's members, in join order.
+    pub(super) async fn members(
+        &mut self,
+        room_id: RoomId,
+        cursor: Option<String>,
+        limit: Option<ListLimit>,
+        reference: Option<&RequestRef>,
+    ) -> Handled {
+        self.require_joined(room_id)?;
+        let after = cursor.as_deref().map(pages::member_position).transpose()?;
+        let (members, cursor) = self.member_page(room_id, after, limit.unwrap_or_default().get() as usize)?;
+        let page = ServerMsg::Members { room_id, members, has_more: cursor.is_some(), cursor };
+        self.respond(&page, reference).await
+    }
+
+    /// Up to `limit` members after `after`, each with whether they are
+    /// online, and the cursor to go on from when more follow.
+    pub(super) fn member_page(
+        &self,
+        room_id: RoomId,
+        after: Option<crate::store::MemberPosition>,
+        limit: usize,
+    ) -> Result<(Vec<Member>, Option<String>), Fail> {
+        let shared = &self.conn.shared;
+        let (positions, more) = shared.store.member_page(room_id, after, limit)?;
+        let mut members = Vec::with_capacity(positions.len());
+        for position in &positions {
+            if let Some(account) = shared.store.user(position.user)? {
+                members.push(Member { user: account.user(), online: shared.hub.is_online(position.user), ..Member::default() });
+            }
+        }
+        let cursor = if more { positions.last().map(|position| pages::member_cursor(*position)) } else { None };
+        Ok((members, cursor))
+    }
+
+    /// `joined.reads`: the read markers of the room's other current
+    /// members, the furthest ahead first, at most `JOIN_MEMBERS_MAX`.
+    pub(super) fn leading_reads(&self, room_id: RoomId) -> Result<Vec<ReadMarker>, Fail> {
+        let shared = &self.conn.shared;
+        let me = self.handle.user.id;
+        let leading = shared
+            .store
+            .leading_reads(room_id, JOIN_MEMBERS_MAX as usize, |user| Ok(user != me && shared.store.is_member(room_id, user)?))?;
+        let mut reads = Vec::with_capacity(leading.len());
+        for (user, seq) in leading {
+            if let Some(account) = shared.store.user(user)? {
+                reads.push(ReadMarker { user: account.user(), seq });
+            }
+        }
+        Ok(reads)
+    }
+}
