@@ -11,6 +11,7 @@ use crate::sequencer::RoomSeq;
 use crate::store::{MessageWrite, Store};
 use heartlink_protocol::{ClientMsgId, UserId};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -21,7 +22,8 @@ const MAX_BATCH: usize = 4096;
 #[derive(Debug)]
 pub enum Committed {
     /// A new message: broadcast `event` to the room, then `ack` to the sender.
-    Message { room: Arc<RoomSeq>, seq: u64, event: Utf8Bytes, sender: ConnId, ack: Utf8Bytes, failed: Utf8Bytes },
+    /// `queued_at` is when the session queued it, for the ack-time histogram.
+    Message { room: Arc<RoomSeq>, seq: u64, event: Utf8Bytes, queued_at: Instant, sender: ConnId, ack: Utf8Bytes, failed: Utf8Bytes },
     /// A reply that must not overtake earlier commits (the ack of a retried send).
     Reply { conn: ConnId, frame: Utf8Bytes },
 }
@@ -95,7 +97,13 @@ async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Store, hub: Arc<H
             room.remove_pending(*sender, id);
         }
         match outcome {
-            Ok(()) => hub.publish(&mut batch),
+            Ok(()) => {
+                crate::metrics::messages_committed(batch.iter().filter_map(|item| match item {
+                    Committed::Message { queued_at, .. } => Some(queued_at.elapsed()),
+                    Committed::Reply { .. } => None,
+                }));
+                hub.publish(&mut batch);
+            }
             Err(err) => {
                 // Nothing in this batch may be acked: the senders get
                 // `internal` and will retry with the same client_msg_id.

@@ -4,7 +4,8 @@
 //! already-bound listener (tests bind port 0) and a shutdown token. Data
 //! flow: listener → session (one task per connection) → hub (live state,
 //! fan-out) and store (sled); sends go through the group-commit flusher so
-//! that nothing is visible before it is durable.
+//! that nothing is visible before it is durable. The same listener serves
+//! HTTP (`http`): `/healthz`, `/metrics` and the attachments of `media`.
 
 pub mod accounts;
 pub mod clock;
@@ -12,7 +13,10 @@ pub mod commit;
 pub mod config;
 pub mod handshake;
 pub mod hashing;
+pub mod http;
 pub mod hub;
+pub mod media;
+pub mod metrics;
 pub mod quota;
 pub mod rate_limit;
 pub mod sequencer;

@@ -4,7 +4,7 @@ use crate::accounts::{Accounts, AuthError};
 use crate::commit;
 use crate::config::Config;
 use crate::hub::Hub;
-use crate::session;
+use crate::media::Media;
 use crate::shared::Shared;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -30,6 +30,9 @@ pub enum ServerError {
     /// The TLS certificate or key could not be used.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The media directories could not be made.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
 }
 
 /// A server whose data dir is open, ready to serve a listener.
@@ -39,6 +42,7 @@ pub struct Server {
     store: Store,
     accounts: Accounts,
     tls: Option<crate::tls::Tls>,
+    media: Media,
 }
 
 impl Server {
@@ -50,7 +54,9 @@ impl Server {
         };
         let store = Store::open(&config.data_dir)?;
         let accounts = Accounts::new(store.clone(), &config)?;
-        Ok(Self { config, store, accounts, tls })
+        let media = Media::open(&config.data_dir, Arc::new(store.clone()), config.media)?;
+        crate::metrics::init();
+        Ok(Self { config, store, accounts, tls, media })
     }
 
     /// The URL scheme clients use: `wss` with TLS, else `ws`.
@@ -61,13 +67,14 @@ impl Server {
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, accounts, tls } = self;
+        let Self { config, store, accounts, tls, media } = self;
         let hub = Arc::new(Hub::new());
         let (commits, flusher) = commit::spawn_flusher(store.clone(), Arc::clone(&hub), COMMIT_QUEUE);
         let shared =
-            Arc::new(Shared::new(config, store.clone(), accounts, Arc::clone(&hub), commits, tls, shutdown.clone()));
+            Arc::new(Shared::new(config, store.clone(), accounts, Arc::clone(&hub), commits, tls, media.clone(), shutdown.clone()));
         let tracker = TaskTracker::new();
         tracker.spawn(sweep_typing(Arc::clone(&hub), shutdown.clone()));
+        tracker.spawn(crate::media::sweep::run(media, shutdown.clone()));
         tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         loop {
             tokio::select! {
@@ -76,7 +83,8 @@ impl Server {
                     Ok((stream, peer)) => {
                         // Chat frames are small and latency-sensitive.
                         let _ = stream.set_nodelay(true);
-                        tracker.spawn(session::serve(stream, peer, Arc::clone(&shared)));
+                        // HTTP first: `/ws` upgrades into a session, other paths are answered there.
+                        tracker.spawn(crate::http::serve(stream, peer, Arc::clone(&shared)));
                     }
                     Err(err) => {
                         // Usually EMFILE: back off briefly instead of spinning.

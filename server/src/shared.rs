@@ -29,6 +29,10 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Present when the server speaks `wss://`.
     pub tls: Option<crate::tls::Tls>,
+    /// Attachments: uploads, blobs, downloads.
+    pub media: crate::media::Media,
+    /// The last `/healthz` probe.
+    pub health: crate::http::HealthCache,
     next_conn: AtomicU64,
     /// Group rooms created per user per hour.
     pub room_quota: Quota,
@@ -38,6 +42,8 @@ pub struct Shared {
 
 impl Shared {
     /// Assembles the shared state.
+    // One argument per part of the server; a struct of them would repeat this list.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Config,
         store: Store,
@@ -45,6 +51,7 @@ impl Shared {
         hub: Arc<Hub>,
         commit: CommitQueue,
         tls: Option<crate::tls::Tls>,
+        media: crate::media::Media,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
@@ -56,6 +63,8 @@ impl Shared {
             commit,
             shutdown,
             tls,
+            media,
+            health: crate::http::HealthCache::default(),
             next_conn: AtomicU64::new(1),
             room_quota: Quota::per_hour(config.rooms_per_hour),
             pair_room_quota: Quota::per_hour(config.pair_rooms_per_hour),

@@ -17,11 +17,18 @@
 //! | `messages`    | room_id ++ seq                    | [`StoredMessage`] JSON|
 //! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
 //! | `reads`       | room_id ++ user_id                | seq                   |
-//! | `meta`        | `instance_id`                     | see `marker.rs`       |
+//! | `meta`        | `instance_id`, `health_probe`     | see `marker.rs`       |
+//! | `media`       | media_id (= upload id)            | `UploadRecord` JSON   |
+//! | `media_usage` | user_id                           | bytes ++ pending (u64s)|
+//! | `media_blobs` | sha256 (hex)                      | references (u64)      |
+//! | `media_rooms` | media_id ++ room_id               | empty                 |
+//!
+//! The media trees implement `media::catalog::MediaCatalog` (`store/media.rs`).
 
 mod accounts;
 mod indexes;
 mod marker;
+mod media;
 mod members;
 mod messages;
 mod records;
@@ -33,6 +40,9 @@ use std::path::Path;
 pub use members::MemberPosition;
 pub use messages::{MessageWrite, Page, PageBudget};
 pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
+
+/// The key the health check writes in `meta`.
+const HEALTH_KEY: &[u8] = b"health_probe";
 
 /// sled's page cache size.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -66,6 +76,11 @@ pub struct Store {
     messages: sled::Tree,
     dedup: sled::Tree,
     reads: sled::Tree,
+    meta: sled::Tree,
+    media: sled::Tree,
+    media_usage: sled::Tree,
+    media_blobs: sled::Tree,
+    media_rooms: sled::Tree,
 }
 
 impl Store {
@@ -99,6 +114,11 @@ impl Store {
             messages: tree("messages")?,
             dedup: tree("dedup")?,
             reads: tree("reads")?,
+            meta: tree("meta")?,
+            media: tree("media")?,
+            media_usage: tree("media_usage")?,
+            media_blobs: tree("media_blobs")?,
+            media_rooms: tree("media_rooms")?,
             db,
         };
         indexes::build_missing(&store)?;
@@ -114,6 +134,19 @@ impl Store {
     /// blocking pool, sled's pool only does the writes.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.write_and_flush(Vec::new()).await
+    }
+
+    /// The health check's write-and-read: writes a fresh value, makes it
+    /// durable and reads it back (blocking; run it off the async threads).
+    pub fn probe(&self) -> Result<(), StoreError> {
+        let mut value = [0u8; 16];
+        getrandom::fill(&mut value).map_err(|err| StoreError::Corrupt { tree: "meta", detail: format!("no randomness: {err}") })?;
+        self.meta.insert(HEALTH_KEY, &value)?;
+        self.db.flush()?;
+        match self.meta.get(HEALTH_KEY)? {
+            Some(read) if read.as_ref() == value => Ok(()),
+            _ => Err(StoreError::Corrupt { tree: "meta", detail: "the probe value did not read back".to_owned() }),
+        }
     }
 
     /// Writes a batch of messages (one transaction, see

@@ -104,7 +104,7 @@ mod tests {
         let writes: Vec<_> = [(1, 0), (2, 35 * day)]
             .into_iter()
             .map(|(seq, ts)| {
-                let message = StoredMessage { sender: sender.clone(), body: "hi".into(), ts, client_msg_id: format!("c{seq}") };
+                let message = StoredMessage { sender: sender.clone(), body: "hi".into(), ts, client_msg_id: format!("c{seq}"), attachment: None };
                 store.prepare_message(room, seq, &message).unwrap()
             })
             .collect();

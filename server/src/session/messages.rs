@@ -7,7 +7,7 @@ use crate::commit::{Committed, PendingWrite, Submission};
 use crate::hub::frame;
 use crate::store::{PageBudget, StoredMessage};
 use heartlink_protocol::{
-    Body, ChatMessage, ClientMsgId, ErrorCode, PageLimit, RequestRef, RoomId, ServerMsg, encode_server,
+    AttachmentRef, Body, ChatMessage, ClientMsgId, ErrorCode, PageLimit, RequestRef, RoomId, ServerMsg, encode_server,
 };
 use std::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -22,6 +22,7 @@ impl Session {
         room_id: RoomId,
         client_msg_id: ClientMsgId,
         body: Body,
+        attachment: Option<AttachmentRef>,
         reference: Option<&RequestRef>,
     ) -> Handled {
         self.require_joined(room_id)?;
@@ -30,6 +31,11 @@ impl Session {
         if let Err(wait) = shared.send_limiter.take(me.id, Instant::now()) {
             return Err(Fail::RateLimited { message: "sending too fast; slow down", retry_after_ms: crate::rate_limit::retry_after_ms(wait) });
         }
+        let attachment = match attachment {
+            Some(request) => Some(Box::new(super::attach::attachment(&shared, me.id, request).await?)),
+            None => None,
+        };
+        let queued_at = Instant::now();
         let room = shared.sequencer.room(room_id)?;
         let ack = |seq, ts| {
             let ack = ServerMsg::Ack { room_id, client_msg_id: client_msg_id.to_string(), seq, ts, call: None };
@@ -49,7 +55,7 @@ impl Session {
             Submission { write: None, item: Committed::Reply { conn: self.handle.id, frame: ack(seq, ts) } }
         } else {
             let seq = *last + 1;
-            let stored = StoredMessage { sender: me.clone(), body: body.into(), ts: now_ms(), client_msg_id: client_msg_id.to_string() };
+            let stored = StoredMessage { sender: me.clone(), body: body.into(), ts: now_ms(), client_msg_id: client_msg_id.to_string(), attachment };
             let ts = stored.ts;
             let write = shared.store.prepare_message(room_id, seq, &stored)?;
             room.add_pending(me.id, client_msg_id.clone(), seq, ts);
@@ -60,6 +66,7 @@ impl Session {
                 room: std::sync::Arc::clone(&room),
                 seq,
                 event,
+                queued_at,
                 sender: self.handle.id,
                 ack: ack(seq, ts),
                 failed: Utf8Bytes::from(encode_server(&failed, reference)),

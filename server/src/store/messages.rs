@@ -39,6 +39,9 @@ pub struct MessageWrite {
     value: Vec<u8>,
     dedup_key: Vec<u8>,
     dedup_value: Vec<u8>,
+    /// `media_rooms` key when the message carries an attachment: the
+    /// media's download access follows the message, from its commit on.
+    media_room: Option<Vec<u8>>,
 }
 
 fn message_key(room: RoomId, seq: u64) -> Vec<u8> {
@@ -73,6 +76,7 @@ impl Store {
             value: encode("messages", message)?,
             dedup_key: dedup_key(message.sender.id, room, &id),
             dedup_value: concat(&[&seq.to_be_bytes(), &message.ts.to_be_bytes()]),
+            media_room: message.attachment.as_ref().map(|attachment| super::media::media_room_key(attachment.media_id, room)),
         })
     }
 
@@ -86,10 +90,13 @@ impl Store {
         if writes.is_empty() {
             return Ok(());
         }
-        let outcome = (&self.messages, &self.dedup).transaction(|(messages, dedups)| {
+        let outcome = (&self.messages, &self.dedup, &self.media_rooms).transaction(|(messages, dedups, media_rooms)| {
             for write in writes {
                 messages.insert(write.key.as_slice(), write.value.as_slice())?;
                 dedups.insert(write.dedup_key.as_slice(), write.dedup_value.as_slice())?;
+                if let Some(key) = &write.media_room {
+                    media_rooms.insert(key.as_slice(), &[])?;
+                }
             }
             Ok::<_, ConflictableTransactionError<()>>(())
         });
@@ -179,7 +186,7 @@ mod tests {
 
     fn stored(n: u64) -> StoredMessage {
         let sender = User { id: UserId::from_bytes([1; 16]), username: "alice".into() };
-        StoredMessage { sender, body: format!("m{n}"), ts: n, client_msg_id: format!("c{n}") }
+        StoredMessage { sender, body: format!("m{n}"), ts: n, client_msg_id: format!("c{n}"), attachment: None }
     }
 
     fn count(count: u32) -> PageBudget {

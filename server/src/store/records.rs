@@ -1,6 +1,6 @@
 //! The records kept in the store, serialized as JSON values in sled.
 
-use heartlink_protocol::{ChatMessage, Room, RoomId, RoomKind, User, UserId};
+use heartlink_protocol::{Attachment, ChatMessage, Room, RoomId, RoomKind, User, UserId};
 use serde::{Deserialize, Serialize};
 
 /// An account.
@@ -72,6 +72,9 @@ pub struct StoredMessage {
     pub body: String,
     pub ts: u64,
     pub client_msg_id: String,
+    /// The attachment as the server described it when the message was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Box<Attachment>>,
 }
 
 impl StoredMessage {
@@ -84,6 +87,7 @@ impl StoredMessage {
             body: self.body,
             ts: self.ts,
             client_msg_id: self.client_msg_id,
+            attachment: self.attachment,
             ..ChatMessage::default()
         }
     }
