@@ -24,6 +24,8 @@ const TARGETS: &[(&str, &str, &str, Cmp, f64)] = &[
     ("B5", "b5_page_p99_ms", "history page p99 ≤ 1 ms", Cmp::AtMost, 1.0),
     ("B6", "b6_connects_per_sec", "≥ 5,000 connects/s", Cmp::AtLeast, 5_000.0),
     ("B7", "b7_cpu_pct", "the TUI under 5% of a core", Cmp::Below, 5.0),
+    ("B8", "b8_upload_vs_disk", "upload within 80% of the disk's fsync'd write rate", Cmp::AtLeast, 0.8),
+    ("B8", "b8_download_vs_static", "download within 80% of a static file server's rate", Cmp::AtLeast, 0.8),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -171,6 +171,7 @@ async fn run_one(id: &str, peer: Peer, tools: &Toolbox, size: Size) -> Result<Ve
         "B4" => scenarios::catchup::run(peer, tools, size).await,
         "B5" => scenarios::history::run(peer, tools, size).await,
         "B6" => scenarios::churn::run(peer, tools, size).await,
+        "B8" => scenarios::media::run(peer, tools, size).await,
         _ => scenarios::tui::run(peer, tools, size).await,
     }
 }
@@ -184,6 +185,7 @@ fn not_applicable(id: &str, peer: Peer) -> Option<String> {
         ("B3", _) => return None,
         ("B4" | "B5", Peer::Inspircd) => "no message store: IRC keeps no backlog to rejoin from or page through",
         ("B4" | "B5", _) => "no message store: nothing to catch up from or page through",
+        ("B8", _) => "no attachments: the machine's own limits (dd, python3 -m http.server) are the comparison",
         _ => "no terminal client of its own in this comparison",
     };
     Some(why.to_owned())

@@ -116,6 +116,21 @@ pub const SECTIONS: &[Section] = &[
             m("b7_redraw_max_ms", "redraw time max", " ms", 2),
         ],
     },
+    Section {
+        id: "B8",
+        title: "B8 attachments: a large file uploaded (tus) and downloaded over loopback, beside the machine's limits",
+        metrics: &[
+            m("b8_file_mib", "file size", " MiB", 0),
+            m("b8_upload_mib_s", "upload: one PATCH, fsync'd and completed before its answer (higher is better)", " MiB/s", 0),
+            m("b8_disk_fsync_mib_s", "same disk: dd bs=1M conv=fsync", " MiB/s", 0),
+            m("b8_upload_vs_disk", "upload ÷ dd", "", 2),
+            m("b8_download_mib_s", "download, GET /media/<id> (higher is better)", " MiB/s", 0),
+            m("b8_static_mib_s", "same file from python3 -m http.server", " MiB/s", 0),
+            m("b8_download_vs_static", "download ÷ http.server", "", 2),
+            m("b8_rss_growth_small_kib", "server RSS growth during a transfer a tenth the size", " KiB", 0),
+            m("b8_rss_growth_large_kib", "server RSS growth during the large transfers (lower is better)", " KiB", 0),
+        ],
+    },
 ];
 
 /// The median over runs of `key`, if every run has it.

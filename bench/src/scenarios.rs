@@ -1,4 +1,4 @@
-//! The scenarios B1–B7 and what they share: a test bed (a started server
+//! The scenarios B1–B8 and what they share: a test bed (a started server
 //! and how to reach it), the heartlink user pool, rooms, and opening many
 //! joined connections at once.
 
@@ -8,6 +8,7 @@ pub mod durable;
 pub mod fanout;
 pub mod history;
 pub mod idle;
+pub mod media;
 pub mod tui;
 
 use crate::servers::{Peer, ServerProc, Wire};

@@ -78,8 +78,10 @@ impl ServerProc {
         let mut port_in_config = None;
         match peer {
             Peer::Heartlink => {
-                // A load test lifts the per-user send rate and room quota.
+                // A load test lifts the per-user send rate and room quota; B8 uploads
+                // 100 MiB, past the default 50 MiB limit.
                 command.arg(&tools.heartlink_server).args(["start", "--listen", "127.0.0.1:0", "--send-rate", "0", "--rooms-per-hour", "0"]);
+                command.args(["--max-upload-bytes", "1073741824"]);
                 command.arg("--data-dir").arg(dir.path().join("data"));
                 // Per-session info lines would make the log, not the server, the subject.
                 command.env("RUST_LOG", "warn");

@@ -54,15 +54,27 @@ pub enum Command {
         /// The room's id (`/id` in the chat screen shows and copies it).
         #[arg(long, env = "HEARTLINK_ROOM", value_parser = parse_room_id)]
         room: RoomId,
-        /// Give up after this many seconds without an acknowledgement.
+        /// Give up after this many seconds without an acknowledgement (after the upload).
         #[arg(long, env = "HEARTLINK_TIMEOUT", default_value_t = 30)]
         timeout: u64,
+        /// Attach this file (uploaded first, resuming by itself if the connection drops); TEXT is then the caption.
+        #[arg(long)]
+        file: Option<PathBuf>,
         /// With `-`: send each line of standard input as its own message.
         #[arg(long)]
         lines: bool,
         /// The message (several words are joined with spaces), or `-` for standard input.
-        #[arg(required = true, allow_hyphen_values = true)]
+        #[arg(required_unless_present = "file", allow_hyphen_values = true)]
         text: Vec<String>,
+    },
+    /// Download an attachment (by its media id) that the saved session's user may see.
+    Download {
+        /// The media id (from `tail --json`: attachment.media_id).
+        media_id: heartlink_protocol::MediaId,
+        /// Where to write it: a file, or a directory for the sender's file name [default: the current directory].
+        /// An existing file of that name is never overwritten: name-1.ext, name-2.ext, … is used.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
     },
     /// Print a room's messages as they arrive, one per line, until interrupted.
     Tail {
@@ -128,5 +140,11 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::Login(AccountArgs { password_stdin: true, .. }))));
         assert!(Cli::try_parse_from(["heartlink-tui", "login", "--password-stdin"]).is_err(), "needs --username");
         assert!(matches!(Cli::try_parse_from(["heartlink-tui", "config", "--print"]).unwrap().command, Some(Command::Config { print: true })));
+        assert!(Cli::try_parse_from(["heartlink-tui", "send", "--room", &room]).is_err(), "text or a file");
+        let cli = Cli::try_parse_from(["heartlink-tui", "send", "--room", &room, "--file", "a.png"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Send { file: Some(_), ref text, .. }) if text.is_empty()));
+        let media = heartlink_protocol::MediaId::random().to_string();
+        let cli = Cli::try_parse_from(["heartlink-tui", "download", &media, "-o", "out.bin"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Download { output: Some(_), .. })));
     }
 }

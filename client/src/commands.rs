@@ -31,13 +31,25 @@ pub async fn run(command: Option<Command>, config: ConfigDir) -> Result<(), Clie
         Some(Command::Login(args)) => account(Mode::Login, args, config).await,
         Some(Command::Register(args)) => account(Mode::Register, args, config).await,
         Some(Command::Logout) => logout(&config).await,
-        Some(Command::Send { room, timeout, lines, text }) => {
+        Some(Command::Send { room, timeout, file: Some(file), text, .. }) => {
+            let session = config.load_session()?.ok_or(ClientError::NotLoggedIn)?;
+            let seq = crate::script::send_file(&session, room, &file, &text.join(" "), Duration::from_secs(timeout)).await?;
+            say(&format!("sent (seq {seq})"));
+            Ok(())
+        }
+        Some(Command::Send { room, timeout, lines, text, file: None }) => {
             let session = config.load_session()?.ok_or(ClientError::NotLoggedIn)?;
             let messages = messages_to_send(&text, lines)?;
             let seqs = crate::script::send(&session, room, &messages, Duration::from_secs(timeout)).await?;
             for seq in seqs {
                 say(&format!("sent (seq {seq})"));
             }
+            Ok(())
+        }
+        Some(Command::Download { media_id, output }) => {
+            let session = config.load_session()?.ok_or(ClientError::NotLoggedIn)?;
+            let (path, bytes) = crate::script::download(&session, media_id, output.as_deref()).await?;
+            say(&format!("saved {bytes} bytes to {}", crate::sanitize::sanitize_line(&path.display().to_string())));
             Ok(())
         }
         Some(Command::Tail { room, json }) => {

@@ -1,13 +1,17 @@
-//! `heartlink-tui send`, `tail` and `login --password-stdin`: the client
-//! used from scripts. They run the same network task as the chat screen,
-//! so `tail` survives server restarts and prints every message exactly
-//! once, in order. Whatever they print from the server is sanitized.
+//! `heartlink-tui send`, `tail`, `download` and `login --password-stdin`:
+//! the client used from scripts. `send` and `tail` run the same network task
+//! as the chat screen, so `tail` survives server restarts and prints every
+//! message exactly once, in order. `send --file` uploads with tus first and
+//! `download` fetches over HTTP (`transfer.rs`). Whatever they print from
+//! the server is sanitized.
+
+mod transfer;
 
 use crate::session::Session;
 use crate::error::ClientError;
 use crate::net::{self, Auth, ConnState, NetCmd, NetEvent, NetHandle};
 use crate::sanitize::sanitize_line;
-use heartlink_protocol::{Body, ChatMessage, ClientMsgId, RoomId, Secret, ServerMsg};
+use heartlink_protocol::{AttachmentRef, Body, ChatMessage, ClientMsg, ClientMsgId, MediaId, RoomId, Secret, ServerMsg};
 use std::io::Write;
 use tokio::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -124,6 +128,50 @@ pub async fn login(mode: crate::app::Mode, server: &str, username: &str, passwor
     outcome
 }
 
+/// Uploads `file`, then sends it to `room` with `caption`; returns the
+/// message's seq once acked. A reconnect in between re-sends the same
+/// `client_msg_id`, which the server answers with the original ack.
+pub async fn send_file(session: &Session, room: RoomId, file: &std::path::Path, caption: &str, wait: Duration) -> Result<u64, ClientError> {
+    let body = Body::try_from(crate::emoji::expand(caption)).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
+    let base = transfer::http_base(&session.server)?;
+    let http = transfer::client()?;
+    let media_id = transfer::upload(&http, &base, &session.token, file).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let client_msg_id = ClientMsgId::try_from(id.as_str()).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
+    let attachment = Some(AttachmentRef { media_id, duration_ms: None, waveform: None });
+    let request = ClientMsg::Send { room_id: room, client_msg_id, body, attachment, call: None, relates_to: None };
+    let tracker = TaskTracker::new();
+    let cancel = CancellationToken::new();
+    let mut net = connect(session, room, &tracker, cancel.clone()).await;
+    let outcome = tokio::time::timeout(wait, async {
+        while let Some(event) = net.events.recv().await {
+            match event {
+                // Joined (again, after a reconnect): (re-)send.
+                NetEvent::Resynced => {
+                    let _ = net.commands.send(NetCmd::Request(request.clone())).await;
+                }
+                NetEvent::Server(ServerMsg::Ack { client_msg_id, seq, .. }) if client_msg_id == id => return Ok(seq),
+                NetEvent::AuthFailed { reason, .. } => return Err(ClientError::Refused(sanitize_line(&reason))),
+                NetEvent::Refused { message, .. } => return Err(ClientError::Refused(sanitize_line(&message))),
+                _ => {}
+            }
+        }
+        Err(ClientError::Unreachable("the network task stopped".into()))
+    })
+    .await
+    .unwrap_or_else(|_| Err(ClientError::Unreachable(format!("no acknowledgement within {wait:?}; the message was not confirmed"))));
+    cancel.cancel();
+    tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+    outcome
+}
+
+/// Downloads a media the session's user may see; returns where it went and its size.
+pub async fn download(session: &Session, media_id: MediaId, target: Option<&std::path::Path>) -> Result<(std::path::PathBuf, u64), ClientError> {
+    let base = transfer::http_base(&session.server)?;
+    transfer::download(&transfer::client()?, &base, &session.token, media_id, target).await
+}
+
 /// Prints the room's messages as they arrive until Ctrl+C.
 pub async fn tail(session: &Session, room: RoomId, json: bool, utc_offset: i64) -> Result<(), ClientError> {
     let tracker = TaskTracker::new();
@@ -176,10 +224,29 @@ fn print_new(messages: &[ChatMessage], room: RoomId, printed: &mut u64, json: bo
             writeln!(out, "{}", terminal_safe_json(message))?;
         } else {
             let time = crate::timeline::clock(message.ts, utc_offset, "%H:%M");
-            writeln!(out, "{time} {}: {}", sanitize_line(&message.sender.username), sanitize_line(&message.body))?;
+            writeln!(out, "{time} {}: {}{}", sanitize_line(&message.sender.username), sanitize_line(&message.body), attachment_note(message))?;
         }
     }
     out.flush()
+}
+
+/// ` [file: name, size bytes, type, media id]` for a message with an
+/// attachment (sanitized: the name and type come from the network).
+fn attachment_note(message: &ChatMessage) -> String {
+    let Some(attachment) = &message.attachment else { return String::new() };
+    let kind = match attachment.kind {
+        heartlink_protocol::AttachmentKind::Image => "image",
+        heartlink_protocol::AttachmentKind::Voice => "voice",
+        heartlink_protocol::AttachmentKind::File => "file",
+    };
+    let separator = if message.body.is_empty() { "" } else { " " };
+    format!(
+        "{separator}[{kind}: {}, {} bytes, {}, media {}]",
+        sanitize_line(&attachment.name),
+        attachment.size,
+        sanitize_line(&attachment.mime),
+        attachment.media_id
+    )
 }
 
 /// The message as one JSON line with the exact body, but with every

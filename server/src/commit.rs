@@ -18,6 +18,7 @@ use crate::store::{Appended, NewMessage, SeqMessage, Store};
 use crate::wire;
 use heartlink_protocol::{ErrorCode, RequestRef, ServerMsg, encode_server};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -38,6 +39,8 @@ pub struct ReplyTo {
 pub struct Submission {
     pub message: NewMessage,
     pub reply: ReplyTo,
+    /// When the session queued it, for the ack-time histogram (`/metrics`).
+    pub queued_at: Instant,
 }
 
 /// The sending side of the commit queue.
@@ -73,11 +76,15 @@ pub fn spawn_flusher(
 async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, bus: Arc<dyn Bus>) {
     let mut queued = Vec::new();
     while rx.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        let queued_at: Vec<Instant> = queued.iter().map(|submission| submission.queued_at).collect();
         let (messages, replies): (Vec<NewMessage>, Vec<ReplyTo>) =
-            queued.drain(..).map(|Submission { message, reply }| (message, reply)).unzip();
+            queued.drain(..).map(|Submission { message, reply, .. }| (message, reply)).unzip();
         // The store consumes its copy; the other becomes what clients see.
         let batch = match store.append_batch(messages.clone()).await {
-            Ok(appended) if appended.len() == messages.len() => durable(messages, replies, &appended),
+            Ok(appended) if appended.len() == messages.len() => {
+                crate::metrics::messages_committed(queued_at.iter().map(Instant::elapsed));
+                durable(messages, replies, &appended)
+            }
             Ok(appended) => {
                 let (sent, answered) = (messages.len(), appended.len());
                 tracing::error!(sent, answered, "the store answered a batch with the wrong number of results");
@@ -173,9 +180,9 @@ mod tests {
     }
 
     fn submission(conn: ConnId, room: RoomId, sender: &UserSummary, client_msg_id: &str) -> Submission {
-        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into() };
+        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into(), attachment: None };
         let reference = Some(RequestRef::try_from(format!("r-{client_msg_id}")).unwrap());
-        Submission { message: NewMessage { room, record }, reply: ReplyTo { conn, reference } }
+        Submission { message: NewMessage { room, record }, reply: ReplyTo { conn, reference }, queued_at: Instant::now() }
     }
 
     /// Everything published until `replies` replies were seen.

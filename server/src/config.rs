@@ -82,6 +82,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Browser origins admitted to the handshake.
     pub allowed_origins: AllowedOrigins,
+    /// Upload size, quota and expiry limits.
+    pub media: crate::media::MediaLimits,
     /// Tokens (signed-in sessions) a user may hold; beyond it the oldest is
     /// revoked; 0 = unlimited.
     pub tokens_per_user: usize,
@@ -116,6 +118,7 @@ impl Config {
             login_failures_per_minute: 5,
             tls: None,
             allowed_origins: AllowedOrigins::None,
+            media: crate::media::MediaLimits::default(),
             tokens_per_user: 20,
             rooms_per_hour: 30,
             pair_rooms_per_hour: 30,

@@ -7,8 +7,10 @@
 //! (fan-out to every node's hub) and [`live::LiveState`] (presence, the
 //! match queue, shared limits); sends go through the group-commit flusher
 //! ([`commit`]) so that nothing is visible before it is durable, and the
-//! [`hub::Hub`] delivers to this node's connections in seq order.
-//! docs/ARCHITECTURE.md draws the seams and what each promises.
+//! [`hub::Hub`] delivers to this node's connections in seq order. The same
+//! listener serves HTTP (`http`): `/healthz`, `/metrics` and the
+//! attachments of `media`. docs/ARCHITECTURE.md draws the seams and what
+//! each promises.
 
 pub mod accounts;
 pub mod bus;
@@ -17,8 +19,11 @@ pub mod commit;
 pub mod config;
 pub mod handshake;
 pub mod hashing;
+pub mod http;
 pub mod hub;
 pub mod live;
+pub mod media;
+pub mod metrics;
 pub mod node;
 pub mod quota;
 pub mod rate_limit;

@@ -1,8 +1,9 @@
 //! Shared ephemeral state: what every node must agree on but nobody needs
 //! after a restart. Presence counts (a user is online while any of their
 //! connections, on any node, is open), the match queue, and the limits that
-//! count per user or per name rather than per connection (sends per user,
-//! failed logins, rooms created and stranger chats started per hour).
+//! count per user or per name rather than per connection (sends and media
+//! requests per user, failed logins, rooms created and stranger chats
+//! started per hour).
 //!
 //! [`LiveState`] is the seam; [`local`] keeps it in this process's memory.
 //! A cluster keeps it in Redis (docs/ARCHITECTURE.md says what that must
@@ -44,6 +45,18 @@ pub enum MatchOutcome {
     Waiting,
     /// Paired with this waiting connection (which no longer waits).
     Matched(MatchTicket),
+}
+
+/// Per-user rates: a token bucket per user, shared by all of the user's
+/// connections and requests on every node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rate {
+    /// `send`s (`--send-rate`).
+    Sends,
+    /// New uploads (tus creation).
+    UploadCreations,
+    /// Requests to `/media`.
+    MediaRequests,
 }
 
 /// Counters of failed logins, checked before any password is hashed.
@@ -91,8 +104,8 @@ pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
     /// `conn` closed: if it was the one waiting for a match, nobody waits now.
     async fn forget_connection(&self, conn: ConnId) -> Result<(), LiveError>;
 
-    /// Takes one `send` from `user`'s budget, shared by all of their connections.
-    async fn admit_send(&self, user: UserId) -> Result<Admission, LiveError>;
+    /// Takes one from `user`'s budget for `rate`.
+    async fn admit(&self, rate: Rate, user: UserId) -> Result<Admission, LiveError>;
 
     /// Whether a login attempt under `key` is allowed in `scope`.
     async fn admit_login(&self, scope: LoginScope, key: &str) -> Result<Admission, LiveError>;

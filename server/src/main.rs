@@ -53,6 +53,15 @@ struct StartArgs {
     /// Clients that send no Origin header (terminals, scripts) are always allowed.
     #[arg(long = "allowed-origin", env = "HEARTLINK_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// The largest attachment upload, in bytes (a bigger Upload-Length is refused with 413).
+    #[arg(long, env = "HEARTLINK_MAX_UPLOAD_BYTES", default_value_t = 50 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    max_upload_bytes: u64,
+    /// Bytes each user may store in uploads, all together (each counted at its size).
+    #[arg(long, env = "HEARTLINK_USER_QUOTA_BYTES", default_value_t = 1024 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    user_quota_bytes: u64,
+    /// Seconds after which an upload not completed, or completed and never attached, is deleted.
+    #[arg(long, env = "HEARTLINK_UPLOAD_EXPIRY_SECS", default_value_t = 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    upload_expiry_secs: u64,
     /// Signed-in sessions (tokens) each user may hold; a login beyond it signs out the oldest; 0 = unlimited.
     #[arg(long, env = "HEARTLINK_TOKENS_PER_USER", default_value_t = 20)]
     tokens_per_user: usize,
@@ -111,6 +120,9 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.send_rate = args.send_rate;
     config.auth_timeout = Duration::from_secs(args.auth_timeout_secs);
     config.allowed_origins = AllowedOrigins::from_flags(args.allowed_origins);
+    config.media.max_upload_bytes = args.max_upload_bytes;
+    config.media.user_quota_bytes = args.user_quota_bytes;
+    config.media.expiry = Duration::from_secs(args.upload_expiry_secs);
     config.tokens_per_user = args.tokens_per_user;
     config.rooms_per_hour = args.rooms_per_hour;
     config.pair_rooms_per_hour = args.pair_rooms_per_hour;

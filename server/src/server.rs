@@ -8,8 +8,9 @@ use crate::config::Config;
 use crate::hub::{self, Hub};
 use crate::live::LiveState;
 use crate::live::local::LocalLive;
+use crate::media::Media;
+use crate::media::catalog::MediaCatalog;
 use crate::node::{ConnIds, NodeId};
-use crate::session;
 use crate::shared::{Parts, Shared};
 use crate::store::{SledStore, Store, StoreError};
 use std::sync::Arc;
@@ -36,6 +37,9 @@ pub enum ServerError {
     /// No randomness for this node's id.
     #[error("no randomness for the node id")]
     Randomness(#[source] getrandom::Error),
+    /// The media directories could not be made.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
 }
 
 /// A server whose data dir is open, ready to serve a listener.
@@ -46,6 +50,7 @@ pub struct Server {
     live: Arc<dyn LiveState>,
     accounts: Accounts,
     tls: Option<crate::tls::Tls>,
+    media: Media,
     node: NodeId,
 }
 
@@ -54,19 +59,22 @@ impl Server {
     /// an error, never replaced.
     pub fn open(config: Config) -> Result<Self, ServerError> {
         let store = Arc::new(SledStore::open(&config.data_dir)?);
-        Self::with_store(config, store)
+        Self::with_stores(config, store.clone(), store)
     }
 
-    /// A single-node server on `store`, with its live state in memory.
-    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, ServerError> {
+    /// A single-node server on `store` and `media_catalog` (the media's
+    /// metadata), with its live state in memory.
+    pub fn with_stores(config: Config, store: Arc<dyn Store>, media_catalog: Arc<dyn MediaCatalog>) -> Result<Self, ServerError> {
         let tls = match &config.tls {
             Some(files) => Some(crate::tls::load(&files.cert, &files.key)?),
             None => None,
         };
         let live: Arc<dyn LiveState> = Arc::new(LocalLive::new(&config));
         let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&live), &config)?;
+        let media = Media::open(&config.data_dir, media_catalog, config.media, Arc::clone(&live))?;
+        crate::metrics::init();
         let node = NodeId::random().map_err(ServerError::Randomness)?;
-        Ok(Self { config, store, live, accounts, tls, node })
+        Ok(Self { config, store, live, accounts, tls, media, node })
     }
 
     /// The URL scheme clients use: `wss` with TLS, else `ws`.
@@ -77,7 +85,7 @@ impl Server {
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, live, accounts, tls, node } = self;
+        let Self { config, store, live, accounts, tls, media, node } = self;
         let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
         let (commit, flusher) = commit::spawn_flusher(Arc::clone(&store), Arc::clone(&bus), COMMIT_QUEUE);
@@ -94,8 +102,10 @@ impl Server {
             commit,
             shutdown: shutdown.clone(),
             tls,
+            media: media.clone(),
             conn_ids: ConnIds::new(node),
         }));
+        tracker.spawn(crate::media::sweep::run(media, shutdown.clone()));
         tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         loop {
             tokio::select! {
@@ -104,7 +114,8 @@ impl Server {
                     Ok((stream, peer)) => {
                         // Chat frames are small and latency-sensitive.
                         let _ = stream.set_nodelay(true);
-                        tracker.spawn(session::serve(stream, peer, Arc::clone(&shared)));
+                        // HTTP first: `/ws` upgrades into a session, other paths are answered there.
+                        tracker.spawn(crate::http::serve(stream, peer, Arc::clone(&shared)));
                     }
                     Err(err) => {
                         // Usually EMFILE: back off briefly instead of spinning.

@@ -13,6 +13,7 @@
 //! keep a client's own frames (requests, Pongs) unread until the silence
 //! deadline closes a healthy client.
 
+mod attach;
 mod authenticate;
 mod listing;
 mod logout;
@@ -29,7 +30,6 @@ use crate::rate_limit::TokenBucket;
 use crate::report::Chain;
 use crate::shared::Shared;
 use crate::store::TokenHash;
-use crate::tls::ServerStream;
 use crate::wire;
 use futures_util::StreamExt;
 use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, User, encode_server};
@@ -44,34 +44,19 @@ pub use socket::End;
 /// Most queued events written with one flush.
 const WRITE_BATCH: usize = 256;
 
-/// Serves one TCP connection until it closes.
-pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let deadline = Instant::now() + shared.config.auth_timeout;
-    // TLS and WebSocket handshakes both count against the first-frame deadline.
-    let handshake = async {
-        let stream = match &shared.tls {
-            Some(tls) => tls.accept(stream).await?,
-            None => ServerStream::Plain(stream),
-        };
-        handshake::accept(stream, &shared.config.allowed_origins).await
-    };
+/// Serves one WebSocket (its handshake done by `http::accept`) until it
+/// closes; `deadline` is the connection's, for its first frame.
+pub fn serve(ws: handshake::Ws, peer: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> impl Future<Output = ()> {
     // The phases are boxed so the task holds only the phase it is in: a
     // future is as large as its largest state, and an idle session should
-    // not carry the TLS handshake's or a request handler's space
-    // (docs/BENCHMARKS.md, B1).
-    let ws = match tokio::time::timeout_at(deadline, Box::pin(handshake)).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(err)) => {
-            tracing::debug!(%peer, cause = %err, "handshake refused");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "handshake not completed in time");
-            return;
-        }
-    };
-    let Some((session, greeting)) = Box::pin(authenticate(ws, peer, shared, deadline)).await else { return };
-    Box::pin(session.run(greeting)).await;
+    // not carry a request handler's space (docs/BENCHMARKS.md, B1). Not an
+    // `async fn`: its arguments would stay in the future for the session's
+    // whole life, the socket (~0.5 KiB) beside the copy the session holds.
+    let authenticating = Box::pin(authenticate(ws, peer, shared, deadline));
+    async move {
+        let Some((session, greeting)) = authenticating.await else { return };
+        Box::pin(session.run(greeting)).await;
+    }
 }
 
 /// The first frame: credentials, until `deadline`. Returns the session and

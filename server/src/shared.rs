@@ -30,6 +30,10 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Present when the server speaks `wss://`.
     pub tls: Option<crate::tls::Tls>,
+    /// Attachments: uploads, blobs, downloads.
+    pub media: crate::media::Media,
+    /// The last `/healthz` probe.
+    pub health: crate::http::HealthCache,
     conn_ids: ConnIds,
 }
 
@@ -45,14 +49,16 @@ pub struct Parts {
     pub commit: CommitQueue,
     pub shutdown: CancellationToken,
     pub tls: Option<crate::tls::Tls>,
+    pub media: crate::media::Media,
     pub conn_ids: ConnIds,
 }
 
 impl Shared {
     /// Assembles the shared state.
     pub fn new(parts: Parts) -> Self {
-        let Parts { config, store, bus, live, hub, accounts, commit, shutdown, tls, conn_ids } = parts;
-        Self { config, store, bus, live, hub, accounts, commit, shutdown, tls, conn_ids }
+        let Parts { config, store, bus, live, hub, accounts, commit, shutdown, tls, media, conn_ids } = parts;
+        let health = crate::http::HealthCache::default();
+        Self { config, store, bus, live, hub, accounts, commit, shutdown, tls, media, health, conn_ids }
     }
 
     /// A fresh connection id, unique across nodes.

@@ -21,7 +21,8 @@ use heartlink_protocol::{RoomId, UserId};
 use std::error::Error as StdError;
 
 pub use records::{
-    MemberPosition, MemberRecord, MessageRecord, RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary,
+    AttachmentKindRecord, AttachmentRecord, MemberPosition, MemberRecord, MessageRecord, RoomKindRecord, RoomRecord,
+    TokenRecord, UserRecord, UserSummary,
 };
 pub use sled_store::SledStore;
 
@@ -248,6 +249,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// On an error none of the batch may be reported as stored; messages of
     /// it may still turn up in the room later (a write that reached the disk
     /// but whose confirmation failed), with their seqs, never with others'.
+    ///
+    /// A message with an attachment also records, in the same transaction,
+    /// that its room carries the media (the download access rule of the
+    /// media catalog follows the message from its commit on).
     async fn append_batch(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError>;
 
     /// The highest durable seq of `room` (0 when it has no messages).
@@ -271,4 +276,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Makes every change so far durable, including those that may lag
     /// (shutdown calls it last).
     async fn flush(&self) -> Result<(), StoreError>;
+
+    /// The health check: writes a fresh value, makes it durable and reads
+    /// it back. Costs a flush: the caller bounds how often it runs.
+    async fn probe(&self) -> Result<(), StoreError>;
 }

@@ -3,8 +3,11 @@
 //! client's request are stored. Nothing else converts between the two, so
 //! the disk format and the protocol can change apart.
 
-use crate::store::{MessageRecord, RoomKindRecord, RoomRecord, SeqMessage, UserRecord, UserSummary};
-use heartlink_protocol::{ChatMessage, Room, RoomId, RoomKind, User};
+use crate::store::{
+    AttachmentKindRecord, AttachmentRecord, MessageRecord, RoomKindRecord, RoomRecord, SeqMessage, UserRecord, UserSummary,
+};
+use crate::wire_size::wire_len;
+use heartlink_protocol::{Attachment, AttachmentKind, ChatMessage, Room, RoomId, RoomKind, User};
 
 /// The wire `user` of a stored id and name.
 pub fn user(summary: UserSummary) -> User {
@@ -32,8 +35,43 @@ pub fn room(record: &RoomRecord) -> Room {
 
 /// The wire `chat_message` of a stored message.
 pub fn chat_message(room_id: RoomId, message: SeqMessage) -> ChatMessage {
-    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id } } = message;
-    ChatMessage { room_id, seq, sender: user(sender), body, ts, client_msg_id, ..ChatMessage::default() }
+    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored } } = message;
+    let attachment = stored.map(|stored| Box::new(self::attachment(*stored)));
+    ChatMessage { room_id, seq, sender: user(sender), body, ts, client_msg_id, attachment, ..ChatMessage::default() }
+}
+
+/// The wire `attachment` of a stored one.
+pub fn attachment(record: AttachmentRecord) -> Attachment {
+    let AttachmentRecord { media_id, name, mime, size, sha256, kind, width, height, duration_ms, waveform } = record;
+    let kind = match kind {
+        AttachmentKindRecord::Image => AttachmentKind::Image,
+        AttachmentKindRecord::Voice => AttachmentKind::Voice,
+        AttachmentKindRecord::File => AttachmentKind::File,
+    };
+    Attachment { media_id, name, mime, size, sha256, kind, width, height, duration_ms, waveform }
+}
+
+/// What is stored of an attachment the media service described.
+pub fn attachment_record(attachment: Attachment) -> AttachmentRecord {
+    let Attachment { media_id, name, mime, size, sha256, kind, width, height, duration_ms, waveform } = attachment;
+    let kind = match kind {
+        AttachmentKind::Image => AttachmentKindRecord::Image,
+        AttachmentKind::Voice => AttachmentKindRecord::Voice,
+        AttachmentKind::File => AttachmentKindRecord::File,
+    };
+    AttachmentRecord { media_id, name, mime, size, sha256, kind, width, height, duration_ms, waveform }
+}
+
+/// The length of [`chat_message`]'s JSON encoding, counted without building
+/// it (pages are cut to a byte budget while they are read). A stored record
+/// encodes its fields exactly as the wire message does; the wire message
+/// adds its room id and seq in front: `"room_id":"<36>",` and `"seq":<n>,`.
+/// A test below holds the two to the same length.
+pub fn chat_message_len(message: &SeqMessage) -> usize {
+    const ROOM_ID: usize = r#""room_id":"","#.len() + 36;
+    const SEQ: usize = r#""seq":,"#.len();
+    let digits = message.seq.checked_ilog10().map_or(1, |log| log as usize + 1);
+    wire_len(&message.record).saturating_add(ROOM_ID + SEQ + digits)
 }
 
 /// The wire messages of a page of stored ones.
@@ -49,7 +87,8 @@ mod tests {
     #[test]
     fn records_map_to_what_clients_see() {
         let alice = User { id: UserId::random(), username: "Alice".into() };
-        let record = MessageRecord { sender: sender(&alice), body: "hi".into(), ts: 9, client_msg_id: "c".into() };
+        let record =
+            MessageRecord { sender: sender(&alice), body: "hi".into(), ts: 9, client_msg_id: "c".into(), attachment: None };
         let room_id = RoomId::random();
         let chat = chat_message(room_id, SeqMessage { seq: 4, record });
         assert_eq!((chat.room_id, chat.seq, chat.sender, chat.body.as_str(), chat.ts), (room_id, 4, alice.clone(), "hi", 9));
@@ -64,5 +103,34 @@ mod tests {
         };
         let wire = room(&pair);
         assert_eq!((wire.kind, wire.created_by, wire.name.as_str()), (RoomKind::Pair, Some(alice.id), "a & b"));
+    }
+
+    #[test]
+    fn a_messages_length_is_counted_exactly_without_building_it() {
+        let sender = UserSummary { id: UserId::random(), username: "a\"li\\ce".into() };
+        let attachment = AttachmentRecord {
+            media_id: heartlink_protocol::MediaId::random(),
+            name: "cat \"1\".png".into(),
+            mime: "image/png".into(),
+            size: 12_345,
+            sha256: "ab".repeat(32),
+            kind: AttachmentKindRecord::Voice,
+            width: None,
+            height: Some(7),
+            duration_ms: Some(1500),
+            waveform: Some(vec![0, 255, 7]),
+        };
+        let room = RoomId::random();
+        for (seq, attachment) in [(1, None), (9, None), (10, Some(attachment.clone())), (u64::MAX, Some(attachment))] {
+            let record = MessageRecord {
+                sender: sender.clone(),
+                body: "😀 \"quoted\"\n\ttab \u{1}".into(),
+                ts: u64::MAX,
+                client_msg_id: "c\\1".into(),
+                attachment: attachment.map(Box::new),
+            };
+            let message = SeqMessage { seq, record };
+            assert_eq!(chat_message_len(&message), wire_len(&chat_message(room, message.clone())), "seq {seq}");
+        }
     }
 }

@@ -4,12 +4,14 @@
 
 pub mod binaries;
 pub mod fault_proxy;
+pub mod media_client;
 pub mod reconnecting_client;
 pub mod requests;
 pub mod server_process;
 pub mod tls_files;
 pub mod ws_client;
 
+pub use media_client::MediaClient;
 pub use requests::{PASSWORD, QUIET, now_ms, post_many};
 pub use server_process::TestServer;
 pub use ws_client::WsClient;

@@ -1,6 +1,6 @@
 //! Live state in this process's memory, for a single-node server.
 
-use super::{Admission, LiveError, LiveState, LoginScope, MatchOutcome, MatchTicket, Quota};
+use super::{Admission, LiveError, LiveState, LoginScope, MatchOutcome, MatchTicket, Quota, Rate};
 use crate::config::Config;
 use crate::node::ConnId;
 use crate::quota::Quota as Window;
@@ -30,6 +30,8 @@ pub struct LocalLive {
     /// std Mutex: a few map operations per call, never across an await.
     people: Mutex<People>,
     sends: KeyedLimiter<UserId>,
+    upload_creations: KeyedLimiter<UserId>,
+    media_requests: KeyedLimiter<UserId>,
     logins_per_source: LoginThrottle,
     logins_per_user: LoginThrottle,
     rooms: Window,
@@ -42,6 +44,8 @@ impl LocalLive {
         Self {
             people: Mutex::default(),
             sends: KeyedLimiter::new(config.send_rate),
+            upload_creations: KeyedLimiter::new(config.media.creations_per_sec),
+            media_requests: KeyedLimiter::new(config.media.requests_per_sec),
             logins_per_source: LoginThrottle::new(config.login_failures_per_minute, LOGIN_WINDOW),
             logins_per_user: LoginThrottle::new(
                 config.login_failures_per_minute.saturating_mul(PER_USER_FACTOR),
@@ -139,8 +143,13 @@ impl LiveState for LocalLive {
         Ok(())
     }
 
-    async fn admit_send(&self, user: UserId) -> Result<Admission, LiveError> {
-        Ok(admission(self.sends.take(user, Instant::now())))
+    async fn admit(&self, rate: Rate, user: UserId) -> Result<Admission, LiveError> {
+        let limiter = match rate {
+            Rate::Sends => &self.sends,
+            Rate::UploadCreations => &self.upload_creations,
+            Rate::MediaRequests => &self.media_requests,
+        };
+        Ok(admission(limiter.take(user, Instant::now())))
     }
 
     async fn admit_login(&self, scope: LoginScope, key: &str) -> Result<Admission, LiveError> {
@@ -235,10 +244,10 @@ mod tests {
         let live = LocalLive::new(&config);
         let (alice, bob) = (UserId::random(), UserId::random());
         for _ in 0..2 {
-            assert_eq!(live.admit_send(alice).await.unwrap(), Admission::Allowed, "a burst of twice the rate");
+            assert_eq!(live.admit(Rate::Sends, alice).await.unwrap(), Admission::Allowed, "a burst of twice the rate");
         }
-        assert!(matches!(live.admit_send(alice).await.unwrap(), Admission::RetryAfter(_)));
-        assert_eq!(live.admit_send(bob).await.unwrap(), Admission::Allowed, "another user's budget");
+        assert!(matches!(live.admit(Rate::Sends, alice).await.unwrap(), Admission::RetryAfter(_)));
+        assert_eq!(live.admit(Rate::Sends, bob).await.unwrap(), Admission::Allowed, "another user's budget");
 
         for _ in 0..2 {
             live.login_failed(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap();

@@ -5,10 +5,10 @@ use super::requests::{Fail, Handled};
 use crate::bus::RoomEvent;
 use crate::clock::now_ms;
 use crate::commit::{ReplyTo, Submission};
-use crate::live::Admission;
+use crate::live::{Admission, Rate};
 use crate::store::{MessageRecord, NewMessage};
 use crate::wire;
-use heartlink_protocol::{Body, ClientMsgId, PageLimit, RequestRef, RoomId, ServerMsg};
+use heartlink_protocol::{AttachmentRef, Body, ClientMsgId, PageLimit, RequestRef, RoomId, ServerMsg};
 use std::time::Instant;
 
 impl Session {
@@ -22,20 +22,31 @@ impl Session {
         room_id: RoomId,
         client_msg_id: ClientMsgId,
         body: Body,
+        attachment: Option<AttachmentRef>,
         reference: Option<&RequestRef>,
     ) -> Handled {
         self.require_joined(room_id).await?;
         let shared = std::sync::Arc::clone(&self.conn.shared);
         let me = &self.handle.user;
-        if let Admission::RetryAfter(wait) = shared.live.admit_send(me.id).await? {
+        if let Admission::RetryAfter(wait) = shared.live.admit(Rate::Sends, me.id).await? {
             let retry_after_ms = crate::rate_limit::retry_after_ms(wait);
             return Err(Fail::RateLimited { message: "sending too fast; slow down", retry_after_ms });
         }
-        let record =
-            MessageRecord { sender: wire::sender(me), body: body.into(), ts: now_ms(), client_msg_id: client_msg_id.into() };
+        let attachment = match attachment {
+            Some(request) => Some(Box::new(wire::attachment_record(super::attach::attachment(&shared, me.id, request).await?))),
+            None => None,
+        };
+        let record = MessageRecord {
+            sender: wire::sender(me),
+            body: body.into(),
+            ts: now_ms(),
+            client_msg_id: client_msg_id.into(),
+            attachment,
+        };
         let submission = Submission {
             message: NewMessage { room: room_id, record },
             reply: ReplyTo { conn: self.handle.id, reference: reference.cloned() },
+            queued_at: Instant::now(),
         };
         shared.commit.submit(submission).await?;
         Ok(())
@@ -56,7 +67,7 @@ impl Session {
         let delivered = self.delivered(room_id).await?;
         let upto = before_seq.map_or(delivered, |before| before.saturating_sub(1).min(delivered));
         let envelope = ServerMsg::History { room_id, messages: Vec::new(), has_more: true };
-        let size = super::pages::message_size(room_id);
+        let size = super::pages::message_size;
         let page = store.page_latest(room_id, upto, super::pages::budget(limit.get(), &envelope, &size)).await?;
         let messages = wire::chat_messages(room_id, page.messages);
         self.respond(&ServerMsg::History { room_id, messages, has_more: page.has_more }, reference).await

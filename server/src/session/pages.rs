@@ -20,10 +20,10 @@ pub fn message_bytes(envelope: &ServerMsg) -> usize {
     REPLY_BYTES.saturating_sub(wire_len(envelope)).saturating_sub(REF_ALLOWANCE)
 }
 
-/// What a stored message of `room` adds to a reply's `messages`: its wire
-/// encoding and the comma after it.
-pub fn message_size(room: RoomId) -> impl Fn(&SeqMessage) -> usize + Sync {
-    move |message| wire_len(&wire::chat_message(room, message.clone())).saturating_add(1)
+/// What a stored message adds to a reply's `messages`: its wire encoding and
+/// the comma after it.
+pub fn message_size(message: &SeqMessage) -> usize {
+    wire::chat_message_len(message).saturating_add(1)
 }
 
 /// A budget of `count` messages within what `envelope` leaves of the reply's bound.

@@ -44,6 +44,8 @@ pub(super) enum Internal {
     Join(#[from] JoinError),
     #[error(transparent)]
     Commit(#[from] QueueClosed),
+    #[error("a blocking task failed")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 macro_rules! internal_from {
@@ -55,7 +57,7 @@ macro_rules! internal_from {
         }
     )*};
 }
-internal_from!(StoreError, AuthError, BusError, LiveError, JoinError, QueueClosed);
+internal_from!(StoreError, AuthError, BusError, LiveError, JoinError, QueueClosed, tokio::task::JoinError);
 
 pub(super) type Handled = Result<(), Fail>;
 
@@ -105,11 +107,12 @@ impl Session {
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
-            ClientMsg::Send { room_id, client_msg_id, body, attachment: None, call: None, relates_to: None } => {
-                if body.is_empty() {
+            ClientMsg::Send { room_id, client_msg_id, body, attachment, call: None, relates_to: None } => {
+                // With an attachment the body is its caption and may be empty.
+                if body.is_empty() && attachment.is_none() {
                     return Err(Fail::code(ErrorCode::BadRequest, heartlink_protocol::EMPTY_BODY));
                 }
-                self.send_message(room_id, client_msg_id, body, reference).await
+                self.send_message(room_id, client_msg_id, body, attachment, reference).await
             }
             ClientMsg::History { room_id, before_seq, limit } => {
                 self.history(room_id, before_seq, limit.unwrap_or_default(), reference).await

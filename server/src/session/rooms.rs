@@ -65,7 +65,7 @@ impl Session {
             members_cursor,
         };
         // The messages get what the rest of the reply leaves of the bound.
-        let size = pages::message_size(room_id);
+        let size = pages::message_size;
         let page = match since {
             Some(since) => shared.store.page_after(room_id, since, cut, pages::budget(JOIN_SINCE_MAX, &joined, &size)).await?,
             None => shared.store.page_latest(room_id, cut, pages::budget(JOIN_LATEST, &joined, &size)).await?,

@@ -3,7 +3,7 @@
 //! must not change without a migration, whatever the protocol does. The
 //! mapping to wire types is in `wire.rs`.
 
-use heartlink_protocol::{RoomId, UserId};
+use heartlink_protocol::{MediaId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// An account.
@@ -104,6 +104,38 @@ pub struct MessageRecord {
     pub body: String,
     pub ts: u64,
     pub client_msg_id: String,
+    /// The attachment as the server described it when the message was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Box<AttachmentRecord>>,
+}
+
+/// What a message's attachment was when it was sent (the media's own
+/// record may change later; the message keeps what its readers saw).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRecord {
+    pub media_id: MediaId,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+    pub kind: AttachmentKindRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waveform: Option<Vec<u8>>,
+}
+
+/// How an attachment is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKindRecord {
+    Image,
+    Voice,
+    File,
 }
 
 #[cfg(test)]
@@ -121,6 +153,12 @@ mod tests {
         let decoded: MessageRecord = serde_json::from_str(&message).unwrap();
         assert_eq!(decoded.sender.username, "Alice");
         assert_eq!(serde_json::to_string(&decoded).unwrap(), message);
+        let with_attachment = format!(
+            r#"{{"sender":{{"id":"{id}","username":"Alice"}},"body":"","ts":5,"client_msg_id":"c2","attachment":{{"media_id":"{id}","name":"cat.png","mime":"image/png","size":3,"sha256":"ab","kind":"image","width":1,"height":2}}}}"#
+        );
+        let decoded: MessageRecord = serde_json::from_str(&with_attachment).unwrap();
+        assert_eq!(decoded.attachment.as_ref().map(|a| a.kind), Some(AttachmentKindRecord::Image));
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), with_attachment);
 
         let room = format!(
             r#"{{"id":"{id}","name":"a & b","kind":"pair","created_by":"{id}","created_at":7,"pair":["{id}"]}}"#

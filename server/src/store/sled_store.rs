@@ -17,7 +17,13 @@
 //! | `messages`    | room_id ++ seq                    | [`MessageRecord`] JSON|
 //! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
 //! | `reads`       | room_id ++ user_id                | seq                   |
-//! | `meta`        | `instance_id`                     | see `marker.rs`       |
+//! | `meta`        | `instance_id`, `health_probe`     | see `marker.rs`       |
+//! | `media`       | media_id (= upload id)            | `UploadRecord` JSON   |
+//! | `media_usage` | user_id                           | bytes ++ pending (u64s)|
+//! | `media_blobs` | sha256 (hex)                      | references (u64)      |
+//! | `media_rooms` | media_id ++ room_id               | empty                 |
+//!
+//! The media trees implement `media::catalog::MediaCatalog` (`media.rs`).
 //!
 //! sled's calls are synchronous. Reads and small writes are served from its
 //! page cache and run inline on the calling task, as they always have; what
@@ -28,6 +34,7 @@ mod accounts;
 mod indexes;
 mod keys;
 mod marker;
+mod media;
 mod members;
 mod messages;
 mod rooms;
@@ -47,6 +54,8 @@ use std::sync::Arc;
 
 /// sled's page cache size.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// The key the health check writes in `meta`.
+const HEALTH_KEY: &[u8] = b"health_probe";
 
 impl From<sled::Error> for StoreError {
     fn from(err: sled::Error) -> Self {
@@ -69,6 +78,11 @@ struct Trees {
     messages: sled::Tree,
     dedup: sled::Tree,
     reads: sled::Tree,
+    meta: sled::Tree,
+    media: sled::Tree,
+    media_usage: sled::Tree,
+    media_blobs: sled::Tree,
+    media_rooms: sled::Tree,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -112,6 +126,11 @@ impl SledStore {
             messages: tree("messages")?,
             dedup: tree("dedup")?,
             reads: tree("reads")?,
+            meta: tree("meta")?,
+            media: tree("media")?,
+            media_usage: tree("media_usage")?,
+            media_blobs: tree("media_blobs")?,
+            media_rooms: tree("media_rooms")?,
             db,
         };
         indexes::build_missing(&trees)?;
@@ -140,6 +159,19 @@ impl SledStore {
     #[cfg(test)]
     pub(crate) fn break_message_writes(&self) {
         self.broken.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// [`Store::probe`] on a blocking thread.
+    fn probe_blocking(&self) -> Result<(), StoreError> {
+        let mut value = [0u8; 16];
+        getrandom::fill(&mut value)
+            .map_err(|err| StoreError::Corrupt { tree: "meta", detail: format!("no randomness: {err}") })?;
+        self.trees.meta.insert(HEALTH_KEY, &value)?;
+        self.sync_blocking()?;
+        match self.trees.meta.get(HEALTH_KEY)? {
+            Some(read) if read.as_ref() == value => Ok(()),
+            _ => Err(StoreError::Corrupt { tree: "meta", detail: "the probe value did not read back".to_owned() }),
+        }
     }
 
     fn sync_blocking(&self) -> Result<(), StoreError> {
@@ -285,6 +317,11 @@ impl Store for SledStore {
     async fn flush(&self) -> Result<(), StoreError> {
         self.sync().await
     }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.probe_blocking()).await?
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -299,7 +336,7 @@ fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>,
 #[cfg(test)]
 fn new_message(room: RoomId, sender: UserId, client_msg_id: &str, ts: u64) -> NewMessage {
     let sender = super::UserSummary { id: sender, username: "alice".into() };
-    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into() };
+    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), attachment: None };
     NewMessage { room, record }
 }
 

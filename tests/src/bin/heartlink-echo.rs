@@ -1,5 +1,5 @@
 //! `heartlink-echo`: a WebSocket echo server built on heartlink-server's real
-//! accept path and `WebSocketConfig`, for the Autobahn conformance run
+//! accept path (hyper and the /ws upgrade) and `WebSocketConfig`, for the Autobahn conformance run
 //! (tests/conformance/, docs/CONFORMANCE.md).
 //!
 //! Everything the Autobahn cases exercise below the chat protocol — framing,
@@ -14,7 +14,8 @@
 
 use futures_util::{SinkExt, StreamExt};
 use heartlink_server::AllowedOrigins;
-use heartlink_server::handshake::{self, Ws};
+use heartlink_server::handshake::Ws;
+use heartlink_server::http;
 use heartlink_server::tls::ServerStream;
 use std::io::Write;
 use std::time::Duration;
@@ -22,14 +23,15 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_util::sync::CancellationToken;
 
 /// Same deadlines as the server's session (server/src/session/socket.rs):
 /// a write the peer does not take in this time means it stopped reading, and
 /// a close handshake that takes longer is abandoned.
 const WRITE_DEADLINE: Duration = Duration::from_secs(10);
 const CLOSE_DEADLINE: Duration = Duration::from_secs(2);
-/// The server gives a connection this long for the handshake (its
-/// `--auth-timeout-secs` default); a stuck handshake must not pin a task.
+/// The server gives a connection this long for its HTTP request and the
+/// upgrade (its `--auth-timeout-secs` default); a stuck handshake must not pin a task.
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 
 fn main() -> anyhow::Result<()> {
@@ -52,8 +54,9 @@ async fn serve(listen: &str) -> anyhow::Result<()> {
     // The one stdout line, as the server's: scripts read the port from it.
     writeln!(std::io::stdout(), "heartlink-echo listening on ws://{addr}/ws")?;
     std::io::stdout().flush()?;
+    let site = http::Site::WebSocketOnly(std::sync::Arc::new(AllowedOrigins::default()));
     loop {
-        let (stream, _peer) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(err) => {
                 // EMFILE and friends: back off instead of spinning, as the server does.
@@ -66,10 +69,11 @@ async fn serve(listen: &str) -> anyhow::Result<()> {
         let _ = stream.set_nodelay(true);
         // Plain TCP and the server's default origin policy: kosoku, like a
         // terminal client, sends no `Origin`. TLS would only wrap the bytes.
+        let site = site.clone();
         tokio::spawn(async move {
-            let origins = AllowedOrigins::default();
-            let accept = handshake::accept(ServerStream::Plain(stream), &origins);
-            if let Ok(Ok(ws)) = tokio::time::timeout(HANDSHAKE_DEADLINE, accept).await {
+            let deadline = tokio::time::Instant::now() + HANDSHAKE_DEADLINE;
+            let accept = http::accept(ServerStream::Plain(stream), peer, site, deadline, CancellationToken::new());
+            if let Some(ws) = accept.await {
                 echo(ws).await;
             }
         });

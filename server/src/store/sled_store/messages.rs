@@ -16,6 +16,9 @@ struct Write {
     value: Vec<u8>,
     dedup_key: Vec<u8>,
     dedup_value: Vec<u8>,
+    /// `media_rooms` key when the message carries an attachment: the
+    /// media's download access follows the message, from its commit on.
+    media_room: Option<Vec<u8>>,
 }
 
 impl SledStore {
@@ -54,6 +57,7 @@ impl SledStore {
                 value: encode("messages", record)?,
                 dedup_key: dedup,
                 dedup_value: [seq.to_be_bytes(), record.ts.to_be_bytes()].concat(),
+                media_room: record.attachment.as_ref().map(|attachment| super::media::media_room_key(attachment.media_id, *room)),
             });
             let appended = Appended { seq, ts: record.ts, fresh: true };
             in_batch.insert(id, appended);
@@ -77,10 +81,13 @@ impl Trees {
         if writes.is_empty() {
             return Ok(());
         }
-        let outcome = (&self.messages, &self.dedup).transaction(|(messages, dedups)| {
+        let outcome = (&self.messages, &self.dedup, &self.media_rooms).transaction(|(messages, dedups, media_rooms)| {
             for write in writes {
                 messages.insert(write.key.as_slice(), write.value.as_slice())?;
                 dedups.insert(write.dedup_key.as_slice(), write.dedup_value.as_slice())?;
+                if let Some(key) = &write.media_room {
+                    media_rooms.insert(key.as_slice(), &[])?;
+                }
             }
             Ok::<_, ConflictableTransactionError<()>>(())
         });
