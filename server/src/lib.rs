@@ -13,6 +13,7 @@ pub mod config;
 pub mod handshake;
 pub mod hashing;
 pub mod hub;
+pub mod logging;
 pub mod rate_limit;
 pub mod sequencer;
 pub mod server;

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use heartlink_server::{AllowedOrigins, Config, Registration, Server, TlsFiles};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -63,16 +63,15 @@ enum RegistrationArg {
 
 fn main() -> anyhow::Result<()> {
     let Command::Start(args) = Cli::parse().command;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    // Kept to the end: dropping it flushes the log (after the runtime is gone).
+    let log = heartlink_server::logging::init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(start(args))
+    let outcome = runtime.block_on(start(args));
+    drop(runtime);
+    drop(log);
+    // An error is printed by the return from main, after the log is flushed;
+    // that print ignores a closed stderr.
+    outcome
 }
 
 async fn start(args: StartArgs) -> anyhow::Result<()> {
@@ -106,9 +105,14 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "heartlink-server started");
     // The one stdout line: scripts and tests read the real address (port 0) from it.
+    // A closed stdout (`| head`) must not stop the server: the line is only lost.
     let scheme = server.scheme();
-    writeln!(std::io::stdout(), "heartlink-server listening on {scheme}://{addr}/ws").context("writing to stdout")?;
-    std::io::stdout().flush().context("writing to stdout")?;
+    let mut stdout = std::io::stdout().lock();
+    let announced = writeln!(stdout, "heartlink-server listening on {scheme}://{addr}/ws").and_then(|()| stdout.flush());
+    drop(stdout);
+    if let Err(err) = announced {
+        tracing::warn!(cause = %err, "could not print the address to stdout; serving anyway");
+    }
 
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
