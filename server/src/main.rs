@@ -62,6 +62,8 @@ enum RegistrationArg {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Everything the server creates (data dir, database, lock) is for its user only.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let Command::Start(args) = Cli::parse().command;
     // Kept to the end: dropping it flushes the log (after the runtime is gone).
     let log = heartlink_server::logging::init();
@@ -82,7 +84,6 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
             .data_dir()
             .to_path_buf(),
     };
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
     let mut config = Config::new(data_dir.clone());
     config.heartbeat = Duration::from_secs(args.heartbeat_secs);
     config.registration = match args.registration {

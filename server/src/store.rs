@@ -18,12 +18,14 @@
 //! | `meta`        | `instance_id`                     | see `marker.rs`       |
 
 mod accounts;
+mod data_dir;
 mod marker;
 mod messages;
 mod records;
 mod rooms;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use messages::MessageWrite;
 pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
@@ -43,6 +45,16 @@ pub enum StoreError {
     /// A stored record did not decode, or the data dir is damaged or not ours.
     #[error("damaged data ({tree}): {detail}")]
     Corrupt { tree: &'static str, detail: String },
+    /// Another process holds the data dir's lock.
+    #[error("another heartlink-server is using {} (pid {})", dir.display(), pid.map_or_else(|| "unknown".to_owned(), |pid| pid.to_string()))]
+    InUse { dir: PathBuf, pid: Option<u32> },
+    /// The data dir or its lock file could not be created, read or made private.
+    #[error("{what}")]
+    DataDir {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The server's database. Cheap to clone (sled handles are reference counted).
@@ -58,12 +70,18 @@ pub struct Store {
     messages: sled::Tree,
     dedup: sled::Tree,
     reads: sled::Tree,
+    /// The data dir's lock, held as long as any handle on the store.
+    _lock: Arc<data_dir::DirLock>,
 }
 
 impl Store {
     /// Opens (or creates) the database in `dir`. A damaged database is an
     /// error: the server refuses to start rather than start empty.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        // A foreign or damaged dir is refused before anything in it is touched;
+        // the second look, under the lock, is the one that counts.
+        marker::inspect(dir)?;
+        let lock = data_dir::claim(dir)?;
         let found = marker::inspect(dir)?;
         // sled's page cache defaults to 1 GiB; a fixed cap keeps the
         // server's memory predictable (history reads past it hit the disk).
@@ -78,6 +96,8 @@ impl Store {
             .flush_every_ms(None)
             .open()?;
         marker::confirm(dir, found, &db)?;
+        // Whatever sled created, whatever the umask.
+        data_dir::make_private(dir)?;
         let tree = |name: &str| db.open_tree(name);
         Ok(Self {
             users: tree("users")?,
@@ -90,6 +110,7 @@ impl Store {
             dedup: tree("dedup")?,
             reads: tree("reads")?,
             db,
+            _lock: Arc::new(lock),
         })
     }
 
