@@ -62,7 +62,8 @@ pub struct Config {
     pub registration: Registration,
     /// `send`s per second per user (burst twice that); 0 = unlimited.
     pub send_rate: u32,
-    /// Time for the handshake and the first frame (and for each retry after a failed login).
+    /// Time from accepting a connection to its successful authentication
+    /// (the handshake included); failed attempts do not extend it.
     pub auth_timeout: Duration,
     /// Frames a connection's outbound queue holds before it is a slow consumer (4008).
     pub outbound_queue: usize,
@@ -82,6 +83,18 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Browser origins admitted to the handshake.
     pub allowed_origins: AllowedOrigins,
+    /// Open connections, all addresses together; more are refused (1013).
+    pub max_connections: usize,
+    /// Open connections from one address (an IPv6 /64); more are refused (1013).
+    pub max_connections_per_address: usize,
+    /// `register`/`login`/`resume` frames one connection may send before
+    /// it is closed (1008); the deadline (`auth_timeout`) does not restart.
+    pub auth_attempts: u32,
+    /// Password hashes (logins and registrations) per address per minute,
+    /// all at once at most; 0 = unlimited.
+    pub auth_per_minute: u32,
+    /// Registration attempts per address per hour, all at once at most; 0 = unlimited.
+    pub registrations_per_hour: u32,
 }
 
 impl Config {
@@ -101,6 +114,11 @@ impl Config {
             login_failures_per_minute: 5,
             tls: None,
             allowed_origins: AllowedOrigins::None,
+            max_connections: 10_000,
+            max_connections_per_address: 64,
+            auth_attempts: 10,
+            auth_per_minute: 30,
+            registrations_per_hour: 10,
         }
     }
 }

@@ -7,6 +7,9 @@
 //! that nothing is visible before it is durable.
 
 pub mod accounts;
+pub mod address;
+pub mod admission;
+pub mod bounded_map;
 pub mod clock;
 pub mod commit;
 pub mod config;

@@ -53,6 +53,21 @@ struct StartArgs {
     /// Clients that send no Origin header (terminals, scripts) are always allowed.
     #[arg(long = "allowed-origin", env = "HEARTLINK_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Open connections in all; more are refused (rate_limited, close 1013). Lowered to fit the open-file limit.
+    #[arg(long, env = "HEARTLINK_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Open connections from one address (an IPv6 /64); more are refused (rate_limited, close 1013).
+    #[arg(long, env = "HEARTLINK_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections_per_address: u64,
+    /// register/login/resume frames one connection may send before it is closed (1008).
+    #[arg(long, env = "HEARTLINK_AUTH_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    auth_attempts: u32,
+    /// Password checks (logins and registrations) per address per minute, all at once at most; 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_AUTH_PER_MINUTE", default_value_t = 30)]
+    auth_per_minute: u32,
+    /// Registration attempts per address per hour, all at once at most; 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_REGISTRATIONS_PER_HOUR", default_value_t = 10)]
+    registrations_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -93,6 +108,11 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.send_rate = args.send_rate;
     config.auth_timeout = Duration::from_secs(args.auth_timeout_secs);
     config.allowed_origins = AllowedOrigins::from_flags(args.allowed_origins);
+    config.max_connections = fit_open_file_limit(usize::try_from(args.max_connections).unwrap_or(usize::MAX));
+    config.max_connections_per_address = usize::try_from(args.max_connections_per_address).unwrap_or(usize::MAX);
+    config.auth_attempts = args.auth_attempts;
+    config.auth_per_minute = args.auth_per_minute;
+    config.registrations_per_hour = args.registrations_per_hour;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }
@@ -119,6 +139,28 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     server.run(listener, shutdown).await.context("server stopped with an error")?;
     Ok(())
+}
+
+/// Raises the open-file limit as far as the system allows and returns the
+/// connection cap that fits in it: each connection is a file descriptor,
+/// and refusals, the database and the listener need some too. Beyond the
+/// limit `accept` would fail with EMFILE and nobody would learn why.
+fn fit_open_file_limit(wanted: usize) -> usize {
+    const RESERVE: usize = heartlink_server::admission::MAX_REFUSING + 128;
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+        Err(err) => {
+            tracing::warn!(cause = %err, "cannot read the open-file limit; keeping --max-connections as given");
+            return wanted;
+        }
+    };
+    let fits = limit.saturating_sub(RESERVE).max(1);
+    if wanted > fits {
+        tracing::warn!(wanted, open_file_limit = limit, max_connections = fits, "--max-connections lowered to fit the open-file limit");
+        fits
+    } else {
+        wanted
+    }
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

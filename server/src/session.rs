@@ -20,6 +20,7 @@ mod rooms;
 mod socket;
 
 use crate::accounts::Authenticated;
+use crate::admission::{Cap, Permit};
 use crate::handshake;
 use crate::hub::{ConnHandle, Inbox};
 use crate::rate_limit::TokenBucket;
@@ -38,10 +39,44 @@ pub use socket::End;
 /// Most queued events written with one flush.
 const WRITE_BATCH: usize = 256;
 
-/// Serves one TCP connection until it closes.
-pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// How long a connection refused over a cap has for its handshake.
+const REFUSAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Serves one TCP connection until it closes; `permit` counts it against
+/// the connection caps meanwhile.
+pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, permit: Permit) {
+    // One fixed lifetime before login, from this moment (failures do not extend it).
     let deadline = Instant::now() + shared.config.auth_timeout;
-    // TLS and WebSocket handshakes both count against the first-frame deadline.
+    // The phases are boxed so the task holds only the phase it is in: a
+    // future is as large as its largest state, and an idle session should
+    // not carry the TLS handshake's or a request handler's space
+    // (docs/BENCHMARKS.md, B1).
+    let Some(ws) = Box::pin(handshake(stream, peer, &shared, deadline)).await else { return };
+    let Some((session, greeting)) = Box::pin(authenticate(ws, peer, shared, deadline)).await else { return };
+    Box::pin(session.run(greeting)).await;
+    drop(permit);
+}
+
+/// Refuses a connection over a cap: handshake, `rate_limited` with the
+/// reason, close 1013 with the reason.
+pub async fn refuse(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>, permit: Permit, cap: Cap) {
+    let deadline = Instant::now() + REFUSAL_DEADLINE.min(shared.config.auth_timeout);
+    let Some(ws) = Box::pin(handshake(stream, peer, &shared, deadline)).await else { return };
+    tracing::info!(%peer, reason = cap.close_reason(), "connection refused over the connection cap");
+    let mut conn = Connection::new(ws, peer, shared);
+    let refusal = ServerMsg::rate_limited(cap.message(), crate::rate_limit::retry_after_ms(CAP_RETRY));
+    if conn.reply(&refusal, None).await.is_ok() {
+        conn.finish(End::close(1013, cap.close_reason())).await;
+    }
+    drop(permit);
+}
+
+/// What a client refused over a connection cap is told to wait.
+const CAP_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The TLS and WebSocket handshakes, both within `deadline`. A failure is
+/// logged; there is no WebSocket yet to send a close frame on.
+async fn handshake(stream: tokio::net::TcpStream, peer: SocketAddr, shared: &Shared, deadline: Instant) -> Option<handshake::Ws> {
     let handshake = async {
         let stream = match &shared.tls {
             Some(tls) => tls.accept(stream).await?,
@@ -49,23 +84,17 @@ pub async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<
         };
         handshake::accept(stream, &shared.config.allowed_origins).await
     };
-    // The phases are boxed so the task holds only the phase it is in: a
-    // future is as large as its largest state, and an idle session should
-    // not carry the TLS handshake's or a request handler's space
-    // (docs/BENCHMARKS.md, B1).
-    let ws = match tokio::time::timeout_at(deadline, Box::pin(handshake)).await {
-        Ok(Ok(ws)) => ws,
+    match tokio::time::timeout_at(deadline, handshake).await {
+        Ok(Ok(ws)) => Some(ws),
         Ok(Err(err)) => {
             tracing::debug!(%peer, cause = %err, "handshake refused");
-            return;
+            None
         }
         Err(_) => {
             tracing::debug!(%peer, "handshake not completed in time");
-            return;
+            None
         }
-    };
-    let Some((session, greeting)) = Box::pin(authenticate(ws, peer, shared, deadline)).await else { return };
-    Box::pin(session.run(greeting)).await;
+    }
 }
 
 /// The first frame: credentials, until `deadline`. Returns the session and

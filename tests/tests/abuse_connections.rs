@@ -45,7 +45,8 @@ async fn slowloris(addr: String) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_and_idle_sockets_are_closed_at_the_deadline() {
-    let server = TestServer::start(&["--auth-timeout-secs", &DEADLINE_SECS.to_string()]);
+    // 201 connections from one address: the per-address cap is not what this tests.
+    let server = TestServer::start(&["--auth-timeout-secs", &DEADLINE_SECS.to_string(), "--max-connections-per-address", "1000"]);
     let (_alice, established) = WsClient::register(&server.url, "alice").await;
     let token = established["token"].as_str().unwrap().to_owned();
     let deadline = Duration::from_secs(DEADLINE_SECS);
