@@ -9,7 +9,7 @@ use crate::address::AddressKey;
 use crate::clock::now_ms;
 use crate::config::{Config, Registration};
 use crate::hashing::Hasher;
-use crate::store::{Store, UserRecord};
+use crate::store::{NameConflict, Store, UserRecord};
 pub use error::AuthError;
 use guards::AuthGuards;
 use heartlink_protocol::limits::PASSWORD_BYTES;
@@ -68,7 +68,10 @@ impl Accounts {
         let source = AddressKey::from(source);
         self.guards.admit_registration(source, Instant::now())?;
         let hash = self.hasher.hash(source, password.as_str().as_bytes().to_vec()).await?;
-        let account = self.store.create_user(username, hash, now_ms())?.ok_or(AuthError::UsernameTaken)?;
+        let account = self.store.create_user(username, hash, now_ms())?.map_err(|conflict| match conflict {
+            NameConflict::Taken => AuthError::UsernameTaken,
+            NameConflict::LooksLike => AuthError::UsernameLooksLike,
+        })?;
         self.durable(self.issue_token(account)?).await
     }
 

@@ -24,6 +24,7 @@ pub mod session;
 pub mod shared;
 pub mod store;
 pub mod tls;
+pub mod usernames;
 
 pub use config::{AllowedOrigins, Config, Registration, TlsFiles};
 pub use server::{Server, ServerError};

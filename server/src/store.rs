@@ -8,6 +8,7 @@
 //! |---------------|-----------------------------------|-----------------------|
 //! | `users`       | user_id                           | [`UserRecord`] JSON   |
 //! | `usernames`   | canonical (lower-case) username   | user_id               |
+//! | `lookalikes`  | look-alike key (usernames.rs)     | user_id               |
 //! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
 //! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
 //! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
@@ -19,6 +20,7 @@
 
 mod accounts;
 mod data_dir;
+mod lookalikes;
 mod marker;
 mod messages;
 mod records;
@@ -27,6 +29,7 @@ mod rooms;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use accounts::NameConflict;
 pub use messages::MessageWrite;
 pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
 
@@ -63,6 +66,7 @@ pub struct Store {
     db: sled::Db,
     users: sled::Tree,
     usernames: sled::Tree,
+    lookalikes: sled::Tree,
     tokens: sled::Tree,
     rooms: sled::Tree,
     members: sled::Tree,
@@ -99,9 +103,10 @@ impl Store {
         // Whatever sled created, whatever the umask.
         data_dir::make_private(dir)?;
         let tree = |name: &str| db.open_tree(name);
-        Ok(Self {
+        let store = Self {
             users: tree("users")?,
             usernames: tree("usernames")?,
+            lookalikes: tree("lookalikes")?,
             tokens: tree("tokens")?,
             rooms: tree("rooms")?,
             members: tree("members")?,
@@ -111,7 +116,9 @@ impl Store {
             reads: tree("reads")?,
             db,
             _lock: Arc::new(lock),
-        })
+        };
+        store.index_lookalikes()?;
+        Ok(store)
     }
 
     /// Makes everything written so far durable (one fsync for all of it).

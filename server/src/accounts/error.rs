@@ -31,6 +31,9 @@ pub enum AuthError {
     /// Registration: the name exists (case-insensitively).
     #[error("that username is taken")]
     UsernameTaken,
+    /// Registration: the name looks like an existing one (`aIice` beside `alice`).
+    #[error("that username looks too much like an existing one; pick another")]
+    UsernameLooksLike,
     /// Registration is switched off on this server.
     #[error("registration is closed on this server")]
     RegistrationClosed,
@@ -66,7 +69,7 @@ impl AuthError {
                 return ServerMsg::rate_limited(self.to_string(), crate::rate_limit::retry_after_ms(*wait));
             }
             Self::Busy => return ServerMsg::rate_limited(self.to_string(), crate::rate_limit::retry_after_ms(BUSY_RETRY)),
-            Self::UsernameTaken => ErrorCode::UsernameTaken,
+            Self::UsernameTaken | Self::UsernameLooksLike => ErrorCode::UsernameTaken,
             Self::RegistrationClosed => ErrorCode::RegistrationClosed,
             Self::BadToken => ErrorCode::Unauthorized,
             Self::Internal(_) => ErrorCode::Internal,
