@@ -16,6 +16,10 @@ HEARTLINK_SOAK_SECS=60 cargo test -q -p heartlink-tests --test faults -- --nocap
 echo "== abuse figures"
 cargo test -q -p heartlink-tests --test abuse_slow_consumer --test abuse_connections --test abuse_floods -- --nocapture
 
+echo "== authentication and connection floods at ten times the reported sizes"
+HEARTLINK_ABUSE_LONG=1 cargo test -q -p heartlink-tests --test abuse_auth --test abuse_login_flood \
+  --test abuse_connections --test abuse_log_pipe -- --nocapture --test-threads 1
+
 echo "== model-based test, 200 random sequences"
 HEARTLINK_MODEL_CASES=200 cargo test -q -p heartlink-tests --test model -- --nocapture
 

@@ -109,10 +109,16 @@ impl<K: Hash + Eq + HeapBytes> LoginThrottle<K> {
         while times.front().is_some_and(|t| now.saturating_duration_since(*t) >= self.window) {
             times.pop_front();
         }
-        match times.front() {
+        let verdict = match times.front() {
             Some(oldest) if times.len() >= self.limit => Err(self.window.saturating_sub(now - *oldest)),
             _ => Ok(()),
+        };
+        // A key whose failures have all aged out is forgotten now, so that
+        // checking it again and again does not keep it alive.
+        if times.is_empty() {
+            failures.remove(key);
         }
+        verdict
     }
 
     /// Records one failed attempt. `false` when the map is full of recent
