@@ -8,7 +8,7 @@ mod guards;
 use crate::address::AddressKey;
 use crate::clock::now_ms;
 use crate::config::{Config, Registration};
-use crate::hashing::Hasher;
+use crate::hashing::{HashError, Hasher};
 use crate::store::{NameConflict, Store, UserRecord};
 pub use error::AuthError;
 use guards::AuthGuards;
@@ -67,7 +67,12 @@ impl Accounts {
         }
         let source = AddressKey::from(source);
         self.guards.admit_registration(source, Instant::now())?;
-        let hash = self.hasher.hash(source, password.as_str().as_bytes().to_vec()).await?;
+        let hash = self.hasher.hash(source, password.as_str().as_bytes().to_vec()).await.map_err(|err| {
+            if matches!(err, HashError::Busy) {
+                self.guards.not_hashed(source, true, Instant::now());
+            }
+            AuthError::from(err)
+        })?;
         let account = self.store.create_user(username, hash, now_ms())?.map_err(|conflict| match conflict {
             NameConflict::Taken => AuthError::UsernameTaken,
             NameConflict::LooksLike => AuthError::UsernameLooksLike,
@@ -91,7 +96,12 @@ impl Accounts {
         self.guards.admit_login(source, &canonical, Instant::now())?;
         let account = self.store.user_by_name(&canonical)?;
         let stored = account.as_ref().map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
-        let matches = self.hasher.verify(source, secret.to_vec(), stored).await?;
+        let matches = self.hasher.verify(source, secret.to_vec(), stored).await.map_err(|err| {
+            if matches!(err, HashError::Busy) {
+                self.guards.not_hashed(source, false, Instant::now());
+            }
+            AuthError::from(err)
+        })?;
         match account {
             Some(account) if matches => {
                 self.guards.succeeded_login(source, &canonical);

@@ -33,6 +33,11 @@ impl TokenBucket {
         Self { rate, burst, tokens: burst, last: now }
     }
 
+    /// Returns one token (never above the burst).
+    pub fn give_back(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.burst);
+    }
+
     /// Takes one token, or says how long until one is available.
     pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
         if self.rate == 0.0 {
@@ -197,6 +202,13 @@ impl AddressBudget {
         }
     }
 
+    /// Gives back a unit taken for work that was then not done.
+    pub fn give_back(&self, source: AddressKey, now: Instant) {
+        if let Some(bucket) = self.lock().get_mut(&source, now) {
+            bucket.give_back();
+        }
+    }
+
     /// Drops the addresses whose bucket is full again.
     pub fn sweep(&self, now: Instant) {
         self.lock().sweep(now);
@@ -271,6 +283,8 @@ mod tests {
         assert!(budget.take(home, start + Duration::from_secs(2)).is_ok(), "one more every 2 s");
         assert!(budget.take(AddressKey::V4([10, 0, 0, 1]), start).is_ok());
         assert!(budget.take(AddressKey::V4([10, 0, 0, 2]), start).is_err(), "the map is full");
+        budget.give_back(home, start + Duration::from_secs(2));
+        assert!(budget.take(home, start + Duration::from_secs(2)).is_ok(), "a unit given back can be taken again");
         budget.sweep(start + Duration::from_secs(62));
         assert_eq!(budget.size().0, 0);
         assert!(AddressBudget::new(0, Duration::from_secs(60), 1).take(home, start).is_ok(), "0 = unlimited");

@@ -14,7 +14,7 @@ use heartlink_tests::{PASSWORD, TestServer, WsClient};
 use serde_json::{Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
@@ -111,9 +111,12 @@ async fn timed_register(url: &str, from: IpAddr, username: &str) -> (Value, Dura
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_is_throttled_per_address_and_taken_names_cost_a_hash() {
-    let (attempts, parallel) = (sized(14, 2_000), sized(1, 50));
+    // In parallel, but well under the 64 connections an address may hold
+    // (a closed connection holds its place until the server has seen it go).
+    let (attempts, parallel) = (sized(14, 2_000), sized(1, 25));
     let server = TestServer::start(&[]);
     WsClient::register(&server.url, "alice").await;
+    let watch = RssWatch::start(server.pid().unwrap());
     let from = IpAddr::from([127, 0, 0, 3]);
     let next = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..parallel)
@@ -140,7 +143,8 @@ async fn registration_is_throttled_per_address_and_taken_names_cost_a_hash() {
                 (Some("connection_established"), _) => new_times.push(took),
                 (_, Some("username_taken")) => taken_times.push(took),
                 (_, Some("rate_limited")) => {
-                    assert!(reply["retry_after_ms"].as_u64().is_some_and(|ms| ms > 1000), "{reply}");
+                    // Over the budget (minutes), or more at once than the hashing queue takes (a second).
+                    assert!(reply["retry_after_ms"].as_u64().is_some_and(|ms| ms >= 1000), "{reply}");
                     limited += 1;
                 }
                 _ => panic!("unexpected reply to register: {reply}"),
@@ -151,7 +155,8 @@ async fn registration_is_throttled_per_address_and_taken_names_cost_a_hash() {
     let (new_median, taken_median) = (quantile(&mut new_times, 0.5), quantile(&mut taken_times, 0.5));
     eprintln!(
         "figure: {attempts} registrations from one address: {created} created, {taken} username_taken, {limited} \
-         rate_limited; median reply new {new_median:.1?} vs taken {taken_median:.1?}"
+         rate_limited; median reply new {new_median:.1?} vs taken {taken_median:.1?}; server RSS peak {} MiB",
+        mib(watch.peak_kib())
     );
     assert_eq!(created + taken, 10, "ten registration attempts per address, then rate_limited");
     assert!(taken_median * 2 >= new_median, "username_taken ({taken_median:?}) is still cheaper than a new account ({new_median:?})");

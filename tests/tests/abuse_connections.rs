@@ -173,14 +173,19 @@ async fn sockets_retrying_bad_registers_are_closed_at_the_fixed_deadline() {
                 let mut ws = open_from(&url, source(n / per_address)).await.expect("connect");
                 let opened = Instant::now();
                 let bad = json!({"type": "register", "username": "no", "password": heartlink_tests::PASSWORD});
+                let mut reply = ask(&mut ws, &bad).await;
                 loop {
-                    match ask(&mut ws, &bad).await {
-                        Ok(reply) if reply["code"] == "invalid_username" => {
-                            tokio::time::sleep(Duration::from_millis(700)).await;
+                    match reply {
+                        Ok(frame) if frame["code"] == "invalid_username" => {
+                            // The next try in 700 ms, unless the server speaks first.
+                            reply = tokio::select! {
+                                () = tokio::time::sleep(Duration::from_millis(700)) => ask(&mut ws, &bad).await,
+                                frame = next_json(&mut ws) => frame,
+                            };
                         }
-                        Ok(reply) => {
+                        Ok(frame) => {
                             // The refusal before the close.
-                            assert_eq!(reply["code"], "unauthorized", "{reply}");
+                            assert_eq!(frame["code"], "unauthorized", "{frame}");
                             let ended = next_json(&mut ws).await.expect_err("closed after the refusal");
                             return (opened.elapsed(), ended);
                         }
@@ -204,7 +209,9 @@ async fn sockets_retrying_bad_registers_are_closed_at_the_fixed_deadline() {
         mib(before),
         mib(peak)
     );
-    assert!(longest < Duration::from_secs(3) + MARGIN, "a socket lived {longest:?}");
+    // The test's own 10,000 clients share the two cores in the long run.
+    let margin = if sized(0, 1) == 1 { MARGIN * 2 } else { MARGIN };
+    assert!(longest < Duration::from_secs(3) + margin, "a socket lived {longest:?}");
     assert!(mib(peak) < 300, "server RSS peaked at {} MiB", mib(peak));
 }
 

@@ -70,6 +70,15 @@ impl AuthGuards {
         self.hashes.take(source, now).map_err(AuthError::AddressThrottled)
     }
 
+    /// The hashing queue had no room: the units taken for this attempt are
+    /// given back (the address did not get the work it paid for).
+    pub fn not_hashed(&self, source: AddressKey, registration: bool, now: Instant) {
+        self.hashes.give_back(source, now);
+        if registration {
+            self.registrations.give_back(source, now);
+        }
+    }
+
     /// A login's password did not match (or the account does not exist).
     pub fn failed_login(&self, source: AddressKey, canonical: &str, now: Instant) {
         let recorded = self.per_source.record_failure((source, canonical.into()), now)
