@@ -158,10 +158,7 @@ impl Connection {
     fn keep(&mut self, incoming: Option<Result<Message, WsError>>, kept: &mut Option<Option<Result<Message, WsError>>>) -> Option<End> {
         match incoming {
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => None,
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => match self.received(incoming) {
-                Err(end) => Some(end),
-                Ok(_) => None,
-            },
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => self.received(incoming).err(),
             Some(Ok(message)) => {
                 *kept = Some(Some(Ok(message)));
                 None
