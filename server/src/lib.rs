@@ -8,6 +8,9 @@
 //! HTTP (`http`): `/healthz`, `/metrics` and the attachments of `media`.
 
 pub mod accounts;
+pub mod address;
+pub mod admission;
+pub mod bounded_map;
 pub mod clock;
 pub mod commit;
 pub mod config;
@@ -18,6 +21,7 @@ pub mod hub;
 pub mod media;
 pub mod metrics;
 pub mod quota;
+pub mod logging;
 pub mod rate_limit;
 pub mod sequencer;
 pub mod server;
@@ -27,6 +31,7 @@ pub mod store;
 pub mod sweeper;
 pub mod tls;
 pub mod wire_size;
+pub mod usernames;
 
 pub use config::{AllowedOrigins, Config, Registration, TlsFiles};
 pub use server::{Server, ServerError};

@@ -8,6 +8,7 @@
 //! |---------------|-----------------------------------|-----------------------|
 //! | `users`       | user_id                           | [`UserRecord`] JSON   |
 //! | `usernames`   | canonical (lower-case) username   | user_id               |
+//! | `lookalikes`  | look-alike key (usernames.rs)     | user_id               |
 //! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
 //! | `user_tokens` | user_id ++ SHA-256 of the token   | issued_at (u64 ms)    |
 //! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
@@ -27,6 +28,8 @@
 
 mod accounts;
 mod indexes;
+mod data_dir;
+mod lookalikes;
 mod marker;
 mod media;
 mod members;
@@ -35,8 +38,10 @@ mod records;
 mod rooms;
 mod tokens;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+pub use accounts::NameConflict;
 pub use members::MemberPosition;
 pub use messages::{MessageWrite, Page, PageBudget};
 pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
@@ -59,6 +64,16 @@ pub enum StoreError {
     /// A stored record did not decode, or the data dir is damaged or not ours.
     #[error("damaged data ({tree}): {detail}")]
     Corrupt { tree: &'static str, detail: String },
+    /// Another process holds the data dir's lock.
+    #[error("another heartlink-server is using {} (pid {})", dir.display(), pid.map_or_else(|| "unknown".to_owned(), |pid| pid.to_string()))]
+    InUse { dir: PathBuf, pid: Option<u32> },
+    /// The data dir or its lock file could not be created, read or made private.
+    #[error("{what}")]
+    DataDir {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The server's database. Cheap to clone (sled handles are reference counted).
@@ -67,6 +82,7 @@ pub struct Store {
     db: sled::Db,
     users: sled::Tree,
     usernames: sled::Tree,
+    lookalikes: sled::Tree,
     tokens: sled::Tree,
     user_tokens: sled::Tree,
     rooms: sled::Tree,
@@ -81,12 +97,18 @@ pub struct Store {
     media_usage: sled::Tree,
     media_blobs: sled::Tree,
     media_rooms: sled::Tree,
+    /// The data dir's lock, held as long as any handle on the store.
+    _lock: Arc<data_dir::DirLock>,
 }
 
 impl Store {
     /// Opens (or creates) the database in `dir`. A damaged database is an
     /// error: the server refuses to start rather than start empty.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        // A foreign or damaged dir is refused before anything in it is touched;
+        // the second look, under the lock, is the one that counts.
+        marker::inspect(dir)?;
+        let lock = data_dir::claim(dir)?;
         let found = marker::inspect(dir)?;
         // sled's page cache defaults to 1 GiB; a fixed cap keeps the
         // server's memory predictable (history reads past it hit the disk).
@@ -101,10 +123,13 @@ impl Store {
             .flush_every_ms(None)
             .open()?;
         marker::confirm(dir, found, &db)?;
+        // Whatever sled created, whatever the umask.
+        data_dir::make_private(dir)?;
         let tree = |name: &str| db.open_tree(name);
         let store = Self {
             users: tree("users")?,
             usernames: tree("usernames")?,
+            lookalikes: tree("lookalikes")?,
             tokens: tree("tokens")?,
             user_tokens: tree("user_tokens")?,
             rooms: tree("rooms")?,
@@ -120,8 +145,10 @@ impl Store {
             media_blobs: tree("media_blobs")?,
             media_rooms: tree("media_rooms")?,
             db,
+            _lock: Arc::new(lock),
         };
         indexes::build_missing(&store)?;
+        store.index_lookalikes()?;
         Ok(store)
     }
 
