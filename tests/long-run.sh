@@ -23,6 +23,9 @@ echo "== bounded replies, paging and per-user quotas at full size"
 HEARTLINK_REPLY_MESSAGES=800 HEARTLINK_PAGING_ROOMS=6000 HEARTLINK_QUOTA_FLOOD=60000 \
   cargo test -q -p heartlink-tests --test abuse_replies --test paging --test abuse_quotas \
   --test logout --test presence_scope -- --nocapture
+echo "== authentication and connection floods at ten times the reported sizes"
+HEARTLINK_ABUSE_LONG=1 cargo test -q -p heartlink-tests --test abuse_auth --test abuse_login_flood \
+  --test abuse_connections --test abuse_log_pipe -- --nocapture --test-threads 1
 
 echo "== model-based test, 200 random sequences"
 HEARTLINK_MODEL_CASES=200 cargo test -q -p heartlink-tests --test model -- --nocapture

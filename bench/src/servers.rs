@@ -82,6 +82,10 @@ impl ServerProc {
                 // 100 MiB, past the default 50 MiB limit.
                 command.arg(&tools.heartlink_server).args(["start", "--listen", "127.0.0.1:0", "--send-rate", "0", "--rooms-per-hour", "0"]);
                 command.args(["--max-upload-bytes", "1073741824"]);
+                // B1 holds 10,000 connections at once, the server's default cap;
+                // the generator spreads them over many 127.x.y.z sources, one or
+                // two each, so the per-address cap (64) is never near.
+                command.args(["--max-connections", "15000"]);
                 command.arg("--data-dir").arg(dir.path().join("data"));
                 // Per-session info lines would make the log, not the server, the subject.
                 command.env("RUST_LOG", "warn");

@@ -1,77 +1,25 @@
 //! Registration, login, token resume and logout: argon2id password hashes,
-//! random tokens kept only as SHA-256 hashes, and the failed-login throttle
-//! (whose counts are shared live state, see `live.rs`).
+//! random tokens kept only as SHA-256 hashes, and the checks made before a
+//! password is hashed: the failed-login counts per username (shared live
+//! state) and the per-address budgets (guards.rs).
 
+mod error;
+mod guards;
+
+use crate::address::AddressKey;
 use crate::clock::now_ms;
 use crate::config::{Config, Registration};
 use crate::hashing::{HashError, Hasher};
-use crate::live::{Admission, LiveError, LiveState, LoginScope};
-use crate::store::{NewUser, Store, StoreError, TokenHash, UserRecord};
-use heartlink_protocol::{ErrorCode, Password, Secret, ServerMsg, Username};
+use crate::live::{Admission, LiveState};
+use crate::store::{NameConflict, NewUser, Store, TokenHash, UserRecord};
+pub use error::AuthError;
+use guards::AuthGuards;
+use heartlink_protocol::limits::PASSWORD_BYTES;
+use heartlink_protocol::{Password, Secret, Username};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// Why an authentication request was refused; each maps to one `error` reply.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// Wrong password, unknown or malformed username: deliberately one case.
-    #[error("wrong username or password")]
-    BadCredentials,
-    /// Too many failed logins for this username.
-    #[error("too many failed logins for this username; try again later")]
-    Throttled(Duration),
-    /// Registration: the name exists (case-insensitively).
-    #[error("that username is taken")]
-    UsernameTaken,
-    /// Registration is switched off on this server.
-    #[error("registration is closed on this server")]
-    RegistrationClosed,
-    /// `resume` with an unknown, revoked or expired token.
-    #[error("token is invalid, expired or revoked")]
-    BadToken,
-    /// The store failed (internal: logged, the client gets `internal`).
-    #[error("the account store failed")]
-    Store(#[from] StoreError),
-    /// Password hashing failed (internal).
-    #[error("password hashing failed")]
-    Hashing(#[from] HashError),
-    /// The login throttle's shared counts were unavailable (internal).
-    #[error("the login throttle failed")]
-    Live(#[from] LiveError),
-    /// No randomness for a token (internal).
-    #[error("no randomness for a token")]
-    Randomness(#[source] getrandom::Error),
-    /// The hashing threads could not start (internal).
-    #[error("the password hashing threads could not start")]
-    Start(#[source] std::io::Error),
-}
-
-impl AuthError {
-    /// Whether this is the server's fault rather than the client's (logged
-    /// with its causes; the client learns only that it was internal).
-    pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Store(_) | Self::Hashing(_) | Self::Live(_) | Self::Randomness(_) | Self::Start(_))
-    }
-
-    /// The `error` message the client gets.
-    pub fn reply(&self) -> ServerMsg {
-        let code = match self {
-            Self::BadCredentials => ErrorCode::BadCredentials,
-            Self::Throttled(wait) => {
-                return ServerMsg::rate_limited(self.to_string(), crate::rate_limit::retry_after_ms(*wait));
-            }
-            Self::UsernameTaken => ErrorCode::UsernameTaken,
-            Self::RegistrationClosed => ErrorCode::RegistrationClosed,
-            Self::BadToken => ErrorCode::Unauthorized,
-            Self::Store(_) | Self::Hashing(_) | Self::Live(_) | Self::Randomness(_) | Self::Start(_) => {
-                return ServerMsg::error(ErrorCode::Internal, "internal error");
-            }
-        };
-        ServerMsg::error(code, self.to_string())
-    }
-}
+use std::time::Instant;
 
 /// A successful authentication.
 #[derive(Debug)]
@@ -87,13 +35,15 @@ pub struct Authenticated {
 #[derive(Debug)]
 pub struct Accounts {
     store: Arc<dyn Store>,
-    /// Holds the failed-login counts.
+    /// Holds the failed-login counts per username.
     live: Arc<dyn LiveState>,
     registration: Registration,
     token_ttl_ms: u64,
     /// argon2id on a few dedicated threads: bounds the CPU and memory
-    /// hashing can take (see hashing.rs).
+    /// hashing can take, fairly between addresses (see hashing.rs).
     hasher: Hasher,
+    /// Per-address budgets, checked before hashing.
+    guards: AuthGuards,
     /// Verified when the username is unknown, so that case costs the same time.
     dummy_hash: String,
 }
@@ -107,58 +57,88 @@ impl Accounts {
             registration: config.registration,
             token_ttl_ms: u64::try_from(config.token_ttl.as_millis()).unwrap_or(u64::MAX),
             hasher: Hasher::start(config.hash_concurrency).map_err(AuthError::Start)?,
+            guards: AuthGuards::new(config),
             dummy_hash: crate::hashing::hash_with(&mut Vec::new(), b"heartlink-dummy-password", b"heartlink-dummy-salt")?,
         })
     }
 
-    /// `register`: creates the account and logs it in.
-    pub async fn register(&self, username: &Username, password: &Password) -> Result<Authenticated, AuthError> {
+    /// `register` from `source`: creates the account and logs it in.
+    ///
+    /// The password is hashed before the name is looked up, so a taken name
+    /// costs the same hash and the same budget as a new account: asking
+    /// whether a name exists is as slow and as limited as registering.
+    pub async fn register(&self, username: &Username, password: &Password, source: IpAddr) -> Result<Authenticated, AuthError> {
         if self.registration == Registration::Closed {
             return Err(AuthError::RegistrationClosed);
         }
-        let canonical = username.canonical();
-        if self.store.user_by_name(&canonical).await?.is_some() {
-            return Err(AuthError::UsernameTaken);
-        }
-        let secret = password.as_str().as_bytes().to_vec();
-        let password_hash = self.hasher.hash(secret).await?;
-        let new = NewUser { username: username.to_string(), canonical, password_hash, created_at: now_ms() };
-        let account = self.store.create_user(new).await?.ok_or(AuthError::UsernameTaken)?;
+        let source = AddressKey::from(source);
+        self.guards.admit_registration(source, Instant::now())?;
+        let hash = self.hasher.hash(source, password.as_str().as_bytes().to_vec()).await.map_err(|err| {
+            if matches!(err, HashError::Busy) {
+                self.guards.not_hashed(source, true, Instant::now());
+            }
+            AuthError::from(err)
+        })?;
+        let new = NewUser {
+            username: username.to_string(),
+            canonical: username.canonical(),
+            lookalikes: crate::usernames::lookalike_keys(username),
+            password_hash: hash,
+            created_at: now_ms(),
+        };
+        let account = self.store.create_user(new).await?.map_err(|conflict| match conflict {
+            NameConflict::Taken => AuthError::UsernameTaken,
+            NameConflict::LooksLike => AuthError::UsernameLooksLike,
+        })?;
         self.issue_token(account).await
     }
 
-    /// `login` from `source`: checks the throttles first, then the password.
+    /// `login` from `source`: a username or password that cannot be valid
+    /// is wrong at once (no map, no hash); then the throttles and the
+    /// address's budget; then the password.
     pub async fn login(&self, username: &str, password: &Secret, source: IpAddr) -> Result<Authenticated, AuthError> {
-        let canonical = username.to_ascii_lowercase();
-        let source_key = format!("{source}/{canonical}");
-        self.admit(LoginScope::PerSource, &source_key).await?;
-        self.admit(LoginScope::PerUser, &canonical).await?;
-        let account = match Username::try_from(username) {
-            Ok(name) => self.store.user_by_name(&name.canonical()).await?,
-            Err(_) => None,
+        let Ok(name) = Username::try_from(username) else {
+            return Err(AuthError::BadCredentials);
         };
+        let secret = password.expose().as_bytes();
+        if !PASSWORD_BYTES.contains(&secret.len()) {
+            return Err(AuthError::BadCredentials);
+        }
+        let canonical = name.canonical();
+        let source = AddressKey::from(source);
+        if let Admission::RetryAfter(wait) = self.live.admit_login(source, &canonical).await? {
+            return Err(AuthError::Throttled(wait));
+        }
+        self.guards.admit_login(source, Instant::now())?;
+        let account = self.store.user_by_name(&canonical).await?;
         let stored = account.as_ref().map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
-        let secret = password.expose().as_bytes().to_vec();
-        let fits = heartlink_protocol::limits::PASSWORD_BYTES.contains(&secret.len());
-        let matches = fits && self.hasher.verify(secret, stored).await?;
+        let matches = self.hasher.verify(source, secret.to_vec(), stored).await.map_err(|err| {
+            if matches!(err, HashError::Busy) {
+                self.guards.not_hashed(source, false, Instant::now());
+            }
+            AuthError::from(err)
+        })?;
         match account {
             Some(account) if matches => {
-                self.live.login_succeeded(LoginScope::PerSource, &source_key).await?;
+                self.live.login_succeeded(source, &canonical).await?;
                 self.issue_token(account).await
             }
             _ => {
-                self.live.login_failed(LoginScope::PerSource, &source_key).await?;
-                self.live.login_failed(LoginScope::PerUser, &canonical).await?;
+                self.live.login_failed(source, &canonical).await?;
                 Err(AuthError::BadCredentials)
             }
         }
     }
 
-    async fn admit(&self, scope: LoginScope, key: &str) -> Result<(), AuthError> {
-        match self.live.admit_login(scope, key).await? {
-            Admission::Allowed => Ok(()),
-            Admission::RetryAfter(wait) => Err(AuthError::Throttled(wait)),
-        }
+    /// Forgets throttle and budget entries that have aged out (on a timer).
+    pub fn sweep(&self, now: Instant) {
+        self.guards.sweep(now);
+    }
+
+    /// For the shutdown log: hashes computed and dropped unrun, and what the
+    /// guards hold (entries, estimated bytes).
+    pub fn stats(&self) -> ((u64, u64), (usize, usize)) {
+        (self.hasher.counts(), self.guards.size())
     }
 
     /// `resume`: the account a live token belongs to.
@@ -193,9 +173,15 @@ fn hash_token(token: &str) -> TokenHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn accounts(dir: &std::path::Path) -> Accounts {
-        let config = Config::new(dir.to_path_buf());
+        accounts_with(dir, |_| {})
+    }
+
+    fn accounts_with(dir: &std::path::Path, change: impl FnOnce(&mut Config)) -> Accounts {
+        let mut config = Config::new(dir.to_path_buf());
+        change(&mut config);
         let store = Arc::new(crate::store::SledStore::open(dir).unwrap());
         Accounts::new(store, Arc::new(crate::live::local::LocalLive::new(&config)), &config).unwrap()
     }
@@ -206,14 +192,14 @@ mod tests {
         let accounts = accounts(dir.path());
         let name = Username::try_from("Alice").unwrap();
         let password = Password::try_from("correct horse").unwrap();
-        let registered = accounts.register(&name, &password).await.unwrap();
+        let registered = accounts.register(&name, &password, HOME).await.unwrap();
         assert_eq!(registered.token.len(), 64);
-        assert!(matches!(accounts.register(&name, &password).await, Err(AuthError::UsernameTaken)));
+        assert!(matches!(accounts.register(&name, &password, HOME).await, Err(AuthError::UsernameTaken)));
 
         let logged_in = accounts.login("alice", &Secret::new("correct horse"), HOME).await.unwrap();
         assert_eq!(logged_in.account.id, registered.account.id);
-        assert!(matches!(accounts.login("alice", &Secret::new("wrong"), HOME).await, Err(AuthError::BadCredentials)));
-        assert!(matches!(accounts.login("nobody", &Secret::new("x"), HOME).await, Err(AuthError::BadCredentials)));
+        assert!(matches!(accounts.login("alice", &Secret::new("wrong password"), HOME).await, Err(AuthError::BadCredentials)));
+        assert!(matches!(accounts.login("nobody", &Secret::new("some password"), HOME).await, Err(AuthError::BadCredentials)));
 
         let resumed = accounts.resume(&Secret::new(logged_in.token.clone())).await.unwrap();
         assert_eq!(resumed.account.id, registered.account.id);
@@ -228,12 +214,12 @@ mod tests {
     async fn throttled_before_hashing_per_source_then_per_user() {
         let dir = tempfile::tempdir().unwrap();
         let accounts = accounts(dir.path());
-        accounts.register(&Username::try_from("bob").unwrap(), &Password::try_from("right password").unwrap()).await.unwrap();
+        accounts.register(&Username::try_from("bob").unwrap(), &Password::try_from("right password").unwrap(), HOME).await.unwrap();
         for _ in 0..5 {
-            let attempt = accounts.login("bob", &Secret::new("nope"), HOME).await;
+            let attempt = accounts.login("bob", &Secret::new("nope nope"), HOME).await;
             assert!(matches!(attempt, Err(AuthError::BadCredentials)));
         }
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let attempt = accounts.login("Bob", &Secret::new("right password"), HOME).await;
         assert!(matches!(attempt, Err(AuthError::Throttled(_))), "even the right password waits at this source");
         assert!(started.elapsed() < Duration::from_millis(5), "the throttle answers without hashing");
@@ -244,10 +230,55 @@ mod tests {
         for source in 10..20u8 {
             for _ in 0..5 {
                 let from = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, source));
-                let _ = accounts.login("bob", &Secret::new("nope"), from).await;
+                let _ = accounts.login("bob", &Secret::new("nope nope"), from).await;
             }
         }
         let attempt = accounts.login("bob", &Secret::new("right password"), ELSEWHERE).await;
         assert!(matches!(attempt, Err(AuthError::Throttled(_))));
+    }
+
+    #[tokio::test]
+    async fn a_login_that_cannot_be_valid_is_refused_at_once_and_remembered_nowhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = accounts(dir.path());
+        let huge = "x".repeat(60_000);
+        for (username, password) in [(huge.as_str(), "long enough"), ("bad name!", "long enough"), ("alice", "short")] {
+            let started = Instant::now();
+            let attempt = accounts.login(username, &Secret::new(password), HOME).await;
+            assert!(matches!(attempt, Err(AuthError::BadCredentials)));
+            assert!(started.elapsed() < Duration::from_millis(5), "answered without hashing");
+        }
+        assert_eq!(accounts.stats(), ((0, 0), (0, 0)), "no hash, and no map holds anything");
+    }
+
+    #[tokio::test]
+    async fn each_address_has_a_budget_of_password_checks_taken_before_hashing() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = accounts_with(dir.path(), |config| config.auth_per_minute = 3);
+        for n in 0..3 {
+            let attempt = accounts.login(&format!("nobody{n}"), &Secret::new("some password"), HOME).await;
+            assert!(matches!(attempt, Err(AuthError::BadCredentials)), "{attempt:?}");
+        }
+        let started = Instant::now();
+        let attempt = accounts.login("nobody9", &Secret::new("some password"), HOME).await;
+        assert!(matches!(attempt, Err(AuthError::AddressThrottled(wait)) if wait > Duration::from_secs(19)), "{attempt:?}");
+        assert!(started.elapsed() < Duration::from_millis(5), "refused without hashing");
+        assert_eq!(accounts.stats().0, (3, 0), "three hashes, not four");
+        let attempt = accounts.login("nobody9", &Secret::new("some password"), ELSEWHERE).await;
+        assert!(matches!(attempt, Err(AuthError::BadCredentials)), "another address has its own budget");
+    }
+
+    #[tokio::test]
+    async fn registrations_are_limited_per_address_and_a_taken_name_costs_a_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = accounts_with(dir.path(), |config| config.registrations_per_hour = 2);
+        let (name, password) = (Username::try_from("alice").unwrap(), Password::try_from("correct horse").unwrap());
+        accounts.register(&name, &password, HOME).await.unwrap();
+        let taken = accounts.register(&Username::try_from("ALICE").unwrap(), &password, HOME).await;
+        assert!(matches!(taken, Err(AuthError::UsernameTaken)), "{taken:?}");
+        assert_eq!(accounts.stats().0, (2, 0), "the taken name was hashed like a new account");
+        let third = accounts.register(&Username::try_from("carol").unwrap(), &password, HOME).await;
+        assert!(matches!(third, Err(AuthError::RegistrationsThrottled(_))), "{third:?}");
+        assert!(accounts.register(&Username::try_from("carol").unwrap(), &password, ELSEWHERE).await.is_ok());
     }
 }

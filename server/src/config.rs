@@ -62,7 +62,8 @@ pub struct Config {
     pub registration: Registration,
     /// `send`s per second per user (burst twice that); 0 = unlimited.
     pub send_rate: u32,
-    /// Time for the handshake and the first frame (and for each retry after a failed login).
+    /// Time from accepting a connection to its successful authentication
+    /// (the handshake included); failed attempts do not extend it.
     pub auth_timeout: Duration,
     /// Frames a connection's outbound queue holds before it is a slow consumer (4008).
     pub outbound_queue: usize,
@@ -99,6 +100,18 @@ pub struct Config {
     /// How often expired tokens, old idempotency records and spent quota
     /// entries are swept.
     pub sweep_interval: Duration,
+    /// Open connections, all addresses together; more are refused (1013).
+    pub max_connections: usize,
+    /// Open connections from one address (an IPv6 /64); more are refused (1013).
+    pub max_connections_per_address: usize,
+    /// `register`/`login`/`resume` frames one connection may send before
+    /// it is closed (1008); the deadline (`auth_timeout`) does not restart.
+    pub auth_attempts: u32,
+    /// Password hashes (logins and registrations) per address per minute,
+    /// all at once at most; 0 = unlimited.
+    pub auth_per_minute: u32,
+    /// Registration attempts per address per hour, all at once at most; 0 = unlimited.
+    pub registrations_per_hour: u32,
 }
 
 impl Config {
@@ -127,6 +140,11 @@ impl Config {
             // that resends its unacknowledged messages exactly once.
             dedup_window: Duration::from_secs(30 * 24 * 3600),
             sweep_interval: Duration::from_secs(600),
+            max_connections: 10_000,
+            max_connections_per_address: 64,
+            auth_attempts: 10,
+            auth_per_minute: 30,
+            registrations_per_hour: 10,
         }
     }
 }

@@ -23,7 +23,11 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 /// when the transport is simply gone (nothing can be sent any more).
 pub fn close_for(err: &tokio_tungstenite::tungstenite::Error) -> Option<(u16, &'static str)> {
     use tokio_tungstenite::tungstenite::Error;
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
     match err {
+        // The peer vanished (TCP reset or EOF without a Close frame): it is
+        // gone, not misbehaving, and nothing can be sent to it.
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
         Error::Capacity(_) => Some((1009, "frame or message over the size limit")),
         Error::Utf8(_) => Some((1007, "text frame is not valid UTF-8")),
         Error::Protocol(_) | Error::AttackAttempt => Some((1002, "WebSocket protocol error")),

@@ -12,6 +12,7 @@ mod health;
 pub mod reply;
 mod routes;
 
+use crate::admission::{Cap, Permit};
 use crate::config::AllowedOrigins;
 use crate::handshake::{self, Ws};
 use crate::shared::Shared;
@@ -44,33 +45,51 @@ pub enum Site {
     WebSocketOnly(Arc<AllowedOrigins>),
     /// The whole server.
     Full(Arc<Shared>),
+    /// A connection over a connection cap: `/ws` upgrades to be told why,
+    /// every other path gets 503 with the same reason.
+    Refused(Arc<Shared>, Cap),
 }
 
 impl Site {
     fn origins(&self) -> &AllowedOrigins {
         match self {
             Self::WebSocketOnly(origins) => origins,
-            Self::Full(shared) => &shared.config.allowed_origins,
+            Self::Full(shared) | Self::Refused(shared, _) => &shared.config.allowed_origins,
         }
     }
 }
 
-/// Serves one accepted TCP connection of the server until it closes.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// Serves one accepted TCP connection of the server until it closes;
+/// `permit` counts it against the connection caps meanwhile.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permit: Permit) {
+    // One fixed lifetime before login, from this moment (failures do not extend it).
     let deadline = Instant::now() + shared.config.auth_timeout;
     // Boxed, and the socket never a local of this function: whatever is in
     // scope across an await stays in the task for the connection's whole
     // life, and an idle WebSocket should hold neither the TLS and HTTP
     // state nor a dead copy of its socket (docs/BENCHMARKS.md, B1).
-    let Some(session) = Box::pin(upgrade(stream, peer, Arc::clone(&shared), deadline)).await else { return };
+    let site = Site::Full(Arc::clone(&shared));
+    let Some(ws) = Box::pin(upgrade(stream, peer, &shared, site, deadline)).await else { return };
     let _counted = crate::metrics::ConnectionGuard::open();
-    session.await;
+    crate::session::serve(ws, peer, shared, deadline).await;
+    drop(permit);
 }
 
-/// TLS (when on) and HTTP until the connection upgrades to a WebSocket:
-/// then the session to run on it. TLS, the HTTP request and (for a
-/// WebSocket) its first frame all count against the deadline.
-async fn upgrade(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> Option<impl Future<Output = ()>> {
+/// Answers a connection over a connection cap with the reason: a WebSocket
+/// gets `rate_limited` and close 1013, plain HTTP a 503.
+pub async fn refuse(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, permit: Permit, cap: Cap) {
+    let deadline = Instant::now() + crate::session::REFUSAL_DEADLINE.min(shared.config.auth_timeout);
+    let site = Site::Refused(Arc::clone(&shared), cap);
+    if let Some(ws) = Box::pin(upgrade(stream, peer, &shared, site, deadline)).await {
+        crate::session::refuse(ws, peer, shared, cap).await;
+    }
+    drop(permit);
+}
+
+/// TLS (when on) and HTTP until the connection upgrades to a WebSocket.
+/// TLS, the HTTP request and (for a WebSocket) its first frame all count
+/// against the deadline.
+async fn upgrade(stream: TcpStream, peer: SocketAddr, shared: &Shared, site: Site, deadline: Instant) -> Option<Ws> {
     let stream = match &shared.tls {
         Some(tls) => match tokio::time::timeout_at(deadline, tls.accept(stream)).await {
             Ok(Ok(stream)) => stream,
@@ -85,9 +104,7 @@ async fn upgrade(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, deadl
         },
         None => ServerStream::Plain(stream),
     };
-    let shutdown = shared.shutdown.clone();
-    let ws = accept(stream, peer, Site::Full(Arc::clone(&shared)), deadline, shutdown).await?;
-    Some(crate::session::serve(ws, peer, shared, deadline))
+    accept(stream, peer, site, deadline, shared.shutdown.clone()).await
 }
 
 /// Runs HTTP on `stream` until the connection ends (`None`) or upgrades to
@@ -165,5 +182,6 @@ fn site_timeout(site: &Site) -> Duration {
     match site {
         Site::WebSocketOnly(_) => Duration::from_secs(heartlink_protocol::limits::FIRST_FRAME_SECS),
         Site::Full(shared) => shared.config.auth_timeout,
+        Site::Refused(shared, _) => crate::session::REFUSAL_DEADLINE.min(shared.config.auth_timeout),
     }
 }

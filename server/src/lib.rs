@@ -13,6 +13,9 @@
 //! each promises.
 
 pub mod accounts;
+pub mod address;
+pub mod admission;
+pub mod bounded_map;
 pub mod bus;
 pub mod clock;
 pub mod commit;
@@ -22,6 +25,7 @@ pub mod hashing;
 pub mod http;
 pub mod hub;
 pub mod live;
+pub mod logging;
 pub mod media;
 pub mod metrics;
 pub mod node;
@@ -34,6 +38,7 @@ pub mod shared;
 pub mod store;
 pub mod sweeper;
 pub mod tls;
+pub mod usernames;
 pub mod wire;
 pub mod wire_size;
 

@@ -13,6 +13,7 @@
 
 pub mod local;
 
+use crate::address::AddressKey;
 use crate::node::ConnId;
 use async_trait::async_trait;
 use heartlink_protocol::{User, UserId};
@@ -59,17 +60,6 @@ pub enum Rate {
     MediaRequests,
 }
 
-/// Counters of failed logins, checked before any password is hashed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LoginScope {
-    /// Per username and source address: stops one client guessing without
-    /// locking the real user out from elsewhere.
-    PerSource,
-    /// Per username over all sources: a looser bound against guessing
-    /// spread over many addresses.
-    PerUser,
-}
-
 /// Per-user quotas over a rolling hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Quota {
@@ -107,14 +97,18 @@ pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
     /// Takes one from `user`'s budget for `rate`.
     async fn admit(&self, rate: Rate, user: UserId) -> Result<Admission, LiveError>;
 
-    /// Whether a login attempt under `key` is allowed in `scope`.
-    async fn admit_login(&self, scope: LoginScope, key: &str) -> Result<Admission, LiveError>;
+    /// Whether a login for the canonical username `name` from `source` may
+    /// be checked now, before its password is hashed: the failures per
+    /// (address, username) stop one client guessing without locking the real
+    /// user out from elsewhere; the failures per username from all addresses,
+    /// a looser bound, stop guessing spread over many addresses.
+    async fn admit_login(&self, source: AddressKey, name: &str) -> Result<Admission, LiveError>;
 
-    /// Counts a failed login under `key` in `scope`.
-    async fn login_failed(&self, scope: LoginScope, key: &str) -> Result<(), LiveError>;
+    /// Counts a failed login for `name` from `source` (in both counts).
+    async fn login_failed(&self, source: AddressKey, name: &str) -> Result<(), LiveError>;
 
-    /// Forgets the failures under `key` in `scope` (a successful login).
-    async fn login_succeeded(&self, scope: LoginScope, key: &str) -> Result<(), LiveError>;
+    /// Forgets `source`'s failures for `name` (a successful login).
+    async fn login_succeeded(&self, source: AddressKey, name: &str) -> Result<(), LiveError>;
 
     /// Whether `user` may use `quota` once more now.
     async fn quota_check(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError>;

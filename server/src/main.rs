@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use heartlink_server::{AllowedOrigins, Config, Registration, Server, TlsFiles};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -80,6 +80,21 @@ struct StartArgs {
     /// Seconds between sweeps of expired tokens and old idempotency records.
     #[arg(long, env = "HEARTLINK_SWEEP_INTERVAL_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     sweep_interval_secs: u64,
+    /// Open connections in all; more are refused (rate_limited, close 1013). Lowered to fit the open-file limit.
+    #[arg(long, env = "HEARTLINK_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Open connections from one address (an IPv6 /64); more are refused (rate_limited, close 1013).
+    #[arg(long, env = "HEARTLINK_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections_per_address: u64,
+    /// register/login/resume frames one connection may send before it is closed (1008).
+    #[arg(long, env = "HEARTLINK_AUTH_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    auth_attempts: u32,
+    /// Password checks (logins and registrations) per address per minute, all at once at most; 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_AUTH_PER_MINUTE", default_value_t = 30)]
+    auth_per_minute: u32,
+    /// Registration attempts per address per hour, all at once at most; 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_REGISTRATIONS_PER_HOUR", default_value_t = 10)]
+    registrations_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -89,17 +104,18 @@ enum RegistrationArg {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Everything the server creates (data dir, database, lock) is for its user only.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let Command::Start(args) = Cli::parse().command;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    // Kept to the end: dropping it flushes the log (after the runtime is gone).
+    let log = heartlink_server::logging::init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(start(args))
+    let outcome = runtime.block_on(start(args));
+    drop(runtime);
+    drop(log);
+    // An error is printed by the return from main, after the log is flushed;
+    // that print ignores a closed stderr.
+    outcome
 }
 
 async fn start(args: StartArgs) -> anyhow::Result<()> {
@@ -110,7 +126,6 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
             .data_dir()
             .to_path_buf(),
     };
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
     let mut config = Config::new(data_dir.clone());
     config.heartbeat = Duration::from_secs(args.heartbeat_secs);
     config.registration = match args.registration {
@@ -129,6 +144,11 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.memberships_per_user = args.memberships_per_user;
     config.dedup_window = Duration::from_secs(args.dedup_window_secs);
     config.sweep_interval = Duration::from_secs(args.sweep_interval_secs);
+    config.max_connections = fit_open_file_limit(usize::try_from(args.max_connections).unwrap_or(usize::MAX));
+    config.max_connections_per_address = usize::try_from(args.max_connections_per_address).unwrap_or(usize::MAX);
+    config.auth_attempts = args.auth_attempts;
+    config.auth_per_minute = args.auth_per_minute;
+    config.registrations_per_hour = args.registrations_per_hour;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }
@@ -142,14 +162,41 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "heartlink-server started");
     // The one stdout line: scripts and tests read the real address (port 0) from it.
+    // A closed stdout (`| head`) must not stop the server: the line is only lost.
     let scheme = server.scheme();
-    writeln!(std::io::stdout(), "heartlink-server listening on {scheme}://{addr}/ws").context("writing to stdout")?;
-    std::io::stdout().flush().context("writing to stdout")?;
+    let mut stdout = std::io::stdout().lock();
+    let announced = writeln!(stdout, "heartlink-server listening on {scheme}://{addr}/ws").and_then(|()| stdout.flush());
+    drop(stdout);
+    if let Err(err) = announced {
+        tracing::warn!(cause = %err, "could not print the address to stdout; serving anyway");
+    }
 
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     server.run(listener, shutdown).await.context("server stopped with an error")?;
     Ok(())
+}
+
+/// Raises the open-file limit as far as the system allows and returns the
+/// connection cap that fits in it: each connection is a file descriptor,
+/// and refusals, the database and the listener need some too. Beyond the
+/// limit `accept` would fail with EMFILE and nobody would learn why.
+fn fit_open_file_limit(wanted: usize) -> usize {
+    const RESERVE: usize = heartlink_server::admission::MAX_REFUSING + 128;
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+        Err(err) => {
+            tracing::warn!(cause = %err, "cannot read the open-file limit; keeping --max-connections as given");
+            return wanted;
+        }
+    };
+    let fits = limit.saturating_sub(RESERVE).max(1);
+    if wanted > fits {
+        tracing::warn!(wanted, open_file_limit = limit, max_connections = fits, "--max-connections lowered to fit the open-file limit");
+        fits
+    } else {
+        wanted
+    }
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

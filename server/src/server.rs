@@ -1,6 +1,7 @@
 //! Opening the server's state and running the accept loop until shutdown.
 
 use crate::accounts::{Accounts, AuthError};
+use crate::admission::{Admission, Decision};
 use crate::bus::Bus;
 use crate::bus::local::{LocalBus, LocalSubscriptions};
 use crate::commit;
@@ -21,6 +22,9 @@ use tokio_util::task::TaskTracker;
 
 /// Commit-queue capacity: sends waiting for their flush before senders wait.
 const COMMIT_QUEUE: usize = 16 * 1024;
+/// How often aged-out throttle, budget and quota entries are forgotten, and
+/// connections closed over the caps without a refusal are reported.
+const AUTH_SWEEP: Duration = Duration::from_secs(10);
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +111,8 @@ impl Server {
         }));
         tracker.spawn(crate::media::sweep::run(media, shutdown.clone()));
         tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
+        let admission = Admission::new(shared.config.max_connections, shared.config.max_connections_per_address);
+        tracker.spawn(sweep_auth(Arc::clone(&shared), admission.clone()));
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -115,7 +121,18 @@ impl Server {
                         // Chat frames are small and latency-sensitive.
                         let _ = stream.set_nodelay(true);
                         // HTTP first: `/ws` upgrades into a session, other paths are answered there.
-                        tracker.spawn(crate::http::serve(stream, peer, Arc::clone(&shared)));
+                        match admission.admit(peer.ip()) {
+                            Decision::Admit(permit) => {
+                                tracker.spawn(crate::http::serve(stream, peer, Arc::clone(&shared), permit));
+                            }
+                            Decision::Refuse(permit, cap) => {
+                                tracker.spawn(crate::http::refuse(stream, peer, Arc::clone(&shared), permit, cap));
+                            }
+                            Decision::Drop(cap) => {
+                                tracing::debug!(%peer, reason = cap.close_reason(), "closed at once: too many refusals in progress");
+                                drop(stream);
+                            }
+                        }
                     }
                     Err(err) => {
                         // Usually EMFILE: back off briefly instead of spinning.
@@ -129,6 +146,8 @@ impl Server {
         tracing::info!("shutting down: closing sessions");
         tracker.close();
         tracker.wait().await;
+        let ((hashed, abandoned), _) = shared.accounts.stats();
+        tracing::info!(hashed, abandoned, "password hashes computed, and dropped because their connection had closed");
         // The sessions are gone; dropping the last handle on the commit queue
         // lets the flusher drain what is queued and stop.
         drop(shared);
@@ -138,5 +157,28 @@ impl Server {
         store.flush().await?;
         tracing::info!("shutdown complete; everything flushed");
         Ok(())
+    }
+}
+
+/// Forgets aged-out login throttle, budget and quota entries (so their
+/// memory goes back even when no new attempt comes), and reports
+/// connections that were closed over the caps without a refusal.
+async fn sweep_auth(shared: Arc<Shared>, admission: Admission) {
+    let mut every = tokio::time::interval(AUTH_SWEEP);
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            _ = every.tick() => {
+                shared.accounts.sweep(std::time::Instant::now());
+                if let Err(err) = shared.live.sweep().await {
+                    tracing::error!(cause = %crate::report::Chain(&err), "sweeping the live state failed");
+                }
+                let dropped = admission.take_dropped();
+                if dropped > 0 {
+                    let (open, refusing, _) = admission.counts();
+                    tracing::warn!(dropped, open, refusing, "connections over the caps closed at once (too many refusals in progress)");
+                }
+            }
+        }
     }
 }

@@ -24,6 +24,7 @@ mod rooms;
 mod socket;
 
 use crate::accounts::Authenticated;
+use crate::admission::Cap;
 use crate::handshake;
 use crate::hub::{ConnHandle, Inbox};
 use crate::rate_limit::TokenBucket;
@@ -44,6 +45,9 @@ pub use socket::End;
 /// Most queued events written with one flush.
 const WRITE_BATCH: usize = 256;
 
+/// How long a connection refused over a cap has for its handshake.
+pub const REFUSAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Serves one WebSocket (its handshake done by `http::accept`) until it
 /// closes; `deadline` is the connection's, for its first frame.
 pub fn serve(ws: handshake::Ws, peer: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> impl Future<Output = ()> {
@@ -58,6 +62,20 @@ pub fn serve(ws: handshake::Ws, peer: SocketAddr, shared: Arc<Shared>, deadline:
         Box::pin(session.run(greeting)).await;
     }
 }
+
+/// Refuses a WebSocket over a connection cap: `rate_limited` with the
+/// reason, close 1013 with the reason.
+pub async fn refuse(ws: handshake::Ws, peer: SocketAddr, shared: Arc<Shared>, cap: Cap) {
+    tracing::info!(%peer, reason = cap.close_reason(), "connection refused over the connection cap");
+    let mut conn = Connection::new(ws, peer, shared);
+    let refusal = ServerMsg::rate_limited(cap.message(), crate::rate_limit::retry_after_ms(CAP_RETRY));
+    if conn.reply(&refusal, None).await.is_ok() {
+        conn.finish(End::close(1013, cap.close_reason())).await;
+    }
+}
+
+/// What a client refused over a connection cap is told to wait.
+pub const CAP_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The first frame: credentials, until `deadline`. Returns the session and
 /// its encoded `connection_established` reply.

@@ -61,6 +61,25 @@ pub enum StoreError {
     /// pair of records, a data dir that is not a heartlink data dir.
     #[error("damaged data ({tree}): {detail}")]
     Corrupt { tree: &'static str, detail: String },
+    /// Another process holds the data dir's lock.
+    #[error("another heartlink-server is using {} (pid {})", dir.display(), pid.map_or_else(|| "unknown".to_owned(), |pid| pid.to_string()))]
+    InUse { dir: std::path::PathBuf, pid: Option<u32> },
+    /// The data dir or its lock file could not be created, read or made private.
+    #[error("{what}")]
+    DataDir {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a new account was not created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameConflict {
+    /// The canonical name exists.
+    Taken,
+    /// One of its look-alike keys belongs to another account (usernames.rs).
+    LooksLike,
 }
 
 /// A new account; the store gives it its id.
@@ -70,6 +89,9 @@ pub struct NewUser {
     pub username: String,
     /// The form under which usernames are unique (and `login` looks them up).
     pub canonical: String,
+    /// Keys no other account may share: a name that looks like an existing
+    /// one is refused (`usernames.rs` makes them).
+    pub lookalikes: Vec<String>,
     /// The argon2id PHC string.
     pub password_hash: String,
     pub created_at: u64,
@@ -161,8 +183,10 @@ pub struct MemberPage {
 /// Reads see at least every change whose call has returned.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
-    /// Creates an account; `None` when `canonical` is taken. Durable.
-    async fn create_user(&self, user: NewUser) -> Result<Option<UserRecord>, StoreError>;
+    /// Creates an account, unless its canonical name is taken or one of its
+    /// look-alike keys belongs to another account (checked and written in
+    /// one step). Durable.
+    async fn create_user(&self, user: NewUser) -> Result<Result<UserRecord, NameConflict>, StoreError>;
 
     /// The account with this id.
     async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;

@@ -1,14 +1,14 @@
-//! Upkeep of what grows with use but is needed only for a while: tokens
-//! unused for longer than their lifetime, idempotency records older than
-//! the dedup window, and quota entries of users who did not act within it.
+//! Upkeep of what grows with use in the store but is needed only for a
+//! while: tokens unused for longer than their lifetime and idempotency
+//! records older than the dedup window. (The live state's quota and
+//! throttle entries are swept every few seconds by the server's auth sweep.)
 //!
 //! Every `sweep_interval` one pass asks the store to delete what expired
 //! (it works in small steps, never holding a thread or the runtime for
-//! long) and the live state to forget idle users. A record therefore lives
-//! at least its window and at most one interval plus one pass longer.
+//! long). A record therefore lives at least its window and at most one
+//! interval plus one pass longer.
 
 use crate::clock::now_ms;
-use crate::live::LiveState;
 use crate::report::Chain;
 use crate::shared::Shared;
 use crate::store::{Store, StoreError};
@@ -43,13 +43,6 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             Ok(pass) => tracing::info!(tokens = pass.tokens, dedup_records = pass.dedup, "sweep removed expired records"),
             Err(err) => tracing::error!(cause = %Chain(&err), "sweep failed; trying again next interval"),
         }
-        forget_idle(&*shared.live).await;
-    }
-}
-
-async fn forget_idle(live: &dyn LiveState) {
-    if let Err(err) = live.sweep().await {
-        tracing::error!(cause = %Chain(&err), "sweeping the live state failed; trying again next interval");
     }
 }
 

@@ -2,6 +2,7 @@
 //! port 0 with temporary directories, and script WebSocket clients that speak
 //! raw JSON, as a third-party client following docs/PROTOCOL.md would.
 
+pub mod abuse;
 pub mod binaries;
 pub mod fault_proxy;
 pub mod media_client;

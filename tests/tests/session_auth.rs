@@ -116,8 +116,9 @@ async fn the_throttle_is_per_address_so_a_guesser_cannot_lock_the_user_out() {
     let server = TestServer::start(&[]);
     let (_alice, _) = WsClient::register(&server.url, "alice").await;
     let elsewhere = std::net::IpAddr::from([127, 0, 0, 2]);
-    let mut guesser = WsClient::connect_from(&server.url, elsewhere).await;
     for username in ["alice", "nobody"] {
+        // A connection per username: one connection has at most ten attempts.
+        let mut guesser = WsClient::connect_from(&server.url, elsewhere).await;
         let wrong = json!({"type": "login", "username": username, "password": "wrong-password"});
         for _ in 0..5 {
             guesser.expect_error(wrong.clone(), "bad_credentials").await;
@@ -233,18 +234,46 @@ async fn no_first_frame_within_the_deadline_closes_with_1008() {
 }
 
 #[tokio::test]
-async fn a_failed_attempt_restarts_the_deadline() {
+async fn a_failed_attempt_does_not_extend_the_lifetime_before_login() {
     let server = TestServer::start(&["--auth-timeout-secs", "2"]);
     let (_alice, _) = WsClient::register(&server.url, "alice").await;
+    let connected = Instant::now();
     let mut client = WsClient::connect(&server.url).await;
-    // Let most of the first deadline pass (time passing is the point here).
+    // Let most of the lifetime pass (time passing is the point here).
     tokio::time::sleep(Duration::from_millis(1300)).await;
     client
         .expect_error(json!({"type": "login", "username": "alice", "password": "wrong-password"}), "bad_credentials")
         .await;
-    // The original deadline passes; the new one does not.
-    client.expect_silence(Duration::from_millis(1000)).await;
-    client.request(json!({"type": "login", "username": "alice", "password": PASSWORD}), "connection_established").await;
+    // The deadline stays where it was: 2 s after connecting, not 2 s after the failure.
+    let (closed, frames) = client.expect_close().await;
+    let lived = connected.elapsed();
+    assert_eq!((closed.code, closed.reason.as_str()), (1008, "authentication timeout"), "{frames:?}");
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["code"], "unauthorized");
+    assert!(lived < Duration::from_millis(2900), "the failure extended the lifetime: closed after {lived:?}");
+}
+
+#[tokio::test]
+async fn a_connection_has_a_bounded_number_of_attempts() {
+    let server = TestServer::start(&[]);
+    let mut client = WsClient::connect(&server.url).await;
+    // Nine refusals of every kind keep the connection open…
+    for n in 0..9 {
+        let attempt = if n % 2 == 0 {
+            json!({"type": "login", "username": "nobody", "password": "wrong-password"})
+        } else {
+            json!({"type": "register", "username": "no", "password": PASSWORD})
+        };
+        let code = if n % 2 == 0 { "bad_credentials" } else { "invalid_username" };
+        client.expect_error(attempt, code).await;
+    }
+    // …the tenth is answered, and then the connection is closed with the reason.
+    client.send(json!({"type": "resume", "token": "0".repeat(64)})).await;
+    let (closed, frames) = client.expect_close().await;
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_eq!((&frames[0]["code"], &frames[1]["code"]), (&json!("unauthorized"), &json!("unauthorized")), "{frames:?}");
+    assert!(frames[1]["message"].as_str().unwrap().contains("too many authentication attempts"), "{frames:?}");
+    assert_eq!((closed.code, closed.reason.as_str()), (1008, "too many attempts"));
 }
 
 #[tokio::test]

@@ -65,6 +65,10 @@ pub(super) async fn route(
     let response = match (route, &site) {
         (Route::WebSocket, _) => upgrade(&mut request, site.origins(), &pending_upgrade),
         (_, Site::WebSocketOnly(_)) => HttpError::not_found().into_response(),
+        (_, Site::Refused(_, cap)) => {
+            HttpError::new(StatusCode::SERVICE_UNAVAILABLE, heartlink_protocol::ErrorCode::RateLimited, cap.message())
+                .into_response()
+        }
         (Route::Health, Site::Full(shared)) => match *request.method() {
             Method::GET | Method::HEAD => health::check(shared).await,
             _ => HttpError::method_not_allowed().into_response(),

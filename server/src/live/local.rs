@@ -1,6 +1,7 @@
 //! Live state in this process's memory, for a single-node server.
 
-use super::{Admission, LiveError, LiveState, LoginScope, MatchOutcome, MatchTicket, Quota, Rate};
+use super::{Admission, LiveError, LiveState, MatchOutcome, MatchTicket, Quota, Rate};
+use crate::address::AddressKey;
 use crate::config::Config;
 use crate::node::ConnId;
 use crate::quota::Quota as Window;
@@ -15,6 +16,13 @@ use std::time::{Duration, Instant};
 const PER_USER_FACTOR: usize = 10;
 /// Failed logins count for this long.
 const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+/// Keys each failure count tracks at most…
+const THROTTLE_ENTRIES: usize = 64 * 1024;
+/// …and the bytes they may take (keys are at most 32-byte usernames). The
+/// counts grow only after a hash, and the hashing threads and per-address
+/// budgets bound how fast: far below these caps within the minute an entry
+/// lives.
+const THROTTLE_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Default)]
 struct People {
@@ -32,8 +40,8 @@ pub struct LocalLive {
     sends: KeyedLimiter<UserId>,
     upload_creations: KeyedLimiter<UserId>,
     media_requests: KeyedLimiter<UserId>,
-    logins_per_source: LoginThrottle,
-    logins_per_user: LoginThrottle,
+    logins_per_source: LoginThrottle<(AddressKey, Box<str>)>,
+    logins_per_user: LoginThrottle<Box<str>>,
     rooms: Window,
     pair_rooms: Window,
 }
@@ -46,15 +54,23 @@ impl LocalLive {
             sends: KeyedLimiter::new(config.send_rate),
             upload_creations: KeyedLimiter::new(config.media.creations_per_sec),
             media_requests: KeyedLimiter::new(config.media.requests_per_sec),
-            logins_per_source: LoginThrottle::new(config.login_failures_per_minute, LOGIN_WINDOW),
+            logins_per_source: LoginThrottle::new(
+                config.login_failures_per_minute,
+                LOGIN_WINDOW,
+                THROTTLE_ENTRIES,
+                THROTTLE_BYTES,
+            ),
             logins_per_user: LoginThrottle::new(
                 config.login_failures_per_minute.saturating_mul(PER_USER_FACTOR),
                 LOGIN_WINDOW,
+                THROTTLE_ENTRIES,
+                THROTTLE_BYTES,
             ),
             rooms: Window::per_hour(config.rooms_per_hour),
             pair_rooms: Window::per_hour(config.pair_rooms_per_hour),
         }
     }
+
 
     fn window(&self, quota: Quota) -> &Window {
         match quota {
@@ -65,13 +81,6 @@ impl LocalLive {
 
     fn people(&self) -> MutexGuard<'_, People> {
         self.people.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn throttle(&self, scope: LoginScope) -> &LoginThrottle {
-        match scope {
-            LoginScope::PerSource => &self.logins_per_source,
-            LoginScope::PerUser => &self.logins_per_user,
-        }
     }
 }
 
@@ -152,17 +161,24 @@ impl LiveState for LocalLive {
         Ok(admission(limiter.take(user, Instant::now())))
     }
 
-    async fn admit_login(&self, scope: LoginScope, key: &str) -> Result<Admission, LiveError> {
-        Ok(admission(self.throttle(scope).check(key, Instant::now())))
+    async fn admit_login(&self, source: AddressKey, name: &str) -> Result<Admission, LiveError> {
+        let (now, name): (Instant, Box<str>) = (Instant::now(), name.into());
+        let checked = self.logins_per_source.check(&(source, name.clone()), now).and_then(|()| self.logins_per_user.check(&name, now));
+        Ok(admission(checked))
     }
 
-    async fn login_failed(&self, scope: LoginScope, key: &str) -> Result<(), LiveError> {
-        self.throttle(scope).record_failure(key, Instant::now());
+    async fn login_failed(&self, source: AddressKey, name: &str) -> Result<(), LiveError> {
+        let now = Instant::now();
+        let recorded = self.logins_per_source.record_failure((source, name.into()), now)
+            & self.logins_per_user.record_failure(name.into(), now);
+        if !recorded {
+            tracing::warn!(%source, "login throttle full; a failure was not counted");
+        }
         Ok(())
     }
 
-    async fn login_succeeded(&self, scope: LoginScope, key: &str) -> Result<(), LiveError> {
-        self.throttle(scope).clear(key);
+    async fn login_succeeded(&self, source: AddressKey, name: &str) -> Result<(), LiveError> {
+        self.logins_per_source.clear(&(source, name.into()));
         Ok(())
     }
 
@@ -183,6 +199,8 @@ impl LiveState for LocalLive {
         let now = Instant::now();
         self.rooms.sweep(now);
         self.pair_rooms.sweep(now);
+        self.logins_per_source.sweep(now);
+        self.logins_per_user.sweep(now);
         Ok(())
     }
 }
@@ -249,13 +267,20 @@ mod tests {
         assert!(matches!(live.admit(Rate::Sends, alice).await.unwrap(), Admission::RetryAfter(_)));
         assert_eq!(live.admit(Rate::Sends, bob).await.unwrap(), Admission::Allowed, "another user's budget");
 
+        let (home, elsewhere) = (AddressKey::from(std::net::IpAddr::from([10, 0, 0, 1])), AddressKey::from(std::net::IpAddr::from([10, 0, 0, 2])));
         for _ in 0..2 {
-            live.login_failed(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap();
+            live.login_failed(home, "bob").await.unwrap();
         }
-        assert!(matches!(live.admit_login(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap(), Admission::RetryAfter(_)));
-        assert_eq!(live.admit_login(LoginScope::PerUser, "bob").await.unwrap(), Admission::Allowed);
-        live.login_succeeded(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap();
-        assert_eq!(live.admit_login(LoginScope::PerSource, "10.0.0.1/bob").await.unwrap(), Admission::Allowed);
+        assert!(matches!(live.admit_login(home, "bob").await.unwrap(), Admission::RetryAfter(_)));
+        assert_eq!(live.admit_login(elsewhere, "bob").await.unwrap(), Admission::Allowed, "another address");
+        assert_eq!(live.admit_login(home, "alice").await.unwrap(), Admission::Allowed, "another name");
+        live.login_succeeded(home, "bob").await.unwrap();
+        assert_eq!(live.admit_login(home, "bob").await.unwrap(), Admission::Allowed);
+        // Spread over addresses, the per-username count (ten times as many) still stops it.
+        for n in 0..20u8 {
+            live.login_failed(AddressKey::from(std::net::IpAddr::from([10, 1, 0, n])), "bob").await.unwrap();
+        }
+        assert!(matches!(live.admit_login(elsewhere, "bob").await.unwrap(), Admission::RetryAfter(_)));
     }
 
     #[tokio::test]

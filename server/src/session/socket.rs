@@ -97,6 +97,8 @@ impl Connection {
         tokio::select! {
             written = tokio::time::timeout(WRITE_DEADLINE, write) => match written {
                 Ok(Ok(())) => Ok(()),
+                // The frame was refused whole and the socket still works: say why.
+                Ok(Err(WsError::WriteBufferFull(_))) => Err(End::close(1011, "reply too large for the connection")),
                 Ok(Err(err)) => Err(End::Gone(err.to_string())),
                 Err(_) => Err(End::slow_consumer()),
             },

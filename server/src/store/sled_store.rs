@@ -8,6 +8,7 @@
 //! |---------------|-----------------------------------|-----------------------|
 //! | `users`       | user_id                           | [`UserRecord`] JSON   |
 //! | `usernames`   | canonical username                | user_id               |
+//! | `lookalikes`  | look-alike key (usernames.rs)     | user_id               |
 //! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
 //! | `user_tokens` | user_id ++ SHA-256 of the token   | issued_at (u64 ms)    |
 //! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
@@ -31,8 +32,10 @@
 //! blocking pool.
 
 mod accounts;
+mod data_dir;
 mod indexes;
 mod keys;
+mod lookalikes;
 mod marker;
 mod media;
 mod members;
@@ -43,8 +46,8 @@ mod sweep;
 mod tokens;
 
 use super::{
-    Appended, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NewMessage, NewUser, PageBudget,
-    RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
+    Appended, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
+    PageBudget, RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
 };
 use async_trait::async_trait;
 use heartlink_protocol::{RoomId, UserId};
@@ -69,6 +72,7 @@ struct Trees {
     db: sled::Db,
     users: sled::Tree,
     usernames: sled::Tree,
+    lookalikes: sled::Tree,
     tokens: sled::Tree,
     user_tokens: sled::Tree,
     rooms: sled::Tree,
@@ -90,6 +94,8 @@ struct Trees {
 pub struct SledStore {
     trees: Trees,
     counters: Arc<Counters>,
+    /// The data dir's lock, held as long as any handle on the store.
+    _lock: Arc<data_dir::DirLock>,
     /// Tests of what sits above the store break its message writes here.
     #[cfg(test)]
     broken: Arc<std::sync::atomic::AtomicBool>,
@@ -99,6 +105,10 @@ impl SledStore {
     /// Opens (or creates) the database in `dir`. A damaged database is an
     /// error: the server refuses to start rather than start empty.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        // A foreign or damaged dir is refused before anything in it is touched;
+        // the second look, under the lock, is the one that counts.
+        marker::inspect(dir)?;
+        let lock = data_dir::claim(dir)?;
         let found = marker::inspect(dir)?;
         // sled's page cache defaults to 1 GiB; a fixed cap keeps the
         // server's memory predictable (history reads past it hit the disk).
@@ -113,10 +123,13 @@ impl SledStore {
             .flush_every_ms(None)
             .open()?;
         marker::confirm(dir, found, &db)?;
+        // Whatever sled created, whatever the umask.
+        data_dir::make_private(dir)?;
         let tree = |name: &str| db.open_tree(name);
         let trees = Trees {
             users: tree("users")?,
             usernames: tree("usernames")?,
+            lookalikes: tree("lookalikes")?,
             tokens: tree("tokens")?,
             user_tokens: tree("user_tokens")?,
             rooms: tree("rooms")?,
@@ -134,9 +147,11 @@ impl SledStore {
             db,
         };
         indexes::build_missing(&trees)?;
+        trees.index_lookalikes()?;
         Ok(Self {
             trees,
             counters: Arc::new(Counters::default()),
+            _lock: Arc::new(lock),
             #[cfg(test)]
             broken: Arc::default(),
         })
@@ -184,9 +199,9 @@ impl SledStore {
 
 #[async_trait]
 impl Store for SledStore {
-    async fn create_user(&self, user: NewUser) -> Result<Option<UserRecord>, StoreError> {
+    async fn create_user(&self, user: NewUser) -> Result<Result<UserRecord, NameConflict>, StoreError> {
         let created = self.trees.create_user(user)?;
-        if created.is_some() {
+        if created.is_ok() {
             self.sync().await?;
         }
         Ok(created)

@@ -1,30 +1,40 @@
 //! Accounts: `users`, `usernames` (tokens are in tokens.rs).
 
 use super::keys::id_at;
-use super::{NewUser, StoreError, Trees, UserRecord, decode, encode};
+use super::{NameConflict, NewUser, StoreError, Trees, UserRecord, decode, encode};
 use heartlink_protocol::UserId;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 impl Trees {
-    /// Creates an account; `None` when the canonical username is taken.
-    pub(super) fn create_user(&self, user: NewUser) -> Result<Option<UserRecord>, StoreError> {
-        let NewUser { username, canonical, password_hash, created_at } = user;
+    /// Creates an account, unless the canonical name is taken or a
+    /// look-alike key belongs to another account.
+    pub(super) fn create_user(&self, user: NewUser) -> Result<Result<UserRecord, NameConflict>, StoreError> {
+        let NewUser { username, canonical, lookalikes: lookalike_keys, password_hash, created_at } = user;
         let record = UserRecord { id: UserId::random(), username, password_hash, created_at };
         let value = encode("users", &record)?;
-        // One transaction over both trees: a crash can never leave a name
-        // pointing at no account, or an account without its name.
-        let outcome = (&self.usernames, &self.users).transaction(|(names, users)| {
+        // One transaction over the three trees: a crash can never leave a
+        // name pointing at no account, an account without its name, or a
+        // name without its look-alike keys.
+        let outcome = (&self.usernames, &self.users, &self.lookalikes).transaction(|(names, users, lookalikes)| {
             if names.get(canonical.as_bytes())?.is_some() {
-                return Err(ConflictableTransactionError::Abort(()));
+                return Err(ConflictableTransactionError::Abort(NameConflict::Taken));
+            }
+            for key in &lookalike_keys {
+                if lookalikes.get(key.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(NameConflict::LooksLike));
+                }
             }
             names.insert(canonical.as_bytes(), record.id.as_bytes())?;
             users.insert(record.id.as_bytes(), value.as_slice())?;
+            for key in &lookalike_keys {
+                lookalikes.insert(key.as_bytes(), record.id.as_bytes())?;
+            }
             Ok(())
         });
         match outcome {
-            Ok(()) => Ok(Some(record)),
-            Err(TransactionError::Abort(())) => Ok(None),
+            Ok(()) => Ok(Ok(record)),
+            Err(TransactionError::Abort(conflict)) => Ok(Err(conflict)),
             Err(TransactionError::Storage(err)) => Err(err.into()),
         }
     }
@@ -50,10 +60,17 @@ impl Trees {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{NewUser, SledStore, Store};
+    use crate::store::{NameConflict, NewUser, SledStore, Store};
 
     fn new_user(name: &str) -> NewUser {
-        NewUser { username: name.into(), canonical: name.to_ascii_lowercase(), password_hash: "h".into(), created_at: 1 }
+        let username = heartlink_protocol::Username::try_from(name).unwrap();
+        NewUser {
+            username: name.into(),
+            canonical: username.canonical(),
+            lookalikes: crate::usernames::lookalike_keys(&username),
+            password_hash: "h".into(),
+            created_at: 1,
+        }
     }
 
     #[tokio::test]
@@ -61,7 +78,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let alice = store.create_user(new_user("Alice")).await.unwrap().unwrap();
-        assert!(store.create_user(new_user("alice")).await.unwrap().is_none());
+        assert_eq!(store.create_user(new_user("alice")).await.unwrap().unwrap_err(), NameConflict::Taken);
+        assert_eq!(store.create_user(new_user("aIice")).await.unwrap().unwrap_err(), NameConflict::LooksLike);
         assert_eq!(store.user_by_name("alice").await.unwrap().unwrap().username, "Alice");
         assert_eq!(store.user(alice.id).await.unwrap(), Some(alice.clone()));
     }

@@ -58,7 +58,7 @@ mod tests {
         {
             let store = SledStore::open(dir.path()).unwrap();
             for (name, joined_at) in [("first", 10), ("second", 5)] {
-                let new = NewUser { username: name.into(), canonical: name.into(), password_hash: "h".into(), created_at: 1 };
+                let new = NewUser { username: name.into(), canonical: name.into(), lookalikes: Vec::new(), password_hash: "h".into(), created_at: 1 };
                 let id = store.create_user(new).await.unwrap().unwrap().id;
                 store.add_member(room, id, joined_at).await.unwrap();
                 users.push(id);

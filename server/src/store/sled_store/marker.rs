@@ -44,8 +44,9 @@ pub(super) fn inspect(dir: &Path) -> Result<Found, StoreError> {
             Ok(Found::Existing(marker.instance_id))
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            // Our own lock file, taken before this look, does not make it foreign.
             let empty = match std::fs::read_dir(dir) {
-                Ok(mut entries) => entries.next().is_none(),
+                Ok(entries) => entries.filter_map(Result::ok).all(|entry| entry.file_name() == super::data_dir::LOCK_FILE),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
                 Err(err) => return Err(damaged(format!("cannot read the data dir: {err}"))),
             };

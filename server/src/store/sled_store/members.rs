@@ -171,7 +171,7 @@ mod tests {
 
     async fn user(store: &SledStore, n: u8) -> UserId {
         let name = format!("user{n}");
-        let new = NewUser { username: name.clone(), canonical: name, password_hash: "h".into(), created_at: 1 };
+        let new = NewUser { username: name.clone(), canonical: name, lookalikes: Vec::new(), password_hash: "h".into(), created_at: 1 };
         store.create_user(new).await.unwrap().unwrap().id
     }
 

@@ -103,7 +103,7 @@ mod tests {
     use heartlink_protocol::{RoomId, UserId};
 
     async fn user(store: &SledStore, name: &str) -> UserId {
-        let new = NewUser { username: name.into(), canonical: name.into(), password_hash: "h".into(), created_at: 1 };
+        let new = NewUser { username: name.into(), canonical: name.into(), lookalikes: Vec::new(), password_hash: "h".into(), created_at: 1 };
         store.create_user(new).await.unwrap().unwrap().id
     }
 
