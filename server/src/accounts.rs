@@ -1,6 +1,7 @@
 //! Registration, login, token resume and logout: argon2id password hashes,
 //! random tokens kept only as SHA-256 hashes, and the checks made before a
-//! password is hashed (guards.rs).
+//! password is hashed: the failed-login counts per username (shared live
+//! state) and the per-address budgets (guards.rs).
 
 mod error;
 mod guards;
@@ -9,13 +10,15 @@ use crate::address::AddressKey;
 use crate::clock::now_ms;
 use crate::config::{Config, Registration};
 use crate::hashing::{HashError, Hasher};
-use crate::store::{NameConflict, Store, UserRecord};
+use crate::live::{Admission, LiveState};
+use crate::store::{NameConflict, NewUser, Store, TokenHash, UserRecord};
 pub use error::AuthError;
 use guards::AuthGuards;
 use heartlink_protocol::limits::PASSWORD_BYTES;
 use heartlink_protocol::{Password, Secret, Username};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A successful authentication.
@@ -25,19 +28,21 @@ pub struct Authenticated {
     /// The token to hand back in `connection_established`.
     pub token: String,
     /// Its SHA-256, to revoke it on `logout`.
-    pub token_hash: [u8; 32],
+    pub token_hash: TokenHash,
 }
 
 /// The account service shared by all sessions.
 #[derive(Debug)]
 pub struct Accounts {
-    store: Store,
+    store: Arc<dyn Store>,
+    /// Holds the failed-login counts per username.
+    live: Arc<dyn LiveState>,
     registration: Registration,
     token_ttl_ms: u64,
     /// argon2id on a few dedicated threads: bounds the CPU and memory
     /// hashing can take, fairly between addresses (see hashing.rs).
     hasher: Hasher,
-    /// Failure throttles and per-address budgets, checked before hashing.
+    /// Per-address budgets, checked before hashing.
     guards: AuthGuards,
     /// Verified when the username is unknown, so that case costs the same time.
     dummy_hash: String,
@@ -45,12 +50,13 @@ pub struct Accounts {
 
 impl Accounts {
     /// Builds the service (computes the dummy hash once).
-    pub fn new(store: Store, config: &Config) -> Result<Self, AuthError> {
+    pub fn new(store: Arc<dyn Store>, live: Arc<dyn LiveState>, config: &Config) -> Result<Self, AuthError> {
         Ok(Self {
             store,
+            live,
             registration: config.registration,
             token_ttl_ms: u64::try_from(config.token_ttl.as_millis()).unwrap_or(u64::MAX),
-            hasher: Hasher::start(config.hash_concurrency).map_err(|err| AuthError::Internal(err.to_string()))?,
+            hasher: Hasher::start(config.hash_concurrency).map_err(AuthError::Start)?,
             guards: AuthGuards::new(config),
             dummy_hash: crate::hashing::hash_with(&mut Vec::new(), b"heartlink-dummy-password", b"heartlink-dummy-salt")?,
         })
@@ -73,11 +79,18 @@ impl Accounts {
             }
             AuthError::from(err)
         })?;
-        let account = self.store.create_user(username, hash, now_ms())?.map_err(|conflict| match conflict {
+        let new = NewUser {
+            username: username.to_string(),
+            canonical: username.canonical(),
+            lookalikes: crate::usernames::lookalike_keys(username),
+            password_hash: hash,
+            created_at: now_ms(),
+        };
+        let account = self.store.create_user(new).await?.map_err(|conflict| match conflict {
             NameConflict::Taken => AuthError::UsernameTaken,
             NameConflict::LooksLike => AuthError::UsernameLooksLike,
         })?;
-        self.durable(self.issue_token(account)?).await
+        self.issue_token(account).await
     }
 
     /// `login` from `source`: a username or password that cannot be valid
@@ -93,8 +106,11 @@ impl Accounts {
         }
         let canonical = name.canonical();
         let source = AddressKey::from(source);
-        self.guards.admit_login(source, &canonical, Instant::now())?;
-        let account = self.store.user_by_name(&canonical)?;
+        if let Admission::RetryAfter(wait) = self.live.admit_login(source, &canonical).await? {
+            return Err(AuthError::Throttled(wait));
+        }
+        self.guards.admit_login(source, Instant::now())?;
+        let account = self.store.user_by_name(&canonical).await?;
         let stored = account.as_ref().map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
         let matches = self.hasher.verify(source, secret.to_vec(), stored).await.map_err(|err| {
             if matches!(err, HashError::Busy) {
@@ -104,11 +120,11 @@ impl Accounts {
         })?;
         match account {
             Some(account) if matches => {
-                self.guards.succeeded_login(source, &canonical);
-                self.durable(self.issue_token(account)?).await
+                self.live.login_succeeded(source, &canonical).await?;
+                self.issue_token(account).await
             }
             _ => {
-                self.guards.failed_login(source, &canonical, Instant::now());
+                self.live.login_failed(source, &canonical).await?;
                 Err(AuthError::BadCredentials)
             }
         }
@@ -126,36 +142,31 @@ impl Accounts {
     }
 
     /// `resume`: the account a live token belongs to.
-    pub fn resume(&self, token: &Secret) -> Result<Authenticated, AuthError> {
+    pub async fn resume(&self, token: &Secret) -> Result<Authenticated, AuthError> {
         let token_hash = hash_token(token.expose());
-        let user_id = self.store.use_token(&token_hash, now_ms(), self.token_ttl_ms)?.ok_or(AuthError::BadToken)?;
-        let account = self.store.user(user_id)?.ok_or(AuthError::BadToken)?;
+        let user_id =
+            self.store.use_token(&token_hash, now_ms(), self.token_ttl_ms).await?.ok_or(AuthError::BadToken)?;
+        let account = self.store.user(user_id).await?.ok_or(AuthError::BadToken)?;
         Ok(Authenticated { account, token: token.expose().to_owned(), token_hash })
     }
 
     /// `logout`: revokes the token, durably (a crash must not revive it).
-    pub async fn logout(&self, token_hash: &[u8; 32]) -> Result<(), AuthError> {
-        self.store.revoke_token(token_hash)?;
-        Ok(self.store.flush().await?)
+    pub async fn logout(&self, token_hash: &TokenHash) -> Result<(), AuthError> {
+        Ok(self.store.revoke_token(token_hash).await?)
     }
 
-    fn issue_token(&self, account: UserRecord) -> Result<Authenticated, AuthError> {
+    /// A new token for `account`, durable before the client hears of it.
+    async fn issue_token(&self, account: UserRecord) -> Result<Authenticated, AuthError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|err| AuthError::Internal(format!("no randomness: {err}")))?;
+        getrandom::fill(&mut bytes).map_err(AuthError::Randomness)?;
         let token = hex::encode(bytes);
         let token_hash = hash_token(&token);
-        self.store.insert_token(&token_hash, account.id, now_ms())?;
+        self.store.insert_token(&token_hash, account.id, now_ms()).await?;
         Ok(Authenticated { account, token, token_hash })
-    }
-
-    /// Makes a new account or token durable before the client hears of it.
-    async fn durable(&self, auth: Authenticated) -> Result<Authenticated, AuthError> {
-        self.store.flush().await?;
-        Ok(auth)
     }
 }
 
-fn hash_token(token: &str) -> [u8; 32] {
+fn hash_token(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -171,7 +182,8 @@ mod tests {
     fn accounts_with(dir: &std::path::Path, change: impl FnOnce(&mut Config)) -> Accounts {
         let mut config = Config::new(dir.to_path_buf());
         change(&mut config);
-        Accounts::new(Store::open(dir).unwrap(), &config).unwrap()
+        let store = Arc::new(crate::store::SledStore::open(dir).unwrap());
+        Accounts::new(store, Arc::new(crate::live::local::LocalLive::new(&config)), &config).unwrap()
     }
 
     #[tokio::test]
@@ -189,10 +201,10 @@ mod tests {
         assert!(matches!(accounts.login("alice", &Secret::new("wrong password"), HOME).await, Err(AuthError::BadCredentials)));
         assert!(matches!(accounts.login("nobody", &Secret::new("some password"), HOME).await, Err(AuthError::BadCredentials)));
 
-        let resumed = accounts.resume(&Secret::new(logged_in.token.clone())).unwrap();
+        let resumed = accounts.resume(&Secret::new(logged_in.token.clone())).await.unwrap();
         assert_eq!(resumed.account.id, registered.account.id);
         accounts.logout(&resumed.token_hash).await.unwrap();
-        assert!(matches!(accounts.resume(&Secret::new(logged_in.token)), Err(AuthError::BadToken)));
+        assert!(matches!(accounts.resume(&Secret::new(logged_in.token)).await, Err(AuthError::BadToken)));
     }
 
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));

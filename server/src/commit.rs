@@ -1,47 +1,46 @@
 //! Group commit: durable before visible.
 //!
-//! Sessions give a message its seq, encode it and queue it here. The flusher
-//! takes everything queued, writes all of its messages in one sled
-//! transaction, calls sled's flush once for all of it, and only then hands
-//! the batch to the hub, which broadcasts the messages in seq order and
-//! delivers the acks. Under load one write and one fsync serve many sends.
+//! Sessions queue their sends here and do not wait, so one connection can
+//! keep many sends in flight. The flusher takes everything queued, hands it
+//! to the store as one batch ([`Store::append_batch`]: seqs, dedup, one
+//! write and one flush for all of it), and only then publishes the batch's
+//! new messages on the bus, with the senders' acks attached. Under load one
+//! fsync serves many sends. If the store fails, no message of the batch is
+//! shown and every sender gets `internal` (their retries, with the same
+//! `client_msg_id`, are safe).
+//!
+//! The flusher knows the store and the bus, not the hub: the hub hears of
+//! the batch from the bus, like every other node's hub.
 
-use crate::hub::{ConnId, Hub};
-use crate::sequencer::RoomSeq;
-use crate::store::{MessageWrite, Store};
-use heartlink_protocol::{ClientMsgId, UserId};
+use crate::bus::{Bus, MessageBatch, Reply};
+use crate::node::ConnId;
+use crate::store::{Appended, NewMessage, SeqMessage, Store};
+use crate::wire;
+use heartlink_protocol::{ErrorCode, RequestRef, ServerMsg, encode_server};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// Queued items a batch takes at most (bounds one publish's lock hold).
+/// Queued sends a batch takes at most (bounds one batch's transaction and
+/// the hub's lock hold when it is delivered).
 const MAX_BATCH: usize = 4096;
 
-/// Something that may be shown only once everything queued before it is on disk.
-#[derive(Debug)]
-pub enum Committed {
-    /// A new message: broadcast `event` to the room, then `ack` to the sender.
-    /// `queued_at` is when the session queued it, for the ack-time histogram.
-    Message { room: Arc<RoomSeq>, seq: u64, event: Utf8Bytes, queued_at: Instant, sender: ConnId, ack: Utf8Bytes, failed: Utf8Bytes },
-    /// A reply that must not overtake earlier commits (the ack of a retried send).
-    Reply { conn: ConnId, frame: Utf8Bytes },
+/// Where a send's answer goes.
+#[derive(Debug, Clone)]
+pub struct ReplyTo {
+    pub conn: ConnId,
+    /// The `send`'s `ref`, repeated in its `ack` or `error`.
+    pub reference: Option<RequestRef>,
 }
 
-/// A new message's store write, which the flusher does for the batch.
-#[derive(Debug)]
-pub struct PendingWrite {
-    pub write: MessageWrite,
-    /// The idempotency key, to forget in the room's pending table once written.
-    pub sender: UserId,
-    pub client_msg_id: ClientMsgId,
-}
-
-/// One queued item: what to write (new messages only), then what to show.
+/// One queued send.
 #[derive(Debug)]
 pub struct Submission {
-    pub write: Option<PendingWrite>,
-    pub item: Committed,
+    pub message: NewMessage,
+    pub reply: ReplyTo,
+    /// When the session queued it, for the ack-time histogram (`/metrics`).
+    pub queued_at: Instant,
 }
 
 /// The sending side of the commit queue.
@@ -56,60 +55,190 @@ pub struct CommitQueue {
 pub struct QueueClosed;
 
 impl CommitQueue {
-    /// Queues an item; waits while the queue is full (backpressure on senders).
-    pub async fn submit(&self, item: Submission) -> Result<(), QueueClosed> {
-        self.tx.send(item).await.map_err(|_| QueueClosed)
+    /// Queues a send; waits while the queue is full (backpressure on senders).
+    pub async fn submit(&self, submission: Submission) -> Result<(), QueueClosed> {
+        self.tx.send(submission).await.map_err(|_| QueueClosed)
     }
 }
 
-/// Starts the flusher. It ends when every `CommitQueue` clone is dropped and
-/// the queue is drained.
-pub fn spawn_flusher(store: Store, hub: Arc<Hub>, capacity: usize) -> (CommitQueue, tokio::task::JoinHandle<()>) {
+/// Starts the flusher, with room for `capacity` queued sends. It ends when
+/// every `CommitQueue` clone is dropped and the queue is drained.
+pub fn spawn_flusher(
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    capacity: usize,
+) -> (CommitQueue, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(capacity);
-    let task = tokio::spawn(flush_loop(rx, store, hub));
+    let task = tokio::spawn(flush_loop(rx, store, bus));
     (CommitQueue { tx }, task)
 }
 
-async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Store, hub: Arc<Hub>) {
+async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, bus: Arc<dyn Bus>) {
     let mut queued = Vec::new();
-    while let Some(first) = rx.recv().await {
-        queued.push(first);
-        while queued.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => queued.push(item),
-                Err(_) => break,
+    while rx.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        let queued_at: Vec<Instant> = queued.iter().map(|submission| submission.queued_at).collect();
+        let (messages, replies): (Vec<NewMessage>, Vec<ReplyTo>) =
+            queued.drain(..).map(|Submission { message, reply, .. }| (message, reply)).unzip();
+        // The store consumes its copy; the other becomes what clients see.
+        let batch = match store.append_batch(messages.clone()).await {
+            Ok(appended) if appended.len() == messages.len() => {
+                crate::metrics::messages_committed(queued_at.iter().map(Instant::elapsed));
+                durable(messages, replies, &appended)
             }
-        }
-        let mut writes = Vec::new();
-        let mut written = Vec::new();
-        let mut batch = Vec::with_capacity(queued.len());
-        for Submission { write, item } in queued.drain(..) {
-            if let (Some(pending), Committed::Message { room, .. }) = (write, &item) {
-                writes.push(pending.write);
-                written.push((Arc::clone(room), pending.sender, pending.client_msg_id));
-            }
-            batch.push(item);
-        }
-        let outcome = store.write_and_flush(writes).await;
-        // Written (a retry now finds them in the store) or refused (a retry
-        // gets a new seq): either way the pending records have done their job.
-        for (room, sender, id) in &written {
-            room.remove_pending(*sender, id);
-        }
-        match outcome {
-            Ok(()) => {
-                crate::metrics::messages_committed(batch.iter().filter_map(|item| match item {
-                    Committed::Message { queued_at, .. } => Some(queued_at.elapsed()),
-                    Committed::Reply { .. } => None,
-                }));
-                hub.publish(&mut batch);
+            Ok(appended) => {
+                let (sent, answered) = (messages.len(), appended.len());
+                tracing::error!(sent, answered, "the store answered a batch with the wrong number of results");
+                refused(&messages, replies)
             }
             Err(err) => {
-                // Nothing in this batch may be acked: the senders get
-                // `internal` and will retry with the same client_msg_id.
-                tracing::error!(cause = %err, messages = batch.len(), "write or flush failed; refusing to ack");
-                hub.fail(&mut batch);
+                tracing::error!(cause = %crate::report::Chain(&err), messages = replies.len(), "storing a batch failed; refusing to ack");
+                refused(&messages, replies)
             }
+        };
+        if let Err(err) = bus.publish_messages(batch).await {
+            // The batch is durable: nodes that missed it fill the gap from the store.
+            tracing::error!(cause = %crate::report::Chain(&err), "publishing a batch failed");
+        }
+    }
+}
+
+/// The new messages of a stored batch, and an ack for every send (a retry's
+/// ack repeats its original's seq and time).
+fn durable(messages: Vec<NewMessage>, replies: Vec<ReplyTo>, appended: &[Appended]) -> MessageBatch {
+    let mut batch = MessageBatch { messages: Vec::with_capacity(messages.len()), replies: Vec::with_capacity(replies.len()) };
+    for ((NewMessage { room, record }, reply), appended) in messages.into_iter().zip(replies).zip(appended) {
+        let ack = ServerMsg::Ack {
+            room_id: room,
+            client_msg_id: record.client_msg_id.clone(),
+            seq: appended.seq,
+            ts: appended.ts,
+            call: None,
+        };
+        let frame = Utf8Bytes::from(encode_server(&ack, reply.reference.as_ref()));
+        batch.replies.push(Reply { conn: reply.conn, room, after_seq: appended.seq, frame });
+        if appended.fresh {
+            batch.messages.push(wire::chat_message(room, SeqMessage { seq: appended.seq, record }));
+        }
+    }
+    batch
+}
+
+/// Nothing of the batch is shown; every sender hears that its send failed.
+fn refused(messages: &[NewMessage], replies: Vec<ReplyTo>) -> MessageBatch {
+    let failed = ServerMsg::error(ErrorCode::Internal, "the message could not be saved; send it again");
+    let replies = messages
+        .iter()
+        .zip(replies)
+        .map(|(message, reply)| Reply {
+            conn: reply.conn,
+            room: message.room,
+            after_seq: 0,
+            frame: Utf8Bytes::from(encode_server(&failed, reply.reference.as_ref())),
+        })
+        .collect();
+    MessageBatch { messages: Vec::new(), replies }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::{BusError, RoomEvent, UserEvent};
+    use crate::node::{ConnIds, NodeId};
+    use crate::store::{MessageRecord, SledStore, UserSummary};
+    use async_trait::async_trait;
+    use heartlink_protocol::{RoomId, User, UserId};
+    use std::time::Duration;
+
+    /// A bus that hands each published batch to the test, after checking
+    /// that every message in it is already durable in the store.
+    #[derive(Debug)]
+    struct Recorder {
+        store: Arc<dyn Store>,
+        batches: mpsc::UnboundedSender<MessageBatch>,
+    }
+
+    #[async_trait]
+    impl Bus for Recorder {
+        async fn publish_messages(&self, batch: MessageBatch) -> Result<(), BusError> {
+            for message in &batch.messages {
+                let durable = self.store.last_seq(message.room_id).await.unwrap();
+                assert!(durable >= message.seq, "seq {} published before it was durable", message.seq);
+            }
+            self.batches.send(batch).unwrap();
+            Ok(())
+        }
+        async fn publish_room(&self, _: RoomId, _: RoomEvent) -> Result<(), BusError> {
+            Ok(())
+        }
+        async fn publish_presence(&self, _: User, _: bool, _: Vec<RoomId>) -> Result<(), BusError> {
+            Ok(())
+        }
+        async fn publish_user(&self, _: UserId, _: UserEvent) -> Result<(), BusError> {
+            Ok(())
+        }
+    }
+
+    fn submission(conn: ConnId, room: RoomId, sender: &UserSummary, client_msg_id: &str) -> Submission {
+        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into(), attachment: None };
+        let reference = Some(RequestRef::try_from(format!("r-{client_msg_id}")).unwrap());
+        Submission { message: NewMessage { room, record }, reply: ReplyTo { conn, reference }, queued_at: Instant::now() }
+    }
+
+    /// Everything published until `replies` replies were seen.
+    async fn collect(batches: &mut mpsc::UnboundedReceiver<MessageBatch>, replies: usize) -> MessageBatch {
+        let mut all = MessageBatch::default();
+        while all.replies.len() < replies {
+            let batch = tokio::time::timeout(Duration::from_secs(10), batches.recv()).await.unwrap().unwrap();
+            all.messages.extend(batch.messages);
+            all.replies.extend(batch.replies);
+        }
+        all
+    }
+
+    fn start(store: Arc<dyn Store>) -> (CommitQueue, mpsc::UnboundedReceiver<MessageBatch>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let bus = Arc::new(Recorder { store: Arc::clone(&store), batches: tx });
+        let (queue, _flusher) = spawn_flusher(store, bus, 64);
+        (queue, rx)
+    }
+
+    #[tokio::test]
+    async fn sends_are_published_once_durable_in_order_with_their_acks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (queue, mut batches) = start(Arc::new(SledStore::open(dir.path()).unwrap()));
+        let (conn, room, other) = (ConnIds::new(NodeId::from_raw(3)).next(), RoomId::random(), RoomId::random());
+        let alice = UserSummary { id: UserId::random(), username: "alice".into() };
+        for (target, id) in [(room, "a"), (other, "b"), (room, "c"), (room, "a")] {
+            queue.submit(submission(conn, target, &alice, id)).await.unwrap();
+        }
+        let all = collect(&mut batches, 4).await;
+        let published: Vec<(bool, u64)> = all.messages.iter().map(|m| (m.room_id == room, m.seq)).collect();
+        assert_eq!(published, [(true, 1), (false, 1), (true, 2)], "the retry of `a` is not published again");
+        let acks: Vec<serde_json::Value> = all.replies.iter().map(|r| serde_json::from_str(&r.frame).unwrap()).collect();
+        let seqs: Vec<(u64, &str)> = acks.iter().map(|a| (a["seq"].as_u64().unwrap(), a["ref"].as_str().unwrap())).collect();
+        assert_eq!(seqs, [(1, "r-a"), (1, "r-b"), (2, "r-c"), (1, "r-a")], "the retry's ack repeats the original's seq");
+        assert!(all.replies.iter().all(|reply| reply.conn == conn && reply.after_seq > 0));
+        assert_eq!(all.messages[0].sender.username, "alice");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_shows_nothing_and_tells_every_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.break_message_writes();
+        let (queue, mut batches) = start(Arc::new(store));
+        let ids = ConnIds::new(NodeId::from_raw(3));
+        let alice = UserSummary { id: UserId::random(), username: "alice".into() };
+        let (first, second) = (ids.next(), ids.next());
+        queue.submit(submission(first, RoomId::random(), &alice, "x")).await.unwrap();
+        queue.submit(submission(second, RoomId::random(), &alice, "y")).await.unwrap();
+        let all = collect(&mut batches, 2).await;
+        assert!(all.messages.is_empty(), "nothing unsaved is shown");
+        for (reply, (conn, reference)) in all.replies.iter().zip([(first, "r-x"), (second, "r-y")]) {
+            let error: serde_json::Value = serde_json::from_str(&reply.frame).unwrap();
+            assert_eq!((reply.conn, reply.after_seq), (conn, 0));
+            assert_eq!((error["code"].as_str(), error["ref"].as_str()), (Some("internal"), Some(reference)));
         }
     }
 }

@@ -55,7 +55,7 @@ pub struct TlsFiles {
 /// Everything `run` needs besides the listener.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where the sled database lives.
+    /// Where the database lives.
     pub data_dir: PathBuf,
     /// WebSocket Ping interval; 2 × this without a frame closes the connection.
     pub heartbeat: Duration,

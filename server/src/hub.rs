@@ -1,36 +1,40 @@
-//! Live state: which connections are joined to which room, presence counts,
-//! typing indicators, the match queue, and fan-out to connections' outbound
-//! queues.
+//! This node's connections: who is connected, which rooms each joined, and
+//! delivery to their outbound queues, each room's messages in seq order.
 //!
-//! One `std::sync::Mutex` guards it all. Every critical section is a handful
-//! of map operations and non-blocking `try_send`s; nothing awaits or touches
-//! the disk under it, so a blocking mutex is cheaper than an async one.
-//! Delivery never waits: a connection whose queue is full is a slow consumer
-//! and is told to close (4008) rather than slow everyone else down.
+//! The hub knows only its own node. What other nodes need (presence counts,
+//! the match queue, shared limits) is in [`crate::live`]; what reaches
+//! connections comes through the bus ([`crate::bus`]), which calls the hub's
+//! [`Deliver`] side, whether the event was published here or elsewhere.
+//!
+//! One `std::sync::Mutex` guards the state. Every critical section is a
+//! handful of map operations and non-blocking pushes; nothing awaits or
+//! touches the disk under it, so a blocking mutex is cheaper than an async
+//! one. Delivery never waits: a connection whose queue is full is a slow
+//! consumer and is told to close (4008) rather than slow everyone else down.
 
-mod eviction;
-mod matching;
+mod delivery;
+mod events;
+mod join;
 mod outbox;
 mod typing;
+pub mod upkeep;
 
-use crate::commit::Committed;
-use crate::sequencer::RoomSeq;
-use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, User, UserId, encode_server};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use crate::bus::{BusError, Deliver, MessageBatch, RoomEvent, Subscriptions, UserEvent};
+use crate::node::ConnId;
+use crate::store::{Store, TokenHash};
+use delivery::Held;
+use heartlink_protocol::{RoomId, ServerMsg, User, UserId, encode_server};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
 
-pub use eviction::Eviction;
-pub use matching::MatchOutcome;
-pub use outbox::Inbox;
-
-/// The SHA-256 of the token a connection authenticated with.
-pub type TokenHash = [u8; 32];
-
-/// A connection's number, unique for the process's lifetime.
-pub type ConnId = u64;
+pub use join::JoinError;
+pub use outbox::{CloseRequest, Inbox};
+pub use typing::TypingChange;
 
 /// How the hub reaches one authenticated connection.
 #[derive(Debug, Clone)]
@@ -38,27 +42,38 @@ pub struct ConnHandle {
     pub id: ConnId,
     pub user: User,
     outbound: outbox::Outbox,
-    /// Cancelled when the outbound queue overflowed: the session closes with 4008.
-    pub slow: CancellationToken,
-    /// Set when the connection's token was revoked: the session closes with 1008.
-    pub eviction: Eviction,
+    /// Cancelled when the session must close; the reason is in the outbox.
+    closing: CancellationToken,
 }
 
 impl ConnHandle {
     /// A handle and the receiving end of its outbound queue.
     pub fn new(id: ConnId, user: User, capacity: usize) -> (Self, Inbox) {
         let (outbound, inbox) = outbox::outbox(capacity);
-        (Self { id, user, outbound, slow: CancellationToken::new(), eviction: Eviction::default() }, inbox)
+        (Self { id, user, outbound, closing: CancellationToken::new() }, inbox)
     }
 
-    /// Queues a frame without waiting; a full queue marks the connection slow.
+    /// Queues a frame without waiting; a full queue closes the connection as
+    /// a slow consumer.
     pub fn push(&self, frame: Utf8Bytes) {
         if let Err(outbox::Full) = self.outbound.push(frame) {
-            if !self.slow.is_cancelled() {
-                tracing::warn!(conn = self.id, user = %self.user.username, "outbound queue full: slow consumer");
-                self.slow.cancel();
+            if self.close(4008, "slow consumer".into()) {
+                tracing::warn!(conn = %self.id, user = %self.user.username, "outbound queue full: slow consumer");
             }
         }
+    }
+
+    /// Asks the session to close with `code` and `reason`; `false` when it
+    /// was already asked (the first reason stays).
+    pub fn close(&self, code: u16, reason: Cow<'static, str>) -> bool {
+        let first = self.outbound.request_close(CloseRequest { code, reason });
+        self.closing.cancel();
+        first
+    }
+
+    /// Fires when the session must close (see [`Inbox::close_request`]).
+    pub fn closing(&self) -> &CancellationToken {
+        &self.closing
     }
 }
 
@@ -70,276 +85,177 @@ pub fn frame(msg: &ServerMsg) -> Utf8Bytes {
 #[derive(Debug)]
 struct ConnEntry {
     handle: ConnHandle,
-    /// Joined rooms, each with the first seq this connection gets live (the
-    /// ones below came in its `joined` reply).
-    rooms: HashMap<RoomId, u64>,
-    /// Rooms where this connection's typing indicator is on, until when.
-    typing: HashMap<RoomId, Instant>,
     /// The token it authenticated with, so a logout can end it.
     token: TokenHash,
-    /// Whether it makes its user appear online (`resume{presence:false}` does not).
-    counts_presence: bool,
+    /// Rooms joined on this connection.
+    rooms: HashSet<RoomId>,
+    /// Rooms where this connection's typing indicator is on, until when.
+    typing: HashMap<RoomId, Instant>,
 }
+
+/// A room with at least one joined connection on this node.
+#[derive(Debug, Default)]
+struct RoomEntry {
+    /// Joined connections, each with the first seq it gets live (the ones
+    /// below came in its `joined` reply); [`JOINING`] while its join is
+    /// finding that cut. (Not an `Option`: a plain seq keeps the entry at
+    /// 24 bytes, and every joined connection has one.)
+    conns: HashMap<ConnId, u64>,
+    /// The highest seq delivered here; `None` until a joiner read where the
+    /// room stands from the store.
+    delivered: Option<u64>,
+    /// Messages (and replies) that arrived before the seqs below them.
+    held: BTreeMap<u64, Held>,
+    /// Since when the first gap below `held` has been open.
+    gap_since: Option<tokio::time::Instant>,
+}
+
+/// A connection's first live seq while its join is still finding the cut:
+/// above every seq, so nothing is delivered to it yet.
+const JOINING: u64 = u64::MAX;
 
 #[derive(Debug, Default)]
 struct HubState {
     conns: HashMap<ConnId, ConnEntry>,
-    room_conns: HashMap<RoomId, HashSet<ConnId>>,
-    online: HashMap<UserId, usize>,
-    waiting: Option<ConnId>,
+    /// How many connections each user has on this node (the connections
+    /// themselves are found in `conns`: user events are rare, and an index
+    /// per connection would cost every idle connection memory).
+    users: HashMap<UserId, usize>,
+    rooms: HashMap<RoomId, RoomEntry>,
+    /// Typing indicators that changed, for the bus (see `upkeep`).
+    typing_changes: Vec<TypingChange>,
 }
 
 impl HubState {
-    /// Pushes `frame` to the room's joined connections that `keep` accepts.
-    fn broadcast(&self, room: RoomId, frame: &Utf8Bytes, keep: impl Fn(&ConnHandle) -> bool) {
-        let Some(conns) = self.room_conns.get(&room) else { return };
-        for entry in conns.iter().filter_map(|id| self.conns.get(id)) {
-            if keep(&entry.handle) {
-                entry.handle.push(frame.clone());
-            }
-        }
-    }
-
-    /// Pushes `frame` once to every connection joined to any of `rooms`.
-    fn broadcast_rooms(&self, rooms: &[RoomId], frame: &Utf8Bytes) {
-        let mut reached = HashSet::new();
-        for conns in rooms.iter().filter_map(|room| self.room_conns.get(room)) {
-            for id in conns {
-                if let (true, Some(entry)) = (reached.insert(*id), self.conns.get(id)) {
-                    entry.handle.push(frame.clone());
-                }
-            }
-        }
-    }
-
     fn send_to(&self, conn: ConnId, frame: Utf8Bytes) {
         if let Some(entry) = self.conns.get(&conn) {
             entry.handle.push(frame);
         }
     }
 
-    fn unjoin(&mut self, conn: ConnId, room: RoomId) {
+    /// Takes `conn` out of `room`'s live stream; a room left without local
+    /// connections is forgotten and unsubscribed.
+    fn leave_room(&mut self, conn: ConnId, room: RoomId, subscriptions: &dyn Subscriptions) {
+        self.stop_typing(conn, room);
         if let Some(entry) = self.conns.get_mut(&conn) {
             entry.rooms.remove(&room);
         }
-        if let Some(conns) = self.room_conns.get_mut(&room) {
-            conns.remove(&conn);
-            if conns.is_empty() {
-                self.room_conns.remove(&room);
+        let Some(entry) = self.rooms.get_mut(&room) else { return };
+        entry.conns.remove(&conn);
+        if !entry.conns.is_empty() {
+            return;
+        }
+        if let Some(entry) = self.rooms.remove(&room) {
+            // Replies held for a gap still go out: nothing is left to order them after.
+            for reply in entry.held.into_values().flat_map(|held| held.replies) {
+                self.send_to(reply.conn, reply.frame);
             }
         }
+        subscriptions.unsubscribe_room(room);
     }
 }
 
-/// The live state shared by all sessions.
+/// This node's connections.
 #[derive(Debug)]
 pub struct Hub {
     state: Mutex<HubState>,
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        Self::new()
-    }
+    store: Arc<dyn Store>,
+    subscriptions: Arc<dyn Subscriptions>,
+    /// Woken when `typing_changes` gets an entry.
+    typing_changed: Notify,
 }
 
 impl Hub {
-    /// An empty hub.
-    pub fn new() -> Self {
-        Self { state: Mutex::new(HubState::default()) }
+    /// An empty hub over `store` (for gap fills and join cuts), telling
+    /// `subscriptions` which rooms and users it needs.
+    pub fn new(store: Arc<dyn Store>, subscriptions: Arc<dyn Subscriptions>) -> Self {
+        Self { state: Mutex::default(), store, subscriptions, typing_changed: Notify::new() }
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers an authenticated connection. When it is the user's first
-    /// that counts for presence, the user comes online for everyone joined
-    /// to `user_rooms`. A connection resumed with `presence:false` does not
-    /// count: it neither brings the user online nor keeps them online.
-    pub fn connect(&self, handle: ConnHandle, token: TokenHash, counts_presence: bool, user_rooms: &[RoomId]) {
-        let mut state = self.lock();
-        let user = handle.user.clone();
-        let entry = ConnEntry { handle, rooms: HashMap::new(), typing: HashMap::new(), token, counts_presence };
-        state.conns.insert(entry.handle.id, entry);
-        if !counts_presence {
-            return;
+    /// Registers a connection authenticated with `token`; returns once the
+    /// bus delivers the user's events here.
+    pub async fn connect(&self, handle: ConnHandle, token: TokenHash) -> Result<(), BusError> {
+        let (conn, user) = (handle.id, handle.user.id);
+        {
+            let mut state = self.lock();
+            state.conns.insert(conn, ConnEntry { handle, token, rooms: HashSet::new(), typing: HashMap::new() });
+            *state.users.entry(user).or_default() += 1;
         }
-        let count = state.online.entry(user.id).or_insert(0);
-        *count += 1;
-        if *count == 1 {
-            state.broadcast_rooms(user_rooms, &frame(&ServerMsg::Presence { user, online: true, status: None, last_seen: None, room_id: None }));
+        // Every connection subscribes (it is idempotent): the user's second
+        // connection must not go live before the first one's subscription is.
+        if let Err(err) = self.subscriptions.subscribe_user(user).await {
+            self.disconnect(conn);
+            return Err(err);
         }
+        Ok(())
     }
 
-    /// Removes a connection from everything. When it was the user's last
-    /// that counts for presence, the user goes offline for everyone joined
-    /// to `user_rooms`.
-    pub fn disconnect(&self, conn: ConnId, user_rooms: &[RoomId]) {
+    /// Removes a connection from everything: its rooms (typing indicators
+    /// switch off), its user's connections.
+    pub fn disconnect(&self, conn: ConnId) {
         let mut state = self.lock();
-        Self::stop_all_typing(&mut state, conn);
-        let Some(entry) = state.conns.remove(&conn) else { return };
-        for room in entry.rooms.keys() {
-            state.unjoin(conn, *room);
+        let Some(entry) = state.conns.get(&conn) else { return };
+        let (user, rooms): (UserId, Vec<RoomId>) = (entry.handle.user.id, entry.rooms.iter().copied().collect());
+        for room in rooms {
+            state.leave_room(conn, room, &*self.subscriptions);
         }
-        if state.waiting == Some(conn) {
-            state.waiting = None;
-        }
-        if !entry.counts_presence {
-            return;
-        }
-        let user = entry.handle.user;
-        let last = match state.online.get_mut(&user.id) {
-            Some(count) => {
-                *count = count.saturating_sub(1);
-                *count == 0
+        state.conns.remove(&conn);
+        if let Some(count) = state.users.get_mut(&user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                state.users.remove(&user);
+                self.subscriptions.unsubscribe_user(user);
             }
-            None => false,
-        };
-        if last {
-            state.online.remove(&user.id);
-            state.broadcast_rooms(user_rooms, &frame(&ServerMsg::Presence { user, online: false, status: None, last_seen: None, room_id: None }));
         }
+        drop(state);
+        self.typing_changed.notify_one();
     }
 
-    /// Whether any connection of `user` is open.
-    pub fn is_online(&self, user: UserId) -> bool {
-        self.lock().online.contains_key(&user)
-    }
-
-    /// Joins `conn` to the room's live events and returns the durable seq at
-    /// that instant: the `joined` reply lists messages up to it, and every
-    /// later one reaches the connection as a `chat_message`, after the reply
-    /// (the session writes the reply before it drains its outbound queue).
-    pub fn join(&self, conn: ConnId, room: &RoomSeq) -> u64 {
-        let mut state = self.lock();
-        let durable = room.durable();
-        if let Some(entry) = state.conns.get_mut(&conn) {
-            entry.rooms.insert(room.room_id, durable + 1);
-            state.room_conns.entry(room.room_id).or_default().insert(conn);
-        }
-        durable
+    /// Stops `conn`'s live events for `room` (its own `leave`): its typing
+    /// indicator there switches off.
+    pub fn unjoin(&self, conn: ConnId, room: RoomId) {
+        self.lock().leave_room(conn, room, &*self.subscriptions);
+        self.typing_changed.notify_one();
     }
 
     /// Whether `conn` has joined `room`.
     pub fn is_joined(&self, conn: ConnId, room: RoomId) -> bool {
-        self.lock().conns.get(&conn).is_some_and(|entry| entry.rooms.contains_key(&room))
+        self.lock().conns.get(&conn).is_some_and(|entry| entry.rooms.contains(&room))
     }
 
-    /// Tells the room's joined connections (except `except`) that `user` became a member.
-    pub fn user_joined(&self, room: RoomId, user: User, except: ConnId) {
-        let event = frame(&ServerMsg::UserJoined { room_id: room, user });
-        self.lock().broadcast(room, &event, |handle| handle.id != except);
+    /// The highest seq of `room` delivered to this node's connections (what
+    /// a joined connection has seen or is about to), if the room is live here.
+    pub fn delivered(&self, room: RoomId) -> Option<u64> {
+        self.lock().rooms.get(&room).and_then(|entry| entry.delivered)
     }
 
-    /// `user` left `room` on connection `from`: all of their connections stop
-    /// receiving it, and every other joined connection (theirs included) gets
-    /// `user_left`; `from` gets the `left` reply instead.
-    pub fn user_left(&self, room: RoomId, user: User, from: ConnId) {
-        let mut state = self.lock();
-        let event = frame(&ServerMsg::UserLeft { room_id: room, user: user.clone(), reason: None });
-        state.broadcast(room, &event, |handle| handle.id != from);
-        let theirs: Vec<ConnId> = state
-            .room_conns
-            .get(&room)
-            .into_iter()
-            .flatten()
-            .filter(|id| state.conns.get(id).is_some_and(|entry| entry.handle.user.id == user.id))
-            .copied()
-            .collect();
-        for conn in theirs {
-            Self::stop_typing(&mut state, conn, room);
-            state.unjoin(conn, room);
-        }
-    }
-
-    /// Stops `conn`'s live events for `room` (a non-member's `leave`).
-    pub fn unjoin(&self, conn: ConnId, room: RoomId) {
-        let mut state = self.lock();
-        Self::stop_typing(&mut state, conn, room);
-        state.unjoin(conn, room);
-    }
-
-    /// Pushes a read receipt to the room's joined connections other than `from`.
-    pub fn read_receipt(&self, room: RoomId, user: User, seq: u64, from: ConnId) {
-        let event = frame(&ServerMsg::ReadReceipt { room_id: room, user, seq });
-        self.lock().broadcast(room, &event, |handle| handle.id != from);
-    }
-
-    /// Queues a frame for one connection.
+    /// Queues a frame for one local connection.
     pub fn send_to(&self, conn: ConnId, frame: Utf8Bytes) {
         self.lock().send_to(conn, frame);
     }
+}
 
-    /// Delivers a flushed batch: each message to the room's connections that
-    /// joined before it, then its ack; marks it durable. One lock for the batch.
-    pub fn publish(&self, batch: &mut Vec<Committed>) {
-        let state = self.lock();
-        for item in batch.drain(..) {
-            match item {
-                Committed::Message { room, seq, event, sender, ack, .. } => {
-                    if let Some(conns) = state.room_conns.get(&room.room_id) {
-                        for entry in conns.iter().filter_map(|id| state.conns.get(id)) {
-                            if entry.rooms.get(&room.room_id).is_some_and(|from| *from <= seq) {
-                                entry.handle.push(event.clone());
-                            }
-                        }
-                    }
-                    room.mark_durable(seq);
-                    state.send_to(sender, ack);
-                }
-                Committed::Reply { conn, frame } => state.send_to(conn, frame),
-            }
-        }
+impl Deliver for Hub {
+    fn deliver_messages(&self, batch: MessageBatch) {
+        self.deliver_batch(batch);
     }
 
-    /// A flush failed: every sender in the batch gets its `internal` error.
-    pub fn fail(&self, batch: &mut Vec<Committed>) {
-        let state = self.lock();
-        for item in batch.drain(..) {
-            match item {
-                Committed::Message { sender, failed, .. } => state.send_to(sender, failed),
-                Committed::Reply { conn, .. } => {
-                    let error = ServerMsg::error(ErrorCode::Internal, "the server could not save; try again");
-                    state.send_to(conn, frame(&error));
-                }
-            }
-        }
+    fn deliver_room(&self, room: RoomId, event: &RoomEvent) {
+        self.room_event(room, event);
+    }
+
+    fn deliver_presence(&self, user: &User, online: bool, rooms: &[RoomId]) {
+        self.presence(user, online, rooms);
+    }
+
+    fn deliver_user(&self, user: UserId, event: &UserEvent) {
+        self.user_event(user, event);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user(n: u8) -> User {
-        User { id: UserId::from_bytes([n; 16]), username: format!("user{n}") }
-    }
-
-    #[test]
-    fn a_connection_without_presence_neither_brings_nor_keeps_its_user_online() {
-        let hub = Hub::new();
-        let room = RoomId::from_bytes([9; 16]);
-        let (watcher, watcher_inbox) = ConnHandle::new(1, user(1), 64);
-        hub.connect(watcher, [1; 32], true, &[room]);
-        let dir = tempfile::tempdir().unwrap();
-        let sequencer = crate::sequencer::Sequencer::new(crate::store::Store::open(dir.path()).unwrap());
-        hub.join(1, &sequencer.room(room).unwrap());
-
-        let (script, _script_inbox) = ConnHandle::new(2, user(2), 8);
-        hub.connect(script, [2; 32], false, &[room]);
-        assert!(!hub.is_online(user(2).id));
-        assert_eq!(watcher_inbox.queued(), 0, "no presence for a presence-less connection");
-
-        let (real, _real_inbox) = ConnHandle::new(3, user(2), 8);
-        hub.connect(real, [2; 32], true, &[room]);
-        assert!(hub.is_online(user(2).id));
-        hub.disconnect(3, &[room]);
-        assert!(!hub.is_online(user(2).id), "the script's connection does not keep the user online");
-        hub.disconnect(2, &[room]);
-        let frames: Vec<String> = std::iter::from_fn(|| watcher_inbox.try_recv()).map(|f| f.as_str().to_owned()).collect();
-        assert_eq!(frames.len(), 2, "online, then offline, nothing for the script: {frames:?}");
-        assert!(frames[0].contains(r#""online":true"#) && frames[1].contains(r#""online":false"#), "{frames:?}");
-    }
-}
-
+mod fixture;

@@ -27,7 +27,7 @@ pub mod sniff;
 pub mod sweep;
 mod tus;
 
-use crate::rate_limit::KeyedLimiter;
+use crate::live::LiveState;
 use catalog::MediaCatalog;
 use heartlink_protocol::{MediaId, UserId};
 use std::io::Write;
@@ -111,14 +111,22 @@ struct Inner {
     upload_locks: locks::UploadLocks,
     /// Each running upload's SHA-256 so far (completion then reads nothing).
     hashes: running_hash::RunningHashes,
+    /// Transfers in progress per user on this node: a bound on this node's
+    /// disk and sockets, so it stays here (the per-user rates of uploads
+    /// and requests are shared, in the live state).
     transfers: locks::TransferCounts,
-    creations: KeyedLimiter<UserId>,
-    requests: KeyedLimiter<UserId>,
+    live: Arc<dyn LiveState>,
 }
 
 impl Media {
-    /// Opens (creating) the media directories under `data_dir`.
-    pub fn open(data_dir: &Path, catalog: Arc<dyn MediaCatalog>, limits: MediaLimits) -> Result<Self, MediaError> {
+    /// Opens (creating) the media directories under `data_dir`; the
+    /// per-user rates are counted in `live`.
+    pub fn open(
+        data_dir: &Path,
+        catalog: Arc<dyn MediaCatalog>,
+        limits: MediaLimits,
+        live: Arc<dyn LiveState>,
+    ) -> Result<Self, MediaError> {
         let root = data_dir.join("media");
         let (uploads_dir, blobs_dir) = (root.join("uploads"), root.join("blobs"));
         for dir in [&uploads_dir, &blobs_dir] {
@@ -133,8 +141,7 @@ impl Media {
             upload_locks: locks::UploadLocks::default(),
             hashes: running_hash::RunningHashes::default(),
             transfers: locks::TransferCounts::new(limits.transfers_per_user),
-            creations: KeyedLimiter::new(limits.creations_per_sec),
-            requests: KeyedLimiter::new(limits.requests_per_sec),
+            live,
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -145,6 +152,11 @@ impl Media {
 
     pub(crate) fn catalog(&self) -> &dyn MediaCatalog {
         self.inner.catalog.as_ref()
+    }
+
+    /// Takes one from `user`'s budget for `rate` (shared live state).
+    pub(crate) async fn admit(&self, rate: crate::live::Rate, user: UserId) -> Result<crate::live::Admission, crate::live::LiveError> {
+        self.inner.live.admit(rate, user).await
     }
 
     fn part_path(&self, id: MediaId) -> PathBuf {

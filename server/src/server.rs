@@ -2,12 +2,18 @@
 
 use crate::accounts::{Accounts, AuthError};
 use crate::admission::{Admission, Decision};
+use crate::bus::Bus;
+use crate::bus::local::{LocalBus, LocalSubscriptions};
 use crate::commit;
 use crate::config::Config;
-use crate::hub::Hub;
+use crate::hub::{self, Hub};
+use crate::live::LiveState;
+use crate::live::local::LocalLive;
 use crate::media::Media;
-use crate::shared::Shared;
-use crate::store::{Store, StoreError};
+use crate::media::catalog::MediaCatalog;
+use crate::node::{ConnIds, NodeId};
+use crate::shared::{Parts, Shared};
+use crate::store::{SledStore, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -16,9 +22,7 @@ use tokio_util::task::TaskTracker;
 
 /// Commit-queue capacity: sends waiting for their flush before senders wait.
 const COMMIT_QUEUE: usize = 16 * 1024;
-/// How often expired typing indicators are switched off.
-const TYPING_SWEEP: Duration = Duration::from_secs(1);
-/// How often aged-out throttle and budget entries are forgotten, and
+/// How often aged-out throttle, budget and quota entries are forgotten, and
 /// connections closed over the caps without a refusal are reported.
 const AUTH_SWEEP: Duration = Duration::from_secs(10);
 
@@ -34,6 +38,9 @@ pub enum ServerError {
     /// The TLS certificate or key could not be used.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// No randomness for this node's id.
+    #[error("no randomness for the node id")]
+    Randomness(#[source] getrandom::Error),
     /// The media directories could not be made.
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
@@ -43,24 +50,35 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct Server {
     config: Config,
-    store: Store,
+    store: Arc<dyn Store>,
+    live: Arc<dyn LiveState>,
     accounts: Accounts,
     tls: Option<crate::tls::Tls>,
     media: Media,
+    node: NodeId,
 }
 
 impl Server {
-    /// Opens the data dir. A damaged database is an error, never replaced.
+    /// Opens the data dir (the embedded store). A damaged database is
+    /// an error, never replaced.
     pub fn open(config: Config) -> Result<Self, ServerError> {
+        let store = Arc::new(SledStore::open(&config.data_dir)?);
+        Self::with_stores(config, store.clone(), store)
+    }
+
+    /// A single-node server on `store` and `media_catalog` (the media's
+    /// metadata), with its live state in memory.
+    pub fn with_stores(config: Config, store: Arc<dyn Store>, media_catalog: Arc<dyn MediaCatalog>) -> Result<Self, ServerError> {
         let tls = match &config.tls {
             Some(files) => Some(crate::tls::load(&files.cert, &files.key)?),
             None => None,
         };
-        let store = Store::open(&config.data_dir)?;
-        let accounts = Accounts::new(store.clone(), &config)?;
-        let media = Media::open(&config.data_dir, Arc::new(store.clone()), config.media)?;
+        let live: Arc<dyn LiveState> = Arc::new(LocalLive::new(&config));
+        let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&live), &config)?;
+        let media = Media::open(&config.data_dir, media_catalog, config.media, Arc::clone(&live))?;
         crate::metrics::init();
-        Ok(Self { config, store, accounts, tls, media })
+        let node = NodeId::random().map_err(ServerError::Randomness)?;
+        Ok(Self { config, store, live, accounts, tls, media, node })
     }
 
     /// The URL scheme clients use: `wss` with TLS, else `ws`.
@@ -71,13 +89,26 @@ impl Server {
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, accounts, tls, media } = self;
-        let hub = Arc::new(Hub::new());
-        let (commits, flusher) = commit::spawn_flusher(store.clone(), Arc::clone(&hub), COMMIT_QUEUE);
-        let shared =
-            Arc::new(Shared::new(config, store.clone(), accounts, Arc::clone(&hub), commits, tls, media.clone(), shutdown.clone()));
+        let Self { config, store, live, accounts, tls, media, node } = self;
+        let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
+        let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let (commit, flusher) = commit::spawn_flusher(Arc::clone(&store), Arc::clone(&bus), COMMIT_QUEUE);
         let tracker = TaskTracker::new();
-        tracker.spawn(sweep_typing(Arc::clone(&hub), shutdown.clone()));
+        tracker.spawn(hub::upkeep::run(Arc::clone(&hub), Arc::clone(&bus), shutdown.clone()));
+        tracing::debug!(%node, "node id");
+        let shared = Arc::new(Shared::new(Parts {
+            config,
+            store: Arc::clone(&store),
+            bus,
+            live,
+            hub,
+            accounts,
+            commit,
+            shutdown: shutdown.clone(),
+            tls,
+            media: media.clone(),
+            conn_ids: ConnIds::new(node),
+        }));
         tracker.spawn(crate::media::sweep::run(media, shutdown.clone()));
         tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         let admission = Admission::new(shared.config.max_connections, shared.config.max_connections_per_address);
@@ -129,9 +160,9 @@ impl Server {
     }
 }
 
-/// Forgets aged-out login throttle and budget entries (so their memory goes
-/// back even when no new attempt comes), and reports connections that were
-/// closed over the caps without a refusal.
+/// Forgets aged-out login throttle, budget and quota entries (so their
+/// memory goes back even when no new attempt comes), and reports
+/// connections that were closed over the caps without a refusal.
 async fn sweep_auth(shared: Arc<Shared>, admission: Admission) {
     let mut every = tokio::time::interval(AUTH_SWEEP);
     loop {
@@ -139,22 +170,15 @@ async fn sweep_auth(shared: Arc<Shared>, admission: Admission) {
             () = shared.shutdown.cancelled() => return,
             _ = every.tick() => {
                 shared.accounts.sweep(std::time::Instant::now());
+                if let Err(err) = shared.live.sweep().await {
+                    tracing::error!(cause = %crate::report::Chain(&err), "sweeping the live state failed");
+                }
                 let dropped = admission.take_dropped();
                 if dropped > 0 {
                     let (open, refusing, _) = admission.counts();
                     tracing::warn!(dropped, open, refusing, "connections over the caps closed at once (too many refusals in progress)");
                 }
             }
-        }
-    }
-}
-
-async fn sweep_typing(hub: Arc<Hub>, shutdown: CancellationToken) {
-    let mut every = tokio::time::interval(TYPING_SWEEP);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = every.tick() => hub.expire_typing(std::time::Instant::now()),
         }
     }
 }

@@ -28,9 +28,12 @@ use crate::admission::Cap;
 use crate::handshake;
 use crate::hub::{ConnHandle, Inbox};
 use crate::rate_limit::TokenBucket;
+use crate::report::Chain;
 use crate::shared::Shared;
+use crate::store::TokenHash;
+use crate::wire;
 use futures_util::StreamExt;
-use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, encode_server};
+use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, User, encode_server};
 use socket::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -79,10 +82,19 @@ pub const CAP_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
 async fn authenticate(ws: handshake::Ws, peer: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> Option<(Box<Session>, Utf8Bytes)> {
     let mut conn = Connection::new(ws, peer, shared);
     let (auth, reference) = conn.authenticate(deadline).await?;
-    let (session, established) = Session::start(conn, auth);
+    let (session, established) = match Session::start(&conn, auth).await {
+        Ok(started) => started,
+        Err(err) => {
+            tracing::error!(peer = %conn.peer, cause = %Chain(&err), "could not register the connection");
+            let refusal = ServerMsg::error(ErrorCode::Internal, "the server could not open the session; try again");
+            if conn.reply(&refusal, reference.as_ref()).await.is_ok() {
+                conn.finish(End::close(1011, "internal error")).await;
+            }
+            return None;
+        }
+    };
     let greeting = Utf8Bytes::from(encode_server(&established, reference.as_ref()));
-    // Boxed: the session's long wait holds a pointer to it, not a copy.
-    Some((Box::new(session), greeting))
+    Some((session.with(conn), greeting))
 }
 
 /// An authenticated connection.
@@ -90,32 +102,74 @@ struct Session {
     conn: Connection,
     handle: ConnHandle,
     outbound: Inbox,
-    token_hash: [u8; 32],
+    token_hash: TokenHash,
     requests: TokenBucket,
+    /// Whether the session makes its user appear online: false after
+    /// `resume{presence:false}` (scripts, bots).
+    presence: bool,
 }
 
 enum Event {
     Shutdown,
-    Slow,
-    Evicted(&'static str),
+    Closing,
     Outbound(Utf8Bytes),
     Heartbeat,
     Silent,
     Incoming(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
 }
 
+/// A session whose connection is registered, before it takes the socket.
+struct Started {
+    handle: ConnHandle,
+    outbound: Inbox,
+    token_hash: TokenHash,
+    presence: bool,
+}
+
+/// Registering a connection failed (a seam was unavailable).
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("the bus could not subscribe to the user")]
+    Bus(#[from] crate::bus::BusError),
+    #[error("the live state is unavailable")]
+    Live(#[from] crate::live::LiveError),
+}
+
+impl Started {
+    fn with(self, conn: Connection) -> Box<Session> {
+        let Self { handle, outbound, token_hash, presence } = self;
+        let rate = conn.shared.config.request_rate;
+        let requests = TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now());
+        // Boxed: the session's long wait holds a pointer to it, not a copy.
+        Box::new(Session { conn, handle, outbound, token_hash, requests, presence })
+    }
+}
+
 impl Session {
-    /// Registers the connection with the hub; returns the session and its
-    /// `connection_established` reply.
-    fn start(conn: Connection, auth: Authenticated) -> (Self, ServerMsg) {
-        let shared = Arc::clone(&conn.shared);
-        let user = auth.account.user();
+    /// Registers the connection with the hub and the live state (the user
+    /// comes online when it is their first that counts for presence);
+    /// returns it and its `connection_established` reply.
+    async fn start(conn: &Connection, auth: Authenticated) -> Result<(Started, ServerMsg), StartError> {
+        let shared = &conn.shared;
+        let user = wire::account(&auth.account);
         let (handle, outbound) = ConnHandle::new(shared.next_conn_id(), user.clone(), shared.config.outbound_queue);
-        let user_rooms = shared.store.rooms_of(user.id).unwrap_or_else(|err| {
-            tracing::error!(cause = %err, "could not list the user's rooms for presence");
-            Vec::new()
-        });
-        shared.hub.connect(handle.clone(), auth.token_hash, conn.presence, &user_rooms);
+        shared.hub.connect(handle.clone(), auth.token_hash).await?;
+        // A connection resumed with `presence:false` neither brings its user
+        // online nor keeps them online.
+        let first = match conn.presence {
+            true => shared.live.connection_opened(user.id).await,
+            false => Ok(false),
+        };
+        let first = match first {
+            Ok(first) => first,
+            Err(err) => {
+                shared.hub.disconnect(handle.id);
+                return Err(err.into());
+            }
+        };
+        if first {
+            publish_presence(shared, &user, true).await;
+        }
         let established = ServerMsg::ConnectionEstablished {
             user,
             token: auth.token,
@@ -125,36 +179,53 @@ impl Session {
             protocol: heartlink_protocol::PROTOCOL_VERSION,
             blocked: Vec::new(),
         };
-        let rate = shared.config.request_rate;
-        let session = Self {
-            conn,
-            handle,
-            outbound,
-            token_hash: auth.token_hash,
-            requests: TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now()),
-        };
-        session.check_token();
-        session.trim_tokens();
-        (session, established)
+        let started = Started { handle, outbound, token_hash: auth.token_hash, presence: conn.presence };
+        logout::check_token(shared, &started.handle, &started.token_hash).await;
+        logout::trim_tokens(shared, &started.handle, &started.token_hash).await;
+        Ok((started, established))
     }
 
     async fn run(mut self: Box<Self>, greeting: Utf8Bytes) {
-        tracing::info!(conn = self.handle.id, user = %self.handle.user.username, peer = %self.conn.peer, "session started");
-        let slow = self.handle.slow.clone();
-        let end = match self.conn.write_frames(vec![greeting], &slow).await {
+        tracing::info!(conn = %self.handle.id, user = %self.handle.user.username, peer = %self.conn.peer, "session started");
+        let closing = self.handle.closing().clone();
+        let end = match self.conn.write_frames(vec![greeting], &closing).await {
             Ok(()) => self.event_loop().await,
             Err(end) => end,
         };
-        let shared = Arc::clone(&self.conn.shared);
-        // Presence goes to the rooms the user is a member of now: not to
-        // rooms they left during the session, and to rooms they joined.
-        let rooms = shared.store.rooms_of(self.handle.user.id).unwrap_or_else(|err| {
-            tracing::error!(cause = %err, "could not list the user's rooms for presence");
-            Vec::new()
-        });
-        shared.hub.disconnect(self.handle.id, &rooms);
-        tracing::info!(conn = self.handle.id, user = %self.handle.user.username, reason = %end, "session ended");
+        let end = self.asked_to_close(end);
+        Box::pin(self.leave_everything()).await;
+        tracing::info!(conn = %self.handle.id, user = %self.handle.user.username, reason = %end, "session ended");
         Box::pin(self.close(end)).await;
+    }
+
+    /// A session that ended because the hub asked it to (slow consumer,
+    /// logout elsewhere, ban) closes with the reason it was given.
+    fn asked_to_close(&self, end: End) -> End {
+        match (&end, self.outbound.close_request()) {
+            (End::Close { code: 4008, .. }, Some(request)) => End::close(request.code, request.reason),
+            _ => end,
+        }
+    }
+
+    /// Unregisters the connection; when it was the user's last that counts
+    /// for presence, they go offline.
+    async fn leave_everything(&self) {
+        let shared = &self.conn.shared;
+        let (conn, user) = (self.handle.id, &self.handle.user);
+        shared.hub.disconnect(conn);
+        if let Err(err) = shared.live.forget_connection(conn).await {
+            tracing::error!(cause = %Chain(&err), "could not take the connection out of the match queue");
+        }
+        if !self.presence {
+            return;
+        }
+        let last = shared.live.connection_closed(user.id).await.unwrap_or_else(|err| {
+            tracing::error!(cause = %Chain(&err), "could not count the user's connections");
+            false
+        });
+        if last {
+            publish_presence(shared, user, false).await;
+        }
     }
 
     /// The close handshake, on the connection alone. Events still queued
@@ -172,7 +243,7 @@ impl Session {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let shutdown = self.conn.shared.shutdown.clone();
         loop {
-            // `biased`, in this order: shutdown, overflow and eviction win over more
+            // `biased`, in this order: shutdown and a close request (overflow, logout elsewhere) win over more
             // traffic; the peer's frames come next (handling one first
             // writes out what is queued, so the queue is not starved and
             // order is kept); the heartbeat and the silence check come
@@ -188,8 +259,7 @@ impl Session {
             let event = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Event::Shutdown,
-                () = self.handle.slow.cancelled() => Event::Slow,
-                reason = self.handle.eviction.wait() => Event::Evicted(reason),
+                () = self.handle.closing().cancelled() => Event::Closing,
                 incoming = self.conn.ws.next() => Event::Incoming(incoming),
                 _ = heartbeat.tick() => Event::Heartbeat,
                 () = tokio::time::sleep_until(silent_until) => Event::Silent,
@@ -197,9 +267,7 @@ impl Session {
             };
             let outcome = match event {
                 Event::Shutdown => Err(End::close(1001, "server shutting down")),
-                Event::Slow => Err(End::slow_consumer()),
-                // The token was revoked elsewhere: log in again, no blind retry.
-                Event::Evicted(reason) => Err(End::close(1008, reason)),
+                Event::Closing => Err(self.outbound.close_request().map_or_else(End::slow_consumer, |request| End::close(request.code, request.reason))),
                 // Boxed: the waiting loop stays small (see `serve`).
                 Event::Outbound(frame) => Box::pin(self.write_outbound(frame)).await,
                 Event::Heartbeat => Box::pin(self.conn.ping()).await,
@@ -221,8 +289,8 @@ impl Session {
                 None => break,
             }
         }
-        let slow = self.handle.slow.clone();
-        self.conn.write_frames(frames, &slow).await
+        let closing = self.handle.closing().clone();
+        self.conn.write_frames(frames, &closing).await
     }
 
     /// Writes out the events queued at this moment (not those the hub adds
@@ -243,8 +311,8 @@ impl Session {
                 break;
             }
             left -= frames.len();
-            let slow = self.handle.slow.clone();
-            self.conn.write_frames(frames, &slow).await?;
+            let closing = self.handle.closing().clone();
+            self.conn.write_frames(frames, &closing).await?;
         }
         Ok(())
     }
@@ -268,5 +336,19 @@ impl Session {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Publishes `user`'s presence to the rooms they are a member of now (not
+/// those they left, and those they joined since they came online); a bus
+/// failure is logged (presence is best effort: clients see it again at the
+/// next change).
+async fn publish_presence(shared: &Shared, user: &User, online: bool) {
+    let rooms = shared.store.rooms_of(user.id).await.unwrap_or_else(|err| {
+        tracing::error!(cause = %Chain(&err), "could not list the user's rooms for presence");
+        Vec::new()
+    });
+    if let Err(err) = shared.bus.publish_presence(user.clone(), online, rooms).await {
+        tracing::warn!(user = %user.username, cause = %Chain(&err), "presence not published");
     }
 }

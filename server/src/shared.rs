@@ -1,30 +1,31 @@
-//! What every session shares: configuration, store, accounts, hub,
-//! sequencer, commit queue, limits and quotas.
+//! What every session shares: configuration, the seams (store, bus, live
+//! state), this node's hub, the commit queue and the account service.
 
 use crate::accounts::Accounts;
+use crate::bus::Bus;
 use crate::commit::CommitQueue;
 use crate::config::Config;
-use crate::hub::{ConnId, Hub};
-use crate::quota::Quota;
-use crate::rate_limit::KeyedLimiter;
-use crate::sequencer::Sequencer;
+use crate::hub::Hub;
+use crate::live::LiveState;
+use crate::node::{ConnId, ConnIds};
 use crate::store::Store;
-use heartlink_protocol::UserId;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
 
 /// The server's shared state, one per `run`.
 #[derive(Debug)]
 pub struct Shared {
     pub config: Config,
-    pub store: Store,
-    pub accounts: Accounts,
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// Fan-out to every node's connections.
+    pub bus: Arc<dyn Bus>,
+    /// Ephemeral state every node shares: presence, the match queue, limits.
+    pub live: Arc<dyn LiveState>,
+    /// This node's connections.
     pub hub: Arc<Hub>,
-    pub sequencer: Sequencer,
+    pub accounts: Accounts,
     pub commit: CommitQueue,
-    /// `send`s per user, shared by all of the user's connections.
-    pub send_limiter: KeyedLimiter<UserId>,
     /// Cancelled on SIGINT/SIGTERM: sessions close with 1001.
     pub shutdown: CancellationToken,
     /// Present when the server speaks `wss://`.
@@ -33,47 +34,35 @@ pub struct Shared {
     pub media: crate::media::Media,
     /// The last `/healthz` probe.
     pub health: crate::http::HealthCache,
-    next_conn: AtomicU64,
-    /// Group rooms created per user per hour.
-    pub room_quota: Quota,
-    /// Pair rooms entered per user per hour.
-    pub pair_room_quota: Quota,
+    conn_ids: ConnIds,
+}
+
+/// The parts [`Shared`] is made of.
+#[derive(Debug)]
+pub struct Parts {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub live: Arc<dyn LiveState>,
+    pub hub: Arc<Hub>,
+    pub accounts: Accounts,
+    pub commit: CommitQueue,
+    pub shutdown: CancellationToken,
+    pub tls: Option<crate::tls::Tls>,
+    pub media: crate::media::Media,
+    pub conn_ids: ConnIds,
 }
 
 impl Shared {
     /// Assembles the shared state.
-    // One argument per part of the server; a struct of them would repeat this list.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        config: Config,
-        store: Store,
-        accounts: Accounts,
-        hub: Arc<Hub>,
-        commit: CommitQueue,
-        tls: Option<crate::tls::Tls>,
-        media: crate::media::Media,
-        shutdown: CancellationToken,
-    ) -> Self {
-        Self {
-            send_limiter: KeyedLimiter::new(config.send_rate),
-            sequencer: Sequencer::new(store.clone()),
-            store,
-            accounts,
-            hub,
-            commit,
-            shutdown,
-            tls,
-            media,
-            health: crate::http::HealthCache::default(),
-            next_conn: AtomicU64::new(1),
-            room_quota: Quota::per_hour(config.rooms_per_hour),
-            pair_room_quota: Quota::per_hour(config.pair_rooms_per_hour),
-            config,
-        }
+    pub fn new(parts: Parts) -> Self {
+        let Parts { config, store, bus, live, hub, accounts, commit, shutdown, tls, media, conn_ids } = parts;
+        let health = crate::http::HealthCache::default();
+        Self { config, store, bus, live, hub, accounts, commit, shutdown, tls, media, health, conn_ids }
     }
 
-    /// A fresh connection number.
+    /// A fresh connection id, unique across nodes.
     pub fn next_conn_id(&self) -> ConnId {
-        self.next_conn.fetch_add(1, Ordering::Relaxed)
+        self.conn_ids.next()
     }
 }

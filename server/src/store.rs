@@ -1,72 +1,69 @@
-//! Durable state in sled. `Store` is the only code in the project that names
-//! sled: every other module sees typed records and ids.
+//! Durable state behind one trait: accounts, tokens, rooms, memberships,
+//! read markers and messages, as typed storage records.
 //!
-//! Trees (keys are raw bytes; ids are their 16 UUID bytes, seqs big-endian u64
-//! so that a range scan is chronological):
+//! [`Store`] is what the rest of the server sees. It promises durability per
+//! method (below), and it owns what must be decided where the data is: a
+//! room's seq numbers and the group commit of new messages
+//! ([`Store::append_batch`]). The embedded implementation is [`SledStore`]
+//! (`store/sled_store.rs` and the files under it: the only code that names
+//! sled); a second one (a SQL database shared by several nodes) only has to
+//! keep the same promises, which docs/ARCHITECTURE.md spells out.
 //!
-//! | tree          | key                               | value                 |
-//! |---------------|-----------------------------------|-----------------------|
-//! | `users`       | user_id                           | [`UserRecord`] JSON   |
-//! | `usernames`   | canonical (lower-case) username   | user_id               |
-//! | `lookalikes`  | look-alike key (usernames.rs)     | user_id               |
-//! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
-//! | `user_tokens` | user_id ++ SHA-256 of the token   | issued_at (u64 ms)    |
-//! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
-//! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
-//! | `member_order`| room_id ++ joined_at ++ user_id   | empty                 |
-//! | `memberships` | user_id ++ room_id                | empty                 |
-//! | `messages`    | room_id ++ seq                    | [`StoredMessage`] JSON|
-//! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
-//! | `reads`       | room_id ++ user_id                | seq                   |
-//! | `meta`        | `instance_id`, `health_probe`     | see `marker.rs`       |
-//! | `media`       | media_id (= upload id)            | `UploadRecord` JSON   |
-//! | `media_usage` | user_id                           | bytes ++ pending (u64s)|
-//! | `media_blobs` | sha256 (hex)                      | references (u64)      |
-//! | `media_rooms` | media_id ++ room_id               | empty                 |
-//!
-//! The media trees implement `media::catalog::MediaCatalog` (`store/media.rs`).
+//! Records are storage types (`records.rs`), not wire types: the mapping to
+//! what clients see lives in `wire.rs`, so the disk format and the protocol
+//! can change apart.
 
-mod accounts;
-mod indexes;
-mod data_dir;
-mod lookalikes;
-mod marker;
-mod media;
-mod members;
-mod messages;
 mod records;
-mod rooms;
-mod tokens;
+mod sled_store;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use async_trait::async_trait;
+use heartlink_protocol::{RoomId, UserId};
+use std::error::Error as StdError;
 
-pub use accounts::NameConflict;
-pub use members::MemberPosition;
-pub use messages::{MessageWrite, Page, PageBudget};
-pub use records::{RoomRecord, StoredMessage, TokenRecord, UserRecord};
+pub use records::{
+    AttachmentKindRecord, AttachmentRecord, MemberPosition, MemberRecord, MessageRecord, RoomKindRecord, RoomRecord,
+    TokenRecord, UserRecord, UserSummary,
+};
+pub use sled_store::SledStore;
 
-/// The key the health check writes in `meta`.
-const HEALTH_KEY: &[u8] = b"health_probe";
-
-/// sled's page cache size.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// The SHA-256 of a session token: tokens themselves are never stored.
+pub type TokenHash = [u8; 32];
 
 /// Why a storage operation failed. Details are logged, never sent to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// sled reported an I/O or corruption error.
-    #[error("database error: {0}")]
-    Db(#[from] sled::Error),
-    /// The task running a flush failed (panicked or was cancelled).
-    #[error("flush task failed: {0}")]
-    FlushTask(String),
-    /// A stored record did not decode, or the data dir is damaged or not ours.
+    /// The database reported an I/O or internal error.
+    #[error("{backend} failed")]
+    Backend {
+        /// Which implementation, e.g. `sled`.
+        backend: &'static str,
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// The task doing blocking storage work panicked or was cancelled.
+    #[error("the storage task failed")]
+    Task(#[from] tokio::task::JoinError),
+    /// A stored record did not decode.
+    #[error("undecodable record in {tree}")]
+    Decode {
+        tree: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A record could not be encoded for storage.
+    #[error("unencodable record for {tree}")]
+    Encode {
+        tree: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The data is damaged or not ours: a short key, a missing half of a
+    /// pair of records, a data dir that is not a heartlink data dir.
     #[error("damaged data ({tree}): {detail}")]
     Corrupt { tree: &'static str, detail: String },
     /// Another process holds the data dir's lock.
     #[error("another heartlink-server is using {} (pid {})", dir.display(), pid.map_or_else(|| "unknown".to_owned(), |pid| pid.to_string()))]
-    InUse { dir: PathBuf, pid: Option<u32> },
+    InUse { dir: std::path::PathBuf, pid: Option<u32> },
     /// The data dir or its lock file could not be created, read or made private.
     #[error("{what}")]
     DataDir {
@@ -76,209 +73,235 @@ pub enum StoreError {
     },
 }
 
-/// The server's database. Cheap to clone (sled handles are reference counted).
-#[derive(Clone, Debug)]
-pub struct Store {
-    db: sled::Db,
-    users: sled::Tree,
-    usernames: sled::Tree,
-    lookalikes: sled::Tree,
-    tokens: sled::Tree,
-    user_tokens: sled::Tree,
-    rooms: sled::Tree,
-    members: sled::Tree,
-    member_order: sled::Tree,
-    memberships: sled::Tree,
-    messages: sled::Tree,
-    dedup: sled::Tree,
-    reads: sled::Tree,
-    meta: sled::Tree,
-    media: sled::Tree,
-    media_usage: sled::Tree,
-    media_blobs: sled::Tree,
-    media_rooms: sled::Tree,
-    /// The data dir's lock, held as long as any handle on the store.
-    _lock: Arc<data_dir::DirLock>,
+/// Why a new account was not created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameConflict {
+    /// The canonical name exists.
+    Taken,
+    /// One of its look-alike keys belongs to another account (usernames.rs).
+    LooksLike,
 }
 
-impl Store {
-    /// Opens (or creates) the database in `dir`. A damaged database is an
-    /// error: the server refuses to start rather than start empty.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        // A foreign or damaged dir is refused before anything in it is touched;
-        // the second look, under the lock, is the one that counts.
-        marker::inspect(dir)?;
-        let lock = data_dir::claim(dir)?;
-        let found = marker::inspect(dir)?;
-        // sled's page cache defaults to 1 GiB; a fixed cap keeps the
-        // server's memory predictable (history reads past it hit the disk).
-        // No periodic background flush: every write a client is told about
-        // is flushed explicitly before the reply (group commit for sends),
-        // so durability never depends on timing, and the kill -9 test
-        // catches any reply that forgets its flush.
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::LowSpace)
-            .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(None)
-            .open()?;
-        marker::confirm(dir, found, &db)?;
-        // Whatever sled created, whatever the umask.
-        data_dir::make_private(dir)?;
-        let tree = |name: &str| db.open_tree(name);
-        let store = Self {
-            users: tree("users")?,
-            usernames: tree("usernames")?,
-            lookalikes: tree("lookalikes")?,
-            tokens: tree("tokens")?,
-            user_tokens: tree("user_tokens")?,
-            rooms: tree("rooms")?,
-            members: tree("members")?,
-            member_order: tree("member_order")?,
-            memberships: tree("memberships")?,
-            messages: tree("messages")?,
-            dedup: tree("dedup")?,
-            reads: tree("reads")?,
-            meta: tree("meta")?,
-            media: tree("media")?,
-            media_usage: tree("media_usage")?,
-            media_blobs: tree("media_blobs")?,
-            media_rooms: tree("media_rooms")?,
-            db,
-            _lock: Arc::new(lock),
-        };
-        indexes::build_missing(&store)?;
-        store.index_lookalikes()?;
-        Ok(store)
-    }
-
-    /// Makes everything written so far durable (one fsync for all of it).
-    ///
-    /// Not sled's `flush_async`: that runs the flush on sled's own thread
-    /// pool, where the log write the flush waits for is queued too, and with
-    /// a few flushes at once every pool thread can end up waiting for a write
-    /// queued behind it (seen as joins that never answered). On tokio's
-    /// blocking pool, sled's pool only does the writes.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.write_and_flush(Vec::new()).await
-    }
-
-    /// The health check's write-and-read: writes a fresh value, makes it
-    /// durable and reads it back (blocking; run it off the async threads).
-    pub fn probe(&self) -> Result<(), StoreError> {
-        let mut value = [0u8; 16];
-        getrandom::fill(&mut value).map_err(|err| StoreError::Corrupt { tree: "meta", detail: format!("no randomness: {err}") })?;
-        self.meta.insert(HEALTH_KEY, &value)?;
-        self.db.flush()?;
-        match self.meta.get(HEALTH_KEY)? {
-            Some(read) if read.as_ref() == value => Ok(()),
-            _ => Err(StoreError::Corrupt { tree: "meta", detail: "the probe value did not read back".to_owned() }),
-        }
-    }
-
-    /// Writes a batch of messages (one transaction, see
-    /// [`Store::write_messages`]) and then makes everything durable, on
-    /// tokio's blocking pool.
-    pub async fn write_and_flush(&self, writes: Vec<MessageWrite>) -> Result<(), StoreError> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || {
-            store.write_messages(&writes)?;
-            store.db.flush()?;
-            Ok::<(), StoreError>(())
-        })
-        .await
-        .map_err(|err| StoreError::FlushTask(err.to_string()))?
-    }
+/// A new account; the store gives it its id.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// As the user typed it, for display.
+    pub username: String,
+    /// The form under which usernames are unique (and `login` looks them up).
+    pub canonical: String,
+    /// Keys no other account may share: a name that looks like an existing
+    /// one is refused (`usernames.rs` makes them).
+    pub lookalikes: Vec<String>,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: u64,
 }
 
-/// Where a sweep over a tree stopped; the next chunk starts after it.
-/// Opaque outside the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SweepCursor(Vec<u8>);
+/// A message to append to a room; the store gives it its seq.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room: RoomId,
+    pub record: MessageRecord,
+}
 
-/// What one chunk of a sweep did.
+/// What [`Store::append_batch`] did with one message of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The message's seq: new, or the original's for a retry.
+    pub seq: u64,
+    /// The message's time: its own, or the original's for a retry.
+    pub ts: u64,
+    /// `false` for a retry (same sender, room and `client_msg_id` as a message
+    /// stored earlier or earlier in the same batch): nothing was written.
+    pub fresh: bool,
+}
+
+/// A stored message and its seq.
+#[derive(Debug, Clone)]
+pub struct SeqMessage {
+    pub seq: u64,
+    pub record: MessageRecord,
+}
+
+/// A page of a room's messages, oldest first, and whether more lie beyond it.
 #[derive(Debug, Default)]
-pub struct Swept {
-    /// Records removed in this chunk.
-    pub removed: usize,
-    /// Where the next chunk starts; `None` when the pass is complete.
-    pub next: Option<SweepCursor>,
+pub struct MessagePage {
+    pub messages: Vec<SeqMessage>,
+    pub has_more: bool,
 }
 
-/// Visits up to `max` entries of `tree` after `from`, in key order; `visit`
-/// says whether it removed the entry. Returns where the next chunk starts.
-fn sweep_chunk(
-    tree: &sled::Tree,
-    from: Option<&SweepCursor>,
-    max: usize,
-    mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
-) -> Result<Swept, StoreError> {
-    use std::ops::Bound;
-    let start = match from {
-        Some(cursor) => Bound::Excluded(cursor.0.clone()),
-        None => Bound::Unbounded,
-    };
-    let mut swept = Swept::default();
-    for (seen, entry) in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)).enumerate() {
-        let (key, value) = entry?;
-        if visit(&key, &value)? {
-            swept.removed += 1;
-        }
-        if seen + 1 >= max {
-            swept.next = Some(SweepCursor(key.to_vec()));
-            break;
-        }
+/// How much a page of messages may hold: at most `count` messages whose
+/// sizes, as `size` measures them, add up to at most `bytes`. A page holds
+/// at least one message when any is in range, so paging always moves on.
+///
+/// The store does not know the wire format; the session measures a
+/// message as clients will see it (`wire.rs`), so that a reply stays within
+/// its byte bound, and the store stops reading once the page is full.
+#[derive(Clone, Copy)]
+pub struct PageBudget<'a> {
+    pub count: u32,
+    pub bytes: usize,
+    pub size: &'a (dyn Fn(&SeqMessage) -> usize + Sync),
+}
+
+impl PageBudget<'_> {
+    /// At most `count` messages, whatever their size.
+    pub fn count(count: u32) -> PageBudget<'static> {
+        PageBudget { count, bytes: usize::MAX, size: &|_| 0 }
     }
-    Ok(swept)
-}
 
-fn concat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut buf = [0u8; 8];
-    if let Some(slice) = bytes.get(at..at + 8) {
-        buf.copy_from_slice(slice);
+    /// Whether a message of `size` still fits after `used` of the budget in
+    /// a page that already holds `held` messages.
+    pub fn fits(&self, held: usize, used: usize, size: usize) -> bool {
+        held == 0 || (held < self.count as usize && used.saturating_add(size) <= self.bytes)
     }
-    u64::from_be_bytes(buf)
 }
 
-fn id_at(bytes: &[u8], at: usize) -> [u8; 16] {
-    let mut buf = [0u8; 16];
-    if let Some(slice) = bytes.get(at..at + 16) {
-        buf.copy_from_slice(slice);
+impl std::fmt::Debug for PageBudget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageBudget").field("count", &self.count).field("bytes", &self.bytes).finish_non_exhaustive()
     }
-    buf
 }
 
-fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt { tree, detail: err.to_string() })
+/// A page of a room's members in join order, and where the next page starts
+/// (`None` when this was the last).
+#[derive(Debug, Default)]
+pub struct MemberPage {
+    pub members: Vec<MemberRecord>,
+    pub next: Option<MemberPosition>,
 }
 
-fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|err| StoreError::Corrupt { tree, detail: err.to_string() })
-}
+/// The server's durable state.
+///
+/// **Durability.** A method that changes state is durable when it returns
+/// (a crash right after cannot undo it), unless its doc says it may lag:
+/// the server tells clients about changes only after these calls return.
+///
+/// **Seqs.** Each room's messages are numbered 1, 2, 3… by
+/// [`Store::append_batch`], with no gap and no reuse, also across crashes.
+///
+/// Reads see at least every change whose call has returned.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates an account, unless its canonical name is taken or one of its
+    /// look-alike keys belongs to another account (checked and written in
+    /// one step). Durable.
+    async fn create_user(&self, user: NewUser) -> Result<Result<UserRecord, NameConflict>, StoreError>;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// The account with this id.
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
 
-    #[test]
-    fn a_replaced_or_foreign_database_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        drop(Store::open(&data).unwrap());
-        drop(Store::open(&data).unwrap()); // reopening our own data is fine
+    /// The account with this canonical username.
+    async fn user_by_name(&self, canonical: &str) -> Result<Option<UserRecord>, StoreError>;
 
-        // sled alone would reopen this as an empty database.
-        std::fs::remove_file(data.join("db")).unwrap();
-        assert!(Store::open(&data).is_err(), "a deleted database must not open as an empty one");
+    /// Records a new token by its hash, under its user. Durable.
+    async fn insert_token(&self, token_hash: &TokenHash, user: UserId, now: u64) -> Result<(), StoreError>;
 
-        let foreign = dir.path().join("foreign");
-        std::fs::create_dir(&foreign).unwrap();
-        std::fs::write(foreign.join("notes.txt"), "hello").unwrap();
-        let err = Store::open(&foreign).unwrap_err().to_string();
-        assert!(err.contains("not a heartlink data dir"), "{err}");
-    }
+    /// The user a token belongs to, if it exists and was used within `ttl_ms`;
+    /// an expired token is deleted. The last-use time it refreshes may lag
+    /// (it becomes durable with a later write) and may be coarse: a token
+    /// may expire up to 1/720 of `ttl_ms` early.
+    async fn use_token(&self, token_hash: &TokenHash, now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError>;
+
+    /// Whether the token still exists (it may have expired all the same).
+    async fn token_exists(&self, token_hash: &TokenHash) -> Result<bool, StoreError>;
+
+    /// Deletes a token; later `use_token`s with it find nothing. Durable.
+    async fn revoke_token(&self, token_hash: &TokenHash) -> Result<(), StoreError>;
+
+    /// Deletes every token of `user` and returns their hashes. Durable.
+    async fn revoke_user_tokens(&self, user: UserId) -> Result<Vec<TokenHash>, StoreError>;
+
+    /// Keeps at most `keep` tokens of `user`: the newest, and always
+    /// `current`; deletes the others, oldest issued first, and returns their
+    /// hashes. May lag (a crash may bring one back until the next trim).
+    async fn trim_tokens(&self, user: UserId, keep: usize, current: &TokenHash) -> Result<Vec<TokenHash>, StoreError>;
+
+    /// How many tokens `user` holds.
+    async fn token_count(&self, user: UserId) -> Result<usize, StoreError>;
+
+    /// Deletes every token unused for longer than `ttl_ms` at `now`; returns
+    /// how many. May lag. Does its work in small steps (it may take a while
+    /// on a large store, never holding anything for long).
+    async fn sweep_tokens(&self, now: u64, ttl_ms: u64) -> Result<usize, StoreError>;
+
+    /// Stores a new room with its first members (who join at `now`). Durable.
+    async fn create_room(&self, room: &RoomRecord, members: &[UserId], now: u64) -> Result<(), StoreError>;
+
+    /// The room with this id.
+    async fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError>;
+
+    /// Whether `user` is a member of `room`.
+    async fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
+
+    /// Makes `user` a member; `true` when they were not one before (durable
+    /// then). An existing membership keeps its original time.
+    async fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError>;
+
+    /// Ends a membership; `true` when there was one. Durable.
+    async fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
+
+    /// Up to `limit` members of `room` after `after` (from the first when
+    /// `None`), in join order (time, then id), with their names.
+    async fn member_page(&self, room: RoomId, after: Option<MemberPosition>, limit: usize) -> Result<MemberPage, StoreError>;
+
+    /// The rooms `user` is a member of.
+    async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError>;
+
+    /// How many rooms `user` is a member of.
+    async fn membership_count(&self, user: UserId) -> Result<usize, StoreError>;
+
+    /// Moves `user`'s read marker in `room` to `seq` if that is forward;
+    /// returns the new marker when it moved. May lag (a crash may move a
+    /// marker back a little).
+    async fn advance_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<Option<u64>, StoreError>;
+
+    /// `user`'s read marker in `room` (0 when none).
+    async fn read_seq(&self, room: RoomId, user: UserId) -> Result<u64, StoreError>;
+
+    /// At most `limit` read markers of `room`'s current members other than
+    /// `except`, those furthest ahead first, with the readers' names. A room
+    /// with many readers costs time here, not memory.
+    async fn leading_reads(&self, room: RoomId, limit: usize, except: UserId) -> Result<Vec<(UserSummary, u64)>, StoreError>;
+
+    /// Appends a batch of messages, all or none, durable on return: for each
+    /// message, in order, a retry (same sender, room and `client_msg_id` as
+    /// a stored message or one earlier in the batch) gets the original's seq
+    /// and time and writes nothing; any other message gets its room's next
+    /// seq. The answer has one entry per message, in the batch's order.
+    ///
+    /// On an error none of the batch may be reported as stored; messages of
+    /// it may still turn up in the room later (a write that reached the disk
+    /// but whose confirmation failed), with their seqs, never with others'.
+    ///
+    /// A message with an attachment also records, in the same transaction,
+    /// that its room carries the media (the download access rule of the
+    /// media catalog follows the message from its commit on).
+    async fn append_batch(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError>;
+
+    /// The highest durable seq of `room` (0 when it has no messages).
+    async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError>;
+
+    /// The newest messages with seq ≤ `upto` that fit `budget`, oldest
+    /// first; `has_more` when older ones remain.
+    async fn page_latest(&self, room: RoomId, upto: u64, budget: PageBudget<'_>) -> Result<MessagePage, StoreError>;
+
+    /// The oldest messages with `since` < seq ≤ `upto` that fit `budget`,
+    /// oldest first; `has_more` when newer ones (up to `upto`) remain.
+    async fn page_after(&self, room: RoomId, since: u64, upto: u64, budget: PageBudget<'_>)
+    -> Result<MessagePage, StoreError>;
+
+    /// Deletes the idempotency records of messages stored before
+    /// `cutoff_ms` (a retry of such a message is stored as a new one; the
+    /// messages themselves stay); returns how many. May lag; works in small
+    /// steps like [`Store::sweep_tokens`].
+    async fn prune_dedup(&self, cutoff_ms: u64) -> Result<usize, StoreError>;
+
+    /// Makes every change so far durable, including those that may lag
+    /// (shutdown calls it last).
+    async fn flush(&self) -> Result<(), StoreError>;
+
+    /// The health check: writes a fresh value, makes it durable and reads
+    /// it back. Costs a flush: the caller bounds how often it runs.
+    async fn probe(&self) -> Result<(), StoreError>;
 }

@@ -1,6 +1,7 @@
 //! Why an authentication request was refused, and the `error` each earns.
 
 use crate::hashing::HashError;
+use crate::live::LiveError;
 use crate::store::StoreError;
 use heartlink_protocol::{ErrorCode, ServerMsg};
 use std::time::Duration;
@@ -40,27 +41,39 @@ pub enum AuthError {
     /// `resume` with an unknown, revoked or expired token.
     #[error("token is invalid, expired or revoked")]
     BadToken,
-    /// Storage or hashing failed; details are logged, not sent.
-    #[error("internal error")]
-    Internal(String),
+    /// The store failed (internal: logged with its causes, the client gets `internal`).
+    #[error("the account store failed")]
+    Store(#[from] StoreError),
+    /// Password hashing failed (internal).
+    #[error("password hashing failed")]
+    Hashing(#[source] HashError),
+    /// The failed-login counts (shared live state) were unavailable (internal).
+    #[error("the login throttle failed")]
+    Live(#[from] LiveError),
+    /// No randomness for a token (internal).
+    #[error("no randomness for a token")]
+    Randomness(#[source] getrandom::Error),
+    /// The hashing threads could not start (internal).
+    #[error("the password hashing threads could not start")]
+    Start(#[source] std::io::Error),
 }
 
 impl From<HashError> for AuthError {
     fn from(err: HashError) -> Self {
         match err {
             HashError::Busy => Self::Busy,
-            other => Self::Internal(other.to_string()),
+            other => Self::Hashing(other),
         }
     }
 }
 
-impl From<StoreError> for AuthError {
-    fn from(err: StoreError) -> Self {
-        Self::Internal(err.to_string())
-    }
-}
-
 impl AuthError {
+    /// Whether this is the server's fault rather than the client's (logged
+    /// with its causes; the client learns only that it was internal).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Hashing(_) | Self::Live(_) | Self::Randomness(_) | Self::Start(_))
+    }
+
     /// The `error` message the client gets.
     pub fn reply(&self) -> ServerMsg {
         let code = match self {
@@ -72,7 +85,9 @@ impl AuthError {
             Self::UsernameTaken | Self::UsernameLooksLike => ErrorCode::UsernameTaken,
             Self::RegistrationClosed => ErrorCode::RegistrationClosed,
             Self::BadToken => ErrorCode::Unauthorized,
-            Self::Internal(_) => ErrorCode::Internal,
+            Self::Store(_) | Self::Hashing(_) | Self::Live(_) | Self::Randomness(_) | Self::Start(_) => {
+                return ServerMsg::error(ErrorCode::Internal, "internal error");
+            }
         };
         ServerMsg::error(code, self.to_string())
     }

@@ -46,13 +46,16 @@ async fn probe(shared: &std::sync::Arc<Shared>) -> Result<(), String> {
         }
     }
     let (store, media) = (shared.store.clone(), shared.media.clone());
-    let work = tokio::task::spawn_blocking(move || {
-        store.probe().map_err(|err| format!("store: {err}"))?;
-        media.probe().map_err(|err| format!("media directory: {err}"))
-    });
+    let work = async move {
+        store.probe().await.map_err(|err| format!("store: {}", crate::report::Chain(&err)))?;
+        let media = tokio::task::spawn_blocking(move || media.probe()).await;
+        match media {
+            Ok(outcome) => outcome.map_err(|err| format!("media directory: {err}")),
+            Err(err) => Err(format!("probe task failed: {err}")),
+        }
+    };
     let outcome = match tokio::time::timeout(PROBE_TIMEOUT, work).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(err)) => Err(format!("probe task failed: {err}")),
+        Ok(outcome) => outcome,
         Err(_) => Err(format!("store did not answer within {PROBE_TIMEOUT:?}")),
     };
     *last = Some((Instant::now(), outcome.clone()));

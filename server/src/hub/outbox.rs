@@ -1,4 +1,6 @@
-//! A connection's outbound queue: bounded, and free while empty.
+//! A connection's outbound queue: bounded, and free while empty; and the
+//! request to close the connection (slow consumer, logout elsewhere, ban),
+//! which the session reads when its closing signal fires.
 //!
 //! Not a tokio `mpsc` channel: that allocates ~1.5 KiB per connection up
 //! front (its shared state and a first block of 32 slots), and an idle
@@ -6,6 +8,7 @@
 //! `VecDeque` that allocates on the first event and gives its buffer back
 //! once a burst is written, so an idle connection costs one small `Arc`.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
@@ -27,6 +30,15 @@ struct Frames {
     queue: VecDeque<Utf8Bytes>,
     /// The receiver is gone: later frames are dropped, not kept.
     closed: bool,
+    /// Why the session should close, once something asked it to.
+    close: Option<CloseRequest>,
+}
+
+/// A close code and reason for the session to end with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseRequest {
+    pub code: u16,
+    pub reason: Cow<'static, str>,
 }
 
 impl Shared {
@@ -74,6 +86,17 @@ impl Outbox {
         self.shared.ready.notify_one();
         Ok(())
     }
+
+    /// Records why the session should close; the first request wins (a
+    /// slow consumer stays a slow consumer). `false` when one was already there.
+    pub fn request_close(&self, request: CloseRequest) -> bool {
+        let mut frames = self.shared.frames();
+        if frames.close.is_some() {
+            return false;
+        }
+        frames.close = Some(request);
+        true
+    }
 }
 
 impl Inbox {
@@ -105,6 +128,11 @@ impl Inbox {
     /// Frames queued now.
     pub fn queued(&self) -> usize {
         self.shared.frames().queue.len()
+    }
+
+    /// Why the session was asked to close, if it was.
+    pub fn close_request(&self) -> Option<CloseRequest> {
+        self.shared.frames().close.clone()
     }
 }
 
@@ -145,6 +173,15 @@ mod tests {
         outbox.push(frame("late")).unwrap();
         let got = tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.unwrap().unwrap();
         assert_eq!(got, "late");
+    }
+
+    #[test]
+    fn the_first_close_request_wins() {
+        let (outbox, inbox) = outbox(1);
+        assert_eq!(inbox.close_request(), None);
+        assert!(outbox.request_close(CloseRequest { code: 4008, reason: "slow consumer".into() }));
+        assert!(!outbox.request_close(CloseRequest { code: 1000, reason: "logged out".into() }));
+        assert_eq!(inbox.close_request().map(|request| request.code), Some(4008));
     }
 
     #[tokio::test]

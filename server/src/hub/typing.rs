@@ -1,14 +1,28 @@
 //! Typing indicators that expire. The web chat heartlink replaced showed
 //! "typing…" forever when a client vanished; here every indicator has a
 //! deadline, and leaving or disconnecting switches it off for the others.
+//!
+//! An indicator belongs to the connection that set it, so it lives with
+//! that connection on its node; the events go through the bus like every
+//! other room event. The hub queues each change and `upkeep` publishes
+//! the queue: changes also happen where no bus is at hand (a `user_left`
+//! arriving from the bus switches off the leaver's indicators here).
 
-use super::{ConnId, Hub, HubState, frame};
-use heartlink_protocol::{RoomId, ServerMsg};
+use super::{ConnId, Hub, HubState};
+use heartlink_protocol::{RoomId, User};
 use std::time::Instant;
+
+/// A typing indicator that changed, to be published for its room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypingChange {
+    pub room: RoomId,
+    pub user: User,
+    pub active: bool,
+}
 
 impl Hub {
     /// `conn` starts (until `until`) or stops typing in `room`. Only a change
-    /// is broadcast, to the joined connections of the room's other users.
+    /// is published.
     pub fn typing(&self, conn: ConnId, room: RoomId, active: bool, until: Instant) {
         let mut state = self.lock();
         let Some(entry) = state.conns.get_mut(&conn) else { return };
@@ -19,8 +33,9 @@ impl Hub {
         };
         if changed {
             let user = entry.handle.user.clone();
-            let event = frame(&ServerMsg::Typing { room_id: room, user: user.clone(), active });
-            state.broadcast(room, &event, |handle| handle.user.id != user.id);
+            state.typing_changes.push(TypingChange { room, user, active });
+            drop(state);
+            self.typing_changed.notify_one();
         }
     }
 
@@ -35,24 +50,29 @@ impl Hub {
             })
             .collect();
         for (conn, room) in expired {
-            Self::stop_typing(&mut state, conn, room);
+            state.stop_typing(conn, room);
         }
     }
 
-    pub(super) fn stop_typing(state: &mut HubState, conn: ConnId, room: RoomId) {
-        let Some(entry) = state.conns.get_mut(&conn) else { return };
+    /// The changes queued since the last call, oldest first.
+    pub fn take_typing_changes(&self) -> Vec<TypingChange> {
+        std::mem::take(&mut self.lock().typing_changes)
+    }
+
+    /// Waits until a change may have been queued.
+    pub async fn typing_changed(&self) {
+        self.typing_changed.notified().await;
+    }
+}
+
+impl HubState {
+    /// Switches off `conn`'s indicator in `room`, if it is on.
+    pub(super) fn stop_typing(&mut self, conn: ConnId, room: RoomId) {
+        let Some(entry) = self.conns.get_mut(&conn) else { return };
         if entry.typing.remove(&room).is_none() {
             return;
         }
         let user = entry.handle.user.clone();
-        let event = frame(&ServerMsg::Typing { room_id: room, user: user.clone(), active: false });
-        state.broadcast(room, &event, |handle| handle.user.id != user.id);
-    }
-
-    pub(super) fn stop_all_typing(state: &mut HubState, conn: ConnId) {
-        let rooms: Vec<RoomId> = state.conns.get(&conn).map(|e| e.typing.keys().copied().collect()).unwrap_or_default();
-        for room in rooms {
-            Self::stop_typing(state, conn, room);
-        }
+        self.typing_changes.push(TypingChange { room, user, active: false });
     }
 }

@@ -8,11 +8,11 @@ use heartlink_protocol::limits::{VOICE_DURATION_MS, WAVEFORM_LEVELS};
 use heartlink_protocol::{Attachment, AttachmentKind, AttachmentRef, ErrorCode, UserId};
 
 /// Why an attachment was refused: the `error` the sender gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum AttachRefusal {
     Refused { code: ErrorCode, message: &'static str },
     /// Something broke inside (logged; the client gets `internal`).
-    Internal(String),
+    Internal(crate::store::StoreError),
 }
 
 fn refused(code: ErrorCode, message: &'static str) -> AttachRefusal {
@@ -66,7 +66,7 @@ impl Media {
         // Under the blob lock: the expiry sweep cannot delete the media
         // between this check and the mark.
         let _blobs = self.lock_blobs();
-        let record = self.catalog().upload(request.media_id).map_err(|err| AttachRefusal::Internal(err.to_string()))?;
+        let record = self.catalog().upload(request.media_id).map_err(AttachRefusal::Internal)?;
         let record = record.ok_or(refused(ErrorCode::NotFound, "no such media"))?;
         if record.owner != sender {
             return Err(refused(ErrorCode::Forbidden, "only the uploader may attach a media"));
@@ -74,7 +74,7 @@ impl Media {
         let attachment = describe(&record, request)?;
         if !record.attached {
             // Made durable by the flush that commits the message.
-            self.catalog().mark_attached(record.id).map_err(|err| AttachRefusal::Internal(err.to_string()))?;
+            self.catalog().mark_attached(record.id).map_err(AttachRefusal::Internal)?;
         }
         Ok(attachment)
     }

@@ -1,6 +1,6 @@
 //! What the media service keeps in the store, behind a narrow trait so that
-//! another store can hold it (the sled implementation is
-//! `store/media.rs`).
+//! another store can hold it (the embedded store implements it, under
+//! `store/`).
 //!
 //! An upload and the media it becomes are one record, keyed by the same id
 //! (PROTOCOL.md: the `media_id` is the `<upload_id>`). The store also keeps

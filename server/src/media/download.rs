@@ -62,24 +62,28 @@ fn span(headers: &HeaderMap, size: u64, etag: &str) -> Span {
 
 /// Answers a download.
 pub(super) async fn download(request: &Request<Incoming>, id: MediaId, user: &User, shared: &Arc<Shared>) -> Result<Response<Body>, HttpError> {
-    let (store, user_id) = (shared.store.clone(), user.id);
+    let user_id = user.id;
     let found = shared
         .media
         .blocking(move |media| {
             let Some(record) = media.catalog().upload(id)? else { return Ok(None) };
-            if record.owner == user_id {
-                return Ok(Some(record));
-            }
-            for room in media.catalog().media_rooms(id)? {
-                if store.is_member(room, user_id)? {
-                    return Ok(Some(record));
-                }
-            }
-            Ok(None)
+            let rooms = if record.owner == user_id { Vec::new() } else { media.catalog().media_rooms(id)? };
+            Ok(Some((record, rooms)))
         })
         .await
         .map_err(|err| HttpError::internal(&err))?;
-    let record = found.ok_or_else(HttpError::not_found)?;
+    let (record, rooms) = found.ok_or_else(HttpError::not_found)?;
+    // The uploader, or a current member of a room where a message carries it.
+    let mut allowed = record.owner == user_id;
+    for room in rooms {
+        if allowed {
+            break;
+        }
+        allowed = shared.store.is_member(room, user_id).await.map_err(|err| HttpError::internal(&crate::report::Chain(&err)))?;
+    }
+    if !allowed {
+        return Err(HttpError::not_found());
+    }
     let Some(completed) = record.completed.clone() else {
         return Err(HttpError::new(StatusCode::CONFLICT, ErrorCode::NotReady, "this upload is not complete yet"));
     };

@@ -20,7 +20,7 @@ const MAX_TOKEN_CHARS: usize = 256;
 pub async fn uploads(request: Request<Incoming>, shared: &Arc<Shared>) -> Response<Body> {
     let answer = match *request.method() {
         Method::OPTIONS => Ok(super::tus::options(&shared.media)),
-        Method::POST => match caller(&request, shared, true) {
+        Method::POST => match caller(&request, shared, true).await {
             Ok(user) => super::tus::create(&request, &user, &shared.media).await,
             Err(err) => Err(err),
         },
@@ -39,7 +39,7 @@ pub async fn upload(request: Request<Incoming>, id: &str, shared: &Arc<Shared>) 
         if !matches!(method, Method::HEAD | Method::PATCH | Method::DELETE) {
             return Err(HttpError::method_not_allowed());
         }
-        let user = caller(&request, shared, true)?;
+        let user = caller(&request, shared, true).await?;
         let id = parse_id(id)?;
         match method {
             Method::HEAD => super::tus::head(id, &user, &shared.media).await,
@@ -56,7 +56,7 @@ pub async fn download(request: Request<Incoming>, id: &str, shared: &Arc<Shared>
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             return Err(HttpError::method_not_allowed());
         }
-        let user = caller(&request, shared, false)?;
+        let user = caller(&request, shared, false).await?;
         super::download::download(&request, parse_id(id)?, &user, shared).await
     };
     answer.await.unwrap_or_else(HttpError::into_response)
@@ -69,28 +69,29 @@ fn parse_id(id: &str) -> Result<MediaId, HttpError> {
 
 /// The authenticated user of a request, within their request rate. tus
 /// requests must also speak tus 1.0.0.
-fn caller(request: &Request<Incoming>, shared: &Shared, tus: bool) -> Result<User, HttpError> {
+async fn caller(request: &Request<Incoming>, shared: &Shared, tus: bool) -> Result<User, HttpError> {
     if tus && request.headers().get("tus-resumable").is_none_or(|version| version.as_bytes() != TUS_VERSION.as_bytes()) {
         return Err(HttpError::new(StatusCode::PRECONDITION_FAILED, ErrorCode::BadRequest, "this server speaks tus 1.0.0 (Tus-Resumable)"));
     }
-    let user = bearer_user(request.headers(), shared)?;
-    if let Err(wait) = shared.media.inner.requests.take(user.id, std::time::Instant::now()) {
-        return Err(rate_limited("too many media requests; slow down", wait));
+    let user = bearer_user(request.headers(), shared).await?;
+    match shared.live.admit(crate::live::Rate::MediaRequests, user.id).await {
+        Ok(crate::live::Admission::Allowed) => Ok(user),
+        Ok(crate::live::Admission::RetryAfter(wait)) => Err(rate_limited("too many media requests; slow down", wait)),
+        Err(err) => Err(HttpError::internal(&crate::report::Chain(&err))),
     }
-    Ok(user)
 }
 
 /// The user whose token the `Authorization: Bearer` header carries.
-fn bearer_user(headers: &HeaderMap, shared: &Shared) -> Result<User, HttpError> {
+async fn bearer_user(headers: &HeaderMap, shared: &Shared) -> Result<User, HttpError> {
     let value = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).unwrap_or("");
     let (scheme, token) = value.split_once(' ').unwrap_or(("", ""));
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > MAX_TOKEN_CHARS {
         return Err(HttpError::unauthorized("send Authorization: Bearer <token from connection_established>"));
     }
-    match shared.accounts.resume(&Secret::new(token)) {
-        Ok(auth) => Ok(auth.account.user()),
-        Err(crate::accounts::AuthError::Internal(detail)) => Err(HttpError::internal(&detail)),
+    match shared.accounts.resume(&Secret::new(token)).await {
+        Ok(auth) => Ok(crate::wire::account(&auth.account)),
+        Err(err) if err.is_internal() => Err(HttpError::internal(&crate::report::Chain(&err))),
         Err(err) => Err(HttpError::unauthorized(err.to_string())),
     }
 }

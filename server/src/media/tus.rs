@@ -78,8 +78,10 @@ pub(super) async fn create(request: &Request<Incoming>, user: &User, media: &Med
         return Err(HttpError::too_large(message));
     }
     let name = names::safe_name(metadata_filename(headers)?.as_deref());
-    if let Err(wait) = media.inner.creations.take(user.id, std::time::Instant::now()) {
-        return Err(rate_limited("creating uploads too fast", wait));
+    match media.admit(crate::live::Rate::UploadCreations, user.id).await {
+        Ok(crate::live::Admission::Allowed) => {}
+        Ok(crate::live::Admission::RetryAfter(wait)) => return Err(rate_limited("creating uploads too fast", wait)),
+        Err(err) => return Err(HttpError::internal(&crate::report::Chain(&err))),
     }
     let record = UploadRecord { id: MediaId::random(), owner: user.id, length, offset: 0, name, created_at: now_ms(), completed: None, attached: false };
     let allowance = Allowance { quota_bytes: limits.user_quota_bytes, max_pending: limits.max_pending };

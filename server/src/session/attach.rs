@@ -14,7 +14,7 @@ pub(super) async fn attachment(shared: &Arc<Shared>, sender: UserId, request: At
     match outcome {
         Ok(Ok(attachment)) => Ok(attachment),
         Ok(Err(AttachRefusal::Refused { code, message })) => Err(Fail::code(code, message)),
-        Ok(Err(AttachRefusal::Internal(detail))) => Err(Fail::Internal(detail)),
-        Err(err) => Err(Fail::Internal(err.to_string())),
+        Ok(Err(AttachRefusal::Internal(err))) => Err(err.into()),
+        Err(err) => Err(err.into()),
     }
 }

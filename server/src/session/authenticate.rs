@@ -75,8 +75,9 @@ impl Connection {
                     match self.check(msg, deadline, &mut kept).await {
                         Meanwhile::Checked(Ok(auth)) => return Some((auth, reference)),
                         Meanwhile::Checked(Err(err)) => {
-                            if let AuthError::Internal(detail) = &err {
-                                tracing::error!(peer = %self.peer, cause = %detail, "authentication failed internally");
+                            if err.is_internal() {
+                                let cause = crate::report::Chain(&err);
+                                tracing::error!(peer = %self.peer, %cause, "authentication failed internally");
                             }
                             if let Some(pause) = err.pause() {
                                 if let Some(gone) = self.hold_back(pause, deadline, &mut kept).await {
@@ -190,7 +191,7 @@ async fn try_credentials(shared: Arc<Shared>, msg: ClientMsg, peer: IpAddr) -> R
     match msg {
         ClientMsg::Register { username, password } => accounts.register(&username, &password, peer).await,
         ClientMsg::Login { username, password } => accounts.login(&username, &password, peer).await,
-        ClientMsg::Resume { token, .. } => accounts.resume(&token),
+        ClientMsg::Resume { token, .. } => accounts.resume(&token).await,
         _ => Err(AuthError::BadCredentials),
     }
 }

@@ -5,9 +5,10 @@
 use super::Session;
 use super::pages::{self, BadCursor, RoomPosition};
 use super::requests::{Fail, Handled};
-use crate::store::RoomRecord;
+use crate::store::{MemberPosition, RoomRecord};
+use crate::wire;
 use heartlink_protocol::limits::JOIN_MEMBERS_MAX;
-use heartlink_protocol::{ErrorCode, ListLimit, Member, ReadMarker, RequestRef, RoomId, RoomSummary, ServerMsg};
+use heartlink_protocol::{ErrorCode, ListLimit, Member, ReadMarker, RequestRef, RoomId, RoomSummary, ServerMsg, UserId};
 
 impl From<BadCursor> for Fail {
     fn from(BadCursor: BadCursor) -> Self {
@@ -26,8 +27,8 @@ impl Session {
         // Every room of the user is read to sort them: the membership cap
         // (`--memberships-per-user`) bounds this.
         let mut records: Vec<RoomRecord> = Vec::new();
-        for room_id in shared.store.rooms_of(me)? {
-            if let Some(record) = shared.store.room(room_id)? {
+        for room_id in shared.store.rooms_of(me).await? {
+            if let Some(record) = shared.store.room(room_id).await? {
                 records.push(record);
             }
         }
@@ -40,9 +41,9 @@ impl Session {
         let mut rooms = Vec::with_capacity(records.len());
         for record in records {
             rooms.push(RoomSummary {
-                last_seq: shared.sequencer.room(record.id)?.durable(),
-                read_seq: shared.store.read_seq(record.id, me)?,
-                room: record.room(),
+                last_seq: self.delivered(record.id).await?,
+                read_seq: shared.store.read_seq(record.id, me).await?,
+                room: wire::room(&record),
                 mentions: 0,
             });
         }
@@ -57,47 +58,39 @@ impl Session {
         limit: Option<ListLimit>,
         reference: Option<&RequestRef>,
     ) -> Handled {
-        self.require_joined(room_id)?;
+        self.require_joined(room_id).await?;
         let after = cursor.as_deref().map(pages::member_position).transpose()?;
-        let (members, cursor) = self.member_page(room_id, after, limit.unwrap_or_default().get() as usize)?;
+        let (members, cursor) = self.member_page(room_id, after, limit.unwrap_or_default().get() as usize).await?;
         let page = ServerMsg::Members { room_id, members, has_more: cursor.is_some(), cursor };
         self.respond(&page, reference).await
     }
 
     /// Up to `limit` members after `after`, each with whether they are
     /// online, and the cursor to go on from when more follow.
-    pub(super) fn member_page(
+    pub(super) async fn member_page(
         &self,
         room_id: RoomId,
-        after: Option<crate::store::MemberPosition>,
+        after: Option<MemberPosition>,
         limit: usize,
     ) -> Result<(Vec<Member>, Option<String>), Fail> {
         let shared = &self.conn.shared;
-        let (positions, more) = shared.store.member_page(room_id, after, limit)?;
-        let mut members = Vec::with_capacity(positions.len());
-        for position in &positions {
-            if let Some(account) = shared.store.user(position.user)? {
-                members.push(Member { user: account.user(), online: shared.hub.is_online(position.user), ..Member::default() });
-            }
-        }
-        let cursor = if more { positions.last().map(|position| pages::member_cursor(*position)) } else { None };
-        Ok((members, cursor))
+        let page = shared.store.member_page(room_id, after, limit).await?;
+        let ids: Vec<UserId> = page.members.iter().map(|member| member.user.id).collect();
+        let online = shared.live.online(&ids).await?;
+        let members = page
+            .members
+            .into_iter()
+            .zip(online)
+            .map(|(member, online)| Member { user: wire::user(member.user), online, ..Member::default() })
+            .collect();
+        Ok((members, page.next.map(pages::member_cursor)))
     }
 
     /// `joined.reads`: the read markers of the room's other current
     /// members, the furthest ahead first, at most `JOIN_MEMBERS_MAX`.
-    pub(super) fn leading_reads(&self, room_id: RoomId) -> Result<Vec<ReadMarker>, Fail> {
-        let shared = &self.conn.shared;
+    pub(super) async fn leading_reads(&self, room_id: RoomId) -> Result<Vec<ReadMarker>, Fail> {
         let me = self.handle.user.id;
-        let leading = shared
-            .store
-            .leading_reads(room_id, JOIN_MEMBERS_MAX as usize, |user| Ok(user != me && shared.store.is_member(room_id, user)?))?;
-        let mut reads = Vec::with_capacity(leading.len());
-        for (user, seq) in leading {
-            if let Some(account) = shared.store.user(user)? {
-                reads.push(ReadMarker { user: account.user(), seq });
-            }
-        }
-        Ok(reads)
+        let leading = self.conn.shared.store.leading_reads(room_id, JOIN_MEMBERS_MAX as usize, me).await?;
+        Ok(leading.into_iter().map(|(user, seq)| ReadMarker { user: wire::user(user), seq }).collect())
     }
 }

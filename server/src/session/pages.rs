@@ -4,7 +4,8 @@
 //! messages of a `history` or `joined`, and the opaque cursors of the
 //! `rooms` and `members` pages.
 
-use crate::store::MemberPosition;
+use crate::store::{MemberPosition, PageBudget, SeqMessage};
+use crate::wire;
 use crate::wire_size::wire_len;
 use heartlink_protocol::limits::REPLY_BYTES;
 use heartlink_protocol::{RoomId, ServerMsg, UserId};
@@ -17,6 +18,17 @@ const REF_ALLOWANCE: usize = 16 + 64 * 6;
 /// still empty: whatever it may grow to stays within `REPLY_BYTES`.
 pub fn message_bytes(envelope: &ServerMsg) -> usize {
     REPLY_BYTES.saturating_sub(wire_len(envelope)).saturating_sub(REF_ALLOWANCE)
+}
+
+/// What a stored message adds to a reply's `messages`: its wire encoding and
+/// the comma after it.
+pub fn message_size(message: &SeqMessage) -> usize {
+    wire::chat_message_len(message).saturating_add(1)
+}
+
+/// A budget of `count` messages within what `envelope` leaves of the reply's bound.
+pub fn budget<'a>(count: u32, envelope: &ServerMsg, size: &'a (dyn Fn(&SeqMessage) -> usize + Sync)) -> PageBudget<'a> {
+    PageBudget { count, bytes: message_bytes(envelope), size }
 }
 
 /// A `cursor` this server did not give out (or that was mangled).

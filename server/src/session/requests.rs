@@ -2,6 +2,11 @@
 
 use super::Session;
 use super::socket::End;
+use crate::accounts::AuthError;
+use crate::bus::BusError;
+use crate::commit::QueueClosed;
+use crate::hub::JoinError;
+use crate::live::LiveError;
 use crate::store::StoreError;
 use heartlink_protocol::{ClientMsg, ErrorCode, Request, RequestRef, RoomId, ServerMsg, decode_request};
 use std::time::Instant;
@@ -12,8 +17,8 @@ pub(super) enum Fail {
     Refused { code: ErrorCode, message: &'static str },
     /// `rate_limited`, retry after this many milliseconds.
     RateLimited { message: &'static str, retry_after_ms: u64 },
-    /// Something broke inside; logged, and the client gets `internal`.
-    Internal(String),
+    /// Something broke inside; logged with its causes, and the client gets `internal`.
+    Internal(Internal),
     /// The request ends the session (logout).
     End(End),
 }
@@ -24,11 +29,35 @@ impl Fail {
     }
 }
 
-impl From<StoreError> for Fail {
-    fn from(err: StoreError) -> Self {
-        Self::Internal(err.to_string())
-    }
+/// What broke inside while a request was handled.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Internal {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    #[error(transparent)]
+    Commit(#[from] QueueClosed),
+    #[error("a blocking task failed")]
+    Task(#[from] tokio::task::JoinError),
 }
+
+macro_rules! internal_from {
+    ($($source:ty),*) => {$(
+        impl From<$source> for Fail {
+            fn from(err: $source) -> Self {
+                Self::Internal(Internal::from(err))
+            }
+        }
+    )*};
+}
+internal_from!(StoreError, AuthError, BusError, LiveError, JoinError, QueueClosed, tokio::task::JoinError);
 
 pub(super) type Handled = Result<(), Fail>;
 
@@ -59,8 +88,9 @@ impl Session {
             Err(Fail::RateLimited { message, retry_after_ms }) => {
                 self.conn.reply(&ServerMsg::rate_limited(message, retry_after_ms), reference.as_ref()).await
             }
-            Err(Fail::Internal(detail)) => {
-                tracing::error!(conn = self.handle.id, request = kind, cause = %detail, "request failed");
+            Err(Fail::Internal(err)) => {
+                let cause = crate::report::Chain(&err);
+                tracing::error!(conn = %self.handle.id, request = kind, %cause, "request failed");
                 let reply = ServerMsg::error(ErrorCode::Internal, "internal server error; try again");
                 self.conn.reply(&reply, reference.as_ref()).await
             }
@@ -87,13 +117,13 @@ impl Session {
             ClientMsg::History { room_id, before_seq, limit } => {
                 self.history(room_id, before_seq, limit.unwrap_or_default(), reference).await
             }
-            ClientMsg::Typing { room_id, active } => self.typing(room_id, active),
-            ClientMsg::Read { room_id, seq } => self.read(room_id, seq),
+            ClientMsg::Typing { room_id, active } => self.typing(room_id, active).await,
+            ClientMsg::Read { room_id, seq } => self.read(room_id, seq).await,
             ClientMsg::ListRooms { cursor, limit } => self.list_rooms(cursor, limit, reference).await,
             ClientMsg::Members { room_id, cursor, limit } => self.members(room_id, cursor, limit, reference).await,
             ClientMsg::Match { code: None } => self.request_match(reference).await,
             ClientMsg::CancelMatch => {
-                self.conn.shared.hub.cancel_match(self.handle.id);
+                self.conn.shared.live.cancel_match(self.handle.user.id).await?;
                 self.respond(&ServerMsg::MatchCancelled, reference).await
             }
             ClientMsg::Ping => self.respond(&ServerMsg::Pong, reference).await,
@@ -109,7 +139,7 @@ impl Session {
             | ClientMsg::Kick { .. }
             | ClientMsg::Ban { .. }
             | ClientMsg::Unban { .. }) => {
-                tracing::debug!(conn = self.handle.id, request = other.kind(), "request not supported yet");
+                tracing::debug!(conn = %self.handle.id, request = other.kind(), "request not supported yet");
                 Err(Fail::code(ErrorCode::BadRequest, "this server does not support that request yet"))
             }
         }
@@ -121,11 +151,11 @@ impl Session {
     }
 
     /// `forbidden` unless this connection joined `room`; `not_found` for an unknown room.
-    pub(super) fn require_joined(&self, room: RoomId) -> Handled {
+    pub(super) async fn require_joined(&self, room: RoomId) -> Handled {
         if self.conn.shared.hub.is_joined(self.handle.id, room) {
             return Ok(());
         }
-        if self.conn.shared.store.room(room)?.is_none() {
+        if self.conn.shared.store.room(room).await?.is_none() {
             return Err(Fail::code(ErrorCode::NotFound, "no such room"));
         }
         Err(Fail::code(ErrorCode::Forbidden, "join the room on this connection first"))

@@ -7,6 +7,7 @@ use crate::shared::Shared;
 use futures_util::{SinkExt, StreamExt};
 use heartlink_protocol::limits::REPLY_BYTES;
 use heartlink_protocol::{ErrorCode, RequestRef, ServerMsg, encode_server};
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,13 +28,13 @@ pub enum End {
     /// The peer closed, vanished or broke the transport; nothing more to send.
     Gone(String),
     /// The server closes with this code and reason.
-    Close { code: u16, reason: &'static str },
+    Close { code: u16, reason: Cow<'static, str> },
 }
 
 impl End {
     /// The server closes with `code` and `reason`.
-    pub fn close(code: u16, reason: &'static str) -> Self {
-        Self::Close { code, reason }
+    pub fn close(code: u16, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Close { code, reason: reason.into() }
     }
 
     /// PROTOCOL.md's 4008: the outbound queue overflowed or writes stalled.
@@ -157,7 +158,11 @@ impl Connection {
         };
         let closing = async {
             if let End::Close { code, reason } = end {
-                let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
+                let reason = match reason {
+                    Cow::Borrowed(text) => Utf8Bytes::from_static(text),
+                    Cow::Owned(text) => Utf8Bytes::from(text),
+                };
+                let frame = CloseFrame { code: CloseCode::from(code), reason };
                 self.ws.close(Some(frame)).await?;
             } else {
                 // Sends the reply to the peer's Close frame, if one is pending.

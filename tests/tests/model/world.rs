@@ -157,7 +157,7 @@ impl World {
     }
 
     /// The server orders `members` by join time in milliseconds (ties by
-    /// user id, server/src/store/rooms.rs), so two joins within one
+    /// user id, server/src/store/sled_store/rooms.rs), so two joins within one
     /// millisecond may be listed in either order. The model keeps new
     /// memberships 2 ms apart so that it checks the order it can rely on.
     pub async fn space_new_membership(&mut self) {

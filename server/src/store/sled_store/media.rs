@@ -5,7 +5,8 @@
 //! one transaction over the trees involved, so a crash never leaves a
 //! count that disagrees with the records.
 
-use super::{Store, StoreError, concat, decode, encode, id_at, u64_at};
+use super::keys::{concat, id_at, u64_at};
+use super::{SledStore, StoreError, decode, encode};
 use crate::media::catalog::{Admission, Allowance, Completed, Deleted, MediaCatalog, UploadRecord, Usage};
 use heartlink_protocol::{MediaId, RoomId, UserId};
 use sled::Transactional;
@@ -13,8 +14,19 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 type Abort = ConflictableTransactionError<StoreError>;
 
+fn usage_from(bytes: &[u8]) -> Result<Usage, StoreError> {
+    Ok(Usage { bytes: u64_at("media_usage", bytes, 0)?, pending: u64_at("media_usage", bytes, 8)? })
+}
+
 fn usage_of(tree: &TransactionalTree, owner: UserId) -> Result<Usage, Abort> {
-    Ok(tree.get(owner.as_bytes())?.map_or(Usage::default(), |bytes| Usage { bytes: u64_at(&bytes, 0), pending: u64_at(&bytes, 8) }))
+    match tree.get(owner.as_bytes())? {
+        Some(bytes) => usage_from(&bytes).map_err(ConflictableTransactionError::Abort),
+        None => Ok(Usage::default()),
+    }
+}
+
+fn references(bytes: Option<sled::IVec>) -> Result<u64, Abort> {
+    bytes.map_or(Ok(0), |bytes| u64_at("media_blobs", &bytes, 0).map_err(ConflictableTransactionError::Abort))
 }
 
 fn put_usage(tree: &TransactionalTree, owner: UserId, usage: Usage) -> Result<(), Abort> {
@@ -47,9 +59,9 @@ fn outcome<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, Stor
     }
 }
 
-impl MediaCatalog for Store {
+impl MediaCatalog for SledStore {
     fn create_upload(&self, record: &UploadRecord, allowance: Allowance) -> Result<Admission, StoreError> {
-        outcome((&self.media, &self.media_usage).transaction(|(media, usage_tree)| {
+        outcome((&self.trees.media, &self.trees.media_usage).transaction(|(media, usage_tree)| {
             let usage = usage_of(usage_tree, record.owner)?;
             if usage.bytes.saturating_add(record.length) > allowance.quota_bytes {
                 return Ok(Admission::OverQuota(usage));
@@ -64,11 +76,11 @@ impl MediaCatalog for Store {
     }
 
     fn upload(&self, id: MediaId) -> Result<Option<UploadRecord>, StoreError> {
-        self.media.get(id.as_bytes())?.map(|bytes| decode("media", &bytes)).transpose()
+        self.trees.media.get(id.as_bytes())?.map(|bytes| decode("media", &bytes)).transpose()
     }
 
     fn set_offset(&self, id: MediaId, offset: u64) -> Result<(), StoreError> {
-        outcome(self.media.transaction(|media| {
+        outcome(self.trees.media.transaction(|media| {
             if let Some(mut record) = record_of(media, id)? {
                 record.offset = offset;
                 put_record(media, &record)?;
@@ -78,7 +90,7 @@ impl MediaCatalog for Store {
     }
 
     fn complete(&self, id: MediaId, completed: &Completed) -> Result<bool, StoreError> {
-        outcome((&self.media, &self.media_blobs).transaction(|(media, blobs)| {
+        outcome((&self.trees.media, &self.trees.media_blobs).transaction(|(media, blobs)| {
             let Some(mut record) = record_of(media, id)? else { return Ok(false) };
             if record.completed.is_some() {
                 return Ok(false);
@@ -86,14 +98,14 @@ impl MediaCatalog for Store {
             record.offset = record.length;
             record.completed = Some(completed.clone());
             put_record(media, &record)?;
-            let references = blobs.get(completed.sha256.as_bytes())?.map_or(0, |bytes| u64_at(&bytes, 0));
+            let references = references(blobs.get(completed.sha256.as_bytes())?)?;
             blobs.insert(completed.sha256.as_bytes(), &(references + 1).to_be_bytes())?;
             Ok(references == 0)
         }))
     }
 
     fn mark_attached(&self, id: MediaId) -> Result<(), StoreError> {
-        outcome((&self.media, &self.media_usage).transaction(|(media, usage_tree)| {
+        outcome((&self.trees.media, &self.trees.media_usage).transaction(|(media, usage_tree)| {
             let Some(mut record) = record_of(media, id)? else { return Ok(()) };
             if record.attached {
                 return Ok(());
@@ -106,7 +118,7 @@ impl MediaCatalog for Store {
     }
 
     fn delete_upload(&self, id: MediaId) -> Result<Option<Deleted>, StoreError> {
-        outcome((&self.media, &self.media_usage, &self.media_blobs).transaction(|(media, usage_tree, blobs)| {
+        outcome((&self.trees.media, &self.trees.media_usage, &self.trees.media_blobs).transaction(|(media, usage_tree, blobs)| {
             let Some(record) = record_of(media, id)? else { return Ok(None) };
             media.remove(id.as_bytes())?;
             let usage = usage_of(usage_tree, record.owner)?;
@@ -115,7 +127,7 @@ impl MediaCatalog for Store {
             let mut unused_blob = None;
             if let Some(completed) = &record.completed {
                 let key = completed.sha256.as_bytes();
-                let references = blobs.get(key)?.map_or(0, |bytes| u64_at(&bytes, 0));
+                let references = references(blobs.get(key)?)?;
                 if references <= 1 {
                     blobs.remove(key)?;
                     unused_blob = Some(completed.sha256.clone());
@@ -128,24 +140,28 @@ impl MediaCatalog for Store {
     }
 
     fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
-        Ok(self.media_blobs.contains_key(sha256.as_bytes())?)
+        Ok(self.trees.media_blobs.contains_key(sha256.as_bytes())?)
     }
 
     fn media_rooms(&self, id: MediaId) -> Result<Vec<RoomId>, StoreError> {
-        self.media_rooms.scan_prefix(id.as_bytes()).keys().map(|key| Ok(RoomId::from_bytes(id_at(&key?, 16)))).collect()
+        self.trees
+            .media_rooms
+            .scan_prefix(id.as_bytes())
+            .keys()
+            .map(|key| Ok(RoomId::from_bytes(id_at("media_rooms", &key?, 16)?)))
+            .collect()
     }
 
     fn uploads(&self) -> Result<Vec<UploadRecord>, StoreError> {
-        self.media.iter().values().map(|value| decode("media", &value?)).collect()
+        self.trees.media.iter().values().map(|value| decode("media", &value?)).collect()
     }
 
     fn usage(&self, owner: UserId) -> Result<Usage, StoreError> {
-        Ok(self.media_usage.get(owner.as_bytes())?.map_or(Usage::default(), |bytes| Usage { bytes: u64_at(&bytes, 0), pending: u64_at(&bytes, 8) }))
+        self.trees.media_usage.get(owner.as_bytes())?.map_or(Ok(Usage::default()), |bytes| usage_from(&bytes))
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.sync_blocking()
     }
 }
 
@@ -171,7 +187,7 @@ mod tests {
     #[test]
     fn usage_blobs_and_quota_stay_consistent() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         let owner = UserId::random();
         let (first, second) = (record(owner, 40), record(owner, 40));
         assert_eq!(store.create_upload(&first, ROOMY).unwrap(), Admission::Recorded);

@@ -2,24 +2,17 @@
 //! `member_order` (the same, in join order, for paging) and `memberships`
 //! (a user's rooms). The three change together, in one transaction.
 
-use super::{Store, StoreError, concat, id_at, u64_at};
+use super::keys::{concat, id_at, u64_at};
+use super::{MemberPage, MemberPosition, MemberRecord, StoreError, Trees};
 use heartlink_protocol::{RoomId, UserId};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-
-/// Where a member stands in a room's join order: members are listed by the
-/// time they joined, then by id (for two joins in one millisecond).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct MemberPosition {
-    pub joined_at: u64,
-    pub user: UserId,
-}
 
 fn member_key(room: RoomId, user: UserId) -> Vec<u8> {
     concat(&[room.as_bytes(), user.as_bytes()])
 }
 
-fn order_key(room: RoomId, position: MemberPosition) -> Vec<u8> {
+pub(super) fn order_key(room: RoomId, position: MemberPosition) -> Vec<u8> {
     concat(&[room.as_bytes(), &position.joined_at.to_be_bytes(), position.user.as_bytes()])
 }
 
@@ -43,24 +36,24 @@ pub(super) fn insert_member(
 
 fn transaction_error(err: TransactionError<()>) -> StoreError {
     match err {
-        TransactionError::Storage(err) => StoreError::Db(err),
+        TransactionError::Storage(err) => err.into(),
         TransactionError::Abort(()) => StoreError::Corrupt { tree: "members", detail: "membership change aborted".to_owned() },
     }
 }
 
-impl Store {
+impl Trees {
     /// Whether `user` is a member of `room`.
-    pub fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+    pub(super) fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
         Ok(self.members.contains_key(member_key(room, user))?)
     }
 
     /// Makes `user` a member; `true` when they were not one before. An
     /// existing membership keeps its original time (members are listed
     /// oldest first).
-    pub fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
+    pub(super) fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
         // A re-join (every reconnect) writes nothing: only the read.
         if let Some(joined_at) = self.members.get(member_key(room, user))? {
-            self.repair_membership(room, user, u64_at(&joined_at, 0))?;
+            self.repair_membership(room, user, u64_at("members", &joined_at, 0)?)?;
             return Ok(false);
         }
         let added = (&self.members, &self.member_order, &self.memberships).transaction(|(members, order, memberships)| {
@@ -90,26 +83,25 @@ impl Store {
     }
 
     /// Ends a membership; `true` when there was one.
-    pub fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+    pub(super) fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
         let removed = (&self.members, &self.member_order, &self.memberships).transaction(|(members, order, memberships)| {
             let Some(joined_at) = members.remove(member_key(room, user))? else {
                 return Ok(false);
             };
-            order.remove(order_key(room, MemberPosition { joined_at: u64_at(&joined_at, 0), user }))?;
+            let joined_at = match u64_at("members", &joined_at, 0) {
+                Ok(joined_at) => joined_at,
+                Err(_) => return Err(ConflictableTransactionError::Abort(())),
+            };
+            order.remove(order_key(room, MemberPosition { joined_at, user }))?;
             memberships.remove(membership_key(user, room))?;
             Ok::<_, ConflictableTransactionError<()>>(true)
         });
         removed.map_err(transaction_error)
     }
 
-    /// Up to `limit` members of `room` after `after` (from the first when
-    /// `None`), in join order, and whether more follow.
-    pub fn member_page(
-        &self,
-        room: RoomId,
-        after: Option<MemberPosition>,
-        limit: usize,
-    ) -> Result<(Vec<MemberPosition>, bool), StoreError> {
+    /// Up to `limit` members of `room` after `after`, in join order, with
+    /// their names; where the next page starts when more follow.
+    pub(super) fn member_page(&self, room: RoomId, after: Option<MemberPosition>, limit: usize) -> Result<MemberPage, StoreError> {
         use std::ops::Bound;
         let start = match after {
             Some(position) => Bound::Excluded(order_key(room, position)),
@@ -119,29 +111,37 @@ impl Store {
             Some(next) => Bound::Excluded(next),
             None => Bound::Unbounded,
         };
-        let mut rows = Vec::with_capacity(limit.min(256));
+        let mut page = MemberPage { members: Vec::with_capacity(limit.min(256)), next: None };
+        let mut last = None;
         for key in self.member_order.range::<Vec<u8>, _>((start, end)).keys() {
-            if rows.len() == limit {
-                return Ok((rows, true));
+            if page.members.len() == limit {
+                page.next = last;
+                break;
             }
             let key = key?;
-            let position = MemberPosition { joined_at: u64_at(&key, 16), user: UserId::from_bytes(id_at(&key, 24)) };
-            rows.push(position);
+            let position =
+                MemberPosition { joined_at: u64_at("member_order", &key, 16)?, user: UserId::from_bytes(id_at("member_order", &key, 24)?) };
+            last = Some(position);
+            // An account is never deleted; a member without one is skipped
+            // rather than failing the whole room.
+            if let Some(account) = self.user(position.user)? {
+                page.members.push(MemberRecord { user: account.summary(), joined_at: position.joined_at });
+            }
         }
-        Ok((rows, false))
+        Ok(page)
     }
 
     /// The rooms `user` is a member of.
-    pub fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
+    pub(super) fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
         self.memberships
             .scan_prefix(user.as_bytes())
             .keys()
-            .map(|key| Ok(RoomId::from_bytes(id_at(&key?, 16))))
+            .map(|key| Ok(RoomId::from_bytes(id_at("memberships", &key?, 16)?)))
             .collect()
     }
 
     /// How many rooms `user` is a member of.
-    pub fn membership_count(&self, user: UserId) -> Result<usize, StoreError> {
+    pub(super) fn membership_count(&self, user: UserId) -> Result<usize, StoreError> {
         let mut count = 0;
         for key in self.memberships.scan_prefix(user.as_bytes()).keys() {
             key?;
@@ -166,72 +166,61 @@ fn room_successor(room: RoomId) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::store::{MemberPosition, NewUser, SledStore, Store};
+    use heartlink_protocol::{RoomId, UserId};
 
-    fn user(n: u8) -> UserId {
-        UserId::from_bytes([n; 16])
+    async fn user(store: &SledStore, n: u8) -> UserId {
+        let name = format!("user{n}");
+        let new = NewUser { username: name.clone(), canonical: name, lookalikes: Vec::new(), password_hash: "h".into(), created_at: 1 };
+        store.create_user(new).await.unwrap().unwrap().id
     }
 
-    fn page(store: &Store, room: RoomId, after: Option<MemberPosition>, limit: usize) -> (Vec<UserId>, bool) {
-        let (rows, more) = store.member_page(room, after, limit).unwrap();
-        (rows.iter().map(|position| position.user).collect(), more)
+    async fn page(store: &SledStore, room: RoomId, after: Option<MemberPosition>, limit: usize) -> (Vec<UserId>, bool) {
+        let page = store.member_page(room, after, limit).await.unwrap();
+        (page.members.iter().map(|member| member.user.id).collect(), page.next.is_some())
     }
 
-    #[test]
-    fn joining_again_keeps_the_membership_age() {
+    #[tokio::test]
+    async fn joining_again_keeps_the_membership_age() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         let room = RoomId::random();
-        let (first, second) = (user(1), user(2));
-        assert!(store.add_member(room, first, 10).unwrap());
-        assert!(store.add_member(room, second, 20).unwrap());
-        assert!(!store.add_member(room, first, 30).unwrap(), "already a member");
-        assert_eq!(page(&store, room, None, 10), (vec![first, second], false));
-        assert!(store.remove_member(room, first).unwrap());
-        assert!(!store.remove_member(room, first).unwrap(), "no longer a member");
-        assert!(store.add_member(room, first, 40).unwrap(), "a member again after leaving");
-        assert_eq!(page(&store, room, None, 10), (vec![second, first], false));
-        assert_eq!(store.rooms_of(first).unwrap(), vec![room]);
-        assert_eq!(store.membership_count(first).unwrap(), 1);
+        let (first, second) = (user(&store, 1).await, user(&store, 2).await);
+        assert!(store.add_member(room, first, 10).await.unwrap());
+        assert!(store.add_member(room, second, 20).await.unwrap());
+        assert!(!store.add_member(room, first, 30).await.unwrap(), "already a member");
+        assert_eq!(page(&store, room, None, 10).await, (vec![first, second], false));
+        assert!(store.remove_member(room, first).await.unwrap());
+        assert!(!store.remove_member(room, first).await.unwrap(), "no longer a member");
+        assert!(store.add_member(room, first, 40).await.unwrap(), "a member again after leaving");
+        assert_eq!(page(&store, room, None, 10).await, (vec![second, first], false));
+        assert_eq!(store.rooms_of(first).await.unwrap(), vec![room]);
+        assert_eq!(store.membership_count(first).await.unwrap(), 1);
+        assert!(store.is_member(room, first).await.unwrap());
     }
 
-    #[test]
-    fn member_pages_follow_join_order_and_stay_inside_the_room() {
+    #[tokio::test]
+    async fn member_pages_follow_join_order_and_stay_inside_the_room() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         // Rooms whose ids are neighbours: the page must not run into the next one.
         let room = RoomId::from_bytes([5; 16]);
         let mut next = [5u8; 16];
         next[15] = 6;
         let neighbour = RoomId::from_bytes(next);
+        let mut users = Vec::new();
         for n in 1..=5u8 {
-            store.add_member(room, user(n), 100 - u64::from(n)).unwrap();
-            store.add_member(neighbour, user(n), 1).unwrap();
+            let id = user(&store, n).await;
+            store.add_member(room, id, 100 - u64::from(n)).await.unwrap();
+            store.add_member(neighbour, id, 1).await.unwrap();
+            users.push(id);
         }
-        let (first, more) = store.member_page(room, None, 2).unwrap();
-        assert_eq!(first.iter().map(|position| position.user).collect::<Vec<_>>(), vec![user(5), user(4)]);
-        assert!(more);
-        let after = first.last().copied();
-        assert_eq!(page(&store, room, after, 2), (vec![user(3), user(2)], true));
-        let (rest, more) = store.member_page(room, Some(MemberPosition { joined_at: 98, user: user(2) }), 2).unwrap();
-        assert_eq!((rest.len(), more), (1, false));
-        assert_eq!(page(&store, RoomId::from_bytes([u8::MAX; 16]), None, 2), (vec![], false));
-    }
-
-    #[test]
-    fn the_join_order_index_is_built_for_an_older_data_dir() {
-        let dir = tempfile::tempdir().unwrap();
-        let room = RoomId::random();
-        {
-            let store = Store::open(dir.path()).unwrap();
-            store.add_member(room, user(1), 10).unwrap();
-            store.add_member(room, user(2), 5).unwrap();
-            // As a data dir from before the index: no index, no flag.
-            store.member_order.clear().unwrap();
-            store.db.open_tree("meta").unwrap().remove(b"index:member_order:1").unwrap();
-            store.db.flush().unwrap();
-        }
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(page(&store, room, None, 10), (vec![user(2), user(1)], false));
+        let first = store.member_page(room, None, 2).await.unwrap();
+        assert_eq!(first.members.iter().map(|member| member.user.id).collect::<Vec<_>>(), vec![users[4], users[3]]);
+        assert_eq!(first.next, Some(first.members[1].position()));
+        assert_eq!(page(&store, room, first.next, 2).await, (vec![users[2], users[1]], true));
+        let rest = store.member_page(room, Some(MemberPosition { joined_at: 98, user: users[1] }), 2).await.unwrap();
+        assert_eq!((rest.members.len(), rest.next), (1, None));
+        assert_eq!(page(&store, RoomId::from_bytes([u8::MAX; 16]), None, 2).await, (vec![], false));
     }
 }

@@ -1,0 +1,36 @@
+//! The hub's background task: publishes typing changes through the bus,
+//! switches off expired typing indicators, and fills delivery gaps from
+//! the store.
+
+use super::Hub;
+use super::delivery::GAP_WAIT;
+use crate::bus::{Bus, RoomEvent};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+/// How often expired typing indicators are switched off.
+const TYPING_SWEEP: Duration = Duration::from_secs(1);
+
+/// Runs until `shutdown`.
+pub async fn run(hub: Arc<Hub>, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
+    let mut typing_sweep = tokio::time::interval(TYPING_SWEEP);
+    let mut gap_check = tokio::time::interval(GAP_WAIT);
+    typing_sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    gap_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = hub.typing_changed() => {}
+            _ = typing_sweep.tick() => hub.expire_typing(std::time::Instant::now()),
+            _ = gap_check.tick() => hub.fill_gaps().await,
+        }
+        for change in hub.take_typing_changes() {
+            let event = RoomEvent::Typing { user: change.user, active: change.active };
+            if let Err(err) = bus.publish_room(change.room, event).await {
+                tracing::warn!(room = %change.room, cause = %crate::report::Chain(&err), "typing change not published");
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Shared ephemeral state: what every node must agree on but nobody needs
+//! after a restart. Presence counts (a user is online while any of their
+//! connections, on any node, is open), the match queue, and the limits that
+//! count per user or per name rather than per connection (sends and media
+//! requests per user, failed logins, rooms created and stranger chats
+//! started per hour).
+//!
+//! [`LiveState`] is the seam; [`local`] keeps it in this process's memory.
+//! A cluster keeps it in Redis (docs/ARCHITECTURE.md says what that must
+//! provide). Per-connection state (joined rooms, typing indicators, request
+//! rates, outbound queues) is not here: it lives with the connection, in
+//! the hub and the session, on the connection's node.
+
+pub mod local;
+
+use crate::address::AddressKey;
+use crate::node::ConnId;
+use async_trait::async_trait;
+use heartlink_protocol::{User, UserId};
+use std::time::Duration;
+
+/// The shared state could not be read or changed (a networked store is down).
+#[derive(Debug, thiserror::Error)]
+#[error("the live state is unavailable")]
+pub struct LiveError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Whether a rate-limited action may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    /// Not now; the earliest retry is this far away.
+    RetryAfter(Duration),
+}
+
+/// A connection that asked for a match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchTicket {
+    pub conn: ConnId,
+    pub user: User,
+}
+
+/// What a `match` request led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchOutcome {
+    /// Nobody else is waiting: this connection (or another of the user's) waits.
+    Waiting,
+    /// Paired with this waiting connection (which no longer waits).
+    Matched(MatchTicket),
+}
+
+/// Per-user rates: a token bucket per user, shared by all of the user's
+/// connections and requests on every node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rate {
+    /// `send`s (`--send-rate`).
+    Sends,
+    /// New uploads (tus creation).
+    UploadCreations,
+    /// Requests to `/media`.
+    MediaRequests,
+}
+
+/// Per-user quotas over a rolling hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Quota {
+    /// Group rooms created (`--rooms-per-hour`).
+    Rooms,
+    /// Pair rooms entered through `match` (`--pair-rooms-per-hour`).
+    PairRooms,
+}
+
+/// The shared ephemeral state.
+#[async_trait]
+pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
+    /// A connection of `user` that counts for presence opened (one resumed
+    /// with `presence:false` does not); `true` when it is their first
+    /// anywhere (they came online).
+    async fn connection_opened(&self, user: UserId) -> Result<bool, LiveError>;
+
+    /// A connection of `user` that counted for presence closed; `true` when
+    /// it was the user's last one anywhere (they went offline).
+    async fn connection_closed(&self, user: UserId) -> Result<bool, LiveError>;
+
+    /// Whether each of `users` has an open connection anywhere, in order.
+    async fn online(&self, users: &[UserId]) -> Result<Vec<bool>, LiveError>;
+
+    /// Pairs `me` with the waiting connection of another user, or makes `me`
+    /// wait (a user already waiting, from any connection, keeps waiting).
+    async fn request_match(&self, me: MatchTicket) -> Result<MatchOutcome, LiveError>;
+
+    /// `user` stops waiting for a match, from whichever connection.
+    async fn cancel_match(&self, user: UserId) -> Result<(), LiveError>;
+
+    /// `conn` closed: if it was the one waiting for a match, nobody waits now.
+    async fn forget_connection(&self, conn: ConnId) -> Result<(), LiveError>;
+
+    /// Takes one from `user`'s budget for `rate`.
+    async fn admit(&self, rate: Rate, user: UserId) -> Result<Admission, LiveError>;
+
+    /// Whether a login for the canonical username `name` from `source` may
+    /// be checked now, before its password is hashed: the failures per
+    /// (address, username) stop one client guessing without locking the real
+    /// user out from elsewhere; the failures per username from all addresses,
+    /// a looser bound, stop guessing spread over many addresses.
+    async fn admit_login(&self, source: AddressKey, name: &str) -> Result<Admission, LiveError>;
+
+    /// Counts a failed login for `name` from `source` (in both counts).
+    async fn login_failed(&self, source: AddressKey, name: &str) -> Result<(), LiveError>;
+
+    /// Forgets `source`'s failures for `name` (a successful login).
+    async fn login_succeeded(&self, source: AddressKey, name: &str) -> Result<(), LiveError>;
+
+    /// Whether `user` may use `quota` once more now.
+    async fn quota_check(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError>;
+
+    /// Counts one use of `quota` by `user` (even beyond the limit, which
+    /// `quota_check` guards).
+    async fn quota_record(&self, quota: Quota, user: UserId) -> Result<(), LiveError>;
+
+    /// `quota_check`, then `quota_record` when allowed, as one step.
+    async fn quota_take(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError>;
+
+    /// Forgets what no limit needs any more (users idle for a whole window).
+    /// An implementation whose entries expire on their own does nothing.
+    async fn sweep(&self) -> Result<(), LiveError>;
+}

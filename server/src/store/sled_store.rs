@@ -1,0 +1,379 @@
+//! The embedded [`Store`]: sled trees in the data dir. This file and the
+//! ones under `sled_store/` are the only code in the project that names sled.
+//!
+//! Trees (keys are raw bytes; ids are their 16 UUID bytes, seqs big-endian u64
+//! so that a range scan is chronological):
+//!
+//! | tree          | key                               | value                 |
+//! |---------------|-----------------------------------|-----------------------|
+//! | `users`       | user_id                           | [`UserRecord`] JSON   |
+//! | `usernames`   | canonical username                | user_id               |
+//! | `lookalikes`  | look-alike key (usernames.rs)     | user_id               |
+//! | `tokens`      | SHA-256 of the token              | [`TokenRecord`] JSON  |
+//! | `user_tokens` | user_id ++ SHA-256 of the token   | issued_at (u64 ms)    |
+//! | `rooms`       | room_id                           | [`RoomRecord`] JSON   |
+//! | `members`     | room_id ++ user_id                | joined_at (u64 ms)    |
+//! | `member_order`| room_id ++ joined_at ++ user_id   | empty                 |
+//! | `memberships` | user_id ++ room_id                | empty                 |
+//! | `messages`    | room_id ++ seq                    | [`MessageRecord`] JSON|
+//! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
+//! | `reads`       | room_id ++ user_id                | seq                   |
+//! | `meta`        | `instance_id`, `health_probe`     | see `marker.rs`       |
+//! | `media`       | media_id (= upload id)            | `UploadRecord` JSON   |
+//! | `media_usage` | user_id                           | bytes ++ pending (u64s)|
+//! | `media_blobs` | sha256 (hex)                      | references (u64)      |
+//! | `media_rooms` | media_id ++ room_id               | empty                 |
+//!
+//! The media trees implement `media::catalog::MediaCatalog` (`media.rs`).
+//!
+//! sled's calls are synchronous. Reads and small writes are served from its
+//! page cache and run inline on the calling task, as they always have; what
+//! waits for the disk (a flush, a batch of messages) runs on tokio's
+//! blocking pool.
+
+mod accounts;
+mod data_dir;
+mod indexes;
+mod keys;
+mod lookalikes;
+mod marker;
+mod media;
+mod members;
+mod messages;
+mod rooms;
+mod sequence;
+mod sweep;
+mod tokens;
+
+use super::{
+    Appended, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
+    PageBudget, RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
+};
+use async_trait::async_trait;
+use heartlink_protocol::{RoomId, UserId};
+use sequence::Counters;
+use std::path::Path;
+use std::sync::Arc;
+
+/// sled's page cache size.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// The key the health check writes in `meta`.
+const HEALTH_KEY: &[u8] = b"health_probe";
+
+impl From<sled::Error> for StoreError {
+    fn from(err: sled::Error) -> Self {
+        Self::Backend { backend: "sled", source: Box::new(err) }
+    }
+}
+
+/// The sled trees and the synchronous operations on them.
+#[derive(Clone, Debug)]
+struct Trees {
+    db: sled::Db,
+    users: sled::Tree,
+    usernames: sled::Tree,
+    lookalikes: sled::Tree,
+    tokens: sled::Tree,
+    user_tokens: sled::Tree,
+    rooms: sled::Tree,
+    members: sled::Tree,
+    member_order: sled::Tree,
+    memberships: sled::Tree,
+    messages: sled::Tree,
+    dedup: sled::Tree,
+    reads: sled::Tree,
+    meta: sled::Tree,
+    media: sled::Tree,
+    media_usage: sled::Tree,
+    media_blobs: sled::Tree,
+    media_rooms: sled::Tree,
+}
+
+/// The server's database in a data dir. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SledStore {
+    trees: Trees,
+    counters: Arc<Counters>,
+    /// The data dir's lock, held as long as any handle on the store.
+    _lock: Arc<data_dir::DirLock>,
+    /// Tests of what sits above the store break its message writes here.
+    #[cfg(test)]
+    broken: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`. A damaged database is an
+    /// error: the server refuses to start rather than start empty.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        // A foreign or damaged dir is refused before anything in it is touched;
+        // the second look, under the lock, is the one that counts.
+        marker::inspect(dir)?;
+        let lock = data_dir::claim(dir)?;
+        let found = marker::inspect(dir)?;
+        // sled's page cache defaults to 1 GiB; a fixed cap keeps the
+        // server's memory predictable (history reads past it hit the disk).
+        // No periodic background flush: every write a client is told about
+        // is flushed explicitly before the reply (group commit for sends),
+        // so durability never depends on timing, and the kill -9 test
+        // catches any reply that forgets its flush.
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::LowSpace)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None)
+            .open()?;
+        marker::confirm(dir, found, &db)?;
+        // Whatever sled created, whatever the umask.
+        data_dir::make_private(dir)?;
+        let tree = |name: &str| db.open_tree(name);
+        let trees = Trees {
+            users: tree("users")?,
+            usernames: tree("usernames")?,
+            lookalikes: tree("lookalikes")?,
+            tokens: tree("tokens")?,
+            user_tokens: tree("user_tokens")?,
+            rooms: tree("rooms")?,
+            members: tree("members")?,
+            member_order: tree("member_order")?,
+            memberships: tree("memberships")?,
+            messages: tree("messages")?,
+            dedup: tree("dedup")?,
+            reads: tree("reads")?,
+            meta: tree("meta")?,
+            media: tree("media")?,
+            media_usage: tree("media_usage")?,
+            media_blobs: tree("media_blobs")?,
+            media_rooms: tree("media_rooms")?,
+            db,
+        };
+        indexes::build_missing(&trees)?;
+        trees.index_lookalikes()?;
+        Ok(Self {
+            trees,
+            counters: Arc::new(Counters::default()),
+            _lock: Arc::new(lock),
+            #[cfg(test)]
+            broken: Arc::default(),
+        })
+    }
+
+    /// Makes everything written so far durable (one fsync for all of it),
+    /// and tells the seq counters which messages that covered.
+    ///
+    /// Not sled's `flush_async`: that runs the flush on sled's own thread
+    /// pool, where the log write the flush waits for is queued too, and with
+    /// a few flushes at once every pool thread can end up waiting for a write
+    /// queued behind it (seen as joins that never answered). On tokio's
+    /// blocking pool, sled's pool only does the writes.
+    async fn sync(&self) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.sync_blocking()).await?
+    }
+
+    /// From now on every batch of messages fails as a broken disk would.
+    #[cfg(test)]
+    pub(crate) fn break_message_writes(&self) {
+        self.broken.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// [`Store::probe`] on a blocking thread.
+    fn probe_blocking(&self) -> Result<(), StoreError> {
+        let mut value = [0u8; 16];
+        getrandom::fill(&mut value)
+            .map_err(|err| StoreError::Corrupt { tree: "meta", detail: format!("no randomness: {err}") })?;
+        self.trees.meta.insert(HEALTH_KEY, &value)?;
+        self.sync_blocking()?;
+        match self.trees.meta.get(HEALTH_KEY)? {
+            Some(read) if read.as_ref() == value => Ok(()),
+            _ => Err(StoreError::Corrupt { tree: "meta", detail: "the probe value did not read back".to_owned() }),
+        }
+    }
+
+    fn sync_blocking(&self) -> Result<(), StoreError> {
+        let written = self.counters.written_not_durable();
+        self.trees.db.flush()?;
+        self.counters.mark_durable(&written);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SledStore {
+    async fn create_user(&self, user: NewUser) -> Result<Result<UserRecord, NameConflict>, StoreError> {
+        let created = self.trees.create_user(user)?;
+        if created.is_ok() {
+            self.sync().await?;
+        }
+        Ok(created)
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        self.trees.user(id)
+    }
+
+    async fn user_by_name(&self, canonical: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.trees.user_by_name(canonical)
+    }
+
+    async fn insert_token(&self, token_hash: &TokenHash, user: UserId, now: u64) -> Result<(), StoreError> {
+        let record = TokenRecord { user_id: user, issued_at: now, last_used: now };
+        self.trees.insert_token(token_hash, &record)?;
+        self.sync().await
+    }
+
+    async fn use_token(&self, token_hash: &TokenHash, now: u64, ttl_ms: u64) -> Result<Option<UserId>, StoreError> {
+        self.trees.use_token(token_hash, now, ttl_ms)
+    }
+
+    async fn token_exists(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
+        self.trees.token_exists(token_hash)
+    }
+
+    async fn revoke_token(&self, token_hash: &TokenHash) -> Result<(), StoreError> {
+        self.trees.revoke_token(token_hash)?;
+        self.sync().await
+    }
+
+    async fn revoke_user_tokens(&self, user: UserId) -> Result<Vec<TokenHash>, StoreError> {
+        let revoked = self.trees.revoke_user_tokens(user)?;
+        self.sync().await?;
+        Ok(revoked)
+    }
+
+    async fn trim_tokens(&self, user: UserId, keep: usize, current: &TokenHash) -> Result<Vec<TokenHash>, StoreError> {
+        self.trees.trim_tokens(user, keep, current)
+    }
+
+    async fn token_count(&self, user: UserId) -> Result<usize, StoreError> {
+        self.trees.token_count(user)
+    }
+
+    async fn sweep_tokens(&self, now: u64, ttl_ms: u64) -> Result<usize, StoreError> {
+        self.sweep(move |store, from, max| store.trees.sweep_tokens(now, ttl_ms, from, max)).await
+    }
+
+    async fn create_room(&self, room: &RoomRecord, members: &[UserId], now: u64) -> Result<(), StoreError> {
+        self.trees.create_room(room, members, now)?;
+        self.sync().await
+    }
+
+    async fn room(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
+        self.trees.room(id)
+    }
+
+    async fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+        self.trees.is_member(room, user)
+    }
+
+    async fn add_member(&self, room: RoomId, user: UserId, now: u64) -> Result<bool, StoreError> {
+        let added = self.trees.add_member(room, user, now)?;
+        if added {
+            self.sync().await?;
+        }
+        Ok(added)
+    }
+
+    async fn remove_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+        let removed = self.trees.remove_member(room, user)?;
+        if removed {
+            self.sync().await?;
+        }
+        Ok(removed)
+    }
+
+    async fn member_page(&self, room: RoomId, after: Option<MemberPosition>, limit: usize) -> Result<MemberPage, StoreError> {
+        self.trees.member_page(room, after, limit)
+    }
+
+    async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
+        self.trees.rooms_of(user)
+    }
+
+    async fn membership_count(&self, user: UserId) -> Result<usize, StoreError> {
+        self.trees.membership_count(user)
+    }
+
+    async fn advance_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<Option<u64>, StoreError> {
+        self.trees.advance_read(room, user, seq)
+    }
+
+    async fn read_seq(&self, room: RoomId, user: UserId) -> Result<u64, StoreError> {
+        self.trees.read_seq(room, user)
+    }
+
+    async fn leading_reads(&self, room: RoomId, limit: usize, except: UserId) -> Result<Vec<(UserSummary, u64)>, StoreError> {
+        self.trees.leading_reads(room, limit, except)
+    }
+
+    async fn append_batch(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.append_blocking(batch)).await?
+    }
+
+    async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
+        self.counters.durable(&self.trees, room)
+    }
+
+    async fn page_latest(&self, room: RoomId, upto: u64, budget: PageBudget<'_>) -> Result<MessagePage, StoreError> {
+        self.trees.page_latest(room, upto, budget)
+    }
+
+    async fn page_after(&self, room: RoomId, since: u64, upto: u64, budget: PageBudget<'_>) -> Result<MessagePage, StoreError> {
+        self.trees.page_after(room, since, upto, budget)
+    }
+
+    async fn prune_dedup(&self, cutoff_ms: u64) -> Result<usize, StoreError> {
+        self.sweep(move |store, from, max| store.trees.prune_dedup(cutoff_ms, from, max)).await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.sync().await
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.probe_blocking()).await?
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode { tree, source })
+}
+
+fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|source| StoreError::Encode { tree, source })
+}
+
+/// A message record paired with where it goes, for the tests of the files below.
+#[cfg(test)]
+fn new_message(room: RoomId, sender: UserId, client_msg_id: &str, ts: u64) -> NewMessage {
+    let sender = super::UserSummary { id: sender, username: "alice".into() };
+    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), attachment: None };
+    NewMessage { room, record }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replaced_or_foreign_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        drop(SledStore::open(&data).unwrap());
+        drop(SledStore::open(&data).unwrap()); // reopening our own data is fine
+
+        // sled alone would reopen this as an empty database.
+        std::fs::remove_file(data.join("db")).unwrap();
+        assert!(SledStore::open(&data).is_err(), "a deleted database must not open as an empty one");
+
+        let foreign = dir.path().join("foreign");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("notes.txt"), "hello").unwrap();
+        let err = SledStore::open(&foreign).unwrap_err().to_string();
+        assert!(err.contains("not a heartlink data dir"), "{err}");
+    }
+}
