@@ -71,8 +71,11 @@ pub(super) fn card(layout: Layout<'_>, attachment: &Attachment, nth: Option<usiz
         _ => ("📎 ", format!(" · {}", size_text(attachment.size))),
     };
     let commands = nth.map(|n| format!(" · /save {n} /open {n}")).unwrap_or_default();
-    let fixed = icon.width() + facts.width() + commands.width();
-    let name = fit(&name, width.saturating_sub(fixed).max(8));
+    // What gives way in a narrow pane: the facts first, then the name; the commands stay.
+    let least_name = 6;
+    let facts = if icon.width() + facts.width() + commands.width() + least_name > width { String::new() } else { facts };
+    let room = width.saturating_sub(icon.width() + facts.width() + commands.width());
+    let name = fit(&name, room.max(3));
     vec![
         Piece::new(Span::styled(format!("{icon}{name}"), look.theme.bold())),
         Piece::new(Span::styled(facts, look.theme.dim())),
