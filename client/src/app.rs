@@ -7,6 +7,8 @@
 //! plain unit test.
 
 mod activity;
+mod attachments;
+mod calls;
 mod chat_keys;
 mod command;
 mod compose;
@@ -14,6 +16,7 @@ mod held_view;
 mod input;
 mod login;
 mod matching;
+mod media;
 mod moderation;
 mod net_events;
 mod outbox;
@@ -26,16 +29,22 @@ mod run_command;
 mod selection;
 mod server_events;
 mod timers;
+mod voice;
 
+pub use attachments::{pasted_path, size_text};
+pub use calls::Ringing;
 pub use command::{Command, HELP, Parsed, parse};
+pub use media::{ImageState, MAX_IMAGE_PIXELS, METER_LEVELS, MediaView, Playing, Recording, Transfer, TransferKind};
 pub use compose::Compose;
 pub use input::Input;
 pub use login::{Field, LoginForm, Mode};
 pub use matching::MatchWait;
 pub use picker::Picker;
 pub use prompt::{Prompt, split_long};
-pub use room::{Annotations, MemberView, Notice, Pending, Reaction, RoomView, shows_as_message};
+pub use room::{Annotations, CallOutcome, CallStory, MemberView, Notice, Pending, Reaction, RoomView, shows_as_message};
+pub use voice::RECORDING_CAP_SECS;
 
+use crate::events::media::{JobId, MediaCmd, MediaEvent};
 use crate::events::{Auth, ConnState, NetCmd, NetEvent};
 use crate::session::{Account, Outbox, Session, UnsentMessage};
 use crate::settings::Settings;
@@ -59,6 +68,10 @@ pub enum Msg {
     Net(NetEvent),
     /// The clock: `now` for timers.
     Tick { now: Instant },
+    /// The wall clock (Unix ms), sent with every tick: calls ring until a wall-clock time.
+    WallClock(u64),
+    /// What the media worker reports (transfers, images, recording, playing).
+    Media(MediaEvent),
 }
 
 /// What the app asks the outside world to do.
@@ -76,6 +89,8 @@ pub enum Effect {
     Notify { title: String, body: String },
     /// Run `argv` (the configured opener and a URL), detached.
     Open(Vec<String>),
+    /// Uploads, downloads, images, recording and playing (the media worker).
+    Media(MediaCmd),
     Quit,
 }
 
@@ -158,6 +173,15 @@ pub struct App {
     catching_up: bool,
     /// A `/rooms` listing was asked for (the quiet unread refresh is not shown).
     listing_rooms: bool,
+    /// Images, the voice message playing, the wall clock.
+    pub media: MediaView,
+    /// Uploads and downloads under way.
+    pub transfers: Vec<Transfer>,
+    /// `/voice` recording.
+    pub recording: Option<Recording>,
+    next_job: JobId,
+    /// When a ringing call last rang the bell.
+    last_ring: Option<Instant>,
     pub quitting: bool,
 }
 
@@ -201,6 +225,11 @@ impl App {
             last_nudge: None,
             catching_up: false,
             listing_rooms: false,
+            media: MediaView::default(),
+            transfers: Vec::new(),
+            recording: None,
+            next_job: 0,
+            last_ring: None,
             quitting: false,
         }
     }
@@ -246,6 +275,7 @@ impl App {
 
     /// Applies the user's settings and how this terminal shows emoji.
     pub fn configure(&mut self, settings: Settings, look: Appearance) {
+        self.media.images_off = settings.media.images == crate::settings::Images::Off;
         self.settings = settings;
         self.look = look;
     }
@@ -303,6 +333,11 @@ impl App {
                 effects
             }
             Msg::Tick { now } => self.tick(now),
+            Msg::WallClock(ms) => {
+                self.media.wall_ms = ms;
+                Vec::new()
+            }
+            Msg::Media(event) => self.media_event(event),
         }
     }
 

@@ -58,13 +58,17 @@ pub enum Command {
         #[arg(long, env = "HEARTLINK_TIMEOUT", default_value_t = 30)]
         timeout: u64,
         /// Attach this file (uploaded first, resuming by itself if the connection drops); TEXT is then the caption.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "voice")]
         file: Option<PathBuf>,
+        /// Send this sound file as a voice message (its duration and waveform are worked out here);
+        /// a file that is not sound goes as a plain file.
+        #[arg(long)]
+        voice: Option<PathBuf>,
         /// With `-`: send each line of standard input as its own message.
         #[arg(long)]
         lines: bool,
         /// The message (several words are joined with spaces), or `-` for standard input.
-        #[arg(required_unless_present = "file", allow_hyphen_values = true)]
+        #[arg(required_unless_present_any = ["file", "voice"], allow_hyphen_values = true)]
         text: Vec<String>,
     },
     /// Download an attachment (by its media id) that the saved session's user may see.
@@ -143,6 +147,9 @@ mod tests {
         assert!(Cli::try_parse_from(["heartlink-tui", "send", "--room", &room]).is_err(), "text or a file");
         let cli = Cli::try_parse_from(["heartlink-tui", "send", "--room", &room, "--file", "a.png"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Send { file: Some(_), ref text, .. }) if text.is_empty()));
+        let cli = Cli::try_parse_from(["heartlink-tui", "send", "--room", &room, "--voice", "hello.wav"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Send { voice: Some(_), file: None, .. })));
+        assert!(Cli::try_parse_from(["heartlink-tui", "send", "--room", &room, "--voice", "a.wav", "--file", "b"]).is_err());
         let media = heartlink_protocol::MediaId::random().to_string();
         let cli = Cli::try_parse_from(["heartlink-tui", "download", &media, "-o", "out.bin"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Download { output: Some(_), .. })));

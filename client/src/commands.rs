@@ -31,13 +31,15 @@ pub async fn run(command: Option<Command>, config: ConfigDir) -> Result<(), Clie
         Some(Command::Login(args)) => account(Mode::Login, args, config).await,
         Some(Command::Register(args)) => account(Mode::Register, args, config).await,
         Some(Command::Logout) => logout(&config).await,
-        Some(Command::Send { room, timeout, file: Some(file), text, .. }) => {
+        Some(Command::Send { room, timeout, file, voice, text, .. }) if file.is_some() || voice.is_some() => {
             let session = config.load_session()?.ok_or(ClientError::NotLoggedIn)?;
-            let seq = crate::script::send_file(&session, room, &file, &text.join(" "), Duration::from_secs(timeout)).await?;
+            let as_voice = voice.is_some();
+            let path = voice.or(file).unwrap_or_default();
+            let seq = crate::script::send_file(&session, room, &path, &text.join(" "), Duration::from_secs(timeout), as_voice).await?;
             say(&format!("sent (seq {seq})"));
             Ok(())
         }
-        Some(Command::Send { room, timeout, lines, text, file: None }) => {
+        Some(Command::Send { room, timeout, lines, text, .. }) => {
             let session = config.load_session()?.ok_or(ClientError::NotLoggedIn)?;
             let messages = messages_to_send(&text, lines)?;
             let seqs = crate::script::send(&session, room, &messages, Duration::from_secs(timeout)).await?;

@@ -55,6 +55,16 @@ impl ConfigDir {
         self.dir.join(SETTINGS_FILE)
     }
 
+    /// Fetched media and recordings: `cache/` in a config directory given
+    /// on the command line (tests, portable set-ups), else the platform's
+    /// cache directory (`~/.cache/heartlink`).
+    pub fn cache_dir(&self) -> PathBuf {
+        if self.explicit {
+            return self.dir.join("cache");
+        }
+        directories::ProjectDirs::from("", "", "heartlink").map_or_else(|| self.dir.join("cache"), |dirs| dirs.cache_dir().to_path_buf())
+    }
+
     pub fn default_log_path(&self) -> PathBuf {
         self.dir.join(LOG_FILE)
     }

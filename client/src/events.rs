@@ -2,8 +2,11 @@
 //! state the screen shows: plain data, no I/O. The app and the view import
 //! these from here, so neither depends on the socket code in `net`.
 
+pub mod media;
+
 use heartlink_protocol::{
-    Body, ClientMsg, ClientMsgId, ErrorCode, Password, RelatesTo, RoomId, Secret, ServerMsg, User, Username,
+    AttachmentRef, Body, CallRequest, ClientMsg, ClientMsgId, ErrorCode, Password, RelatesTo, RoomId, Secret, ServerMsg, User,
+    Username,
 };
 use tokio::time::Instant;
 
@@ -42,13 +45,29 @@ pub struct Outgoing {
     pub body: Body,
     /// A reply, edit, deletion or reaction: the message it applies to.
     pub relates_to: Option<RelatesTo>,
+    /// An uploaded file, image or voice message.
+    pub attachment: Option<AttachmentRef>,
+    /// A call invitation or an answer to one.
+    pub call: Option<CallRequest>,
     /// Set by a `rate_limited` refusal: not before this instant.
     pub not_before: Option<Instant>,
 }
 
 impl Outgoing {
     pub fn new(room_id: RoomId, client_msg_id: ClientMsgId, body: Body) -> Self {
-        Self { room_id, client_msg_id, body, relates_to: None, not_before: None }
+        Self { room_id, client_msg_id, body, relates_to: None, attachment: None, call: None, not_before: None }
+    }
+
+    /// The same message carrying an attachment.
+    pub fn attaching(mut self, attachment: Option<AttachmentRef>) -> Self {
+        self.attachment = attachment;
+        self
+    }
+
+    /// The same message carrying a call action.
+    pub fn calling(mut self, call: Option<CallRequest>) -> Self {
+        self.call = call;
+        self
     }
 
     /// The same message applied to another (`relates_to`).
@@ -62,8 +81,8 @@ impl Outgoing {
             room_id: self.room_id,
             client_msg_id: self.client_msg_id.clone(),
             body: self.body.clone(),
-            attachment: None,
-            call: None,
+            attachment: self.attachment.clone(),
+            call: self.call,
             relates_to: self.relates_to,
         }
     }

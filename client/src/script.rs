@@ -5,9 +5,8 @@
 //! `download` fetches over HTTP (`transfer.rs`). Whatever they print from
 //! the server is sanitized.
 
-mod transfer;
-
 use crate::session::Session;
+use crate::transfer;
 use crate::error::ClientError;
 use crate::net::{self, Auth, ConnState, NetCmd, NetEvent, NetHandle};
 use crate::sanitize::sanitize_line;
@@ -131,14 +130,20 @@ pub async fn login(mode: crate::app::Mode, server: &str, username: &str, passwor
 /// Uploads `file`, then sends it to `room` with `caption`; returns the
 /// message's seq once acked. A reconnect in between re-sends the same
 /// `client_msg_id`, which the server answers with the original ack.
-pub async fn send_file(session: &Session, room: RoomId, file: &std::path::Path, caption: &str, wait: Duration) -> Result<u64, ClientError> {
+pub async fn send_file(session: &Session, room: RoomId, file: &std::path::Path, caption: &str, wait: Duration, voice: bool) -> Result<u64, ClientError> {
     let body = Body::try_from(crate::emoji::expand(caption)).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
     let base = transfer::http_base(&session.server)?;
     let http = transfer::client()?;
-    let media_id = transfer::upload(&http, &base, &session.token, file).await?;
+    let name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let voice = if voice { voice_info(file, &name).await? } else { None };
+    let media_id = transfer::upload(&http, &base, &session.token, file, &name, &transfer::Options::script()).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let client_msg_id = ClientMsgId::try_from(id.as_str()).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
-    let attachment = Some(AttachmentRef { media_id, duration_ms: None, waveform: None });
+    let attachment = Some(AttachmentRef {
+        media_id,
+        duration_ms: voice.as_ref().map(|voice| voice.duration_ms),
+        waveform: voice.map(|voice| voice.waveform).filter(|levels| !levels.is_empty()),
+    });
     let request = ClientMsg::Send { room_id: room, client_msg_id, body, attachment, call: None, relates_to: None };
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
@@ -166,10 +171,28 @@ pub async fn send_file(session: &Session, room: RoomId, file: &std::path::Path, 
     outcome
 }
 
+/// `send --voice FILE`: the sound's duration and waveform; a file that is
+/// not sound the client reads goes as a plain file, and the user is told.
+async fn voice_info(file: &std::path::Path, name: &str) -> Result<Option<crate::audio::VoiceInfo>, ClientError> {
+    let path = file.to_path_buf();
+    let decoded = tokio::task::spawn_blocking(move || crate::audio::decode_file(&path)).await;
+    match decoded {
+        Ok(Ok(decoded)) => Ok(Some(crate::audio::voice_info(&decoded.samples, decoded.rate)).filter(|info| info.duration_ms > 0)),
+        Ok(Err(crate::audio::AudioError::Read { path, source })) => {
+            Err(ClientError::File { action: "reading", path: path.into(), source })
+        }
+        Ok(Err(err)) => {
+            let _ = writeln!(std::io::stderr(), "heartlink-tui: {} is not sound ({err}): sent as a file", sanitize_line(name));
+            Ok(None)
+        }
+        Err(err) => Err(ClientError::Refused(err.to_string())),
+    }
+}
+
 /// Downloads a media the session's user may see; returns where it went and its size.
 pub async fn download(session: &Session, media_id: MediaId, target: Option<&std::path::Path>) -> Result<(std::path::PathBuf, u64), ClientError> {
     let base = transfer::http_base(&session.server)?;
-    transfer::download(&transfer::client()?, &base, &session.token, media_id, target).await
+    transfer::download(&transfer::client()?, &base, &session.token, media_id, target, &transfer::Options::script()).await
 }
 
 /// Prints the room's messages as they arrive until Ctrl+C.

@@ -2,7 +2,7 @@
 //! outbox of messages not yet acknowledged. `config` reads and writes the
 //! files; the app only builds and reads these values.
 
-use heartlink_protocol::{RelatesTo, RoomId};
+use heartlink_protocol::{AttachmentRef, CallRequest, RelatesTo, RoomId};
 use serde::{Deserialize, Serialize};
 
 /// A logged-in session as saved on disk. Never holds the password.
@@ -60,6 +60,22 @@ pub struct UnsentMessage {
     /// A reply, edit, deletion or reaction waiting to be sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relates_to: Option<RelatesTo>,
+    /// An uploaded attachment waiting to be sent with the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<SentAttachment>,
+    /// A call invitation or answer waiting to be sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallRequest>,
+}
+
+/// An attachment on its way: the reference sent, and what the sender's
+/// screen shows until the server describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentAttachment {
+    #[serde(flatten)]
+    pub reference: AttachmentRef,
+    pub name: String,
+    pub size: u64,
 }
 
 /// One account's unsent messages, in the order they were typed.

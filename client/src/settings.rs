@@ -4,8 +4,10 @@
 //! the client refuses to start rather than silently ignore it.
 
 mod keys;
+mod media;
 
 pub use keys::{Action, KeyBinding, Keys};
+pub use media::{Images, MediaSettings};
 
 use crate::theme::{ColorMode, Palette, Theme};
 use ratatui::style::Color;
@@ -48,6 +50,8 @@ pub struct Settings {
     /// The program (and leading arguments) that opens a link; the URL is
     /// added as the last argument. No shell is involved.
     pub open_command: Vec<String>,
+    /// Images, downloads, recording and playing.
+    pub media: MediaSettings,
 }
 
 impl Default for Settings {
@@ -60,6 +64,7 @@ impl Default for Settings {
             bell: Bell::Mentions,
             desktop: Desktop::Osc9,
             open_command: vec![if cfg!(target_os = "macos") { "open" } else { "xdg-open" }.to_owned()],
+            media: MediaSettings::default(),
         }
     }
 }
@@ -87,6 +92,10 @@ struct File {
     notifications: NotificationsFile,
     #[serde(default)]
     commands: CommandsFile,
+    #[serde(default)]
+    media: media::MediaFile,
+    #[serde(default)]
+    audio: media::AudioFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,7 +125,7 @@ struct CommandsFile {
     open: Option<String>,
 }
 
-fn bad(key: &str, value: &str, expected: &'static str) -> SettingsError {
+pub(crate) fn bad(key: &str, value: &str, expected: &'static str) -> SettingsError {
     SettingsError::Value { key: key.to_owned(), value: value.to_owned(), expected }
 }
 
@@ -185,6 +194,7 @@ impl Settings {
             }
             settings.open_command = words;
         }
+        settings.media = MediaSettings::parse(file.media, file.audio)?;
         Ok(settings)
     }
 
@@ -252,8 +262,10 @@ impl Settings {
         out.push_str("# The same messages as a desktop notification, through the terminal: osc9, osc777 or off.\n");
         out.push_str(&format!("desktop = {}\n\n", q(desktop)));
         out.push_str("[commands]\n");
-        out.push_str("# Opens a link (/open): the program and its arguments; the URL is added last. No shell.\n");
+        out.push_str("# Opens a link or a downloaded file (/open): the program and its arguments; the URL or file is added last.\n");
+        out.push_str("# No shell. Only http(s) links and files the client downloaded are ever opened.\n");
         out.push_str(&format!("open = {}\n", q(&self.open_command.join(" "))));
+        out.push_str(&self.media.to_toml());
         out
     }
 }
@@ -269,7 +281,7 @@ fn check_time_format(format: &str) -> Result<(), SettingsError> {
     Ok(())
 }
 
-fn toml_string(s: &str) -> String {
+pub(crate) fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
@@ -319,6 +331,12 @@ mod tests {
             desktop = "osc777"
             [commands]
             open = "firefox --new-tab"
+            [media]
+            images = "halfblocks"
+            download_dir = "/tmp/dl"
+            [audio]
+            recorder = "arecord -q -t raw -f S16_LE -c 1 -r 16000 -"
+            player = "aplay -q"
         "##;
         let settings = Settings::parse(text).unwrap();
         assert_eq!(settings.time_format, "%H:%M:%S");
@@ -329,6 +347,10 @@ mod tests {
         assert_eq!(settings.bell, Bell::Off);
         assert_eq!(settings.desktop, Desktop::Osc777);
         assert_eq!(settings.open_command, ["firefox", "--new-tab"]);
+        assert_eq!(settings.media.images, Images::Halfblocks);
+        assert_eq!(settings.media.download_dir.as_deref(), Some(std::path::Path::new("/tmp/dl")));
+        assert_eq!(settings.media.player.as_deref(), Some(&["aplay".to_owned(), "-q".to_owned()][..]));
+        assert_eq!(settings.media.recorder.as_ref().map(Vec::len), Some(11));
         assert_eq!(Settings::parse(&settings.to_toml()).unwrap(), settings);
     }
 
@@ -342,6 +364,8 @@ mod tests {
             ("[keys]\nfly = \"f2\"", "keys.fly"),
             ("[notifications]\nbell = \"sometimes\"", "notifications.bell"),
             ("[notifications]\ndesktop = \"dbus\"", "notifications.desktop"),
+            ("[media]\nimages = \"ascii\"", "media.images"),
+            ("[audio]\nplayer = \" \"", "audio.player"),
             ("colour = 1", "colour"),
         ];
         for (text, key) in cases {

@@ -2,12 +2,14 @@
 //! the view, which draws the rows, and the app, which counts them to scroll
 //! and to keep a scrolled-up view still. No terminal and no I/O here.
 
+mod attachment;
 mod message;
 mod rows;
 mod wrap;
 
+pub use attachment::{IMAGE_COLS, image_cells, waveform_text};
 pub use rows::{Layout, Tail, height_up_to, newest_rows, read_lines, rows_below, visible_rows};
-pub use wrap::{Link, Logical, Piece, Row, fit, wrap};
+pub use wrap::{ImageRow, Link, Logical, Piece, Row, fit, wrap};
 
 use crate::theme::Theme;
 

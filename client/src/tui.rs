@@ -6,7 +6,9 @@
 use crate::app::{App, Effect, Msg};
 use crate::config::ConfigDir;
 use crate::error::ClientError;
+use crate::events::media::MediaEvent;
 use crate::frame_stats::FrameStats;
+use crate::media::MediaWorker;
 use crate::net::{self, NetHandle};
 use crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste, EnableFocusChange, EnableMouseCapture,
@@ -51,17 +53,45 @@ pub async fn run(mut app: App, initial: Vec<Effect>, config: ConfigDir) -> Resul
     let mut guard = TerminalGuard::enter()?;
     // Before the event stream starts reading the terminal's answers.
     app.look.wide_vs16 = measure_vs16_width(&mut guard.terminal);
+    let picker = image_picker(app.settings.media.images);
+    let _ = guard.terminal.clear();
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
     let mut net = net::spawn(&tracker, cancel.clone());
+    let (media_tx, media_rx) = tokio::sync::mpsc::channel(256);
+    let download_dir = crate::media::paths::download_dir(app.settings.media.download_dir.as_deref());
+    let mut media = Media { worker: MediaWorker::new(media_tx, config.cache_dir(), download_dir, picker), events: media_rx };
     let size = guard.terminal.size()?;
     app.update(Msg::Resize { width: size.width, height: size.height });
-    let result = event_loop(&mut guard.terminal, &mut app, initial, &config, &mut net).await;
+    let result = event_loop(&mut guard.terminal, &mut app, initial, &config, &mut net, &mut media).await;
+    media.worker.shut_down();
     cancel.cancel();
     tracker.close();
     // Give the net task a moment to send its close frame.
     let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
     result
+}
+
+/// The media worker and what it reports.
+struct Media {
+    worker: MediaWorker,
+    events: tokio::sync::mpsc::Receiver<MediaEvent>,
+}
+
+/// How images are drawn: asks the terminal (before the event stream
+/// reads it) unless the settings say half-blocks.
+fn image_picker(images: crate::settings::Images) -> ratatui_image::picker::Picker {
+    match images {
+        crate::settings::Images::Auto => ratatui_image::picker::Picker::from_query_stdio().unwrap_or_else(|err| {
+            tracing::info!(cause = %err, "the terminal did not say how it shows images; using half-blocks");
+            ratatui_image::picker::Picker::halfblocks()
+        }),
+        crate::settings::Images::Halfblocks | crate::settings::Images::Off => ratatui_image::picker::Picker::halfblocks(),
+    }
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 async fn event_loop(
@@ -70,11 +100,13 @@ async fn event_loop(
     initial: Vec<Effect>,
     config: &ConfigDir,
     net: &mut NetHandle,
+    media: &mut Media,
 ) -> Result<(), ClientError> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    apply(app, initial, config, net).await;
+    app.update(Msg::WallClock(wall_ms()));
+    apply(app, initial, config, net, &mut media.worker).await;
     let mut stats = FrameStats::from_env();
     let mut dirty = true;
     let mut next_frame = Instant::now();
@@ -105,17 +137,31 @@ async fn event_loop(
                 Some(event) => Msg::Net(event),
                 None => return Ok(()),
             },
-            _ = tick.tick() => Msg::Tick { now: Instant::now() },
+            event = media.events.recv() => match event {
+                Some(event) => {
+                    // Opening a sound device can make the audio library
+                    // write to the terminal: draw everything again after it.
+                    if matches!(event, MediaEvent::RecordingStarted { .. } | MediaEvent::RecordingFailed { .. } | MediaEvent::PlayStarted { .. } | MediaEvent::PlayFailed { .. }) {
+                        let _ = terminal.clear();
+                    }
+                    Msg::Media(event)
+                }
+                None => continue,
+            },
+            _ = tick.tick() => {
+                app.update(Msg::WallClock(wall_ms()));
+                Msg::Tick { now: Instant::now() }
+            }
             // A change is waiting for the frame interval to pass.
             () = tokio::time::sleep_until(next_frame), if dirty => continue,
         };
         let effects = app.update(msg);
-        apply(app, effects, config, net).await;
+        apply(app, effects, config, net, &mut media.worker).await;
         // Apply whatever else the network already delivered before drawing
         // again, so a burst of messages is one change, not one each.
         while let Ok(event) = net.events.try_recv() {
             let effects = app.update(Msg::Net(event));
-            apply(app, effects, config, net).await;
+            apply(app, effects, config, net, &mut media.worker).await;
         }
         dirty = true;
     }
@@ -134,7 +180,7 @@ fn terminal_msg(event: Event) -> Option<Msg> {
     }
 }
 
-async fn apply(app: &mut App, effects: Vec<Effect>, config: &ConfigDir, net: &NetHandle) {
+async fn apply(app: &mut App, effects: Vec<Effect>, config: &ConfigDir, net: &NetHandle, media: &mut MediaWorker) {
     for effect in effects {
         match effect {
             // The net task drains its commands in every state, so this wait is short.
@@ -159,6 +205,7 @@ async fn apply(app: &mut App, effects: Vec<Effect>, config: &ConfigDir, net: &Ne
             Effect::Bell => write_terminal("\x07"),
             Effect::Notify { title, body } => write_terminal(&notification(app.settings.desktop, &title, &body)),
             Effect::Open(argv) => open(&argv),
+            Effect::Media(command) => media.handle(command),
             Effect::Quit => app.quitting = true,
         }
     }

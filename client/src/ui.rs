@@ -5,6 +5,7 @@
 //! or bidi override from a message ever reaches the terminal.
 
 mod help;
+mod images;
 mod layout;
 mod login;
 mod picker;
@@ -37,12 +38,15 @@ pub fn render(app: &App, frame: &mut Frame) -> (usize, usize) {
             app.pane
         }
         Screen::Chat => {
-            let prompt = status::prompt_rows(app, area.width);
+            let mut prompt = status::prompt_rows(app, area.width);
+            if prompt.is_empty() {
+                prompt = status::transfer_rows(app, area.width);
+            }
             let areas = layout::Chat::new(area, app.input.text(), prompt.len() as u16);
             sidebar::render_rooms(app, frame, areas.rooms);
             // A stranger chat's banner takes the pane's first rows (two at most).
             let mut messages = areas.messages;
-            if let Some(banner) = app.banner().filter(|_| messages.height > 2) {
+            if let Some(banner) = app.call_banner().or_else(|| app.banner()).filter(|_| messages.height > 2) {
                 let rows = timeline::banner_rows(app, &banner, messages.width);
                 let [top, rest] = Layout::vertical([Constraint::Length(rows.len() as u16), Constraint::Min(1)]).areas(messages);
                 timeline::render_banner(frame, top, rows);

@@ -24,6 +24,9 @@ impl App {
         if self.prompt.is_some() {
             return self.prompt_key(key);
         }
+        if self.recording.is_some() {
+            return self.recording_key(&key);
+        }
         let mut effects = self.nudge_reconnect();
         if let Some(Overlay::Emoji(picker)) = self.overlay.take() {
             effects.extend(self.picker_key(key, picker));
@@ -79,6 +82,7 @@ impl App {
             KeyCode::Down if self.input.is_empty() && !ctrl && self.has_selection() => self.select_newer(),
             KeyCode::Up => self.scroll_up(1),
             KeyCode::Down => self.scroll_down(1),
+            KeyCode::Tab if super::attachments::path_argument(self.input.text()).is_some() => self.complete_path(),
             KeyCode::Tab => self.complete_name(),
             KeyCode::Esc if self.cancel_compose() => Vec::new(),
             KeyCode::Esc => {
@@ -129,6 +133,11 @@ impl App {
             super::Screen::Chat => {
                 // A pasted CR LF is one line break, not two.
                 let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                // A file dropped on the terminal arrives as its path: offer to send it.
+                if let Some(path) = super::attachments::pasted_path(&text).filter(|_| self.input.is_empty() && self.active.is_some()) {
+                    self.prompt = Some(Prompt::UploadPasted { path });
+                    return Vec::new();
+                }
                 self.edit(|input| input.insert_str(&text))
             }
         }
@@ -188,7 +197,7 @@ impl App {
             Err(err) if err.code == ErrorCode::TooLarge => {
                 let chars = expanded.chars().count();
                 let parts = split_long(&expanded, *BODY_CHARS.end());
-                self.prompt = Some(Prompt::SplitLong { chars, parts });
+                self.prompt = Some(Prompt::SplitLong { chars, parts, text: expanded });
                 Vec::new()
             }
             Err(err) => {
@@ -210,7 +219,7 @@ impl App {
         let Some(room) = self.active_room_mut() else { return Vec::new() };
         let id = uuid::Uuid::new_v4().to_string();
         let Ok(client_msg_id) = ClientMsgId::try_from(id.as_str()) else { return Vec::new() };
-        room.pending.push(Pending { client_msg_id: id, body: text.to_owned(), relates_to, failed: None });
+        room.pending.push(Pending { client_msg_id: id, body: text.to_owned(), relates_to, attachment: None, call: None, failed: None });
         room.scroll = 0;
         let outgoing = crate::events::Outgoing::new(room.id(), client_msg_id, body).relating(relates_to);
         let mut effects = vec![Effect::Net(NetCmd::Send(outgoing))];
@@ -268,19 +277,22 @@ impl App {
         let (width, height) = self.pane;
         let (offset, me, look) = (self.utc_offset_secs, self.me.clone(), self.look.clone());
         let blocked = std::mem::take(&mut self.blocked);
+        let media = std::mem::take(&mut self.media);
         let Some(room) = self.active_room_mut() else {
             self.blocked = blocked;
+            self.media = media;
             return Vec::new();
         };
         // Counting stops one row past what could change the outcome, so a
         // notch of the wheel does not wrap the whole scrollback.
         let enough = room.scroll.saturating_add(lines).saturating_add(height).saturating_add(1);
-        let layout = crate::timeline::Layout { room, width, utc_offset: offset, me: me.as_ref(), look: &look, blocked: &blocked };
+        let layout = crate::timeline::Layout { room, width, utc_offset: offset, me: me.as_ref(), look: &look, blocked: &blocked, media: &media };
         let total = crate::timeline::height_up_to(layout, enough);
         let top = total.saturating_sub(height);
         room.scroll = room.scroll.saturating_add(lines).min(top);
         let at_top = room.scroll >= top;
         self.blocked = blocked;
+        self.media = media;
         // At the top with more on the server: fetch the page before the oldest held.
         if at_top { self.fetch_older() } else { Vec::new() }
     }

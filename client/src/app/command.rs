@@ -43,8 +43,24 @@ pub enum Command {
     Quit,
     /// Show the open room's id whole and copy it to the clipboard.
     Id,
-    /// Open the n-th newest link of the open room (1 = the newest).
-    Open(usize),
+    /// `/open`: the newest link or attachment of the open room; `/open N`:
+    /// message N's attachment, else its link.
+    Open(Option<usize>),
+    /// `/upload PATH` (also `/file`, `/image`): send a file.
+    Upload(String),
+    /// `/save N [PATH]`: download message N's attachment.
+    Save { nth: usize, target: Option<String> },
+    /// `/voice`: record; `/voice FILE`: send a sound file as a voice message.
+    Voice(Option<String>),
+    /// `/play N`: play message N's voice message; `/play`: stop (or play the newest).
+    Play(Option<usize>),
+    /// `/call`: ring the open room's members.
+    Call,
+    /// `/accept`, `/decline`: answer the ringing call.
+    Accept,
+    Decline,
+    /// `/hangup`, `/cancel-call`: stop ringing my call.
+    Hangup,
 }
 
 /// What the input line meant.
@@ -67,7 +83,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("/kick /ban NAME", "remove a member of a room you created; /unban NAME"),
     ("/reply /edit N", "the N-th newest message (also /delete N, /react N 👍)"),
     ("/mute /away", "silence this room (again: unmute); away until /back"),
-    ("/open [n]", "open the newest (or n-th newest) link"),
+    ("/upload PATH", "send a file or image (also /file, /image; Tab completes)"),
+    ("/save N /open N", "download message N's file (or open it; /open: newest link)"),
+    ("/voice [FILE]", "record a voice message (Enter sends), or send a sound file"),
+    ("/play N", "play message N's voice message; /play again stops"),
+    ("/call", "ring this room; /accept /decline a call; /hangup"),
     ("/help /quit", "this help; quit (//text sends text starting with /)"),
 ];
 
@@ -93,12 +113,24 @@ fn command(name: &str, argument: &str) -> Result<Command, String> {
         },
         "id" => Command::Id,
         "open" => match argument {
-            "" => Command::Open(1),
-            n => match n.parse::<usize>() {
-                Ok(n) if n >= 1 => Command::Open(n),
-                _ => return Err("usage: /open [n] — n = 1 opens the newest link, 2 the one before…".into()),
-            },
+            "" => Command::Open(None),
+            n => Command::Open(Some(nth(n, "/open [N] — message N's file or link; /open alone: the newest")?)),
         },
+        "upload" | "file" | "image" => Command::Upload(named(&format!("/{name} PATH — Tab completes the path"))?),
+        "save" => {
+            let (n, target) = argument.split_once(char::is_whitespace).unwrap_or((argument, ""));
+            let target = target.trim();
+            Command::Save { nth: nth(n, "/save N [PATH]")?, target: (!target.is_empty()).then(|| target.to_owned()) }
+        }
+        "voice" => Command::Voice((!argument.is_empty()).then(|| argument.to_owned())),
+        "play" => match argument {
+            "" => Command::Play(None),
+            n => Command::Play(Some(nth(n, "/play [N]")?)),
+        },
+        "call" => Command::Call,
+        "accept" | "answer" => Command::Accept,
+        "decline" | "reject" => Command::Decline,
+        "hangup" | "cancel-call" => Command::Hangup,
         "create" => match RoomName::try_from(argument) {
             Ok(name) => Command::Create(name),
             Err(err) => return Err(format!("usage: /create <name> — {}", err.message)),
@@ -170,8 +202,17 @@ mod tests {
         assert_eq!(parse("/join general"), Parsed::Command(Command::JoinName("general".into())));
         assert!(matches!(parse("/join"), Parsed::Invalid(why) if why.contains("usage")));
         assert_eq!(parse("/id"), Parsed::Command(Command::Id));
-        assert_eq!(parse("/open"), Parsed::Command(Command::Open(1)));
-        assert_eq!(parse("/open 3"), Parsed::Command(Command::Open(3)));
+        assert_eq!(parse("/open"), Parsed::Command(Command::Open(None)));
+        assert_eq!(parse("/open 3"), Parsed::Command(Command::Open(Some(3))));
+        assert_eq!(parse("/image ~/a b.png"), Parsed::Command(Command::Upload("~/a b.png".into())));
+        assert!(matches!(parse("/upload"), Parsed::Invalid(why) if why.contains("PATH")));
+        assert_eq!(parse("/save 2 /tmp/x"), Parsed::Command(Command::Save { nth: 2, target: Some("/tmp/x".into()) }));
+        assert_eq!(parse("/save 1"), Parsed::Command(Command::Save { nth: 1, target: None }));
+        assert_eq!(parse("/voice"), Parsed::Command(Command::Voice(None)));
+        assert_eq!(parse("/voice a.wav"), Parsed::Command(Command::Voice(Some("a.wav".into()))));
+        assert_eq!(parse("/play 2"), Parsed::Command(Command::Play(Some(2))));
+        assert_eq!(parse("/cancel-call"), Parsed::Command(Command::Hangup));
+        assert_eq!(parse("/call"), Parsed::Command(Command::Call));
         assert!(matches!(parse("/open 0"), Parsed::Invalid(_)));
         assert!(matches!(parse("/create  my room "), Parsed::Command(Command::Create(name)) if name.as_str() == "my room"));
         assert!(matches!(parse("/create"), Parsed::Invalid(_)));

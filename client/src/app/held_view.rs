@@ -60,6 +60,7 @@ impl App {
             me: self.me.as_ref(),
             look: &self.look,
             blocked: &self.blocked,
+            media: &self.media,
         };
         rows_below(layout, seq)
     }

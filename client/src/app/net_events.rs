@@ -28,7 +28,7 @@ impl App {
                 Vec::new()
             }
             NetEvent::Resynced => self.resynced(),
-            NetEvent::Server(msg) => self.server_msg(msg),
+            NetEvent::Server(msg) => self.server_frame(msg),
             NetEvent::Refused { request, code, message } => self.refused(request, code, &sanitize_line(&message)),
             NetEvent::NotSent { what } => {
                 let why = self.needs_connection(what);
@@ -70,6 +70,9 @@ impl App {
             }
         }
         let mut effects = self.list_rooms(false);
+        if !self.transfers.is_empty() {
+            effects.push(Effect::Media(crate::events::media::MediaCmd::Reconnected));
+        }
         effects.extend(self.mark_read());
         effects.extend(self.resend_status());
         effects

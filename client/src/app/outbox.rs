@@ -20,6 +20,8 @@ impl App {
                     client_msg_id: pending.client_msg_id.clone(),
                     body: pending.body.clone(),
                     relates_to: pending.relates_to,
+                    attachment: pending.attachment.clone(),
+                    call: pending.call,
                 })
             })
             .collect()
@@ -57,10 +59,15 @@ impl App {
                     client_msg_id: message.client_msg_id,
                     body: message.body,
                     relates_to: message.relates_to,
+                    attachment: message.attachment.clone(),
+                    call: message.call,
                     failed: None,
                 });
             }
-            let outgoing = Outgoing::new(message.room_id, client_msg_id, body).relating(message.relates_to);
+            let outgoing = Outgoing::new(message.room_id, client_msg_id, body)
+                .relating(message.relates_to)
+                .attaching(message.attachment.map(|sent| sent.reference))
+                .calling(message.call);
             effects.push(Effect::Net(NetCmd::Send(outgoing)));
         }
         if self.active.is_none() {

@@ -12,7 +12,9 @@ use unicode_segmentation::UnicodeSegmentation;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
     /// The input is over the body limit: send it as these numbered parts?
-    SplitLong { chars: usize, parts: Vec<String> },
+    SplitLong { chars: usize, parts: Vec<String>, text: String },
+    /// A pasted (or dropped) file path: upload it, or paste it as text?
+    UploadPasted { path: String },
     /// Quit although `unsent` messages wait for the server?
     QuitWithUnsent { unsent: usize },
     /// Delete message `seq` (its text begins with `preview`)?
@@ -23,12 +25,15 @@ impl Prompt {
     /// The question, in one line.
     pub fn question(&self) -> String {
         match self {
-            Self::SplitLong { chars, parts } => format!(
-                "{chars} characters is over the {} limit — send as {} messages (1/{})? y: send · n: keep editing",
+            Self::SplitLong { chars, parts, .. } => format!(
+                "{chars} characters is over the {} limit — send as {} messages (1/{})? y: send · t: as a text file · n: keep editing",
                 BODY_CHARS.end(),
                 parts.len(),
                 parts.len()
             ),
+            Self::UploadPasted { path } => {
+                format!("send the file {}? y: upload it · n: paste the path as text", crate::sanitize::sanitize_line(path))
+            }
             Self::QuitWithUnsent { unsent } => {
                 let noun = if *unsent == 1 { "message is" } else { "messages are" };
                 format!("{unsent} {noun} not sent yet — kept and sent on the next start. Quit? y: quit · n: stay")
@@ -113,6 +118,14 @@ impl App {
         use crossterm::event::KeyCode;
         let yes = matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter);
         let no = matches!(key.code, KeyCode::Char('n' | 'N') | KeyCode::Esc);
+        let as_file = matches!(key.code, KeyCode::Char('t' | 'T')) && matches!(self.prompt, Some(Prompt::SplitLong { .. }));
+        if as_file {
+            let Some(Prompt::SplitLong { text, .. }) = self.prompt.take() else { return Vec::new() };
+            self.input.take();
+            let mut effects: Vec<Effect> = self.stop_typing().into_iter().collect();
+            effects.extend(self.upload_text(text));
+            return effects;
+        }
         if !yes && !no {
             return Vec::new();
         }
@@ -127,6 +140,11 @@ impl App {
                 effects
             }
             (Prompt::QuitWithUnsent { .. }, true) => vec![Effect::Quit],
+            (Prompt::UploadPasted { path }, true) => self.upload(&path),
+            (Prompt::UploadPasted { path }, false) => {
+                self.input.insert_str(&path);
+                Vec::new()
+            }
             (Prompt::Delete { room, seq, .. }, true) => self.delete_confirmed(room, seq),
             (_, false) => Vec::new(),
         }

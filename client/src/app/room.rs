@@ -4,9 +4,11 @@
 //! selected message and the scroll position. A room of the list that this
 //! connection has not joined yet holds only its counts.
 
+mod calls;
 pub(super) mod members;
 mod relations;
 
+pub use calls::{CallOutcome, CallStory, CallThread};
 pub use members::MemberView;
 pub use relations::{Annotations, Reaction, shows_as_message};
 
@@ -21,6 +23,10 @@ pub struct Pending {
     pub body: String,
     /// A reply, edit, deletion or reaction: what it applies to.
     pub relates_to: Option<RelatesTo>,
+    /// An uploaded attachment it carries.
+    pub attachment: Option<crate::session::SentAttachment>,
+    /// A call invitation or answer.
+    pub call: Option<heartlink_protocol::CallRequest>,
     /// Why the server refused it for good, if it did.
     pub failed: Option<String>,
 }
@@ -43,6 +49,8 @@ pub struct RoomView {
     /// apply to, held or not yet: a relation that arrives before its
     /// target (history paged in later) applies once the target arrives.
     pub relations: BTreeMap<u64, BTreeSet<u64>>,
+    /// The messages of each call (invitation and answers) by call id.
+    pub calls: BTreeMap<heartlink_protocol::CallId, CallThread>,
     pub pending: Vec<Pending>,
     pub notices: Vec<Notice>,
     pub members: Vec<MemberView>,
@@ -99,6 +107,7 @@ impl RoomView {
             room,
             messages: BTreeMap::new(),
             relations: BTreeMap::new(),
+            calls: BTreeMap::new(),
             pending: Vec::new(),
             notices: Vec::new(),
             members: Vec::new(),
@@ -159,7 +168,15 @@ impl RoomView {
     /// replaces its pending copy. Returns whether it was new *and* not the
     /// echo of something we sent from this client.
     pub fn insert(&mut self, message: ChatMessage, me: Option<UserId>) -> bool {
-        if self.messages.contains_key(&message.seq) {
+        if let Some(held) = self.messages.get_mut(&message.seq) {
+            // A copy made from an ack lacks what only the server describes
+            // (the attachment's type and size, the call's link): the real
+            // message replaces it.
+            let richer = (held.attachment.is_none() && message.attachment.is_some()) || (held.call.is_none() && message.call.is_some());
+            if richer && held.client_msg_id == message.client_msg_id && held.sender.id == message.sender.id {
+                *held = message.clone();
+                self.file_call(&message);
+            }
             return false;
         }
         let own = me == Some(message.sender.id);
@@ -167,6 +184,7 @@ impl RoomView {
         if let Some(relation) = message.relates_to {
             self.relations.entry(relation.seq).or_default().insert(message.seq);
         }
+        self.file_call(&message);
         self.messages.insert(message.seq, message);
         !was_pending
     }
@@ -180,7 +198,7 @@ impl RoomView {
     /// `ack`: the message is durable. Normally its `chat_message` came first
     /// and replaced the pending copy; if not, the copy becomes the message.
     /// Returns whether a pending copy was waiting for it.
-    pub fn acked(&mut self, client_msg_id: &str, seq: u64, ts: u64, me: &User) -> bool {
+    pub fn acked(&mut self, client_msg_id: &str, seq: u64, ts: u64, me: &User, call: Option<heartlink_protocol::CallInfo>) -> bool {
         let Some(index) = self.pending.iter().position(|p| p.client_msg_id == client_msg_id) else { return false };
         let pending = self.pending.remove(index);
         if self.messages.contains_key(&seq) {
@@ -195,6 +213,17 @@ impl RoomView {
                 ts,
                 client_msg_id: pending.client_msg_id,
                 relates_to: pending.relates_to,
+                call: call.map(Box::new).or_else(|| {
+                    // An answer's ack carries no call object: it is rebuilt from the request.
+                    let request = pending.call?;
+                    let action = match request.action {
+                        heartlink_protocol::CallRequestAction::Invite => return None,
+                        heartlink_protocol::CallRequestAction::Accept => heartlink_protocol::CallAction::Accept,
+                        heartlink_protocol::CallRequestAction::Decline => heartlink_protocol::CallAction::Decline,
+                        heartlink_protocol::CallRequestAction::Cancel => heartlink_protocol::CallAction::Cancel,
+                    };
+                    Some(Box::new(heartlink_protocol::CallInfo { call_id: request.call_id?, action, url: None, expires_at: None }))
+                }),
                 ..ChatMessage::default()
             },
             Some(me.id),

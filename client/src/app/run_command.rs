@@ -36,7 +36,20 @@ impl App {
             Command::Help => self.help(),
             Command::Quit => self.quit(),
             Command::Id => self.show_id(),
-            Command::Open(nth) => self.open_link(nth),
+            Command::Open(nth) => self.open_nth(nth),
+            Command::Upload(path) => self.upload(&path),
+            Command::Save { nth, target } => self.save(nth, target),
+            Command::Voice(None) => self.start_recording(),
+            Command::Voice(Some(path)) => {
+                let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
+                let source = crate::events::media::UploadSource::File(std::path::PathBuf::from(&path));
+                self.start_upload(source, name, crate::events::media::AsVoice::Analyse)
+            }
+            Command::Play(nth) => self.play(nth),
+            Command::Call => self.call(),
+            Command::Accept => self.answer_call(heartlink_protocol::CallRequestAction::Accept),
+            Command::Decline => self.answer_call(heartlink_protocol::CallRequestAction::Decline),
+            Command::Hangup => self.hang_up(),
         }
     }
 
@@ -80,32 +93,15 @@ impl App {
         self.notify(format!("room id (sent to the clipboard): {id}"), false);
         vec![Effect::Copy(id)]
     }
-
-    /// `/open n`: the n-th newest link in the open room, with the
-    /// configured opener (no shell: the URL is one argument).
-    fn open_link(&mut self, nth: usize) -> Vec<Effect> {
-        let Some(room) = self.active_room() else { return Vec::new() };
-        let mut finder = linkify::LinkFinder::new();
-        finder.kinds(&[linkify::LinkKind::Url]);
-        let url = room
-            .messages
-            .values()
-            .rev()
-            .flat_map(|message| {
-                let mut links: Vec<String> = finder.links(&message.body).map(|link| link.as_str().to_owned()).collect();
-                links.reverse();
-                links
-            })
-            .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
-            .nth(nth - 1);
-        let Some(url) = url.map(|url| sanitize_line(&url)) else {
-            self.notify(format!("there is no link number {nth} in this room"), true);
-            return Vec::new();
-        };
-        self.notify(format!("opening {url}"), false);
-        let mut argv = self.settings.open_command.clone();
-        argv.push(url);
-        vec![Effect::Open(argv)]
-    }
 }
 
+/// The http(s) links of a text, in order.
+pub(super) fn links(text: &str) -> Vec<String> {
+    let mut finder = linkify::LinkFinder::new();
+    finder.kinds(&[linkify::LinkKind::Url]);
+    finder
+        .links(text)
+        .map(|link| link.as_str().to_owned())
+        .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+        .collect()
+}

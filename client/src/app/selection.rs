@@ -169,7 +169,7 @@ impl App {
         let blocked = self.blocked.clone();
         let Some(room) = self.active_room() else { return Vec::new() };
         let Some(seq) = room.selected else { return Vec::new() };
-        let layout = Layout { room, width, utc_offset: offset, me: me.as_ref(), look: &look, blocked: &blocked };
+        let layout = Layout { room, width, utc_offset: offset, me: me.as_ref(), look: &look, blocked: &blocked, media: &self.media };
         let below = rows_below(layout, seq);
         let above_included = match room.shown_seqs().rev().find(|other| *other < seq) {
             Some(older) => rows_below(layout, older),

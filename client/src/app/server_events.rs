@@ -24,10 +24,10 @@ impl App {
                 return self.joined(JoinedReply { room, members, messages, has_more, reads });
             }
             ServerMsg::ChatMessage(message) => return self.chat_message(message),
-            ServerMsg::Ack { room_id, client_msg_id, seq, ts, .. } => {
+            ServerMsg::Ack { room_id, client_msg_id, seq, ts, call } => {
                 let me = self.me.clone();
                 if let (Some(room), Some(me)) = (self.room_mut(room_id), me) {
-                    if room.acked(&client_msg_id, seq, ts, &me) {
+                    if room.acked(&client_msg_id, seq, ts, &me, call) {
                         return self.save_outbox();
                     }
                 }
@@ -121,6 +121,7 @@ impl App {
         let shown = shows_as_message(&message);
         let (room_id, pair, name) = (room.id(), room.is_pair(), room.room.name.clone());
         let preview = format!("{}: {}", message.sender.username, message.body);
+        let call = message.call.is_some().then(|| message.clone());
         let new = room.insert(message, me_id);
         let echo = pending_before != room.pending.len();
         let mut effects = Vec::new();
@@ -135,6 +136,9 @@ impl App {
         }
         if echo {
             effects.extend(self.save_outbox());
+        }
+        if let Some(call) = call.filter(|_| new && !blocked) {
+            effects.extend(self.call_arrived(&call));
         }
         effects
     }

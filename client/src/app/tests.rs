@@ -5,6 +5,7 @@ pub(crate) mod fixtures;
 mod conversation;
 mod first_hour;
 mod hotlist;
+mod media;
 mod strangers;
 
 use super::*;

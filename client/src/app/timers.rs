@@ -32,6 +32,8 @@ impl App {
         }
         effects.extend(self.mark_read());
         effects.extend(self.away_after_idling());
+        self.media_tick();
+        effects.extend(self.ring_again());
         effects
     }
 

@@ -93,7 +93,7 @@ fn the_outbox_is_kept_per_account_with_mode_0600() {
     let alice = Account { server: "ws://h:1/ws".into(), username: "alice".into() };
     let bob = Account { server: "ws://h:1/ws".into(), username: "bob".into() };
     assert!(config.load_outbox(&alice).unwrap().is_empty());
-    let message = |body: &str| UnsentMessage { room_id: RoomId::random(), client_msg_id: format!("id-{body}"), body: body.into(), relates_to: None };
+    let message = |body: &str| UnsentMessage { room_id: RoomId::random(), client_msg_id: format!("id-{body}"), body: body.into(), relates_to: None, attachment: None, call: None };
     config.save_outbox(&Outbox { account: alice.clone(), messages: vec![message("one"), message("two")] }).unwrap();
     config.save_outbox(&Outbox { account: bob.clone(), messages: vec![message("bob's")] }).unwrap();
     let shouting = Account { username: "ALICE".into(), ..alice.clone() };
@@ -113,7 +113,7 @@ fn a_crash_before_the_rename_leaves_the_old_outbox() {
     let tmp = tempfile::tempdir().unwrap();
     let config = ConfigDir::resolve(Some(tmp.path().to_path_buf())).unwrap();
     let alice = Account { server: "ws://h:1/ws".into(), username: "alice".into() };
-    let kept = UnsentMessage { room_id: RoomId::random(), client_msg_id: "c1".into(), body: "kept".into(), relates_to: None };
+    let kept = UnsentMessage { room_id: RoomId::random(), client_msg_id: "c1".into(), body: "kept".into(), relates_to: None, attachment: None, call: None };
     config.save_outbox(&Outbox { account: alice.clone(), messages: vec![kept.clone()] }).unwrap();
     // What a crash half-way through the next write leaves: a partial temp file.
     std::fs::write(config.path().join(".outbox.json.tmp"), "[{\"acc").unwrap();

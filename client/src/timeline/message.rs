@@ -72,12 +72,39 @@ pub(super) fn pending_lines(layout: Layout<'_>, pending: &Pending) -> Vec<Logica
         relates_to,
         ..ChatMessage::default()
     };
-    message_lines(layout, &fake, Some(status))
+    let mut fake = fake;
+    // What the server will describe once it is sent, as far as the sender knows it.
+    fake.attachment = pending.attachment.as_ref().map(|sent| {
+        let voice = sent.reference.duration_ms.is_some();
+        Box::new(heartlink_protocol::Attachment {
+            media_id: sent.reference.media_id,
+            name: sent.name.clone(),
+            mime: String::new(),
+            size: sent.size,
+            sha256: String::new(),
+            kind: if voice { heartlink_protocol::AttachmentKind::Voice } else { heartlink_protocol::AttachmentKind::File },
+            width: None,
+            height: None,
+            duration_ms: sent.reference.duration_ms,
+            waveform: sent.reference.waveform.clone(),
+        })
+    });
+    if let Some(call) = pending.call {
+        let what = match call.action {
+            heartlink_protocol::CallRequestAction::Invite => "📞 calling…",
+            heartlink_protocol::CallRequestAction::Accept => "📞 accepting the call…",
+            heartlink_protocol::CallRequestAction::Decline => "📞 declining the call…",
+            heartlink_protocol::CallRequestAction::Cancel => "📞 stopping the call…",
+        };
+        fake.body = what.to_owned();
+    }
+    message_lines(layout, &fake, Some(status), None)
 }
 
 /// A message as logical lines. `status` (pending / failed) marks an own
 /// message not yet acked; a held message shows what its relations did.
-pub(super) fn message_lines(layout: Layout<'_>, message: &ChatMessage, status: Option<Span<'static>>) -> Vec<Logical> {
+/// `nth` is its number for `/save N`, `/play N` (none while pending).
+pub(super) fn message_lines(layout: Layout<'_>, message: &ChatMessage, status: Option<Span<'static>>, nth: Option<usize>) -> Vec<Logical> {
     let Layout { room, width, utc_offset, me, look, .. } = layout;
     let pending = status.is_some();
     let annotations = if pending { Annotations::default() } else { room.annotations(message.seq) };
@@ -95,6 +122,11 @@ pub(super) fn message_lines(layout: Layout<'_>, message: &ChatMessage, status: O
     let text_column = time.width() + 1 + name.width() + 2;
     let hang = if text_column * HANG_UNDER_TEXT_MAX <= width { text_column } else { time.width() + 1 };
     let mut lines = Vec::new();
+    if !pending {
+        if let Some(line) = super::attachment::call_line(layout, message, &time) {
+            return vec![line];
+        }
+    }
     if let Some(relation) = message.relates_to.filter(|relation| relation.rel == RelKind::Reply) {
         lines.push(quote_line(layout, relation.seq, time.width() + 1));
     }
@@ -107,7 +139,13 @@ pub(super) fn message_lines(layout: Layout<'_>, message: &ChatMessage, status: O
         let style = look.theme.dim().add_modifier(Modifier::ITALIC);
         let mut pieces = head;
         pieces.push(Piece::new(Span::styled("message deleted", style)));
-        lines.push(Logical { pieces, hang });
+        lines.push(Logical { pieces, hang, image: None });
+    } else if let Some(attachment) = message.attachment.as_deref().filter(|_| message.body.is_empty()) {
+        // A file without a caption: the card is the message's text.
+        let head_width: usize = head.iter().map(|piece| piece.span.width()).sum();
+        let mut pieces = head;
+        pieces.extend(super::attachment::card(layout, attachment, nth, width.saturating_sub(head_width)));
+        lines.push(Logical { pieces, hang, image: None });
     } else {
         let body_style = if pending { look.theme.dim() } else { Style::default() };
         let text = annotations.edited.as_deref().unwrap_or(&message.body);
@@ -115,7 +153,12 @@ pub(super) fn message_lines(layout: Layout<'_>, message: &ChatMessage, status: O
         for (index, text) in body.split('\n').enumerate() {
             let mut pieces = if index == 0 { head.clone() } else { vec![Piece::new(Span::raw(" ".repeat(hang)))] };
             pieces.extend(linked(text, body_style, look, me));
-            lines.push(Logical { pieces, hang });
+            lines.push(Logical { pieces, hang, image: None });
+        }
+        if let Some(attachment) = message.attachment.as_deref() {
+            let mut pieces = vec![Piece::new(Span::raw(" ".repeat(hang)))];
+            pieces.extend(super::attachment::card(layout, attachment, nth, width.saturating_sub(hang)));
+            lines.push(Logical { pieces, hang, image: None });
         }
         if annotations.edited.is_some() {
             if let Some(last) = lines.last_mut() {
@@ -125,6 +168,9 @@ pub(super) fn message_lines(layout: Layout<'_>, message: &ChatMessage, status: O
     }
     if let (Some(status), Some(last)) = (status, lines.last_mut()) {
         last.pieces.push(Piece::new(status));
+    }
+    if let Some(attachment) = message.attachment.as_deref().filter(|a| !annotations.deleted && a.kind == heartlink_protocol::AttachmentKind::Image) {
+        lines.extend(super::attachment::image_rows(layout, attachment, hang));
     }
     if let Some(reactions) = reactions_line(layout, &annotations) {
         lines.push(reactions);

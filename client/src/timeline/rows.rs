@@ -28,6 +28,8 @@ pub struct Layout<'a> {
     pub me: Option<&'a User>,
     pub look: &'a Appearance,
     pub blocked: &'a BTreeMap<UserId, User>,
+    /// Images, the voice message playing, the wall clock.
+    pub media: &'a crate::app::MediaView,
 }
 
 /// The newest rows of a timeline.
@@ -173,6 +175,9 @@ fn walk_back(layout: Layout<'_>, floor: Option<u64>, mut visit: impl FnMut(Logic
         vec![indented_line(look, &format!("{count} {noun} from a blocked user"), look.theme.dim())]
     };
     let mark = room.since_left.unwrap_or(u64::MAX);
+    // Messages are numbered as `/reply N` counts them: 1 is the newest
+    // shown message that is not deleted nor folded away.
+    let mut numbered = 0usize;
     let mut new_below = false; // a message from someone else after the mark is below
     let mut mark_shown = false;
     for (seq, message) in room.messages.iter().rev() {
@@ -200,7 +205,12 @@ fn walk_back(layout: Layout<'_>, floor: Option<u64>, mut visit: impl FnMut(Logic
             continue;
         }
         new_below |= *seq > mark && Some(message.sender.id) != me_id;
-        let mut lines = message_lines(layout, message, None);
+        let deleted = message.deleted || room.annotations(*seq).deleted;
+        let nth = (!deleted).then(|| {
+            numbered += 1;
+            numbered
+        });
+        let mut lines = message_lines(layout, message, None, nth);
         if let Some(names) = reads.get(seq) {
             lines.push(indented_line(look, &format!("✓ read by {}", names.join(", ")), look.theme.dim()));
         }

@@ -27,12 +27,23 @@ impl Piece {
 pub struct Logical {
     pub pieces: Vec<Piece>,
     pub hang: usize,
+    /// A row an inline image is drawn over (such a line is one row).
+    pub image: Option<ImageRow>,
 }
 
 impl Logical {
     pub fn from_spans(spans: Vec<Span<'static>>, hang: usize) -> Self {
-        Self { pieces: spans.into_iter().map(Piece::new).collect(), hang }
+        Self { pieces: spans.into_iter().map(Piece::new).collect(), hang, image: None }
     }
+}
+
+/// Row `index` of the `rows` an image takes, starting at column `x`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageRow {
+    pub media_id: heartlink_protocol::MediaId,
+    pub index: u16,
+    pub rows: u16,
+    pub x: u16,
 }
 
 /// A stretch of a row that is (part of) a link: columns `x .. x + width`.
@@ -48,11 +59,12 @@ pub struct Link {
 pub struct Row {
     pub line: Line<'static>,
     pub links: Vec<Link>,
+    pub image: Option<ImageRow>,
 }
 
 impl Row {
     pub fn styled(text: impl Into<String>, style: Style) -> Self {
-        Self { line: Line::styled(text.into(), style), links: Vec::new() }
+        Self { line: Line::styled(text.into(), style), links: Vec::new(), image: None }
     }
 }
 
@@ -86,6 +98,12 @@ pub fn fit(text: &str, width: usize) -> String {
 pub fn wrap(logical: Logical, width: usize) -> Vec<Row> {
     let width = width.max(2);
     let hang = logical.hang.min(width / 2);
+    if let Some(image) = logical.image {
+        // An image's row is never wrapped: its text is cut instead.
+        let text: String = logical.pieces.iter().map(|piece| piece.span.content.as_ref()).collect();
+        let style = logical.pieces.last().map(|piece| piece.span.style).unwrap_or_default();
+        return vec![Row { line: Line::styled(fit(&text, width), style), links: Vec::new(), image: Some(image) }];
+    }
     let graphemes: Vec<(&str, Style, Option<&Arc<str>>)> = logical
         .pieces
         .iter()
@@ -154,7 +172,7 @@ impl RowBuilder {
             self.row.push(Span::styled(std::mem::take(&mut self.piece), self.style));
         }
         let line = Line::from(std::mem::take(&mut self.row));
-        self.rows.push(Row { line, links: std::mem::take(&mut self.links) });
+        self.rows.push(Row { line, links: std::mem::take(&mut self.links), image: None });
         self.used = self.hang;
         if self.hang > 0 {
             self.row.push(Span::raw(" ".repeat(self.hang)));
@@ -200,7 +218,7 @@ mod tests {
     fn a_long_link_is_split_and_every_piece_carries_the_whole_url() {
         let url: Arc<str> = Arc::from("https://example.com/a/very/long/path/that/cannot/fit");
         let pieces = vec![Piece::new(Span::raw("see ")), Piece { span: Span::raw(url.to_string()), link: Some(Arc::clone(&url)) }];
-        let rows = wrap(Logical { pieces, hang: 4 }, 20);
+        let rows = wrap(Logical { pieces, hang: 4, image: None }, 20);
         assert!(rows.len() >= 3, "{:?}", texts(&rows));
         let mut rebuilt = String::new();
         for row in &rows {

@@ -77,7 +77,65 @@ pub fn prompt_rows(app: &App, width: u16) -> Vec<Line<'static>> {
     rows
 }
 
+/// One row per transfer under way (two at most): `↑ name ███░░ 62% · 2.3 MB/s`.
+pub fn transfer_rows(app: &App, width: u16) -> Vec<Line<'static>> {
+    let theme = &app.look.theme;
+    let width = usize::from(width);
+    app.transfers
+        .iter()
+        .take(2)
+        .map(|transfer| {
+            let arrow = if matches!(transfer.kind, crate::app::TransferKind::Upload { .. }) { "↑" } else { "↓" };
+            let share = if transfer.total > 0 { (transfer.done as f64 / transfer.total as f64).clamp(0.0, 1.0) } else { 0.0 };
+            let facts = format!(
+                " {:>3}% · {} of {} · {}/s",
+                (share * 100.0).round() as u32,
+                crate::app::size_text(transfer.done),
+                crate::app::size_text(transfer.total),
+                crate::app::size_text(transfer.speed as u64)
+            );
+            let bar_width = 20.min(width.saturating_sub(facts.width() + 14)).max(4);
+            let filled = ((share * bar_width as f64).round() as usize).min(bar_width);
+            let bar = format!("{}{}", "█".repeat(filled), "░".repeat(bar_width - filled));
+            let name = fit(&sanitize_line(&transfer.name), width.saturating_sub(bar_width + facts.width() + 4).max(6));
+            Line::from(vec![
+                Span::styled(format!(" {arrow} {name} "), theme.bold()),
+                Span::styled(bar, theme.link()),
+                Span::styled(facts, theme.dim()),
+            ])
+        })
+        .collect()
+}
+
+/// The input box while recording: the level meter, the time, the keys.
+fn render_recording(app: &App, recording: &crate::app::Recording, frame: &mut Frame, area: Rect) {
+    let theme = &app.look.theme;
+    let secs = recording.elapsed_ms / 1000;
+    let cap = crate::app::RECORDING_CAP_SECS;
+    let levels: Vec<u8> = recording.levels.iter().copied().collect();
+    let meter = crate::timeline::waveform_text(&levels, crate::app::METER_LEVELS);
+    let source = recording.source.as_deref().map_or_else(|| "starting…".to_owned(), |source| format!("from {source}"));
+    let state = match (recording.sending, recording.capped) {
+        (true, _) => "sending…".to_owned(),
+        (false, true) => format!("stopped at the {}-minute limit · Enter send · Esc discard", cap / 60),
+        (false, false) => "Enter send · Esc discard".to_owned(),
+    };
+    let title = fit(&format!(" recording a voice message {source} "), usize::from(area.width.saturating_sub(2)));
+    let block = Block::bordered().title(Span::styled(title, theme.dim()));
+    let line = Line::from(vec![
+        Span::styled(" ● ", theme.alert()),
+        Span::styled(format!("{}:{:02} / {}:00 ", secs / 60, secs % 60, cap / 60), theme.bold()),
+        Span::styled(format!("{meter:<16} "), theme.ok()),
+        Span::styled(state, theme.dim()),
+    ]);
+    frame.render_widget(Paragraph::new(line).block(block), area);
+}
+
 pub fn render_input(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some(recording) = &app.recording {
+        render_recording(app, recording, frame, area);
+        return;
+    }
     let theme = &app.look.theme;
     let newline = app.settings.keys.get(Action::Newline).label();
     let title = match app.active_room() {

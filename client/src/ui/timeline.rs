@@ -25,17 +25,19 @@ pub fn render(app: &App, frame: &mut Frame, header: Rect, area: Rect) {
     frame.render_widget(Paragraph::new(header_line(app, usize::from(header.width))), header);
 
     let height = usize::from(area.height);
-    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me, look, blocked: &app.blocked };
+    let layout = Layout { room, width: usize::from(area.width), utc_offset: app.utc_offset_secs, me, look, blocked: &app.blocked, media: &app.media };
     // The rows are already wrapped to the pane's width, so they are set
     // straight into the buffer: a Paragraph would re-flow every one of them
     // on each frame, which was a fifth of the TUI's CPU at 200 messages/s.
+    let rows = visible_rows(layout, height);
     let buffer = frame.buffer_mut();
-    for (y, row) in (area.y..area.bottom()).zip(visible_rows(layout, height)) {
+    for (y, row) in (area.y..area.bottom()).zip(&rows) {
         buffer.set_line(area.x, y, &row.line, area.width);
         for link in &row.links {
             hyperlink(buffer, area, y, link);
         }
     }
+    super::images::render(app, frame, area, &rows);
 }
 
 /// The header: the room's name, the scroll marker while scrolled up, and

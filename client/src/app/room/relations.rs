@@ -30,7 +30,9 @@ pub struct Annotations {
 /// Whether a message shows as a line of its own: a plain message or a
 /// reply. An edit, a deletion or a reaction changes another message instead.
 pub fn shows_as_message(message: &ChatMessage) -> bool {
-    message.relates_to.is_none_or(|relation| relation.rel == RelKind::Reply)
+    // A call's answers are part of its invitation's line (its story).
+    let call_answer = message.call.as_deref().is_some_and(|call| call.action != heartlink_protocol::CallAction::Invite);
+    !call_answer && message.relates_to.is_none_or(|relation| relation.rel == RelKind::Reply)
 }
 
 impl RoomView {

@@ -96,7 +96,7 @@ fn the_outbox_is_saved_on_every_change_and_restored_with_the_same_ids() {
     let effects = server(&mut app, ServerMsg::Ack { room_id: room, client_msg_id: id.clone(), seq: 1, ts: 1, call: None });
     assert!(effects.iter().any(|e| matches!(e, Effect::SaveOutbox(o) if o.messages.is_empty())), "{effects:?}");
 
-    let unsent = vec![UnsentMessage { room_id: room, client_msg_id: id.clone(), body: "keep me".into(), relates_to: None }];
+    let unsent = vec![UnsentMessage { room_id: room, client_msg_id: id.clone(), body: "keep me".into(), relates_to: None, attachment: None, call: None }];
     let (app, effects) = App::resume(session(&[room]), unsent, t0());
     assert_eq!(app.rooms[0].pending[0].client_msg_id, id);
     assert!(effects.iter().any(|e| matches!(e, Effect::Net(NetCmd::Send(out)) if out.client_msg_id.as_str() == id)));
@@ -105,7 +105,7 @@ fn the_outbox_is_saved_on_every_change_and_restored_with_the_same_ids() {
 #[test]
 fn a_password_login_sends_the_restored_outbox_only_for_its_account() {
     let room = room_id(1);
-    let unsent = vec![UnsentMessage { room_id: room, client_msg_id: "c-1".into(), body: "hi".into(), relates_to: None }];
+    let unsent = vec![UnsentMessage { room_id: room, client_msg_id: "c-1".into(), body: "hi".into(), relates_to: None, attachment: None, call: None }];
     let form = LoginForm::new(Mode::Login, "ws://127.0.0.1:7878/ws".into(), Some("alice".into()), None);
     let (mut app, _) = App::login(form.clone(), &[room], unsent.clone(), t0());
     let effects = app.update(Msg::Net(authenticated(false)));

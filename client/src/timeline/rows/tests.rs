@@ -21,7 +21,7 @@ fn full_rows(layout: Layout<'_>) -> Vec<Row> {
         while let Some(notice) = notices.next_if(|notice| notice.after_seq < *seq) {
             logical.push(notice_line(look, &notice.text, notice.alert));
         }
-        logical.extend(message_lines(layout, message, None));
+        logical.extend(message_lines(layout, message, None, None));
         if let Some(names) = reads.get(seq) {
             let indent = " ".repeat(time_width(look) + 1);
             let text = format!("{indent}✓ read by {}", names.join(", "));
@@ -76,22 +76,22 @@ fn long_room(count: u64) -> (crate::app::App, RoomView) {
     for (after_seq, alert) in [(0, false), (5, true), (5, false), (count / 2, false), (3, false), (count, true), (count + 9, false)] {
         room.notices.push(Notice { after_seq, text: format!("notice after {after_seq}"), alert });
     }
-    room.pending.push(Pending { client_msg_id: "p1".into(), body: "pending ❤️ one\nwith two lines".into(), relates_to: None, failed: None });
-    room.pending.push(Pending { client_msg_id: "p2".into(), body: "refused".into(), relates_to: None, failed: Some("too long".into()) });
+    room.pending.push(Pending { client_msg_id: "p1".into(), body: "pending ❤️ one\nwith two lines".into(), relates_to: None, attachment: None, call: None, failed: None });
+    room.pending.push(Pending { client_msg_id: "p2".into(), body: "refused".into(), relates_to: None, attachment: None, call: None, failed: Some("too long".into()) });
     (app, room)
 }
 
 #[test]
 fn visible_rows_equal_the_old_full_wrap_at_any_width_and_offset() {
     let (app, mut room) = long_room(60);
-    let total_at_20 = full_rows(Layout { room: &room, width: 20, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() }).len();
+    let total_at_20 = full_rows(Layout { room: &room, width: 20, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default(), media: &Default::default() }).len();
     for loading in [false, true] {
         room.loading_older = loading;
         for width in [2, 3, 7, 20, 41, 80, 160] {
             for height in [0, 1, 5, 24, 48] {
                 for scroll in [0, 1, 2, 7, 23, 50, 200, total_at_20 - 30, total_at_20, usize::MAX / 2, usize::MAX] {
                     room.scroll = scroll;
-                    let layout = Layout { room: &room, width, utc_offset: 3600, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
+                    let layout = Layout { room: &room, width, utc_offset: 3600, me: app.me.as_ref(), look: &app.look, blocked: &Default::default(), media: &Default::default() };
                     assert_eq!(
                         visible_rows(layout, height),
                         old_window(layout, height),
@@ -110,7 +110,7 @@ fn short_and_empty_timelines_match_too() {
     for step in 0..6u64 {
         for scroll in [0, 1, 3, 100] {
             room.scroll = scroll;
-            let layout = Layout { room: &room, width: 30, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
+            let layout = Layout { room: &room, width: 30, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default(), media: &Default::default() };
             assert_eq!(visible_rows(layout, 10), old_window(layout, 10), "step {step}, scroll {scroll}");
         }
         room.insert(message(room_id, step + 1, &bob(), BODIES[usize::try_from(step).unwrap()], "y"), None);
@@ -122,7 +122,7 @@ fn short_and_empty_timelines_match_too() {
 fn the_height_is_exact_below_the_limit_and_at_least_the_limit_above() {
     let (app, room) = long_room(40);
     for width in [5, 33, 80] {
-        let layout = Layout { room: &room, width, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
+        let layout = Layout { room: &room, width, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default(), media: &Default::default() };
         let total = full_rows(layout).len();
         assert_eq!(height_up_to(layout, usize::MAX), total);
         assert_eq!(height_up_to(layout, total + 1), total);
@@ -136,7 +136,7 @@ fn the_height_is_exact_below_the_limit_and_at_least_the_limit_above() {
 #[test]
 fn a_frame_wraps_only_the_messages_it_needs() {
     let (app, room) = long_room(5_000);
-    let layout = Layout { room: &room, width: 80, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
+    let layout = Layout { room: &room, width: 80, utc_offset: 0, me: app.me.as_ref(), look: &app.look, blocked: &Default::default(), media: &Default::default() };
     let tail = newest_rows(layout, 48);
     assert!(!tail.complete);
     // The longest body wraps to a handful of rows; a tail ending within one
@@ -152,7 +152,7 @@ fn carol() -> heartlink_protocol::User {
 /// What the open room's message pane shows at the app's terminal size.
 fn pane(app: &crate::app::App) -> Vec<Row> {
     let (width, height) = app.pane;
-    let layout = Layout { room: &app.rooms[0], width, utc_offset: app.utc_offset_secs, me: app.me.as_ref(), look: &app.look, blocked: &Default::default() };
+    let layout = Layout { room: &app.rooms[0], width, utc_offset: app.utc_offset_secs, me: app.me.as_ref(), look: &app.look, blocked: &Default::default(), media: &Default::default() };
     visible_rows(layout, height)
 }
 

@@ -180,3 +180,44 @@ fn the_new_since_you_left_line_sits_above_what_came_while_away() {
     let after = shown.lines().position(|l| l.contains("while you were away")).unwrap();
     assert!(before < line && line < after, "{shown}");
 }
+
+/// An image and a file as cards, the image drawn inline with half-blocks
+/// (what tmux and CI get), and a voice message with its waveform.
+#[test]
+fn image_card_with_half_blocks_80x24() {
+    use crate::app::ImageState;
+    use crate::events::media::Picture;
+    use heartlink_protocol::{Attachment, AttachmentKind, ChatMessage, MediaId};
+    let (mut app, room) = chat_app();
+    let file = |kind, name: &str, id: u128| Attachment {
+        media_id: MediaId(uuid::Uuid::from_u128(id)),
+        name: name.into(),
+        mime: "image/png".into(),
+        size: 12_345,
+        sha256: String::new(),
+        kind,
+        width: Some(400),
+        height: Some(200),
+        duration_ms: Some(7_400),
+        waveform: Some(vec![10, 40, 120, 250, 180, 90, 30, 5]),
+    };
+    let image = file(AttachmentKind::Image, "sunset\u{202e}gnp.png", 1);
+    let with = |seq, attachment: Attachment, body: &str| ChatMessage { attachment: Some(Box::new(attachment)), ..message(room, seq, &bob(), body, &format!("a{seq}")) };
+    let messages = vec![
+        with(1, Attachment { width: None, height: None, mime: "application/pdf".into(), size: 2_345_678, ..file(AttachmentKind::File, "report.pdf", 2) }, "the report"),
+        with(2, Attachment { width: None, height: None, ..file(AttachmentKind::Voice, "voice.flac", 3) }, ""),
+        with(3, image.clone(), ""),
+    ];
+    server(&mut app, joined(room, messages));
+    // A picture as the worker makes it for a terminal without graphics: half-blocks.
+    let pixels = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(400, 200, |x, y| image::Rgb([(x / 2) as u8, y as u8, 200])));
+    let (cols, rows) = crate::timeline::image_cells(400, 200);
+    let sliced = ratatui_image::sliced::SlicedProtocol::new(&ratatui_image::picker::Picker::halfblocks(), pixels, Some(ratatui::layout::Size::new(cols, rows))).unwrap();
+    app.media.images.insert(image.media_id, ImageState::Ready(Picture(std::sync::Arc::new(sliced))));
+    let shown = screen_at(&app, 80, 24);
+    // The pane is 40 columns: the names give way, the commands stay; the bidi override shows as a placeholder.
+    assert!(shown.contains("📷 sunset⟨") && shown.contains("/save 1 /open 1") && !shown.contains('\u{202e}'), "{shown}");
+    assert!(shown.contains("📎 report.") && shown.contains("/save 3 /open 3") && shown.contains("▶ 0:07") && shown.contains("/play 2"), "{shown}");
+    assert!(shown.contains('▀') || shown.contains('▄'), "half-blocks drawn:\n{shown}");
+    insta::assert_snapshot!(shown);
+}

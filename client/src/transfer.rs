@@ -1,7 +1,12 @@
-//! Attachments from scripts: a tus 1.0.0 upload (resuming from the
-//! server's offset after a failed PATCH) and a download to a file, both
-//! over reqwest on the same rustls trust as `wss://`. Files are read and
-//! written a chunk at a time, never held whole in memory.
+//! Attachments over HTTP, for the scripts and the chat screen alike: a tus
+//! 1.0.0 upload (resuming from the server's offset after a failed PATCH)
+//! and a download to a file, both over reqwest on the same rustls trust as
+//! `wss://`. Files are read and written a chunk at a time, never held whole
+//! in memory; both report their progress to a callback.
+
+mod names;
+
+pub use names::{disposition_name, free_name, local_name};
 
 use crate::error::ClientError;
 use crate::sanitize::sanitize_line;
@@ -13,10 +18,56 @@ use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::time::Duration;
 
-/// Bytes per PATCH: small enough that a cut costs little, large enough to be fast.
-const CHUNK: usize = 4 * 1024 * 1024;
-/// Failed PATCHes retried (each after asking the server where to resume).
-const RETRIES: u32 = 5;
+/// Bytes per PATCH: small enough that a cut costs little (and the chat
+/// screen's progress bar moves), large enough to be fast.
+const CHUNK: usize = 1024 * 1024;
+/// The longest wait between two tries of a failed request.
+const MOST_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How an upload or download reports progress and how long it keeps trying.
+pub struct Options<'a> {
+    /// Called with (bytes done, bytes in all) after every chunk.
+    pub progress: &'a (dyn Fn(u64, u64) + Send + Sync),
+    /// Failed requests retried in a row before giving up; `None`: until the
+    /// caller drops the future (the chat screen, which cancels on quit).
+    pub retries: Option<u32>,
+    /// Cuts a backoff wait short (the chat screen fires it after reconnecting).
+    pub wake: Option<&'a tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options").field("retries", &self.retries).finish_non_exhaustive()
+    }
+}
+
+impl Options<'static> {
+    /// Scripts: five retries in a row, no progress shown.
+    pub fn script() -> Self {
+        Self { progress: &|_, _| {}, retries: Some(5), wake: None }
+    }
+}
+
+impl Options<'_> {
+    /// After the `failures`-th failure in a row: waits (shorter when woken),
+    /// or says why it gives up.
+    async fn back_off(&self, failures: u32, what: impl FnOnce() -> String) -> Result<(), ClientError> {
+        if self.retries.is_some_and(|retries| failures > retries) {
+            return Err(ClientError::Unreachable(what()));
+        }
+        let delay = (Duration::from_millis(500) * failures).min(MOST_BACKOFF);
+        match self.wake {
+            Some(wake) => {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = wake.notified() => {}
+                }
+            }
+            None => tokio::time::sleep(delay).await,
+        }
+        Ok(())
+    }
+}
 
 /// The HTTP side of a session's server: `ws://h:p/ws` → `http://h:p`.
 pub fn http_base(server: &str) -> Result<String, ClientError> {
@@ -57,12 +108,12 @@ fn numeric(response: &Response, name: &str) -> Option<u64> {
     response.headers().get(name)?.to_str().ok()?.parse().ok()
 }
 
-/// Uploads `path`; returns the media id once every byte is on the server.
-pub async fn upload(http: &reqwest::Client, base: &str, token: &str, path: &Path) -> Result<MediaId, ClientError> {
+/// Uploads `path` under the file name `name`; returns the media id once
+/// every byte is on the server.
+pub async fn upload(http: &reqwest::Client, base: &str, token: &str, path: &Path, name: &str, options: &Options<'_>) -> Result<MediaId, ClientError> {
     let file_error = |source| ClientError::File { action: "reading", path: path.to_path_buf(), source };
     let mut file = tokio::fs::File::open(path).await.map_err(file_error)?;
     let length = file.metadata().await.map_err(file_error)?.len();
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     let metadata = format!("filename {}", base64::engine::general_purpose::STANDARD.encode(name.as_bytes()));
     let create = http
         .post(format!("{base}/media/uploads"))
@@ -70,7 +121,20 @@ pub async fn upload(http: &reqwest::Client, base: &str, token: &str, path: &Path
         .header("Tus-Resumable", "1.0.0")
         .header("Upload-Length", length.to_string())
         .header("Upload-Metadata", metadata);
-    let created = create.send().await.map_err(|err| unreachable(&err))?;
+    let mut failures = 0;
+    let created = loop {
+        match create.try_clone().map(reqwest::RequestBuilder::send) {
+            Some(sending) => match sending.await {
+                Ok(response) => break response,
+                Err(err) => {
+                    tracing::info!(cause = %err, "creating the upload failed; trying again");
+                    failures += 1;
+                    options.back_off(failures, || sanitize_line(&err.to_string())).await?;
+                }
+            },
+            None => return Err(ClientError::Refused("the upload request could not be built".to_owned())),
+        }
+    };
     if created.status() != StatusCode::CREATED {
         return Err(refusal(created, "the server refused the upload").await);
     }
@@ -81,6 +145,7 @@ pub async fn upload(http: &reqwest::Client, base: &str, token: &str, path: &Path
     let url = if location.starts_with("http") { location } else { format!("{base}{location}") };
     let mut offset = 0u64;
     let mut failures = 0;
+    (options.progress)(0, length);
     let mut chunk = Vec::with_capacity(CHUNK);
     while offset < length {
         file.seek(std::io::SeekFrom::Start(offset)).await.map_err(file_error)?;
@@ -99,7 +164,7 @@ pub async fn upload(http: &reqwest::Client, base: &str, token: &str, path: &Path
             Ok(response) if response.status() == StatusCode::NO_CONTENT => {
                 offset = numeric(&response, "upload-offset").unwrap_or(offset + chunk.len() as u64);
                 failures = 0;
-                tracing::debug!(offset, length, "upload progress");
+                (options.progress)(offset, length);
                 continue;
             }
             Ok(response) if response.status().is_client_error() && !retryable(response.status()) => {
@@ -109,10 +174,7 @@ pub async fn upload(http: &reqwest::Client, base: &str, token: &str, path: &Path
             Err(err) => tracing::info!(cause = %err, "PATCH failed; resuming"),
         }
         failures += 1;
-        if failures > RETRIES {
-            return Err(ClientError::Unreachable(format!("the upload stopped at {offset} of {length} bytes after {RETRIES} retries")));
-        }
-        tokio::time::sleep(Duration::from_millis(500 * u64::from(failures))).await;
+        options.back_off(failures, || format!("the upload stopped at {offset} of {length} bytes after {failures} tries")).await?;
         offset = resume_offset(http, &url, token).await.unwrap_or(offset);
     }
     Ok(id)
@@ -132,8 +194,24 @@ async fn resume_offset(http: &reqwest::Client, url: &str, token: &str) -> Option
 /// Downloads a media into `target` (a file, or a directory to put the
 /// server's name in; default: the current directory). Never overwrites:
 /// `name.ext` becomes `name-1.ext`. Returns the path and byte count.
-pub async fn download(http: &reqwest::Client, base: &str, token: &str, id: MediaId, target: Option<&Path>) -> Result<(PathBuf, u64), ClientError> {
-    let response = http.get(format!("{base}/media/{id}")).bearer_auth(token).send().await.map_err(|err| unreachable(&err))?;
+pub async fn download(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: MediaId,
+    target: Option<&Path>,
+    options: &Options<'_>,
+) -> Result<(PathBuf, u64), ClientError> {
+    let mut failures = 0;
+    let response = loop {
+        match http.get(format!("{base}/media/{id}")).bearer_auth(token).send().await {
+            Ok(response) => break response,
+            Err(err) => {
+                failures += 1;
+                options.back_off(failures, || sanitize_line(&err.to_string())).await?;
+            }
+        }
+    };
     match response.status() {
         StatusCode::OK => {}
         StatusCode::NOT_FOUND => return Err(ClientError::Refused("no such media, or you may not see it".to_owned())),
@@ -149,59 +227,17 @@ pub async fn download(http: &reqwest::Client, base: &str, token: &str, id: Media
     let file_error = |source| ClientError::File { action: "writing", path: partial.clone(), source };
     let mut out = tokio::fs::File::create(&partial).await.map_err(file_error)?;
     let mut written = 0u64;
+    let length = response.content_length().unwrap_or(0);
     let mut response = response;
+    (options.progress)(0, length);
     while let Some(bytes) = response.chunk().await.map_err(|err| unreachable(&err))? {
         out.write_all(&bytes).await.map_err(file_error)?;
         written += bytes.len() as u64;
+        (options.progress)(written, length.max(written));
     }
     out.sync_all().await.map_err(file_error)?;
     tokio::fs::rename(&partial, &path).await.map_err(|source| ClientError::File { action: "renaming", path: path.clone(), source })?;
     Ok((path, written))
-}
-
-/// The name in `filename*=UTF-8''…` (else `filename="…"`).
-fn disposition_name(header: &str) -> Option<String> {
-    if let Some(encoded) = header.split("filename*=UTF-8''").nth(1) {
-        let encoded = encoded.split(';').next().unwrap_or(encoded).trim();
-        let mut bytes = Vec::new();
-        let mut rest = encoded.as_bytes();
-        while let Some((&first, tail)) = rest.split_first() {
-            if first == b'%' && tail.len() >= 2 {
-                let hex = std::str::from_utf8(&tail[..2]).ok()?;
-                bytes.push(u8::from_str_radix(hex, 16).ok()?);
-                rest = &tail[2..];
-            } else {
-                bytes.push(first);
-                rest = tail;
-            }
-        }
-        return String::from_utf8(bytes).ok();
-    }
-    header.split("filename=\"").nth(1)?.split('"').next().map(str::to_owned)
-}
-
-/// A name safe to create here: no directories, no control or format
-/// characters, never hidden or empty (whatever the server sent).
-fn local_name(offered: Option<&str>, id: MediaId) -> String {
-    let name = offered.unwrap_or_default().rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = name.chars().filter(|c| sanitize_line(&c.to_string()) == c.to_string()).collect();
-    let clean = clean.trim().trim_start_matches('.').to_owned();
-    if clean.is_empty() { format!("media-{id}") } else { clean }
-}
-
-/// `dir/name`, or `dir/name-1.ext`, `-2`, … when taken.
-fn free_name(dir: &Path, name: &str) -> PathBuf {
-    let (stem, extension) = match name.rsplit_once('.') {
-        Some((stem, extension)) if !stem.is_empty() => (stem, format!(".{extension}")),
-        _ => (name, String::new()),
-    };
-    let mut candidate = dir.join(name);
-    let mut n = 1;
-    while candidate.exists() {
-        candidate = dir.join(format!("{stem}-{n}{extension}"));
-        n += 1;
-    }
-    candidate
 }
 
 #[cfg(test)]
@@ -213,18 +249,5 @@ mod tests {
         assert_eq!(http_base("ws://127.0.0.1:7878/ws").unwrap(), "http://127.0.0.1:7878");
         assert_eq!(http_base("wss://chat.example.org/ws").unwrap(), "https://chat.example.org");
         assert!(http_base("ftp://x").is_err());
-    }
-
-    #[test]
-    fn offered_names_cannot_escape_or_overwrite() {
-        let id = MediaId::random();
-        let header = "attachment; filename=\"a_b.txt\"; filename*=UTF-8''..%2F..%2Fevil%1B%5B2J%E2%80%AE.txt";
-        assert_eq!(local_name(disposition_name(header).as_deref(), id), "evil[2J.txt");
-        assert_eq!(local_name(Some(".bashrc"), id), "bashrc");
-        assert_eq!(local_name(None, id), format!("media-{id}"));
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("report.pdf"), b"x").unwrap();
-        assert_eq!(free_name(dir.path(), "report.pdf"), dir.path().join("report-1.pdf"));
-        assert_eq!(free_name(dir.path(), "new.pdf"), dir.path().join("new.pdf"));
     }
 }
