@@ -33,6 +33,9 @@ fn tui(config_dir: &Path, args: &[&str]) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tui_sends_over_wss_when_it_trusts_the_ca() {
+    // Build the TUI before any socket is open: a build that takes minutes on
+    // a busy machine would otherwise outlast the watching client's heartbeat.
+    binaries::bin("heartlink-tui");
     let dir = tempfile::tempdir().unwrap();
     let tls = TlsFiles::localhost(dir.path());
     let flags = tls.server_flags();
