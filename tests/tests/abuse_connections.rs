@@ -88,7 +88,8 @@ async fn slowloris_and_idle_sockets_are_closed_at_the_deadline() {
     );
     assert!(slowest_slowloris <= deadline + MARGIN && slowest_idle <= deadline + MARGIN);
     assert!(slowest_idle >= deadline - Duration::from_millis(100), "closed before the deadline");
-    assert!(visit < Duration::from_secs(1), "the legitimate client took {visit:?}");
+    // Well under the 2 s deadline: a client held up by the attack would wait it out.
+    assert!(visit < Duration::from_millis(1500), "the legitimate client took {visit:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
