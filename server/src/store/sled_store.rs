@@ -33,6 +33,7 @@
 //! blocking pool.
 
 mod accounts;
+mod compact;
 mod data_dir;
 mod indexes;
 mod keys;
