@@ -69,6 +69,8 @@ enum AdminCommand {
         /// The export file.
         file: PathBuf,
     },
+    /// Rewrite a stopped data dir's database without superseded data (the old bytes of deleted messages).
+    Compact,
     // `reports` (the open reports) and `report ID` (one with its messages)
     // belong here once the store keeps reports.
 }
@@ -106,6 +108,7 @@ pub async fn run(args: AdminArgs) -> u8 {
             request(&dir, AdminRequest::BanUser { username: name, reason }).await
         }
         AdminCommand::UnbanUser { name } => request(&dir, AdminRequest::UnbanUser { username: name }).await,
+        AdminCommand::Compact => compact(&dir).await,
         AdminCommand::DeleteMessage { room, seq, yes } => {
             if !yes && !confirm(&format!("Blank message {seq} of room {room}? This cannot be undone.")) {
                 return fail(7, "not deleted");
@@ -137,17 +140,63 @@ async fn reach(dir: &Path) -> Result<Reach, u8> {
 }
 
 async fn request(dir: &Path, request: AdminRequest) -> u8 {
-    let reach = match reach(dir).await {
-        Ok(reach) => reach,
+    let (operator, store) = match reach(dir).await {
+        Ok(Reach::Server(stream)) => {
+            return match client::ask(stream, request).await {
+                Ok(reply) => print_reply(reply, Compacted::Later),
+                Err(err) => fail(1, &crate::report::Chain(&err).to_string()),
+            };
+        }
+        Ok(Reach::Local(operator, store)) => (operator, store),
         Err(code) => return code,
     };
-    match client::ask(reach, request).await {
-        Ok(reply) => print_reply(reply),
-        Err(err) => fail(1, &crate::report::Chain(&err).to_string()),
+    let reply = operator.answer(request).await;
+    drop(operator);
+    // sled keeps a blanked body's old bytes in its log until it reclaims
+    // them; on a stopped data dir they are rewritten away at once.
+    if matches!(reply, AdminReply::MessageDeleted { already_deleted: false, .. }) {
+        if let Err(code) = compact_store(store, dir).await {
+            print_reply(reply, Compacted::Failed);
+            return code;
+        }
+        return print_reply(reply, Compacted::Done);
+    }
+    print_reply(reply, Compacted::Done)
+}
+
+/// Whether the old bytes of a deleted message are gone from the disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compacted {
+    Done,
+    Failed,
+    /// A running server's data dir: at the next `admin compact` on it stopped.
+    Later,
+}
+
+async fn compact(dir: &Path) -> u8 {
+    match reach(dir).await {
+        Ok(Reach::Server(_)) => fail(4, "a server is running on this data dir: stop it, then compact"),
+        Ok(Reach::Local(operator, store)) => {
+            drop(operator);
+            match compact_store(store, dir).await {
+                Ok(()) => print(&format!("compacted {}\n", dir.display())),
+                Err(code) => code,
+            }
+        }
+        Err(code) => code,
     }
 }
 
-fn print_reply(reply: AdminReply) -> u8 {
+async fn compact_store(store: crate::store::SledStore, dir: &Path) -> Result<(), u8> {
+    let owned = dir.to_path_buf();
+    match tokio::task::spawn_blocking(move || store.compact(&owned)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(fail(1, &format!("compacting the database failed: {}", crate::report::Chain(&err)))),
+        Err(err) => Err(fail(1, &format!("compacting the database failed: {err}"))),
+    }
+}
+
+fn print_reply(reply: AdminReply, compacted: Compacted) -> u8 {
     let mut out = String::new();
     match reply {
         AdminReply::Users { users, next } => {
@@ -174,7 +223,13 @@ fn print_reply(reply: AdminReply) -> u8 {
         }
         AdminReply::MessageDeleted { room_id, seq, already_deleted } => {
             let what = if already_deleted { "was already deleted" } else { "deleted" };
-            out.push_str(&format!("message {seq} of room {room_id} {what}\n"));
+            let disk = match compacted {
+                _ if already_deleted => "",
+                Compacted::Done => "; its old bytes are gone from the disk",
+                Compacted::Failed => "; its old bytes are still on the disk until `admin compact` succeeds",
+                Compacted::Later => "; its old bytes leave the disk at the next `admin compact` on the stopped data dir",
+            };
+            out.push_str(&format!("message {seq} of room {room_id} {what}{disk}\n"));
         }
         AdminReply::Error { code, message } => return fail(client::exit_code(code), &safe(&message)),
     }

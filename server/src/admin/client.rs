@@ -26,20 +26,15 @@ pub enum AskError {
     Export(#[from] export::ExportError),
 }
 
-/// Sends `request` and returns the reply.
-pub async fn ask(reach: Reach, request: AdminRequest) -> Result<AdminReply, AskError> {
-    match reach {
-        Reach::Local(operator) => Ok(operator.answer(request).await),
-        Reach::Server(stream) => {
-            let mut lines = send(stream, &request).await?.take(MAX_REPLY_BYTES);
-            let mut line = Vec::new();
-            lines.read_until(b'\n', &mut line).await?;
-            if line.last() != Some(&b'\n') {
-                return Err(AskError::Cut);
-            }
-            Ok(serde_json::from_slice(&line)?)
-        }
+/// Sends `request` to a running server and returns its reply.
+pub async fn ask(stream: UnixStream, request: AdminRequest) -> Result<AdminReply, AskError> {
+    let mut lines = send(stream, &request).await?.take(MAX_REPLY_BYTES);
+    let mut line = Vec::new();
+    lines.read_until(b'\n', &mut line).await?;
+    if line.last() != Some(&b'\n') {
+        return Err(AskError::Cut);
     }
+    Ok(serde_json::from_slice(&line)?)
 }
 
 /// Writes the whole store to `out`: the server streams its lines, or this
@@ -48,7 +43,7 @@ pub async fn ask(reach: Reach, request: AdminRequest) -> Result<AdminReply, AskE
 /// incomplete.
 pub async fn export<W: AsyncWrite + Unpin>(reach: Reach, tokens: bool, out: &mut W) -> Result<Result<u64, AdminReply>, AskError> {
     match reach {
-        Reach::Local(operator) => Ok(Ok(export::export(&operator, tokens, out).await?)),
+        Reach::Local(operator, _) => Ok(Ok(export::export(&operator, tokens, out).await?)),
         Reach::Server(stream) => {
             let mut lines = send(stream, &AdminRequest::Export { tokens }).await?;
             let mut count = 0u64;

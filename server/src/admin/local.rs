@@ -18,8 +18,9 @@ const MARKER_FILE: &str = "heartlink.json";
 pub enum Reach {
     /// A running server's admin socket, connected.
     Server(UnixStream),
-    /// The data dir, opened and locked by this process.
-    Local(Operator),
+    /// The data dir, opened and locked by this process (the store also as
+    /// itself, for what only a stopped data dir allows: compaction).
+    Local(Operator, SledStore),
 }
 
 /// Why the data cannot be reached.
@@ -71,8 +72,8 @@ pub async fn reach(dir: &Path) -> Result<Reach, ReachError> {
     .map_err(|err| ReachError::Damaged(StoreError::Task(err)))?;
     match opened {
         Ok(store) => {
-            let store = Arc::new(store);
-            Ok(Reach::Local(Operator { store: store.clone(), media: store, bus: None }))
+            let shared = Arc::new(store.clone());
+            Ok(Reach::Local(Operator { store: shared.clone(), media: shared, bus: None }, store))
         }
         Err(StoreError::InUse { dir, pid }) => Err(ReachError::InUse { dir, pid }),
         Err(err) => Err(ReachError::Damaged(err)),
