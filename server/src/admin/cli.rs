@@ -187,7 +187,7 @@ async fn compact(dir: &Path) -> u8 {
     }
 }
 
-async fn compact_store(store: crate::store::SledStore, dir: &Path) -> Result<(), u8> {
+async fn compact_store(store: Box<crate::store::SledStore>, dir: &Path) -> Result<(), u8> {
     let owned = dir.to_path_buf();
     match tokio::task::spawn_blocking(move || store.compact(&owned)).await {
         Ok(Ok(())) => Ok(()),

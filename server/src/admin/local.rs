@@ -20,7 +20,7 @@ pub enum Reach {
     Server(UnixStream),
     /// The data dir, opened and locked by this process (the store also as
     /// itself, for what only a stopped data dir allows: compaction).
-    Local(Operator, SledStore),
+    Local(Operator, Box<SledStore>),
 }
 
 /// Why the data cannot be reached.
@@ -73,7 +73,7 @@ pub async fn reach(dir: &Path) -> Result<Reach, ReachError> {
     match opened {
         Ok(store) => {
             let shared = Arc::new(store.clone());
-            Ok(Reach::Local(Operator { store: shared.clone(), media: shared, bus: None }, store))
+            Ok(Reach::Local(Operator { store: shared.clone(), media: shared, bus: None }, Box::new(store)))
         }
         Err(StoreError::InUse { dir, pid }) => Err(ReachError::InUse { dir, pid }),
         Err(err) => Err(ReachError::Damaged(err)),

@@ -229,3 +229,74 @@ impl Seen {
         if self.rooms.contains_key(&room) { Ok(()) } else { Err(format!("room {room} is not in the file before this line")) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALICE: &str = "11111111111111111111111111111111";
+    const ROOM: &str = "22222222222222222222222222222222";
+
+    fn user() -> String {
+        format!(r#"{{"kind":"user","user":{{"id":"{ALICE}","username":"alice","password_hash":"$argon2id$x","created_at":1}}}}"#)
+    }
+
+    fn room() -> String {
+        format!(r#"{{"kind":"room","room":{{"id":"{ROOM}","name":"r","kind":"group","created_by":"{ALICE}","created_at":1}}}}"#)
+    }
+
+    fn message(seq: u64) -> String {
+        format!(
+            r#"{{"kind":"message","room_id":"{ROOM}","seq":{seq},"message":{{"sender":{{"id":"{ALICE}","username":"alice"}},"body":"hi","ts":1,"client_msg_id":"c{seq}"}}}}"#
+        )
+    }
+
+    fn file(lines: &[String]) -> Checked {
+        let header = r#"{"kind":"header","format":1,"exported_at":1,"server_version":"0","tokens":false}"#.to_owned();
+        let mut all = vec![header];
+        all.extend_from_slice(lines);
+        let text = format!("{}\n{{\"kind\":\"end\",\"lines\":{}}}\n", all.join("\n"), all.len());
+        check(&mut text.as_bytes()).unwrap()
+    }
+
+    fn problems(checked: &Checked) -> Vec<(u64, &str)> {
+        checked.errors.iter().map(|error| (error.line, error.message.as_str())).collect()
+    }
+
+    #[test]
+    fn a_whole_file_passes_and_is_counted() {
+        let checked = file(&[user(), room(), message(1), message(2)]);
+        assert_eq!(checked.error_count, 0, "{:?}", checked.errors);
+        assert_eq!((checked.lines, checked.users, checked.rooms, checked.messages), (6, 1, 1, 2));
+    }
+
+    #[test]
+    fn every_bad_line_is_named_by_its_number() {
+        let member = format!(r#"{{"kind":"member","room_id":"{ROOM}","user_id":"{ALICE}","joined_at":1}}"#);
+        let checked = file(&[member, user(), user(), room(), message(2)]);
+        let found = problems(&checked);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].0 == 2 && found[0].1.contains("not in the file before"), "{found:?}");
+        assert!(found[1].0 == 4 && found[1].1.contains("appears twice"), "{found:?}");
+        assert!(found[2].0 == 6 && found[2].1.contains("should be 1"), "{found:?}");
+    }
+
+    #[test]
+    fn a_file_without_its_header_or_end_or_with_an_overlong_line_is_refused() {
+        assert!(problems(&check(&mut "".as_bytes()).unwrap())[0].1.contains("empty"));
+        let no_end = format!("{}\n", r#"{"kind":"header","format":1,"exported_at":1,"server_version":"0","tokens":false}"#);
+        assert!(problems(&check(&mut no_end.as_bytes()).unwrap())[0].1.contains("cut short"));
+        let no_header = format!("{}\n", user());
+        assert!(problems(&check(&mut no_header.as_bytes()).unwrap())[0].1.contains("header"));
+        let future = file(&[]).error_count;
+        assert_eq!(future, 0);
+        let format_two = r#"{"kind":"header","format":2,"exported_at":1,"server_version":"0","tokens":false}
+{"kind":"end","lines":1}
+"#;
+        assert!(problems(&check(&mut format_two.as_bytes()).unwrap())[0].1.contains("format 2"));
+        let long = format!("{}\n{}\n", "x".repeat(MAX_LINE_BYTES + 10), user());
+        let checked = check(&mut long.as_bytes()).unwrap();
+        assert_eq!(problems(&checked)[0], (1, format!("the line is longer than {MAX_LINE_BYTES} bytes").as_str()));
+        assert_eq!(checked.lines, 2, "reading goes on after an overlong line");
+    }
+}
