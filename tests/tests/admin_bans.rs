@@ -100,6 +100,8 @@ async fn bad_input_gets_a_defined_answer_and_changes_nothing() {
     let room = alice.create_room("r").await;
     let room_id = room["id"].as_str().expect("room id").to_owned();
     let dir = server.data_dir();
+    let socket_mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.join("admin.sock")).expect("the admin socket").permissions());
+    assert_eq!(socket_mode & 0o777, 0o600, "only the server's user may use the admin socket");
 
     let unknown = admin(dir, &["ban-user", "nobody"]).failed(3);
     assert!(unknown.contains("no user named nobody"), "{unknown}");
