@@ -121,6 +121,9 @@ impl Accounts {
         match account {
             Some(account) if matches => {
                 self.live.login_succeeded(source, &canonical).await?;
+                // Told only to whoever knows the password: a ban is not a
+                // way to learn that a name exists.
+                self.refuse_banned(&account).await?;
                 self.issue_token(account).await
             }
             _ => {
@@ -147,7 +150,17 @@ impl Accounts {
         let user_id =
             self.store.use_token(&token_hash, now_ms(), self.token_ttl_ms).await?.ok_or(AuthError::BadToken)?;
         let account = self.store.user(user_id).await?.ok_or(AuthError::BadToken)?;
+        self.refuse_banned(&account).await?;
         Ok(Authenticated { account, token: token.expose().to_owned(), token_hash })
+    }
+
+    /// `Banned` while the operator's ban of `account` stands. A banned
+    /// account keeps its tokens: lifting the ban lets its sessions resume.
+    async fn refuse_banned(&self, account: &UserRecord) -> Result<(), AuthError> {
+        match self.store.user_ban(account.id).await? {
+            Some(ban) => Err(AuthError::Banned(ban.reason)),
+            None => Ok(()),
+        }
     }
 
     /// `logout`: revokes the token, durably (a crash must not revive it).

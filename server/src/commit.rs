@@ -180,7 +180,7 @@ mod tests {
     }
 
     fn submission(conn: ConnId, room: RoomId, sender: &UserSummary, client_msg_id: &str) -> Submission {
-        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into(), attachment: None };
+        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into(), attachment: None, deleted: false };
         let reference = Some(RequestRef::try_from(format!("r-{client_msg_id}")).unwrap());
         Submission { message: NewMessage { room, record }, reply: ReplyTo { conn, reference }, queued_at: Instant::now() }
     }

@@ -4,6 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The data dir when none is given: the platform's data dir for
+/// `heartlink` (e.g. `~/.local/share/heartlink`); `None` without a home.
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "heartlink").map(|dirs| dirs.data_dir().to_path_buf())
+}
+
 /// Whether anyone may `register`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {

@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod address;
+pub mod admin;
 pub mod admission;
 pub mod bounded_map;
 pub mod bus;

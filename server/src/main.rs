@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Start the server (ctrl-c or SIGTERM stops it cleanly).
     Start(StartArgs),
+    /// Operator commands on a data dir: users, rooms, bans, deleting a message, export and import.
+    Admin(heartlink_server::admin::cli::AdminArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,7 +108,10 @@ enum RegistrationArg {
 fn main() -> anyhow::Result<()> {
     // Everything the server creates (data dir, database, lock) is for its user only.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let Command::Start(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Command::Start(args) => args,
+        Command::Admin(args) => return admin(args),
+    };
     // Kept to the end: dropping it flushes the log (after the runtime is gone).
     let log = heartlink_server::logging::init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -118,13 +123,18 @@ fn main() -> anyhow::Result<()> {
     outcome
 }
 
+/// `admin …`: no server log (the command reports on stderr), exits with the command's code.
+fn admin(args: heartlink_server::admin::cli::AdminArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let code = runtime.block_on(heartlink_server::admin::cli::run(args));
+    drop(runtime);
+    std::process::exit(i32::from(code));
+}
+
 async fn start(args: StartArgs) -> anyhow::Result<()> {
     let data_dir = match args.data_dir {
         Some(dir) => dir,
-        None => directories::ProjectDirs::from("", "", "heartlink")
-            .context("no home directory to put the data in; pass --data-dir")?
-            .data_dir()
-            .to_path_buf(),
+        None => heartlink_server::config::default_data_dir().context("no home directory to put the data in; pass --data-dir")?,
     };
     let mut config = Config::new(data_dir.clone());
     config.heartbeat = Duration::from_secs(args.heartbeat_secs);

@@ -55,6 +55,8 @@ pub struct Server {
     accounts: Accounts,
     tls: Option<crate::tls::Tls>,
     media: Media,
+    /// The media metadata, for the operator's export.
+    media_catalog: Arc<dyn MediaCatalog>,
     node: NodeId,
 }
 
@@ -75,10 +77,10 @@ impl Server {
         };
         let live: Arc<dyn LiveState> = Arc::new(LocalLive::new(&config));
         let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&live), &config)?;
-        let media = Media::open(&config.data_dir, media_catalog, config.media, Arc::clone(&live))?;
+        let media = Media::open(&config.data_dir, Arc::clone(&media_catalog), config.media, Arc::clone(&live))?;
         crate::metrics::init();
         let node = NodeId::random().map_err(ServerError::Randomness)?;
-        Ok(Self { config, store, live, accounts, tls, media, node })
+        Ok(Self { config, store, live, accounts, tls, media, media_catalog, node })
     }
 
     /// The URL scheme clients use: `wss` with TLS, else `ws`.
@@ -89,13 +91,25 @@ impl Server {
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, live, accounts, tls, media, node } = self;
+        let Self { config, store, live, accounts, tls, media, media_catalog, node } = self;
         let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
         let (commit, flusher) = commit::spawn_flusher(Arc::clone(&store), Arc::clone(&bus), COMMIT_QUEUE);
         let tracker = TaskTracker::new();
         tracker.spawn(hub::upkeep::run(Arc::clone(&hub), Arc::clone(&bus), shutdown.clone()));
         tracing::debug!(%node, "node id");
+        // The operator's commands reach this server here (admin/listener.rs).
+        match crate::admin::listener::bind(&config.data_dir) {
+            Ok(socket) => {
+                let operator = crate::admin::operator::Operator {
+                    store: Arc::clone(&store),
+                    media: media_catalog,
+                    bus: Some(Arc::clone(&bus)),
+                };
+                tracker.spawn(crate::admin::listener::serve(socket, operator, shutdown.clone()));
+            }
+            Err(err) => tracing::error!(cause = %err, "cannot open the admin socket; `heartlink-server admin` will refuse this data dir while the server runs"),
+        }
         let shared = Arc::new(Shared::new(Parts {
             config,
             store: Arc::clone(&store),

@@ -181,6 +181,7 @@ impl Session {
         };
         let started = Started { handle, outbound, token_hash: auth.token_hash, presence: conn.presence };
         logout::check_token(shared, &started.handle, &started.token_hash).await;
+        crate::admin::bans::check_session(shared, &started.handle).await;
         logout::trim_tokens(shared, &started.handle, &started.token_hash).await;
         Ok((started, established))
     }

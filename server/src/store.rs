@@ -21,8 +21,8 @@ use heartlink_protocol::{RoomId, UserId};
 use std::error::Error as StdError;
 
 pub use records::{
-    AttachmentKindRecord, AttachmentRecord, MemberPosition, MemberRecord, MessageRecord, RoomKindRecord, RoomRecord,
-    TokenRecord, UserRecord, UserSummary,
+    AttachmentKindRecord, AttachmentRecord, BanRecord, MemberPosition, MemberRecord, MessageRecord, RestoreRecord,
+    RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary,
 };
 pub use sled_store::SledStore;
 
@@ -304,4 +304,50 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The health check: writes a fresh value, makes it durable and reads
     /// it back. Costs a flush: the caller bounds how often it runs.
     async fn probe(&self) -> Result<(), StoreError>;
+
+    // ---- The operator (`heartlink-server admin`): account bans, listing,
+    // ---- removing a message, export and import. Every list is read a page
+    // ---- at a time, in key order, after a cursor.
+
+    /// Bans an account (replacing an earlier ban of it). Durable.
+    async fn ban_user(&self, ban: &BanRecord) -> Result<(), StoreError>;
+
+    /// Lifts `user`'s ban; `true` when there was one. Durable.
+    async fn unban_user(&self, user: UserId) -> Result<bool, StoreError>;
+
+    /// `user`'s ban, if one stands.
+    async fn user_ban(&self, user: UserId) -> Result<Option<BanRecord>, StoreError>;
+
+    /// Up to `limit` bans after the one of `after`, in account id order.
+    async fn bans_after(&self, after: Option<UserId>, limit: usize) -> Result<Vec<BanRecord>, StoreError>;
+
+    /// Up to `limit` accounts after `after`, in id order.
+    async fn users_after(&self, after: Option<UserId>, limit: usize) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Up to `limit` rooms after `after`, in id order.
+    async fn rooms_after(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<RoomRecord>, StoreError>;
+
+    /// Up to `limit` tokens after `after`, in hash order, with their hashes.
+    async fn tokens_after(&self, after: Option<TokenHash>, limit: usize) -> Result<Vec<(TokenHash, TokenRecord)>, StoreError>;
+
+    /// Up to `limit` read markers of `room` after the one of `after`, in user id order.
+    async fn reads_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<(UserId, u64)>, StoreError>;
+
+    /// The message `seq` of `room`.
+    async fn message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// Blanks message `seq` of `room`: its body becomes empty, its attachment
+    /// is dropped and it is marked deleted (its seq, sender and time stay).
+    /// Returns the message as it was, `None` when there is no such message.
+    /// Durable.
+    async fn blank_message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// Whether the store holds no account, room or message (an import's target).
+    async fn is_empty(&self) -> Result<bool, StoreError>;
+
+    /// Writes exported records back, as they were (ids, times, seqs), with
+    /// the indexes each needs; a message also gets its idempotency record
+    /// and its attachment's room. Only for an empty store, in export order
+    /// (a room's messages from seq 1 up). Durable.
+    async fn restore(&self, records: Vec<RestoreRecord>) -> Result<(), StoreError>;
 }

@@ -35,9 +35,9 @@ pub fn room(record: &RoomRecord) -> Room {
 
 /// The wire `chat_message` of a stored message.
 pub fn chat_message(room_id: RoomId, message: SeqMessage) -> ChatMessage {
-    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored } } = message;
+    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored, deleted } } = message;
     let attachment = stored.map(|stored| Box::new(self::attachment(*stored)));
-    ChatMessage { room_id, seq, sender: user(sender), body, ts, client_msg_id, attachment, ..ChatMessage::default() }
+    ChatMessage { room_id, seq, sender: user(sender), body, ts, client_msg_id, attachment, deleted, ..ChatMessage::default() }
 }
 
 /// The wire `attachment` of a stored one.
@@ -88,7 +88,7 @@ mod tests {
     fn records_map_to_what_clients_see() {
         let alice = User { id: UserId::random(), username: "Alice".into() };
         let record =
-            MessageRecord { sender: sender(&alice), body: "hi".into(), ts: 9, client_msg_id: "c".into(), attachment: None };
+            MessageRecord { sender: sender(&alice), body: "hi".into(), ts: 9, client_msg_id: "c".into(), attachment: None, deleted: false };
         let room_id = RoomId::random();
         let chat = chat_message(room_id, SeqMessage { seq: 4, record });
         assert_eq!((chat.room_id, chat.seq, chat.sender, chat.body.as_str(), chat.ts), (room_id, 4, alice.clone(), "hi", 9));
@@ -128,6 +128,7 @@ mod tests {
                 ts: u64::MAX,
                 client_msg_id: "c\\1".into(),
                 attachment: attachment.map(Box::new),
+                deleted: seq == 9,
             };
             let message = SeqMessage { seq, record };
             assert_eq!(chat_message_len(&message), wire_len(&chat_message(room, message.clone())), "seq {seq}");

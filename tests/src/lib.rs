@@ -3,6 +3,7 @@
 //! raw JSON, as a third-party client following docs/PROTOCOL.md would.
 
 pub mod abuse;
+pub mod admin_cli;
 pub mod binaries;
 pub mod fault_proxy;
 pub mod media_client;

@@ -24,7 +24,11 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on a fresh data dir with the given extra flags.
     pub fn start(extra_args: &[&str]) -> Self {
-        let data_dir = tempfile::tempdir().expect("temp data dir");
+        Self::start_on(tempfile::tempdir().expect("temp data dir"), extra_args)
+    }
+
+    /// Starts a server on `data_dir` as it is (e.g. one an import filled).
+    pub fn start_on(data_dir: tempfile::TempDir, extra_args: &[&str]) -> Self {
         let extra_args: Vec<String> = extra_args.iter().map(|s| (*s).to_owned()).collect();
         let (child, url, log_path) = spawn(data_dir.path(), "127.0.0.1:0", &extra_args, 0);
         let addr = addr_of(&url);

@@ -113,6 +113,14 @@ impl WsClient {
         }
     }
 
+    /// The next text frame exactly as it arrived (for byte-for-byte comparisons).
+    pub async fn recv_text(&mut self) -> String {
+        match self.next_text().await {
+            Ok(text) => text,
+            Err(closed) => panic!("connection closed while waiting for a frame: {closed:?}"),
+        }
+    }
+
     /// The next JSON frame, skipping WebSocket pings and pongs.
     pub async fn recv(&mut self) -> Value {
         match self.next_frame().await {

@@ -41,6 +41,9 @@ pub enum AuthError {
     /// `resume` with an unknown, revoked or expired token.
     #[error("token is invalid, expired or revoked")]
     BadToken,
+    /// The operator banned the account (`heartlink-server admin ban-user`).
+    #[error("{}", crate::admin::ban_message(.0))]
+    Banned(String),
     /// The store failed (internal: logged with its causes, the client gets `internal`).
     #[error("the account store failed")]
     Store(#[from] StoreError),
@@ -85,6 +88,7 @@ impl AuthError {
             Self::UsernameTaken | Self::UsernameLooksLike => ErrorCode::UsernameTaken,
             Self::RegistrationClosed => ErrorCode::RegistrationClosed,
             Self::BadToken => ErrorCode::Unauthorized,
+            Self::Banned(_) => ErrorCode::Banned,
             Self::Store(_) | Self::Hashing(_) | Self::Live(_) | Self::Randomness(_) | Self::Start(_) => {
                 return ServerMsg::error(ErrorCode::Internal, "internal error");
             }

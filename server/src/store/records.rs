@@ -107,6 +107,39 @@ pub struct MessageRecord {
     /// The attachment as the server described it when the message was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Box<AttachmentRecord>>,
+    /// The message was deleted: its body and attachment were blanked.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// An operator's ban of an account: while it stands, the account cannot
+/// log in or resume, and its connections are closed (4003).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanRecord {
+    pub user_id: UserId,
+    /// The operator's reason, shown to the banned user.
+    pub reason: String,
+    pub banned_at: u64,
+}
+
+/// One record written back by an import (`heartlink-server admin import`)
+/// into an empty store, exactly as it was exported: ids, times and seqs
+/// are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreRecord {
+    /// An account with the keys it is found by (usernames.rs makes them).
+    User { record: UserRecord, canonical: String, lookalikes: Vec<String> },
+    Ban(BanRecord),
+    Token { hash: [u8; 32], record: TokenRecord },
+    Room(RoomRecord),
+    Member { room: RoomId, user: UserId, joined_at: u64 },
+    Read { room: RoomId, user: UserId, seq: u64 },
+    /// A message under its original seq (each room's seqs restored in order, from 1).
+    Message { room: RoomId, seq: u64, record: MessageRecord },
 }
 
 /// What a message's attachment was when it was sent (the media's own

@@ -23,6 +23,7 @@
 //! | `media_usage` | user_id                           | bytes ++ pending (u64s)|
 //! | `media_blobs` | sha256 (hex)                      | references (u64)      |
 //! | `media_rooms` | media_id ++ room_id               | empty                 |
+//! | `user_bans`   | user_id                           | [`BanRecord`] JSON    |
 //!
 //! The media trees implement `media::catalog::MediaCatalog` (`media.rs`).
 //!
@@ -32,6 +33,7 @@
 //! blocking pool.
 
 mod accounts;
+mod compact;
 mod data_dir;
 mod indexes;
 mod keys;
@@ -40,14 +42,15 @@ mod marker;
 mod media;
 mod members;
 mod messages;
+mod operator;
 mod rooms;
 mod sequence;
 mod sweep;
 mod tokens;
 
 use super::{
-    Appended, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
-    PageBudget, RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
+    Appended, BanRecord, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
+    PageBudget, RestoreRecord, RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
 };
 use async_trait::async_trait;
 use heartlink_protocol::{RoomId, UserId};
@@ -87,6 +90,7 @@ struct Trees {
     media_usage: sled::Tree,
     media_blobs: sled::Tree,
     media_rooms: sled::Tree,
+    user_bans: sled::Tree,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -144,6 +148,7 @@ impl SledStore {
             media_usage: tree("media_usage")?,
             media_blobs: tree("media_blobs")?,
             media_rooms: tree("media_rooms")?,
+            user_bans: tree("user_bans")?,
             db,
         };
         indexes::build_missing(&trees)?;
@@ -337,6 +342,72 @@ impl Store for SledStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.probe_blocking()).await?
     }
+
+    // ---- The operator (operator.rs).
+
+    async fn ban_user(&self, ban: &BanRecord) -> Result<(), StoreError> {
+        self.trees.ban_user(ban)?;
+        self.sync().await
+    }
+
+    async fn unban_user(&self, user: UserId) -> Result<bool, StoreError> {
+        let lifted = self.trees.unban_user(user)?;
+        self.sync().await?;
+        Ok(lifted)
+    }
+
+    async fn user_ban(&self, user: UserId) -> Result<Option<BanRecord>, StoreError> {
+        self.trees.user_ban(user)
+    }
+
+    async fn bans_after(&self, after: Option<UserId>, limit: usize) -> Result<Vec<BanRecord>, StoreError> {
+        self.trees.bans_after(after, limit)
+    }
+
+    async fn users_after(&self, after: Option<UserId>, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        self.trees.users_after(after, limit)
+    }
+
+    async fn rooms_after(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<RoomRecord>, StoreError> {
+        self.trees.rooms_after(after, limit)
+    }
+
+    async fn tokens_after(&self, after: Option<TokenHash>, limit: usize) -> Result<Vec<(TokenHash, TokenRecord)>, StoreError> {
+        self.trees.tokens_after(after, limit)
+    }
+
+    async fn reads_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<(UserId, u64)>, StoreError> {
+        self.trees.reads_after(room, after, limit)
+    }
+
+    async fn message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.trees.message(room, seq)
+    }
+
+    async fn blank_message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError> {
+        // One batch of sends at a time: a blanking never races a batch's write.
+        let before = {
+            let _batches_wait = self.counters.append_lock();
+            self.trees.blank_message(room, seq)?
+        };
+        if before.is_some() {
+            self.sync().await?;
+        }
+        Ok(before)
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.trees.holds_nothing())
+    }
+
+    async fn restore(&self, records: Vec<RestoreRecord>) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            store.trees.restore(records)?;
+            store.sync_blocking()
+        })
+        .await?
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -351,7 +422,7 @@ fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>,
 #[cfg(test)]
 fn new_message(room: RoomId, sender: UserId, client_msg_id: &str, ts: u64) -> NewMessage {
     let sender = super::UserSummary { id: sender, username: "alice".into() };
-    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), attachment: None };
+    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), attachment: None, deleted: false };
     NewMessage { room, record }
 }
 

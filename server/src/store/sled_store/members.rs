@@ -8,7 +8,7 @@ use heartlink_protocol::{RoomId, UserId};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-fn member_key(room: RoomId, user: UserId) -> Vec<u8> {
+pub(super) fn member_key(room: RoomId, user: UserId) -> Vec<u8> {
     concat(&[room.as_bytes(), user.as_bytes()])
 }
 
@@ -16,7 +16,7 @@ pub(super) fn order_key(room: RoomId, position: MemberPosition) -> Vec<u8> {
     concat(&[room.as_bytes(), &position.joined_at.to_be_bytes(), position.user.as_bytes()])
 }
 
-fn membership_key(user: UserId, room: RoomId) -> Vec<u8> {
+pub(super) fn membership_key(user: UserId, room: RoomId) -> Vec<u8> {
     concat(&[user.as_bytes(), room.as_bytes()])
 }
 

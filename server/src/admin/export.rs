@@ -1,0 +1,187 @@
+//! The export format: the whole store as JSON Lines, one record per line,
+//! in an order an import can check as it reads (everything a line refers
+//! to comes before it):
+//!
+//! ```text
+//! {"kind":"header","format":1,"exported_at":…,"server_version":"…","tokens":false}
+//! {"kind":"user","user":{…}}             every account, password hash included
+//! {"kind":"ban","ban":{…}}               standing account bans
+//! {"kind":"token","hash":"<hex>","token":{…}}   only with --tokens
+//! {"kind":"room","room":{…}}             then that room's
+//! {"kind":"member","room_id":…,"user_id":…,"joined_at":…}
+//! {"kind":"read","room_id":…,"user_id":…,"seq":…}
+//! {"kind":"message","room_id":…,"seq":…,"message":{…}}   from seq 1 up
+//! {"kind":"upload","upload":{…}}         completed uploads' metadata
+//! {"kind":"end","lines":N}               N lines came before it
+//! ```
+//!
+//! Records are the store's own (`store/records.rs`), so the file holds what
+//! the store holds. The `end` line lets an import tell a complete file from
+//! a cut one. The media bytes themselves are files (`media/blobs/`), copied
+//! beside the export, not in it.
+//!
+//! From a running server an export is read while the server writes: each
+//! record is whole, but the file is not one instant. Accounts made after
+//! the accounts were written are left out, and so are their tokens,
+//! memberships and read markers (their messages are kept).
+
+use super::operator::Operator;
+use crate::clock::now_ms;
+use crate::media::catalog::UploadRecord;
+use crate::store::{BanRecord, MemberPosition, MessageRecord, PageBudget, RoomRecord, StoreError, TokenRecord, UserRecord};
+use heartlink_protocol::{RoomId, UserId};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// The export format's version.
+pub const FORMAT: u32 = 1;
+/// Records read from the store per call.
+const PAGE: usize = 500;
+
+/// One line of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExportLine {
+    Header { format: u32, exported_at: u64, server_version: String, tokens: bool },
+    User { user: UserRecord },
+    Ban { ban: BanRecord },
+    /// `hash` is the SHA-256 of the token, in hex (tokens are never stored).
+    Token { hash: String, token: TokenRecord },
+    Room { room: RoomRecord },
+    Member { room_id: RoomId, user_id: UserId, joined_at: u64 },
+    Read { room_id: RoomId, user_id: UserId, seq: u64 },
+    Message { room_id: RoomId, seq: u64, message: MessageRecord },
+    Upload { upload: UploadRecord },
+    End { lines: u64 },
+}
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("reading the store failed")]
+    Store(#[from] StoreError),
+    #[error("writing the export failed")]
+    Write(#[from] std::io::Error),
+    #[error("a record could not be encoded")]
+    Encode(#[from] serde_json::Error),
+    #[error("the media catalog task failed")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Writes lines, counting them.
+struct Lines<'a, W> {
+    out: &'a mut W,
+    written: u64,
+}
+
+impl<W: AsyncWrite + Unpin> Lines<'_, W> {
+    async fn put(&mut self, line: &ExportLine) -> Result<(), ExportError> {
+        let mut bytes = serde_json::to_vec(line)?;
+        bytes.push(b'\n');
+        self.out.write_all(&bytes).await?;
+        self.written += 1;
+        Ok(())
+    }
+}
+
+/// Writes the whole store to `out`; returns the number of lines (the `end` line included).
+pub async fn export<W: AsyncWrite + Unpin>(operator: &Operator, tokens: bool, out: &mut W) -> Result<u64, ExportError> {
+    let store = operator.store.as_ref();
+    let mut lines = Lines { out, written: 0 };
+    let header = ExportLine::Header { format: FORMAT, exported_at: now_ms(), server_version: env!("CARGO_PKG_VERSION").to_owned(), tokens };
+    lines.put(&header).await?;
+
+    let mut users = HashSet::new();
+    let mut after = None;
+    loop {
+        let page = store.users_after(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for user in page {
+            users.insert(user.id);
+            lines.put(&ExportLine::User { user }).await?;
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = store.bans_after(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.user_id);
+        for ban in page.into_iter().filter(|ban| users.contains(&ban.user_id)) {
+            lines.put(&ExportLine::Ban { ban }).await?;
+        }
+    }
+    if tokens {
+        let mut after = None;
+        loop {
+            let page = store.tokens_after(after, PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(*last);
+            for (hash, token) in page.into_iter().filter(|(_, token)| users.contains(&token.user_id)) {
+                lines.put(&ExportLine::Token { hash: hex::encode(hash), token }).await?;
+            }
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = store.rooms_after(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for room in page {
+            export_room(operator, room, &users, &mut lines).await?;
+        }
+    }
+    let catalog = std::sync::Arc::clone(&operator.media);
+    let uploads = tokio::task::spawn_blocking(move || catalog.uploads()).await??;
+    for upload in uploads.into_iter().filter(|upload| upload.completed.is_some()) {
+        lines.put(&ExportLine::Upload { upload }).await?;
+    }
+    let count = lines.written;
+    lines.put(&ExportLine::End { lines: count }).await?;
+    lines.out.flush().await?;
+    Ok(lines.written)
+}
+
+/// A room, its members and read markers (of exported accounts) and its messages.
+async fn export_room<W: AsyncWrite + Unpin>(
+    operator: &Operator,
+    room: RoomRecord,
+    users: &HashSet<UserId>,
+    lines: &mut Lines<'_, W>,
+) -> Result<(), ExportError> {
+    let store = operator.store.as_ref();
+    let room_id = room.id;
+    lines.put(&ExportLine::Room { room }).await?;
+    let mut after: Option<MemberPosition> = None;
+    loop {
+        let page = store.member_page(room_id, after, PAGE).await?;
+        for member in page.members.into_iter().filter(|member| users.contains(&member.user.id)) {
+            lines.put(&ExportLine::Member { room_id, user_id: member.user.id, joined_at: member.joined_at }).await?;
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = store.reads_after(room_id, after, PAGE).await?;
+        let Some((last, _)) = page.last() else { break };
+        after = Some(*last);
+        for (user_id, seq) in page.into_iter().filter(|(user, _)| users.contains(user)) {
+            lines.put(&ExportLine::Read { room_id, user_id, seq }).await?;
+        }
+    }
+    let upto = store.last_seq(room_id).await?;
+    let mut since = 0;
+    while since < upto {
+        let page = store.page_after(room_id, since, upto, PageBudget::count(PAGE as u32)).await?;
+        let Some(last) = page.messages.last() else { break };
+        since = last.seq;
+        for message in page.messages {
+            lines.put(&ExportLine::Message { room_id, seq: message.seq, message: message.record }).await?;
+        }
+    }
+    Ok(())
+}

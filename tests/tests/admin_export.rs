@@ -1,0 +1,216 @@
+//! `admin export` and `admin import`: a restored data dir serves the same
+//! history byte for byte (attachments included, with the blobs copied
+//! beside the export); import refuses a data dir that is not empty and a
+//! file with a bad line, and changes nothing; `admin delete-message` blanks
+//! the stored body.
+
+use heartlink_tests::admin_cli::admin;
+use heartlink_tests::media_client::{media_id, random_bytes};
+use heartlink_tests::{MediaClient, PASSWORD, TestServer, WsClient};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// Every `history` reply of `rooms` to alice on a fresh connection, exactly as the server sent it.
+async fn histories(url: &str, rooms: &[Value]) -> Vec<String> {
+    let (mut client, _) = WsClient::login(url, "alice", PASSWORD).await;
+    for room in rooms {
+        client.join(room).await;
+    }
+    client.sync().await;
+    let mut replies = Vec::new();
+    for (n, room) in rooms.iter().enumerate() {
+        for before in [None, Some(3)] {
+            let mut request = json!({"type": "history", "room_id": room, "limit": 100, "ref": format!("h{n}")});
+            if let Some(seq) = before {
+                request["before_seq"] = json!(seq);
+            }
+            client.send(request).await;
+            let reply = client.recv_text().await;
+            assert!(reply.contains(r#""type":"history""#), "{reply}");
+            replies.push(reply);
+        }
+    }
+    replies
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test]
+async fn export_then_import_into_a_fresh_dir_serves_the_same_history() {
+    let server = TestServer::start(&[]);
+    let (mut alice, established) = WsClient::register(&server.url, "alice").await;
+    let alice_token = established["token"].as_str().expect("token").to_owned();
+    let (mut bob, _) = WsClient::register(&server.url, "Bob").await;
+    let group = alice.create_room("book club ☕").await["id"].clone();
+    alice.join(&group).await;
+    bob.join(&group).await;
+    alice.sync().await;
+    alice.post(&group, "a1", "first 👋").await;
+    bob.sync().await;
+    bob.post(&group, "b1", "multi\nline\tand \"quotes\"").await;
+    alice.sync().await;
+    let picture = random_bytes(5_000, 7);
+    let location = MediaClient::new(&server.addr).upload(&alice_token, &picture, "notes.bin", 4096).await;
+    let media = media_id(&location);
+    let with_file = json!({"type": "send", "room_id": group, "client_msg_id": "a2", "body": "the notes", "attachment": {"media_id": media}});
+    alice.send(with_file).await;
+    alice.recv_until("ack").await;
+    alice.post(&group, "a3", "last").await;
+    bob.sync().await;
+    alice.send(json!({"type": "read", "room_id": group, "seq": 4})).await;
+    alice.send(json!({"type": "match"})).await;
+    bob.send(json!({"type": "match"})).await;
+    let pair = bob.recv_until("matched").await.0["room"]["id"].clone();
+    alice.recv_until("matched").await;
+    bob.sync().await;
+    bob.join(&pair).await;
+    bob.post(&pair, "p1", "hi stranger").await;
+    let rooms = vec![group.clone(), pair.clone()];
+    let before = histories(&server.url, &rooms).await;
+    assert!(before[0].contains("first 👋") && before[0].contains(r#""name":"notes.bin""#), "{}", before[0]);
+    assert!(before[2].contains("hi stranger"), "{}", before[2]);
+    drop((alice, bob));
+
+    // Exported from the running server, through its socket.
+    let work = tempfile::tempdir().expect("temp dir");
+    let export = work.path().join("backup.jsonl");
+    let out = export.to_string_lossy().to_string();
+    admin(server.data_dir(), &["export", "--output", &out, "--tokens"]).ok();
+    let text = std::fs::read_to_string(&export).expect("the export");
+    assert!(text.starts_with(r#"{"kind":"header","format":1"#), "{text}");
+    assert!(text.lines().last().is_some_and(|line| line.starts_with(r#"{"kind":"end","lines":"#)));
+    assert!(text.contains("$argon2id$"), "password hashes are exported");
+    assert!(!work.path().join("backup.jsonl.partial").exists());
+
+    let target = tempfile::tempdir().expect("import target");
+    let imported = admin(target.path(), &["import", &out]).ok();
+    assert!(imported.contains("imported 2 users, 2 rooms, 5 messages and 1 uploads"), "{imported}");
+    // The media bytes are files, copied beside the export.
+    copy_dir(&server.data_dir().join("media/blobs"), &target.path().join("media/blobs"));
+    let target_path = target.path().to_path_buf();
+    let restored = TestServer::start_on(target, &[]);
+    assert_eq!(restored.data_dir(), target_path);
+
+    let after = histories(&restored.url, &rooms).await;
+    assert_eq!(after, before, "the restored server's history replies are the same bytes");
+    let (_resumed, _) = WsClient::resume(&restored.url, &alice_token).await;
+    let downloaded = MediaClient::new(&restored.addr).download(Some(&alice_token), &media, &[]).await;
+    assert_eq!(downloaded.status(), 200);
+    assert_eq!(downloaded.bytes().await.expect("body").as_ref(), picture.as_slice());
+    // New messages go on after the restored ones.
+    let (mut alice, _) = WsClient::login(&restored.url, "alice", PASSWORD).await;
+    alice.join(&group).await;
+    assert_eq!(alice.post(&group, "a4", "after the restore").await["seq"], 5);
+}
+
+#[tokio::test]
+async fn import_refuses_a_non_empty_dir_and_a_bad_line_and_changes_nothing() {
+    let mut server = TestServer::start(&[]);
+    let (mut alice, _) = WsClient::register(&server.url, "alice").await;
+    let room = alice.create_room("r").await["id"].clone();
+    alice.join(&room).await;
+    alice.post(&room, "c1", "one").await;
+    alice.post(&room, "c2", "two").await;
+    assert!(server.terminate().success());
+    let work = tempfile::tempdir().expect("temp dir");
+    let good = work.path().join("good.jsonl");
+    let good_path = good.to_string_lossy().to_string();
+    admin(server.data_dir(), &["export", "-o", &good_path]).ok();
+    let text = std::fs::read_to_string(&good).expect("export");
+
+    // Into the data dir it came from: not empty.
+    let before = admin(server.data_dir(), &["users"]).ok();
+    let refused = admin(server.data_dir(), &["import", &good_path]).failed(6);
+    assert!(refused.contains("is not empty"), "{refused}");
+    assert_eq!(admin(server.data_dir(), &["users"]).ok(), before);
+
+    let lines: Vec<&str> = text.lines().collect();
+    let variants: Vec<(&str, String, &str)> = vec![
+        ("garbage", with_line(&lines, 2, "this is not json"), ":3: not an export record"),
+        ("seq gap", lines.iter().filter(|line| !line.contains(r#""client_msg_id":"c1""#)).map(|l| format!("{l}\n")).collect::<String>(), "seqs follow each other"),
+        ("cut short", lines[..lines.len() - 1].iter().map(|l| format!("{l}\n")).collect(), "cut short"),
+        ("unknown field", with_line(&lines, 1, &lines[1].replacen('{', r#"{"extra":1,"#, 1)), ":2: not an export record"),
+    ];
+    for (what, content, expected) in variants {
+        let file = work.path().join(format!("{}.jsonl", what.replace(' ', "-")));
+        std::fs::write(&file, content).expect("write");
+        let target = work.path().join(format!("target-{}", what.replace(' ', "-")));
+        let stderr = admin(&target, &["import", &file.to_string_lossy()]).failed(6);
+        assert!(stderr.contains(expected) && stderr.contains("nothing was imported"), "{what}: {stderr}");
+        assert!(!target.exists(), "{what}: the target was not created");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(work.path()).expect("ls").filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert!(!leftovers.iter().any(|name| name.to_string_lossy().contains(".import-")), "{leftovers:?}");
+}
+
+fn with_line(lines: &[&str], index: usize, replacement: &str) -> String {
+    lines.iter().enumerate().map(|(n, line)| format!("{}\n", if n == index { replacement } else { line })).collect()
+}
+
+fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(grep_dir(&path, needle));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            if bytes.windows(needle.len()).any(|window| window == needle) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn delete_message_blanks_the_stored_body() {
+    let mut server = TestServer::start(&[]);
+    let (mut alice, _) = WsClient::register(&server.url, "alice").await;
+    let room = alice.create_room("r").await;
+    let room_id = room["id"].as_str().expect("id").to_owned();
+    alice.join(&room["id"]).await;
+    alice.post(&room["id"], "c1", "keep this one").await;
+    alice.post(&room["id"], "c2", "secret-4b1d-deleted-live").await;
+    alice.post(&room["id"], "c3", "secret-9e2a-deleted-offline").await;
+
+    // With the server running: blanked at once for every reader.
+    let deleted = admin(server.data_dir(), &["delete-message", &room_id, "2"]).ok();
+    assert!(deleted.contains("message 2 of room") && deleted.contains("next `admin compact`"), "{deleted}");
+    let history = alice.request(json!({"type": "history", "room_id": room["id"]}), "history").await;
+    let messages = history["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 3, "the seq stays: {history}");
+    assert_eq!((&messages[1]["body"], &messages[1]["deleted"]), (&json!(""), &json!(true)), "{history}");
+    assert_eq!(messages[0]["body"], "keep this one");
+    let again = admin(server.data_dir(), &["delete-message", &room_id, "2"]).ok();
+    assert!(again.contains("was already deleted"), "{again}");
+    drop(alice);
+    assert!(server.terminate().success());
+
+    // On the stopped data dir: blanked, and the old bytes rewritten away at once.
+    let offline = admin(server.data_dir(), &["delete-message", &room_id, "3"]).ok();
+    assert!(offline.contains("gone from the disk"), "{offline}");
+    assert_eq!(grep_dir(server.data_dir(), b"secret-9e2a-deleted-offline"), Vec::<String>::new());
+    assert_eq!(grep_dir(server.data_dir(), b"secret-4b1d-deleted-live"), Vec::<String>::new(), "compacted with it");
+    assert!(!grep_dir(server.data_dir(), b"keep this one").is_empty(), "the grep does see stored bodies");
+    let compacted = admin(server.data_dir(), &["compact"]).ok();
+    assert!(compacted.starts_with("compacted"), "{compacted}");
+
+    server.restart(false);
+    let (mut alice, _) = WsClient::login(&server.url, "alice", PASSWORD).await;
+    alice.join(&room["id"]).await;
+    let history = alice.request(json!({"type": "history", "room_id": room["id"]}), "history").await;
+    let bodies: Vec<(&Value, &Value)> = history["messages"].as_array().expect("messages").iter().map(|m| (&m["body"], &m["deleted"])).collect();
+    assert_eq!(bodies, [(&json!("keep this one"), &Value::Null), (&json!(""), &json!(true)), (&json!(""), &json!(true))]);
+    assert_eq!(alice.post(&room["id"], "c4", "after").await["seq"], 4, "seqs go on after a compaction");
+}
