@@ -24,6 +24,9 @@
 //! | `media_blobs` | sha256 (hex)                      | references (u64)      |
 //! | `media_rooms` | media_id ++ room_id               | empty                 |
 //!
+//! Stranger matching and moderation keep `pairs`, `blocks`, `reports` and
+//! `room_bans` (`moderation.rs`, which lists their keys).
+//!
 //! The media trees implement `media::catalog::MediaCatalog` (`media.rs`).
 //!
 //! sled's calls are synchronous. Reads and small writes are served from its
@@ -40,13 +43,14 @@ mod marker;
 mod media;
 mod members;
 mod messages;
+mod moderation;
 mod rooms;
 mod sequence;
 mod sweep;
 mod tokens;
 
 use super::{
-    Appended, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
+    Appended, BlockOutcome, BlockRecord, PairRecord, ReportRecord, RoomBanRecord, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
     PageBudget, RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
 };
 use async_trait::async_trait;
@@ -87,6 +91,8 @@ struct Trees {
     media_usage: sled::Tree,
     media_blobs: sled::Tree,
     media_rooms: sled::Tree,
+    /// Pairs, blocks, reports, room bans (`moderation.rs`).
+    moderation: moderation::ModerationTrees,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -144,6 +150,7 @@ impl SledStore {
             media_usage: tree("media_usage")?,
             media_blobs: tree("media_blobs")?,
             media_rooms: tree("media_rooms")?,
+            moderation: moderation::ModerationTrees::open(&db)?,
             db,
         };
         indexes::build_missing(&trees)?;
@@ -327,6 +334,76 @@ impl Store for SledStore {
 
     async fn prune_dedup(&self, cutoff_ms: u64) -> Result<usize, StoreError> {
         self.sweep(move |store, from, max| store.trees.prune_dedup(cutoff_ms, from, max)).await
+    }
+
+    // ---- Stranger matching and moderation (`sled_store/moderation.rs`).
+
+    async fn create_pair_room(&self, room: &RoomRecord, pair: &PairRecord, now: u64) -> Result<(), StoreError> {
+        // The pair record first: one without its room is never read.
+        self.trees.moderation.put_pair(pair)?;
+        self.trees.create_room(room, &[pair.members[0].user.id, pair.members[1].user.id], now)?;
+        self.sync().await
+    }
+
+    async fn pair(&self, room: RoomId) -> Result<Option<PairRecord>, StoreError> {
+        self.trees.moderation.pair(room)
+    }
+
+    async fn reveal_pair(&self, room: RoomId, user: UserId) -> Result<Option<(PairRecord, bool)>, StoreError> {
+        let revealed = self.trees.moderation.reveal(room, user)?;
+        self.sync().await?;
+        Ok(revealed)
+    }
+
+    async fn end_pair(&self, room: RoomId, by: UserId, now: u64) -> Result<Option<(PairRecord, bool)>, StoreError> {
+        let ended = self.trees.moderation.end(room, by, now)?;
+        self.sync().await?;
+        Ok(ended)
+    }
+
+    async fn block_user(&self, blocker: UserId, block: &BlockRecord, cap: usize) -> Result<BlockOutcome, StoreError> {
+        let outcome = self.trees.moderation.block(blocker, block, cap)?;
+        self.sync().await?;
+        Ok(outcome)
+    }
+
+    async fn unblock_user(&self, blocker: UserId, id: UserId) -> Result<Option<BlockRecord>, StoreError> {
+        let removed = self.trees.moderation.unblock(blocker, id)?;
+        self.sync().await?;
+        Ok(removed)
+    }
+
+    async fn blocks_of(&self, blocker: UserId) -> Result<Vec<BlockRecord>, StoreError> {
+        self.trees.moderation.blocks_of(blocker)
+    }
+
+    async fn add_report(&self, report: &ReportRecord) -> Result<(), StoreError> {
+        self.trees.moderation.add_report(report)?;
+        self.sync().await
+    }
+
+    async fn reports_open(&self) -> Result<Vec<ReportRecord>, StoreError> {
+        self.trees.moderation.reports_open()
+    }
+
+    async fn report(&self, id: uuid::Uuid) -> Result<Option<ReportRecord>, StoreError> {
+        self.trees.moderation.report(id)
+    }
+
+    async fn ban_from_room(&self, room: RoomId, ban: &RoomBanRecord) -> Result<bool, StoreError> {
+        let banned = self.trees.moderation.ban(room, ban)?;
+        self.sync().await?;
+        Ok(banned)
+    }
+
+    async fn unban_from_room(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+        let lifted = self.trees.moderation.unban(room, user)?;
+        self.sync().await?;
+        Ok(lifted)
+    }
+
+    async fn is_banned_from(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+        self.trees.moderation.is_banned(room, user)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
