@@ -64,6 +64,7 @@ fn group_room() -> Room {
         kind: RoomKind::Group,
         created_by: Some(ALICE_ID.parse::<UserId>().unwrap()),
         created_at: 1_700_000_000_123,
+        ended: false,
     }
 }
 

@@ -98,7 +98,7 @@ impl RoomView {
     /// A room known only by id until its `joined` reply arrives.
     pub fn placeholder(id: RoomId) -> Self {
         let short: String = id.to_string().chars().take(8).collect();
-        let room = Room { id, name: short, kind: RoomKind::Group, created_by: None, created_at: 0 };
+        let room = Room { id, name: short, kind: RoomKind::Group, created_by: None, created_at: 0, ended: false };
         Self::new(room)
     }
 
