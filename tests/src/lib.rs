@@ -5,6 +5,7 @@
 pub mod abuse;
 pub mod binaries;
 pub mod fault_proxy;
+pub mod matching;
 pub mod media_client;
 pub mod reconnecting_client;
 pub mod requests;
