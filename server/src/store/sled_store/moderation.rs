@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(store.unblock_user(alice.id, block.shown.id).await.unwrap().map(|b| b.user.id), Some(bob.id));
         assert_eq!(store.unblock_user(alice.id, carol.user.id).await.unwrap().map(|b| b.user.id), Some(carol.user.id));
         assert!(store.blocks_of(alice.id).await.unwrap().is_empty());
-        assert_eq!(store.reports_open().await.unwrap(), [report.clone()]);
+        assert_eq!(store.reports_open().await.unwrap(), std::slice::from_ref(&report));
         assert_eq!(store.report(report.id).await.unwrap(), Some(report));
         assert!(store.is_banned_from(group, bob.id).await.unwrap());
         assert!(store.unban_from_room(group, bob.id).await.unwrap());
