@@ -110,9 +110,12 @@ pub fn apply<'a>(msg: &mut ServerMsg, view_of: impl Fn(RoomId) -> Option<&'a Pai
                 apply_room(room, view);
             }
         }
-        ServerMsg::Joined { room, members, messages, reads, .. } => {
+        ServerMsg::Joined { room, members, messages, reads, members_cursor, .. } => {
             if let Some(view) = view_of(room.id) {
                 apply_room(room, view);
+                // A member cursor holds a member's account id; a pair room's
+                // two members always fit one page (`listing.rs`).
+                *members_cursor = None;
                 apply_members(members, view);
                 apply_messages(messages, view);
                 reads.iter_mut().for_each(|ReadMarker { user, .. }| apply_user(user, view));
@@ -147,8 +150,9 @@ pub fn apply<'a>(msg: &mut ServerMsg, view_of: impl Fn(RoomId) -> Option<&'a Pai
                 apply_messages(messages, view);
             }
         }
-        ServerMsg::Members { room_id, members, .. } => {
+        ServerMsg::Members { room_id, members, has_more, cursor } => {
             if let Some(view) = view_of(*room_id) {
+                (*has_more, *cursor) = (false, None);
                 apply_members(members, view);
             }
         }
