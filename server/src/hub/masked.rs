@@ -91,3 +91,52 @@ impl Hub {
         rooms.into_iter().filter_map(|room| Some((room, Arc::clone(state.rooms.get(&room)?.mask.as_ref()?)))).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{Fixture, message};
+    use crate::bus::{Deliver, MessageBatch, RoomEvent};
+    use crate::disguise::PairMask;
+    use crate::store::{PairMemberRecord, PairRecord, UserSummary};
+    use heartlink_protocol::{RoomId, User, UserId};
+
+    fn member(user: &User, alias: &str) -> PairMemberRecord {
+        let user = UserSummary { id: user.id, username: user.username.clone() };
+        PairMemberRecord { user, alias: UserSummary { id: UserId::random(), username: alias.into() }, revealed: false }
+    }
+
+    #[tokio::test]
+    async fn each_user_of_a_pair_room_gets_its_frames_with_the_other_under_the_alias() {
+        let fixture = Fixture::new();
+        let (alice, bob) = (fixture.connect("alice").await, fixture.connect("bob").await);
+        let (alice_user, bob_user) = (alice.handle.user.clone(), bob.handle.user.clone());
+        let room = RoomId::random();
+        let mut pair = PairRecord { room, members: [member(&alice_user, "quiet-otter"), member(&bob_user, "brave-fox")], ended: None };
+        for conn in [&alice, &bob] {
+            fixture.hub.join_masked(conn.handle.id, room, PairMask::new(&pair)).await.unwrap();
+        }
+        let mut from_alice = message(room, 1);
+        from_alice.sender = alice_user.clone();
+        fixture.hub.deliver_messages(MessageBatch { messages: vec![from_alice.clone()], replies: Vec::new() });
+        fixture.hub.deliver_room(room, &RoomEvent::Typing { user: bob_user.clone(), active: true });
+        fixture.hub.deliver_presence(&bob_user, false, &[room]);
+
+        let alice_sees = alice.frames();
+        assert_eq!(alice_sees[0]["sender"]["username"], "alice", "herself as she is");
+        assert_eq!((&alice_sees[1]["type"], &alice_sees[1]["user"]["username"]), (&"typing".into(), &"brave-fox".into()));
+        assert_eq!((&alice_sees[2]["type"], &alice_sees[2]["room_id"]), (&"presence".into(), &room.to_string().into()));
+        assert_eq!(alice_sees[2]["user"]["username"], "brave-fox");
+        let bob_sees = bob.frames();
+        assert_eq!(bob_sees.len(), 1, "{bob_sees:?}");
+        assert_eq!(bob_sees[0]["sender"]["username"], "quiet-otter");
+        assert_ne!(bob_sees[0]["sender"]["id"], alice_user.id.to_string().as_str());
+
+        // Both revealed: the bus brings the new mask, and the real names go out.
+        pair.members.iter_mut().for_each(|member| member.revealed = true);
+        fixture.hub.deliver_room(room, &RoomEvent::PairChanged { mask: PairMask::new(&pair) });
+        from_alice.seq = 2;
+        fixture.hub.deliver_messages(MessageBatch { messages: vec![from_alice], replies: Vec::new() });
+        assert_eq!(bob.frames()[0]["sender"]["username"], "alice");
+        assert!(fixture.hub.pair_view(room, bob_user.id).is_some_and(|view| view.shown == alice_user));
+    }
+}
