@@ -104,6 +104,7 @@ impl RoomView {
 
     pub fn new(room: Room) -> Self {
         Self {
+            ended: room.ended,
             room,
             messages: BTreeMap::new(),
             relations: BTreeMap::new(),
@@ -120,7 +121,6 @@ impl RoomView {
             read_seq: 0,
             since_left: None,
             selected: None,
-            ended: false,
             revealed: None,
             banned: Vec::new(),
             has_older: false,
