@@ -196,6 +196,13 @@ impl SledStore {
         }
     }
 
+    /// The outcome of a change, once it is durable.
+    async fn durable<T>(&self, changed: Result<T, StoreError>) -> Result<T, StoreError> {
+        let changed = changed?;
+        self.sync().await?;
+        Ok(changed)
+    }
+
     fn sync_blocking(&self) -> Result<(), StoreError> {
         let written = self.counters.written_not_durable();
         self.trees.db.flush()?;
@@ -350,27 +357,19 @@ impl Store for SledStore {
     }
 
     async fn reveal_pair(&self, room: RoomId, user: UserId) -> Result<Option<(PairRecord, bool)>, StoreError> {
-        let revealed = self.trees.moderation.reveal(room, user)?;
-        self.sync().await?;
-        Ok(revealed)
+        self.durable(self.trees.moderation.reveal(room, user)).await
     }
 
     async fn end_pair(&self, room: RoomId, by: UserId, now: u64) -> Result<Option<(PairRecord, bool)>, StoreError> {
-        let ended = self.trees.moderation.end(room, by, now)?;
-        self.sync().await?;
-        Ok(ended)
+        self.durable(self.trees.moderation.end(room, by, now)).await
     }
 
     async fn block_user(&self, blocker: UserId, block: &BlockRecord, cap: usize) -> Result<BlockOutcome, StoreError> {
-        let outcome = self.trees.moderation.block(blocker, block, cap)?;
-        self.sync().await?;
-        Ok(outcome)
+        self.durable(self.trees.moderation.block(blocker, block, cap)).await
     }
 
     async fn unblock_user(&self, blocker: UserId, id: UserId) -> Result<Option<BlockRecord>, StoreError> {
-        let removed = self.trees.moderation.unblock(blocker, id)?;
-        self.sync().await?;
-        Ok(removed)
+        self.durable(self.trees.moderation.unblock(blocker, id)).await
     }
 
     async fn blocks_of(&self, blocker: UserId) -> Result<Vec<BlockRecord>, StoreError> {
@@ -391,15 +390,11 @@ impl Store for SledStore {
     }
 
     async fn ban_from_room(&self, room: RoomId, ban: &RoomBanRecord) -> Result<bool, StoreError> {
-        let banned = self.trees.moderation.ban(room, ban)?;
-        self.sync().await?;
-        Ok(banned)
+        self.durable(self.trees.moderation.ban(room, ban)).await
     }
 
     async fn unban_from_room(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
-        let lifted = self.trees.moderation.unban(room, user)?;
-        self.sync().await?;
-        Ok(lifted)
+        self.durable(self.trees.moderation.unban(room, user)).await
     }
 
     async fn is_banned_from(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
