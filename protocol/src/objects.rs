@@ -39,6 +39,10 @@ pub struct Room {
     pub created_by: Option<UserId>,
     /// Unix epoch milliseconds.
     pub created_at: u64,
+    /// Since wave 2 (extension, docs/PROTOCOL.md): a pair room whose chat
+    /// ended — read-only, its history kept.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ended: bool,
 }
 
 /// Since wave 2: presence beyond online/offline.

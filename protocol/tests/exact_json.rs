@@ -64,6 +64,7 @@ fn group_room() -> Room {
         kind: RoomKind::Group,
         created_by: Some(ALICE_ID.parse::<UserId>().unwrap()),
         created_at: 1_700_000_000_123,
+        ended: false,
     }
 }
 
@@ -113,6 +114,10 @@ mod objects {
         let pair = Room { name: "quiet-otter".to_owned(), kind: RoomKind::Pair, created_by: None, ..group_room() };
         let literal = format!(r#"{{"id":"{ROOM_ID}","name":"quiet-otter","kind":"pair","created_at":1700000000123}}"#);
         object_case(&literal, &pair);
+        // Extension: an ended stranger chat says so; `ended` is absent while it is on.
+        let ended = Room { ended: true, ..pair };
+        let literal = format!(r#"{{"id":"{ROOM_ID}","name":"quiet-otter","kind":"pair","created_at":1700000000123,"ended":true}}"#);
+        object_case(&literal, &ended);
     }
 
     #[test]

@@ -25,10 +25,11 @@
 
 pub mod local;
 
+use crate::disguise::PairMask;
 use crate::node::ConnId;
 use crate::store::TokenHash;
 use async_trait::async_trait;
-use heartlink_protocol::{ChatMessage, Room, RoomId, User, UserId};
+use heartlink_protocol::{ChatMessage, LeaveReason, Room, RoomId, ServerMsg, User, UserId};
 use std::borrow::Cow;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -72,6 +73,13 @@ pub enum RoomEvent {
     Typing { user: User, active: bool },
     /// `user` read up to `seq` on connection `from`; for every other connection.
     ReadReceipt { user: User, seq: u64, from: ConnId },
+    /// The room's creator removed `user` (kick or ban): every joined
+    /// connection, the user's own included, gets `user_left{reason}`, and
+    /// the user's connections stop receiving the room.
+    Removed { user: User, reason: LeaveReason },
+    /// A pair room's anonymity or end changed (a reveal, an end): hubs
+    /// deliver the room with this mask from now on. No frame of its own.
+    PairChanged { mask: PairMask },
 }
 
 /// Something for every connection of one user.
@@ -86,6 +94,12 @@ pub enum UserEvent {
     Matched { conn: ConnId, room: Room },
     /// The match `conn` was waiting for could not be stored; it may ask again.
     MatchFailed { conn: ConnId },
+    /// The wait of `conn` for a match ran out (`match_expired`).
+    MatchExpired { conn: ConnId },
+    /// A frame for every connection of the user but `except` (which got it
+    /// as its reply), already as that user sees it (see `disguise`):
+    /// `revealed`, `match_ended`.
+    Frame { msg: Box<ServerMsg>, except: Option<ConnId> },
 }
 
 /// The publishing side of the bus.

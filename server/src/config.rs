@@ -98,6 +98,14 @@ pub struct Config {
     pub rooms_per_hour: u32,
     /// Pair rooms (matches) a user may enter per rolling hour; 0 = unlimited.
     pub pair_rooms_per_hour: u32,
+    /// `match` requests per second per user (burst twice that); 0 = unlimited.
+    pub match_rate: u32,
+    /// How long a `match` waits before `match_expired`.
+    pub match_wait: Duration,
+    /// Users one user may block; 0 = unlimited.
+    pub blocks_per_user: usize,
+    /// Reports one user may file per rolling hour; 0 = unlimited.
+    pub reports_per_hour: u32,
     /// Rooms a user may be a member of at once; 0 = unlimited.
     pub memberships_per_user: usize,
     /// How long a send's idempotency record is kept: a retry within it gets
@@ -141,6 +149,10 @@ impl Config {
             tokens_per_user: 20,
             rooms_per_hour: 30,
             pair_rooms_per_hour: 30,
+            match_rate: 1,
+            match_wait: Duration::from_secs(600),
+            blocks_per_user: 1000,
+            reports_per_hour: 20,
             memberships_per_user: 1000,
             // As long as an unused token lives: a client away for less than
             // that resends its unacknowledged messages exactly once.

@@ -15,6 +15,7 @@
 mod delivery;
 mod events;
 mod join;
+mod masked;
 mod outbox;
 mod typing;
 pub mod upkeep;
@@ -108,6 +109,8 @@ struct RoomEntry {
     held: BTreeMap<u64, Held>,
     /// Since when the first gap below `held` has been open.
     gap_since: Option<tokio::time::Instant>,
+    /// A pair room's anonymity: set by its first joiner here (`masked.rs`).
+    mask: Option<Arc<crate::disguise::PairMask>>,
 }
 
 /// A connection's first live seq while its join is still finding the cut:

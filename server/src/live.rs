@@ -12,6 +12,9 @@
 //! the hub and the session, on the connection's node.
 
 pub mod local;
+mod match_queue;
+
+pub use match_queue::REMATCH_AFTER;
 
 use crate::address::AddressKey;
 use crate::node::ConnId;
@@ -37,6 +40,10 @@ pub enum Admission {
 pub struct MatchTicket {
     pub conn: ConnId,
     pub user: User,
+    /// The rendezvous code (4–8 digits); `None` for the random queue.
+    pub code: Option<String>,
+    /// The users this one blocked: never paired with them.
+    pub avoid: Vec<UserId>,
 }
 
 /// What a `match` request led to.
@@ -58,6 +65,8 @@ pub enum Rate {
     UploadCreations,
     /// Requests to `/media`.
     MediaRequests,
+    /// `match` requests (`--match-rate`): a flood of match/cancel costs nothing.
+    Matches,
 }
 
 /// Per-user quotas over a rolling hour.
@@ -67,6 +76,8 @@ pub enum Quota {
     Rooms,
     /// Pair rooms entered through `match` (`--pair-rooms-per-hour`).
     PairRooms,
+    /// Reports filed (`--reports-per-hour`).
+    Reports,
 }
 
 /// The shared ephemeral state.
@@ -84,12 +95,24 @@ pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
     /// Whether each of `users` has an open connection anywhere, in order.
     async fn online(&self, users: &[UserId]) -> Result<Vec<bool>, LiveError>;
 
-    /// Pairs `me` with the waiting connection of another user, or makes `me`
-    /// wait (a user already waiting, from any connection, keeps waiting).
+    /// Pairs `me` with the longest-waiting compatible connection of its
+    /// queue (the random one, or its code's), or makes `me` wait (a user
+    /// already waiting with the same code, from any connection, keeps their
+    /// place). Never pairs a user with themself, with someone either of them
+    /// blocked (the tickets' `avoid`), nor with their last partner within
+    /// [`REMATCH_AFTER`]; a pairing counts as both users' last partner.
     async fn request_match(&self, me: MatchTicket) -> Result<MatchOutcome, LiveError>;
 
     /// `user` stops waiting for a match, from whichever connection.
     async fn cancel_match(&self, user: UserId) -> Result<(), LiveError>;
+
+    /// `a` and `b`'s pair chat ended: the ten minutes before they may be
+    /// matched again count from now.
+    async fn note_partners(&self, a: UserId, b: UserId) -> Result<(), LiveError>;
+
+    /// Ends every wait older than `max_wait` and returns them (each is told
+    /// `match_expired`).
+    async fn expire_matches(&self, max_wait: Duration) -> Result<Vec<MatchTicket>, LiveError>;
 
     /// `conn` closed: if it was the one waiting for a match, nobody waits now.
     async fn forget_connection(&self, conn: ConnId) -> Result<(), LiveError>;

@@ -73,6 +73,12 @@ struct StartArgs {
     /// Stranger chats (pair rooms) each user may start per rolling hour; 0 = unlimited.
     #[arg(long, env = "HEARTLINK_PAIR_ROOMS_PER_HOUR", default_value_t = 30)]
     pair_rooms_per_hour: u32,
+    /// `match` requests each user may make per second (burst twice that); 0 = unlimited.
+    #[arg(long, env = "HEARTLINK_MATCH_RATE", default_value_t = 1)]
+    match_rate: u32,
+    /// Seconds a `match` waits for a partner before `match_expired`.
+    #[arg(long, env = "HEARTLINK_MATCH_WAIT_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    match_wait_secs: u64,
     /// Rooms each user may be a member of at once; 0 = unlimited.
     #[arg(long, env = "HEARTLINK_MEMBERSHIPS_PER_USER", default_value_t = 1000)]
     memberships_per_user: usize,
@@ -152,6 +158,8 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.rooms_per_hour = args.rooms_per_hour;
     config.pair_rooms_per_hour = args.pair_rooms_per_hour;
     config.memberships_per_user = args.memberships_per_user;
+    config.match_rate = args.match_rate;
+    config.match_wait = Duration::from_secs(args.match_wait_secs);
     config.dedup_window = Duration::from_secs(args.dedup_window_secs);
     config.sweep_interval = Duration::from_secs(args.sweep_interval_secs);
     config.max_connections = fit_open_file_limit(usize::try_from(args.max_connections).unwrap_or(usize::MAX));

@@ -17,10 +17,13 @@ mod attach;
 mod authenticate;
 mod listing;
 mod logout;
+mod matching;
+mod moderation;
 mod messages;
 mod pages;
 mod requests;
 mod rooms;
+mod seen;
 mod socket;
 
 use crate::accounts::Authenticated;
@@ -133,6 +136,8 @@ enum StartError {
     Bus(#[from] crate::bus::BusError),
     #[error("the live state is unavailable")]
     Live(#[from] crate::live::LiveError),
+    #[error("the blocked list could not be read")]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl Started {
@@ -152,6 +157,8 @@ impl Session {
     async fn start(conn: &Connection, auth: Authenticated) -> Result<(Started, ServerMsg), StartError> {
         let shared = &conn.shared;
         let user = wire::account(&auth.account);
+        // Blocked users as the user knew them (a stranger under their alias).
+        let blocked = shared.store.blocks_of(user.id).await?.into_iter().map(|block| wire::user(block.shown)).collect();
         let (handle, outbound) = ConnHandle::new(shared.next_conn_id(), user.clone(), shared.config.outbound_queue);
         shared.hub.connect(handle.clone(), auth.token_hash).await?;
         // A connection resumed with `presence:false` neither brings its user
@@ -177,7 +184,7 @@ impl Session {
             heartbeat_secs: shared.config.heartbeat.as_secs(),
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
             protocol: heartlink_protocol::PROTOCOL_VERSION,
-            blocked: Vec::new(),
+            blocked,
         };
         let started = Started { handle, outbound, token_hash: auth.token_hash, presence: conn.presence };
         logout::check_token(shared, &started.handle, &started.token_hash).await;

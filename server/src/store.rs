@@ -13,6 +13,7 @@
 //! what clients see lives in `wire.rs`, so the disk format and the protocol
 //! can change apart.
 
+mod moderation_records;
 mod records;
 mod sled_store;
 
@@ -24,7 +25,20 @@ pub use records::{
     AttachmentKindRecord, AttachmentRecord, BanRecord, MemberPosition, MemberRecord, MessageRecord, RestoreRecord,
     RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary,
 };
+pub use moderation_records::{
+    BlockRecord, PairEndRecord, PairMemberRecord, PairRecord, ReportRecord, ReportedMessage, RoomBanRecord,
+};
 pub use sled_store::SledStore;
+
+/// What [`Store::block_user`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockOutcome {
+    Added,
+    /// The user was blocked already (this is how).
+    Already(BlockRecord),
+    /// The blocker's list is at its cap.
+    Full,
+}
 
 /// The SHA-256 of a session token: tokens themselves are never stored.
 pub type TokenHash = [u8; 32];
@@ -296,6 +310,55 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// messages themselves stay); returns how many. May lag; works in small
     /// steps like [`Store::sweep_tokens`].
     async fn prune_dedup(&self, cutoff_ms: u64) -> Result<usize, StoreError>;
+
+    // ---- Stranger matching and moderation: pair rooms' aliases, reveal and
+    // end; blocks; reports for the operator; group-room bans. Every change
+    // is durable on return.
+
+    /// Stores a new pair room with its two members and its pair record.
+    async fn create_pair_room(&self, room: &RoomRecord, pair: &PairRecord, now: u64) -> Result<(), StoreError>;
+
+    /// The pair record of `room` (`None` for a group room, or a pair room
+    /// made before pairs had aliases).
+    async fn pair(&self, room: RoomId) -> Result<Option<PairRecord>, StoreError>;
+
+    /// `user` asked to reveal in pair room `room`: the record after, and
+    /// whether this call changed it; `None` when `user` is not one of its two.
+    async fn reveal_pair(&self, room: RoomId, user: UserId) -> Result<Option<(PairRecord, bool)>, StoreError>;
+
+    /// Ends the pair chat of `room` (by `by`, at `now`) unless it already
+    /// ended: the record after, and whether this call ended it.
+    async fn end_pair(&self, room: RoomId, by: UserId, now: u64) -> Result<Option<(PairRecord, bool)>, StoreError>;
+
+    /// `blocker` blocks `block.user`, unless their list already holds `cap`
+    /// users (0 = no cap).
+    async fn block_user(&self, blocker: UserId, block: &BlockRecord, cap: usize) -> Result<BlockOutcome, StoreError>;
+
+    /// Removes `blocker`'s block of the user whose real or shown id is `id`.
+    async fn unblock_user(&self, blocker: UserId, id: UserId) -> Result<Option<BlockRecord>, StoreError>;
+
+    /// Everyone `blocker` blocked (at most the block cap).
+    async fn blocks_of(&self, blocker: UserId) -> Result<Vec<BlockRecord>, StoreError>;
+
+    /// Stores a report.
+    async fn add_report(&self, report: &ReportRecord) -> Result<(), StoreError>;
+
+    /// The reports still open, oldest first.
+    async fn reports_open(&self) -> Result<Vec<ReportRecord>, StoreError>;
+
+    /// One report, with the messages it concerns.
+    async fn report(&self, id: uuid::Uuid) -> Result<Option<ReportRecord>, StoreError>;
+
+    /// Bans `ban.user` from `room`; `false` when they already were.
+    async fn ban_from_room(&self, room: RoomId, ban: &RoomBanRecord) -> Result<bool, StoreError>;
+
+    /// Lifts a room ban; `false` when there was none.
+    async fn unban_from_room(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
+
+    /// Whether `user` is banned from `room`.
+    async fn is_banned_from(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
+
+    // ---- (end of stranger matching and moderation)
 
     /// Makes every change so far durable, including those that may lag
     /// (shutdown calls it last).

@@ -30,7 +30,7 @@ pub fn room(record: &RoomRecord) -> Room {
         RoomKindRecord::Group => RoomKind::Group,
         RoomKindRecord::Pair => RoomKind::Pair,
     };
-    Room { id: record.id, name: record.name.clone(), kind, created_by: Some(record.created_by), created_at: record.created_at }
+    Room { id: record.id, name: record.name.clone(), kind, created_by: Some(record.created_by), created_at: record.created_at, ended: false }
 }
 
 /// The wire `chat_message` of a stored message.

@@ -6,6 +6,7 @@ pub mod abuse;
 pub mod admin_cli;
 pub mod binaries;
 pub mod fault_proxy;
+pub mod matching;
 pub mod media_client;
 pub mod reconnecting_client;
 pub mod requests;

@@ -2,8 +2,11 @@
 //! register, join one room, chat, a mention ringing the other terminal's
 //! bell with `@1` in its room list, survive a `kill -9` and restart of the
 //! server (with a message typed while offline), and never show anything
-//! twice. Typed into with `send-keys`, read with `capture-pane`; every wait
-//! polls the screen until the text appears or a deadline passes.
+//! twice. A second scene matches strangers: two terminals `/match 4242`,
+//! chat under aliases, `/reveal` both, and `/next` from one pairs it with a
+//! third terminal that waited. Typed into with `send-keys`, read with
+//! `capture-pane`; every wait polls the screen until the text appears or a
+//! deadline passes.
 
 use heartlink_tests::TestServer;
 use heartlink_tests::binaries::bin;
@@ -206,4 +209,45 @@ fn two_terminals_chat_and_survive_a_server_restart() {
             assert_eq!(screen.matches(line).count(), 1, "{}: {line:?} should appear once:\n{screen}", terminal.name);
         }
     }
+}
+
+#[test]
+fn two_terminals_match_by_code_reveal_and_one_moves_on_to_a_third() {
+    let server = TestServer::start(&[]);
+    let tmux = Tmux::start();
+    let alice = register(&tmux, "alice", &server);
+    let bob = register(&tmux, "bob", &server);
+    let carol = register(&tmux, "carol", &server);
+
+    alice.type_line("/match 4242");
+    alice.wait_for("the wait with its code", DEADLINE, |s| status_bar(s).contains("matching 4242"));
+    bob.type_line("/match 4242");
+    for terminal in [&alice, &bob] {
+        terminal.wait_text("you are chatting with a stranger:");
+    }
+    alice.type_line("hello stranger");
+    let screen = bob.wait_text(": hello stranger");
+    assert!(!screen.contains("alice"), "bob must not see alice's name before both reveal:\n{screen}");
+    bob.type_line("hi there");
+    let screen = alice.wait_text(": hi there");
+    assert!(!screen.contains("bob"), "alice must not see bob's name before both reveal:\n{screen}");
+
+    alice.type_line("/reveal");
+    alice.wait_text("you asked to reveal");
+    bob.type_line("/reveal");
+    bob.wait_text(" is alice");
+    alice.wait_text(" is bob");
+    alice.wait_text("chatting with bob (revealed)");
+
+    // carol waits on the same code; alice's /next ends the chat with bob and pairs her with carol.
+    carol.type_line("/match 4242");
+    carol.wait_for("carol waiting", DEADLINE, |s| status_bar(s).contains("matching 4242"));
+    alice.type_line("/next");
+    bob.wait_text("ended this chat");
+    for terminal in [&alice, &carol] {
+        terminal.wait_text("you are chatting with a stranger:");
+    }
+    carol.type_line("hello from the third terminal");
+    let screen = alice.wait_text(": hello from the third terminal");
+    assert!(!screen.contains("carol"), "alice must not see carol's name:\n{screen}");
 }

@@ -52,6 +52,7 @@ impl App {
             if !room.subscribed {
                 room.room = summary.room.clone();
             }
+            room.ended |= summary.room.ended;
             room.last_seq = summary.last_seq;
             room.read_seq = summary.read_seq;
             room.since_left = room.since_left.or(Some(summary.read_seq));

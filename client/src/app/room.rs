@@ -98,12 +98,13 @@ impl RoomView {
     /// A room known only by id until its `joined` reply arrives.
     pub fn placeholder(id: RoomId) -> Self {
         let short: String = id.to_string().chars().take(8).collect();
-        let room = Room { id, name: short, kind: RoomKind::Group, created_by: None, created_at: 0 };
+        let room = Room { id, name: short, kind: RoomKind::Group, created_by: None, created_at: 0, ended: false };
         Self::new(room)
     }
 
     pub fn new(room: Room) -> Self {
         Self {
+            ended: room.ended,
             room,
             messages: BTreeMap::new(),
             relations: BTreeMap::new(),
@@ -120,7 +121,6 @@ impl RoomView {
             read_seq: 0,
             since_left: None,
             selected: None,
-            ended: false,
             revealed: None,
             banned: Vec::new(),
             has_older: false,

@@ -81,6 +81,8 @@ impl App {
         room.joined = true;
         room.subscribed = true;
         room.room = reply.room;
+        // A stranger chat that ended while we were away is read-only from the start.
+        room.ended |= room.room.ended;
         room.return_to = None;
         let newcomers = room.set_members(reply.members);
         room.set_reads(reply.reads.into_iter().filter(|marker| Some(marker.user.id) != me).collect());

@@ -187,7 +187,7 @@ fn user() -> impl Strategy<Value = User> {
 fn room() -> impl Strategy<Value = Room> {
     let kind = prop_oneof![Just(RoomKind::Group), Just(RoomKind::Pair)];
     (room_id(), text(), kind, option::of(user_id()), seq())
-        .prop_map(|(id, name, kind, created_by, created_at)| Room { id, name, kind, created_by, created_at })
+        .prop_map(|(id, name, kind, created_by, created_at)| Room { id, name, kind, created_by, created_at, ended: false })
 }
 
 fn attachment() -> impl Strategy<Value = Attachment> {

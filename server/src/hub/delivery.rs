@@ -15,7 +15,8 @@
 //! Replies (acks) wait with the message they follow, so a sender always
 //! sees its own `chat_message` before its `ack`.
 
-use super::{Hub, HubState, RoomEntry, frame};
+use super::masked::Encoded;
+use super::{Hub, HubState, RoomEntry};
 use crate::bus::{MessageBatch, Reply};
 use crate::node::ConnId;
 use crate::store::PageBudget;
@@ -24,7 +25,6 @@ use heartlink_protocol::{RoomId, ServerMsg};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// How long a gap may stay open before it is filled from the store.
 pub const GAP_WAIT: Duration = Duration::from_millis(200);
@@ -37,18 +37,24 @@ const FILL_PAGE: u32 = 500;
 /// arrived for it so far) and the replies that follow it.
 #[derive(Debug, Default)]
 pub(super) struct Held {
-    message: Option<Utf8Bytes>,
+    message: Option<Encoded>,
     pub(super) replies: Vec<Reply>,
 }
 
 impl Hub {
     /// A commit's messages and this node's replies (see `Deliver`).
     pub(super) fn deliver_batch(&self, batch: MessageBatch) {
-        // Encoded before the lock is taken, once for every recipient.
-        let frames: Vec<(RoomId, u64, Utf8Bytes)> = batch
+        // Encoded before the lock is taken, once for every recipient (once
+        // per viewer in a pair room).
+        let masks = self.masks(batch.messages.iter().map(|message| message.room_id));
+        let mask_of = |room: RoomId| masks.iter().find(|(id, _)| *id == room).map(|(_, mask)| &**mask);
+        let frames: Vec<(RoomId, u64, Encoded)> = batch
             .messages
             .into_iter()
-            .map(|message| (message.room_id, message.seq, frame(&ServerMsg::ChatMessage(message))))
+            .map(|message| {
+                let (room, seq) = (message.room_id, message.seq);
+                (room, seq, Encoded::new(&ServerMsg::ChatMessage(message), mask_of(room)))
+            })
             .collect();
         let now = Instant::now();
         let mut state = self.lock();
@@ -79,10 +85,11 @@ impl Hub {
                     continue;
                 }
             };
-            let frames: Vec<(u64, Utf8Bytes)> = page
+            let mask = self.masks([room]).pop().map(|(_, mask)| mask);
+            let frames: Vec<(u64, Encoded)> = page
                 .messages
                 .into_iter()
-                .map(|message| (message.seq, frame(&ServerMsg::ChatMessage(wire::chat_message(room, message)))))
+                .map(|message| (message.seq, Encoded::new(&ServerMsg::ChatMessage(wire::chat_message(room, message)), mask.as_deref())))
                 .collect();
             let mut state = self.lock();
             let state = &mut *state;
@@ -121,7 +128,7 @@ fn gap_due(room: RoomId, entry: &RoomEntry, now: Instant) -> Option<(RoomId, u64
 }
 
 /// Delivers `seq` of `room` now, later or never (see the file doc).
-fn offer(state: &mut HubState, room: RoomId, seq: u64, frame: Utf8Bytes, now: Instant) {
+fn offer(state: &mut HubState, room: RoomId, seq: u64, frame: Encoded, now: Instant) {
     let Some(entry) = state.rooms.get_mut(&room) else { return };
     match entry.delivered {
         Some(delivered) if seq <= delivered => {}
@@ -154,11 +161,13 @@ fn hold(entry: &mut RoomEntry, seq: u64, now: Instant) -> &mut Held {
     entry.held.entry(seq).or_default()
 }
 
-fn push_to_joined(entry: &RoomEntry, conns: &HashMap<ConnId, super::ConnEntry>, seq: u64, frame: &Utf8Bytes) {
+fn push_to_joined(entry: &RoomEntry, conns: &HashMap<ConnId, super::ConnEntry>, seq: u64, frame: &Encoded) {
     for (conn, from) in &entry.conns {
         if *from <= seq {
             if let Some(conn) = conns.get(conn) {
-                conn.handle.push(frame.clone());
+                if let Some(frame) = frame.for_viewer(conn.handle.user.id) {
+                    conn.handle.push(frame.clone());
+                }
             }
         }
     }

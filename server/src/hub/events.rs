@@ -1,5 +1,6 @@
 //! Room and user events: who among this node's connections gets what.
 
+use super::masked::Encoded;
 use super::{Hub, frame};
 use crate::bus::{RoomEvent, UserEvent};
 use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, User, UserId};
@@ -11,25 +12,37 @@ impl Hub {
         let msg = match event {
             RoomEvent::UserJoined { user, .. } => ServerMsg::UserJoined { room_id: room, user: user.clone() },
             RoomEvent::UserLeft { user, .. } => ServerMsg::UserLeft { room_id: room, user: user.clone(), reason: None },
+            RoomEvent::Removed { user, reason } => ServerMsg::UserLeft { room_id: room, user: user.clone(), reason: Some(*reason) },
             RoomEvent::Typing { user, active } => ServerMsg::Typing { room_id: room, user: user.clone(), active: *active },
             RoomEvent::ReadReceipt { user, seq, .. } => ServerMsg::ReadReceipt { room_id: room, user: user.clone(), seq: *seq },
+            RoomEvent::PairChanged { mask } => return self.pair_changed(mask),
         };
-        let frame = frame(&msg);
         let mut state = self.lock();
         let Some(entry) = state.rooms.get(&room) else { return };
+        let encoded = Encoded::new(&msg, entry.mask.as_deref());
         let recipients = entry.conns.keys().filter_map(|id| state.conns.get(id));
+        let push = |conn: &super::ConnEntry| {
+            if let Some(frame) = encoded.for_viewer(conn.handle.user.id) {
+                conn.handle.push(frame.clone());
+            }
+        };
         match event {
             RoomEvent::UserJoined { from, .. } | RoomEvent::ReadReceipt { from, .. } => {
-                recipients.filter(|conn| conn.handle.id != *from).for_each(|conn| conn.handle.push(frame.clone()));
+                recipients.filter(|conn| conn.handle.id != *from).for_each(push);
             }
             RoomEvent::Typing { user, .. } => {
-                recipients.filter(|conn| conn.handle.user.id != user.id).for_each(|conn| conn.handle.push(frame.clone()));
+                recipients.filter(|conn| conn.handle.user.id != user.id).for_each(push);
             }
-            RoomEvent::UserLeft { user, from } => {
+            RoomEvent::PairChanged { .. } => {}
+            RoomEvent::UserLeft { user, .. } | RoomEvent::Removed { user, .. } => {
+                let from = match event {
+                    RoomEvent::UserLeft { from, .. } => Some(*from),
+                    _ => None,
+                };
                 let mut theirs = Vec::new();
                 for conn in recipients {
-                    if conn.handle.id != *from {
-                        conn.handle.push(frame.clone());
+                    if Some(conn.handle.id) != from {
+                        push(conn);
                     }
                     if conn.handle.user.id == user.id {
                         theirs.push(conn.handle.id);
@@ -45,15 +58,30 @@ impl Hub {
         }
     }
 
-    /// `user`'s presence, once to every connection joined to any of `rooms`.
+    /// `user`'s presence, once to every connection joined to any of `rooms`
+    /// — but in a pair room, as the peer shows it there, with the room's id.
     pub(super) fn presence(&self, user: &User, online: bool, rooms: &[RoomId]) {
-        let event = frame(&ServerMsg::Presence { user: user.clone(), online, status: None, last_seen: None, room_id: None });
+        let plain = ServerMsg::Presence { user: user.clone(), online, status: None, last_seen: None, room_id: None };
+        let event = frame(&plain);
         let state = self.lock();
         let mut reached = HashSet::new();
-        for entry in rooms.iter().filter_map(|room| state.rooms.get(room)) {
-            for id in entry.conns.keys() {
-                if let (true, Some(conn)) = (reached.insert(*id), state.conns.get(id)) {
-                    conn.handle.push(event.clone());
+        for (room, entry) in rooms.iter().filter_map(|room| Some((*room, state.rooms.get(room)?))) {
+            let Some(mask) = entry.mask.as_deref() else {
+                for id in entry.conns.keys() {
+                    if let (true, Some(conn)) = (reached.insert(*id), state.conns.get(id)) {
+                        conn.handle.push(event.clone());
+                    }
+                }
+                continue;
+            };
+            let in_room = ServerMsg::Presence { user: user.clone(), online, status: None, last_seen: None, room_id: Some(room) };
+            let encoded = Encoded::new(&in_room, Some(mask));
+            for conn in entry.conns.keys().filter_map(|id| state.conns.get(id)) {
+                if conn.handle.user.id == user.id {
+                    continue;
+                }
+                if let Some(frame) = encoded.for_viewer(conn.handle.user.id) {
+                    conn.handle.push(frame.clone());
                 }
             }
         }
@@ -81,6 +109,16 @@ impl Hub {
                 if let Some(waiting) = named(conn) {
                     waiting.handle.push(frame(&ServerMsg::error(ErrorCode::Internal, "matching failed; ask again")));
                 }
+            }
+            UserEvent::MatchExpired { conn } => {
+                if let Some(waiting) = named(conn) {
+                    waiting.handle.push(frame(&ServerMsg::MatchExpired));
+                }
+            }
+            UserEvent::Frame { msg, except } => {
+                let encoded = frame(msg);
+                let theirs = state.conns.values().filter(|conn| conn.handle.user.id == user && Some(conn.handle.id) != *except);
+                theirs.for_each(|conn| conn.handle.push(encoded.clone()));
             }
         }
     }

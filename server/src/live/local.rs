@@ -1,5 +1,6 @@
 //! Live state in this process's memory, for a single-node server.
 
+use super::match_queue::MatchQueue;
 use super::{Admission, LiveError, LiveState, MatchOutcome, MatchTicket, Quota, Rate};
 use crate::address::AddressKey;
 use crate::config::Config;
@@ -28,8 +29,8 @@ const THROTTLE_BYTES: usize = 16 * 1024 * 1024;
 struct People {
     /// Open connections per user; a user with none is absent.
     connections: HashMap<UserId, usize>,
-    /// The one connection waiting for a match.
-    waiting: Option<MatchTicket>,
+    /// The connections waiting for a match.
+    matches: MatchQueue,
 }
 
 /// The in-memory [`LiveState`].
@@ -40,10 +41,12 @@ pub struct LocalLive {
     sends: KeyedLimiter<UserId>,
     upload_creations: KeyedLimiter<UserId>,
     media_requests: KeyedLimiter<UserId>,
+    match_requests: KeyedLimiter<UserId>,
     logins_per_source: LoginThrottle<(AddressKey, Box<str>)>,
     logins_per_user: LoginThrottle<Box<str>>,
     rooms: Window,
     pair_rooms: Window,
+    reports: Window,
 }
 
 impl LocalLive {
@@ -54,6 +57,7 @@ impl LocalLive {
             sends: KeyedLimiter::new(config.send_rate),
             upload_creations: KeyedLimiter::new(config.media.creations_per_sec),
             media_requests: KeyedLimiter::new(config.media.requests_per_sec),
+            match_requests: KeyedLimiter::new(config.match_rate),
             logins_per_source: LoginThrottle::new(
                 config.login_failures_per_minute,
                 LOGIN_WINDOW,
@@ -68,6 +72,7 @@ impl LocalLive {
             ),
             rooms: Window::per_hour(config.rooms_per_hour),
             pair_rooms: Window::per_hour(config.pair_rooms_per_hour),
+            reports: Window::per_hour(config.reports_per_hour),
         }
     }
 
@@ -76,6 +81,7 @@ impl LocalLive {
         match quota {
             Quota::Rooms => &self.rooms,
             Quota::PairRooms => &self.pair_rooms,
+            Quota::Reports => &self.reports,
         }
     }
 
@@ -121,34 +127,25 @@ impl LiveState for LocalLive {
     }
 
     async fn request_match(&self, me: MatchTicket) -> Result<MatchOutcome, LiveError> {
-        let mut people = self.people();
-        match people.waiting.take() {
-            Some(other) if other.user.id != me.user.id => Ok(MatchOutcome::Matched(other)),
-            // The user is already waiting (from this or another connection).
-            Some(same_user) => {
-                people.waiting = Some(same_user);
-                Ok(MatchOutcome::Waiting)
-            }
-            None => {
-                people.waiting = Some(me);
-                Ok(MatchOutcome::Waiting)
-            }
-        }
+        Ok(self.people().matches.request(me, Instant::now()))
     }
 
     async fn cancel_match(&self, user: UserId) -> Result<(), LiveError> {
-        let mut people = self.people();
-        if people.waiting.as_ref().is_some_and(|waiting| waiting.user.id == user) {
-            people.waiting = None;
-        }
+        self.people().matches.remove_user(user);
         Ok(())
     }
 
+    async fn note_partners(&self, a: UserId, b: UserId) -> Result<(), LiveError> {
+        self.people().matches.note_partners(a, b, Instant::now());
+        Ok(())
+    }
+
+    async fn expire_matches(&self, max_wait: Duration) -> Result<Vec<MatchTicket>, LiveError> {
+        Ok(self.people().matches.expire(max_wait, Instant::now()))
+    }
+
     async fn forget_connection(&self, conn: ConnId) -> Result<(), LiveError> {
-        let mut people = self.people();
-        if people.waiting.as_ref().is_some_and(|waiting| waiting.conn == conn) {
-            people.waiting = None;
-        }
+        self.people().matches.remove_conn(conn);
         Ok(())
     }
 
@@ -157,6 +154,7 @@ impl LiveState for LocalLive {
             Rate::Sends => &self.sends,
             Rate::UploadCreations => &self.upload_creations,
             Rate::MediaRequests => &self.media_requests,
+            Rate::Matches => &self.match_requests,
         };
         Ok(admission(limiter.take(user, Instant::now())))
     }
@@ -199,6 +197,7 @@ impl LiveState for LocalLive {
         let now = Instant::now();
         self.rooms.sweep(now);
         self.pair_rooms.sweep(now);
+        self.reports.sweep(now);
         self.logins_per_source.sweep(now);
         self.logins_per_user.sweep(now);
         Ok(())
@@ -216,7 +215,7 @@ mod tests {
     }
 
     fn ticket(ids: &ConnIds, user: &User) -> MatchTicket {
-        MatchTicket { conn: ids.next(), user: user.clone() }
+        MatchTicket { conn: ids.next(), user: user.clone(), code: None, avoid: Vec::new() }
     }
 
     #[tokio::test]
@@ -234,8 +233,8 @@ mod tests {
     #[tokio::test]
     async fn the_match_queue_pairs_two_users_never_one_with_themself() {
         let (live, ids) = (live(), ConnIds::new(NodeId::from_raw(1)));
-        let alice = User { id: UserId::random(), username: "alice".into() };
-        let bob = User { id: UserId::random(), username: "bob".into() };
+        let user = |name: &str| User { id: UserId::random(), username: name.into() };
+        let (alice, bob, carol) = (user("alice"), user("bob"), user("carol"));
         let waiting = ticket(&ids, &alice);
         assert_eq!(live.request_match(waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
         assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Waiting);
@@ -245,13 +244,15 @@ mod tests {
         // closing another of the user's connections does not.
         assert_eq!(live.request_match(waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
         live.cancel_match(alice.id).await.unwrap();
+        let carol_waiting = ticket(&ids, &carol);
+        assert_eq!(live.request_match(carol_waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
+        live.forget_connection(ids.next()).await.unwrap();
+        assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Matched(carol_waiting.clone()));
         let bob_waiting = ticket(&ids, &bob);
         assert_eq!(live.request_match(bob_waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
-        live.forget_connection(ids.next()).await.unwrap();
-        assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Matched(bob_waiting.clone()));
-        assert_eq!(live.request_match(bob_waiting.clone()).await.unwrap(), MatchOutcome::Waiting);
         live.forget_connection(bob_waiting.conn).await.unwrap();
-        assert_eq!(live.request_match(ticket(&ids, &alice)).await.unwrap(), MatchOutcome::Waiting);
+        assert_eq!(live.request_match(ticket(&ids, &carol)).await.unwrap(), MatchOutcome::Waiting, "bob's wait ended");
+        assert_eq!(live.expire_matches(std::time::Duration::ZERO).await.unwrap().len(), 1, "carol's wait expires");
     }
 
     #[tokio::test]

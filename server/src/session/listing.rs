@@ -10,6 +10,9 @@ use crate::wire;
 use heartlink_protocol::limits::JOIN_MEMBERS_MAX;
 use heartlink_protocol::{ErrorCode, ListLimit, Member, ReadMarker, RequestRef, RoomId, RoomSummary, ServerMsg, UserId};
 
+/// The members of a pair room.
+const PAIR_MEMBERS: usize = 2;
+
 impl From<BadCursor> for Fail {
     fn from(BadCursor: BadCursor) -> Self {
         Fail::code(ErrorCode::BadRequest, "cursor is not one this server gave out; start again without it")
@@ -60,7 +63,12 @@ impl Session {
     ) -> Handled {
         self.require_joined(room_id).await?;
         let after = cursor.as_deref().map(pages::member_position).transpose()?;
-        let (members, cursor) = self.member_page(room_id, after, limit.unwrap_or_default().get() as usize).await?;
+        let mut limit = limit.unwrap_or_default().get() as usize;
+        if self.conn.shared.hub.pair_view(room_id, self.handle.user.id).is_some() {
+            // Both members of a pair room in one page: a cursor would carry an account id.
+            limit = limit.max(PAIR_MEMBERS);
+        }
+        let (members, cursor) = self.member_page(room_id, after, limit).await?;
         let page = ServerMsg::Members { room_id, members, has_more: cursor.is_some(), cursor };
         self.respond(&page, reference).await
     }

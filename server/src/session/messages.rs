@@ -26,6 +26,7 @@ impl Session {
         reference: Option<&RequestRef>,
     ) -> Handled {
         self.require_joined(room_id).await?;
+        self.refuse_if_ended(room_id).await?;
         let shared = std::sync::Arc::clone(&self.conn.shared);
         let me = &self.handle.user;
         if let Admission::RetryAfter(wait) = shared.live.admit(Rate::Sends, me.id).await? {

@@ -1,6 +1,7 @@
 //! Decoding and dispatching an authenticated connection's requests.
 
 use super::Session;
+use super::moderation::Removal;
 use super::socket::End;
 use crate::accounts::AuthError;
 use crate::bus::BusError;
@@ -121,33 +122,29 @@ impl Session {
             ClientMsg::Read { room_id, seq } => self.read(room_id, seq).await,
             ClientMsg::ListRooms { cursor, limit } => self.list_rooms(cursor, limit, reference).await,
             ClientMsg::Members { room_id, cursor, limit } => self.members(room_id, cursor, limit, reference).await,
-            ClientMsg::Match { code: None } => self.request_match(reference).await,
-            ClientMsg::CancelMatch => {
-                self.conn.shared.live.cancel_match(self.handle.user.id).await?;
-                self.respond(&ServerMsg::MatchCancelled, reference).await
-            }
+            ClientMsg::Match { code } => self.request_match(code, reference).await,
+            ClientMsg::CancelMatch => self.cancel_match(reference).await,
+            ClientMsg::Reveal { room_id } => self.reveal(room_id, reference).await,
+            ClientMsg::EndMatch { room_id } => self.end_match(room_id, reference).await,
+            ClientMsg::Block { user_id, room_id } => self.block(user_id, room_id, reference).await,
+            ClientMsg::Unblock { user_id } => self.unblock(user_id, reference).await,
+            ClientMsg::Report { room_id, seq, reason } => self.report(room_id, seq, reason, reference).await,
+            ClientMsg::Kick { room_id, user_id } => self.remove_member(room_id, user_id, Removal::Kick, reference).await,
+            ClientMsg::Ban { room_id, user_id } => self.remove_member(room_id, user_id, Removal::Ban, reference).await,
+            ClientMsg::Unban { room_id, user_id } => self.unban(room_id, user_id, reference).await,
             ClientMsg::Ping => self.respond(&ServerMsg::Pong, reference).await,
             // Wave 2 requests this server does not serve yet: a defined refusal.
-            other @ (ClientMsg::Send { .. }
-            | ClientMsg::Match { .. }
-            | ClientMsg::SetStatus { .. }
-            | ClientMsg::Reveal { .. }
-            | ClientMsg::EndMatch { .. }
-            | ClientMsg::Block { .. }
-            | ClientMsg::Unblock { .. }
-            | ClientMsg::Report { .. }
-            | ClientMsg::Kick { .. }
-            | ClientMsg::Ban { .. }
-            | ClientMsg::Unban { .. }) => {
+            other @ (ClientMsg::Send { .. } | ClientMsg::SetStatus { .. }) => {
                 tracing::debug!(conn = %self.handle.id, request = other.kind(), "request not supported yet");
                 Err(Fail::code(ErrorCode::BadRequest, "this server does not support that request yet"))
             }
         }
     }
 
-    /// Sends a success reply.
+    /// Sends a success reply, as this user may see it (`seen.rs`).
     pub(super) async fn respond(&mut self, msg: &ServerMsg, reference: Option<&RequestRef>) -> Handled {
-        self.conn.reply(msg, reference).await.map_err(Fail::End)
+        let seen = self.seen(msg).await?;
+        self.conn.reply(seen.as_ref().unwrap_or(msg), reference).await.map_err(Fail::End)
     }
 
     /// `forbidden` unless this connection joined `room`; `not_found` for an unknown room.

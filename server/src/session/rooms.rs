@@ -1,12 +1,14 @@
-//! Room requests: create_room, join, leave, match, with the per-user quotas
-//! that bound how fast rooms and memberships can grow.
+//! Room requests: create_room, join, leave, with the per-user quotas that
+//! bound how fast rooms and memberships can grow. (Matching is in
+//! `matching.rs`.)
 
 use super::Session;
 use super::pages;
 use super::requests::{Fail, Handled};
 use crate::bus::{RoomEvent, UserEvent};
 use crate::clock::ordered_now_ms;
-use crate::live::{Admission, MatchOutcome, MatchTicket, Quota};
+use crate::disguise::PairMask;
+use crate::live::{Admission, Quota};
 use crate::report::Chain;
 use crate::store::{RoomKindRecord, RoomRecord};
 use crate::wire;
@@ -45,11 +47,22 @@ impl Session {
         if !room.admits(me.id) {
             return Err(Fail::code(ErrorCode::Forbidden, "this pair room admits only its two users"));
         }
+        if room.kind == RoomKindRecord::Group && shared.store.is_banned_from(room_id, me.id).await? {
+            return Err(Fail::code(ErrorCode::Forbidden, "you are banned from this room"));
+        }
+        // A pair room's anonymity is in place before anything of it is delivered.
+        let mask = match room.kind {
+            RoomKindRecord::Pair => shared.store.pair(room_id).await?.map(|pair| PairMask::new(&pair)),
+            RoomKindRecord::Group => None,
+        };
         if !shared.store.is_member(room_id, me.id).await? {
             self.check_membership_cap(me.id).await?;
         }
         let new_member = shared.store.add_member(room_id, me.id, ordered_now_ms()).await?;
-        let cut = shared.hub.join(self.handle.id, room_id).await?;
+        let cut = match mask {
+            Some(mask) => shared.hub.join_masked(self.handle.id, room_id, mask).await?,
+            None => shared.hub.join(self.handle.id, room_id).await?,
+        };
         if new_member {
             self.publish_room(room_id, RoomEvent::UserJoined { user: me.clone(), from: self.handle.id }).await;
         }
@@ -79,8 +92,15 @@ impl Session {
 
     pub(super) async fn leave(&mut self, room_id: RoomId, reference: Option<&RequestRef>) -> Handled {
         let shared = std::sync::Arc::clone(&self.conn.shared);
-        if shared.store.room(room_id).await?.is_none() {
+        let Some(room) = shared.store.room(room_id).await? else {
             return Err(Fail::code(ErrorCode::NotFound, "no such room"));
+        };
+        // Leaving a stranger chat ends it for both (the history stays).
+        if room.kind == RoomKindRecord::Pair {
+            let pair = shared.store.pair(room_id).await?;
+            if let Some(pair) = pair.filter(|pair| pair.ended.is_none() && pair.sides(self.handle.user.id).is_some()) {
+                self.end_pair(&pair, None).await?;
+            }
         }
         // This connection stops at once: nothing of the room after `left`.
         let was_member = shared.store.remove_member(room_id, self.handle.user.id).await?;
@@ -92,50 +112,9 @@ impl Session {
         self.respond(&ServerMsg::Left { room_id }, reference).await
     }
 
-    pub(super) async fn request_match(&mut self, reference: Option<&RequestRef>) -> Handled {
-        let shared = std::sync::Arc::clone(&self.conn.shared);
-        let me = self.handle.user.clone();
-        // Checked before the user waits, so both users of a pair room have
-        // room for it by the time it is made.
-        self.check_membership_cap(me.id).await?;
-        if let Admission::RetryAfter(wait) = shared.live.quota_check(Quota::PairRooms, me.id).await? {
-            return Err(Fail::RateLimited {
-                message: "you started too many stranger chats in the last hour; try again later",
-                retry_after_ms: crate::rate_limit::retry_after_ms(wait),
-            });
-        }
-        let other = match shared.live.request_match(MatchTicket { conn: self.handle.id, user: me.clone() }).await? {
-            MatchOutcome::Waiting => return self.respond(&ServerMsg::MatchWaiting, reference).await,
-            MatchOutcome::Matched(other) => other,
-        };
-        let now = ordered_now_ms();
-        let record = RoomRecord {
-            id: RoomId::random(),
-            name: format!("{} & {}", other.user.username, me.username),
-            kind: RoomKindRecord::Pair,
-            created_by: me.id,
-            created_at: now,
-            pair: vec![other.user.id, me.id],
-        };
-        if let Err(err) = shared.store.create_room(&record, &record.pair, now).await {
-            self.publish_user(other.user.id, UserEvent::MatchFailed { conn: other.conn }).await;
-            return Err(err.into());
-        }
-        for user in [me.id, other.user.id] {
-            if let Err(err) = shared.live.quota_record(Quota::PairRooms, user).await {
-                // The room exists; both users still hear of it.
-                tracing::warn!(%user, cause = %Chain(&err), "pair room not counted against the quota");
-            }
-        }
-        tracing::info!(room = %record.id, "pair room created by match");
-        let room = wire::room(&record);
-        self.publish_user(other.user.id, UserEvent::Matched { conn: other.conn, room: room.clone() }).await;
-        self.respond(&ServerMsg::Matched { room }, reference).await
-    }
-
     /// `forbidden` when `user` already is a member of as many rooms as a
     /// user may be (`--memberships-per-user`; 0 = unlimited).
-    async fn check_membership_cap(&self, user: UserId) -> Handled {
+    pub(super) async fn check_membership_cap(&self, user: UserId) -> Handled {
         let cap = self.conn.shared.config.memberships_per_user;
         if cap > 0 && self.conn.shared.store.membership_count(user).await? >= cap {
             return Err(Fail::code(ErrorCode::Forbidden, "you are a member of too many rooms; leave one first"));
@@ -151,7 +130,7 @@ impl Session {
         }
     }
 
-    async fn publish_user(&self, user: UserId, event: UserEvent) {
+    pub(super) async fn publish_user(&self, user: UserId, event: UserEvent) {
         if let Err(err) = self.conn.shared.bus.publish_user(user, event).await {
             tracing::warn!(conn = %self.handle.id, %user, cause = %Chain(&err), "user event not published");
         }

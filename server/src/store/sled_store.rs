@@ -25,6 +25,9 @@
 //! | `media_rooms` | media_id ++ room_id               | empty                 |
 //! | `user_bans`   | user_id                           | [`BanRecord`] JSON    |
 //!
+//! Stranger matching and moderation keep `pairs`, `blocks`, `reports` and
+//! `room_bans` (`moderation.rs`, which lists their keys).
+//!
 //! The media trees implement `media::catalog::MediaCatalog` (`media.rs`).
 //!
 //! sled's calls are synchronous. Reads and small writes are served from its
@@ -43,14 +46,16 @@ mod media;
 mod members;
 mod messages;
 mod operator;
+mod moderation;
 mod rooms;
 mod sequence;
 mod sweep;
 mod tokens;
 
 use super::{
-    Appended, BanRecord, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
-    PageBudget, RestoreRecord, RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
+    Appended, BanRecord, BlockOutcome, BlockRecord, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord,
+    NameConflict, NewMessage, NewUser, PageBudget, PairRecord, ReportRecord, RestoreRecord, RoomBanRecord, RoomRecord, Store,
+    StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
 };
 use async_trait::async_trait;
 use heartlink_protocol::{RoomId, UserId};
@@ -91,6 +96,8 @@ struct Trees {
     media_blobs: sled::Tree,
     media_rooms: sled::Tree,
     user_bans: sled::Tree,
+    /// Pairs, blocks, reports, room bans (`moderation.rs`).
+    moderation: moderation::ModerationTrees,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -149,6 +156,7 @@ impl SledStore {
             media_blobs: tree("media_blobs")?,
             media_rooms: tree("media_rooms")?,
             user_bans: tree("user_bans")?,
+            moderation: moderation::ModerationTrees::open(&db)?,
             db,
         };
         indexes::build_missing(&trees)?;
@@ -192,6 +200,13 @@ impl SledStore {
             Some(read) if read.as_ref() == value => Ok(()),
             _ => Err(StoreError::Corrupt { tree: "meta", detail: "the probe value did not read back".to_owned() }),
         }
+    }
+
+    /// The outcome of a change, once it is durable.
+    async fn durable<T>(&self, changed: Result<T, StoreError>) -> Result<T, StoreError> {
+        let changed = changed?;
+        self.sync().await?;
+        Ok(changed)
     }
 
     fn sync_blocking(&self) -> Result<(), StoreError> {
@@ -332,6 +347,64 @@ impl Store for SledStore {
 
     async fn prune_dedup(&self, cutoff_ms: u64) -> Result<usize, StoreError> {
         self.sweep(move |store, from, max| store.trees.prune_dedup(cutoff_ms, from, max)).await
+    }
+
+    // ---- Stranger matching and moderation (`sled_store/moderation.rs`).
+
+    async fn create_pair_room(&self, room: &RoomRecord, pair: &PairRecord, now: u64) -> Result<(), StoreError> {
+        // The pair record first: one without its room is never read.
+        self.trees.moderation.put_pair(pair)?;
+        self.trees.create_room(room, &[pair.members[0].user.id, pair.members[1].user.id], now)?;
+        self.sync().await
+    }
+
+    async fn pair(&self, room: RoomId) -> Result<Option<PairRecord>, StoreError> {
+        self.trees.moderation.pair(room)
+    }
+
+    async fn reveal_pair(&self, room: RoomId, user: UserId) -> Result<Option<(PairRecord, bool)>, StoreError> {
+        self.durable(self.trees.moderation.reveal(room, user)).await
+    }
+
+    async fn end_pair(&self, room: RoomId, by: UserId, now: u64) -> Result<Option<(PairRecord, bool)>, StoreError> {
+        self.durable(self.trees.moderation.end(room, by, now)).await
+    }
+
+    async fn block_user(&self, blocker: UserId, block: &BlockRecord, cap: usize) -> Result<BlockOutcome, StoreError> {
+        self.durable(self.trees.moderation.block(blocker, block, cap)).await
+    }
+
+    async fn unblock_user(&self, blocker: UserId, id: UserId) -> Result<Option<BlockRecord>, StoreError> {
+        self.durable(self.trees.moderation.unblock(blocker, id)).await
+    }
+
+    async fn blocks_of(&self, blocker: UserId) -> Result<Vec<BlockRecord>, StoreError> {
+        self.trees.moderation.blocks_of(blocker)
+    }
+
+    async fn add_report(&self, report: &ReportRecord) -> Result<(), StoreError> {
+        self.trees.moderation.add_report(report)?;
+        self.sync().await
+    }
+
+    async fn reports_open(&self) -> Result<Vec<ReportRecord>, StoreError> {
+        self.trees.moderation.reports_open()
+    }
+
+    async fn report(&self, id: uuid::Uuid) -> Result<Option<ReportRecord>, StoreError> {
+        self.trees.moderation.report(id)
+    }
+
+    async fn ban_from_room(&self, room: RoomId, ban: &RoomBanRecord) -> Result<bool, StoreError> {
+        self.durable(self.trees.moderation.ban(room, ban)).await
+    }
+
+    async fn unban_from_room(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+        self.durable(self.trees.moderation.unban(room, user)).await
+    }
+
+    async fn is_banned_from(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+        self.trees.moderation.is_banned(room, user)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

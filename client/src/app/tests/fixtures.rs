@@ -26,7 +26,7 @@ pub fn bob() -> User {
 }
 
 pub fn room(id: RoomId, name: &str) -> Room {
-    Room { id, name: name.into(), kind: RoomKind::Group, created_by: Some(alice().id), created_at: 0 }
+    Room { id, name: name.into(), kind: RoomKind::Group, created_by: Some(alice().id), created_at: 0, ended: false }
 }
 
 pub fn session(rooms: &[RoomId]) -> Session {
@@ -137,7 +137,7 @@ pub fn relation(room_id: RoomId, seq: u64, sender: &User, target: u64, rel: RelK
 
 /// A pair room as the server shows it to alice: named after the stranger's alias, no creator.
 pub fn pair_room(id: RoomId, alias: &str) -> Room {
-    Room { id, name: alias.into(), kind: RoomKind::Pair, created_by: None, created_at: 0 }
+    Room { id, name: alias.into(), kind: RoomKind::Pair, created_by: None, created_at: 0, ended: false }
 }
 
 pub fn summary(room: Room, last_seq: u64, read_seq: u64, mentions: u64) -> RoomSummary {

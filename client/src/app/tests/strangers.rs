@@ -5,7 +5,7 @@
 
 use super::fixtures::*;
 use super::*;
-use heartlink_protocol::{LeaveReason, MatchCode, ServerMsg};
+use heartlink_protocol::{LeaveReason, MatchCode, Room, ServerMsg};
 
 fn code(text: &str) -> Option<MatchCode> {
     MatchCode::try_from(text).ok()
@@ -206,4 +206,12 @@ fn a_banned_account_ends_on_the_login_screen_with_the_reason() {
     app.update(Msg::Net(NetEvent::AuthFailed { reason: reason.into(), session_expired: true }));
     let Screen::Login(form) = &app.screen else { panic!("the login screen") };
     assert_eq!(form.error.as_deref(), Some("this account is banned by the server's operator: spam␛[2J"));
+}
+
+#[test]
+fn a_chat_that_ended_while_away_is_read_only_once_joined() {
+    let (mut app, pair) = matched();
+    let ended = Room { ended: true, ..pair_room(pair, "quiet-otter") };
+    server(&mut app, ServerMsg::Joined { room: ended, members: vec![], last_seq: 0, messages: vec![], has_more: false, reads: vec![], members_cursor: None });
+    assert!(app.banner().is_some_and(|banner| banner.contains("has ended")), "{:?}", app.banner());
 }

@@ -5,7 +5,7 @@ use super::*;
 use heartlink_protocol::{Body, ClientMsgId, Room, RoomKind, User, UserId, decode_request};
 
 fn room(id: RoomId) -> Room {
-    Room { id, name: "general".into(), kind: RoomKind::Group, created_by: Some(UserId::random()), created_at: 0 }
+    Room { id, name: "general".into(), kind: RoomKind::Group, created_by: Some(UserId::random()), created_at: 0, ended: false }
 }
 
 fn message(room_id: RoomId, seq: u64) -> ChatMessage {
