@@ -23,6 +23,13 @@
 //! | `media_usage` | user_id                           | bytes ++ pending (u64s)|
 //! | `media_blobs` | sha256 (hex)                      | references (u64)      |
 //! | `media_rooms` | media_id ++ room_id               | empty                 |
+//! | `media_messages` | media_id ++ room_id ++ seq     | empty                 |
+//! | `mentions`    | user_id ++ room_id ++ seq         | empty                 |
+//! | `relations`   | room_id ++ target seq ++ seq      | the kind (one byte)   |
+//! | `last_seen`   | user_id                           | ms (u64)              |
+//!
+//! `media_messages`, `mentions` and `relations` index the messages (written
+//! in the same transaction); see `relations.rs`.
 //!
 //! The media trees implement `media::catalog::MediaCatalog` (`media.rs`).
 //!
@@ -40,6 +47,7 @@ mod marker;
 mod media;
 mod members;
 mod messages;
+mod relations;
 mod rooms;
 mod sequence;
 mod sweep;
@@ -87,6 +95,10 @@ struct Trees {
     media_usage: sled::Tree,
     media_blobs: sled::Tree,
     media_rooms: sled::Tree,
+    media_messages: sled::Tree,
+    mentions: sled::Tree,
+    relations: sled::Tree,
+    last_seen: sled::Tree,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -144,6 +156,10 @@ impl SledStore {
             media_usage: tree("media_usage")?,
             media_blobs: tree("media_blobs")?,
             media_rooms: tree("media_rooms")?,
+            media_messages: tree("media_messages")?,
+            mentions: tree("mentions")?,
+            relations: tree("relations")?,
+            last_seen: tree("last_seen")?,
             db,
         };
         indexes::build_missing(&trees)?;
@@ -337,6 +353,33 @@ impl Store for SledStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.probe_blocking()).await?
     }
+
+    async fn message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.trees.message(room, seq)
+    }
+
+    async fn sent_seq(&self, sender: UserId, room: RoomId, client_msg_id: &str) -> Result<Option<u64>, StoreError> {
+        self.trees.sent_seq(sender, room, client_msg_id)
+    }
+
+    async fn mentions_after(&self, room: RoomId, user: UserId, after: u64, cap: u64) -> Result<u64, StoreError> {
+        self.trees.mentions_after(room, user, after, cap)
+    }
+
+    async fn set_last_seen(&self, user: UserId, at: u64) -> Result<(), StoreError> {
+        self.trees.last_seen.insert(user.as_bytes(), &at.to_be_bytes())?;
+        Ok(())
+    }
+
+    async fn last_seen(&self, users: &[UserId]) -> Result<Vec<Option<u64>>, StoreError> {
+        users
+            .iter()
+            .map(|user| match self.trees.last_seen.get(user.as_bytes())? {
+                Some(value) => keys::u64_at("last_seen", &value, 0).map(Some),
+                None => Ok(None),
+            })
+            .collect()
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -351,7 +394,7 @@ fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>,
 #[cfg(test)]
 fn new_message(room: RoomId, sender: UserId, client_msg_id: &str, ts: u64) -> NewMessage {
     let sender = super::UserSummary { id: sender, username: "alice".into() };
-    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), attachment: None };
+    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), ..MessageRecord::default() };
     NewMessage { room, record }
 }
 

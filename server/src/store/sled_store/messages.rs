@@ -1,7 +1,7 @@
 //! Messages and their idempotency records: `messages`, `dedup`; the group
 //! commit of a batch of sends.
 
-use super::keys::{dedup_key, message_key, u64_at};
+use super::keys::{dedup_key, media_message_key, mention_key, message_key, relation_key, u64_at};
 use super::sweep::{SweepCursor, Swept, sweep_chunk};
 use super::{Appended, MessagePage, MessageRecord, NewMessage, PageBudget, SledStore, StoreError, Trees, decode, encode};
 use crate::store::SeqMessage;
@@ -9,17 +9,6 @@ use heartlink_protocol::{RoomId, UserId};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::collections::HashMap;
-
-/// A message and its idempotency record, encoded and waiting to be written.
-struct Write {
-    key: Vec<u8>,
-    value: Vec<u8>,
-    dedup_key: Vec<u8>,
-    dedup_value: Vec<u8>,
-    /// `media_rooms` key when the message carries an attachment: the
-    /// media's download access follows the message, from its commit on.
-    media_room: Option<Vec<u8>>,
-}
 
 impl SledStore {
     /// [`Store::append_batch`](crate::store::Store::append_batch) on a blocking thread.
@@ -31,18 +20,19 @@ impl SledStore {
         }
         let mut next_seq: HashMap<RoomId, u64> = HashMap::new();
         let mut in_batch: HashMap<(UserId, RoomId, &str), Appended> = HashMap::new();
-        let mut writes = Vec::with_capacity(batch.len());
+        let mut fresh = Vec::with_capacity(batch.len());
         let mut answers = Vec::with_capacity(batch.len());
         for NewMessage { room, record } in &batch {
             let id = (record.sender.id, *room, record.client_msg_id.as_str());
             if let Some(original) = in_batch.get(&id) {
-                answers.push(Appended { fresh: false, ..*original });
+                answers.push(Appended { fresh: false, ..original.clone() });
                 continue;
             }
             let dedup = dedup_key(record.sender.id, *room, &record.client_msg_id);
             if let Some(stored) = self.trees.dedup.get(&dedup)? {
-                let original = Appended { seq: u64_at("dedup", &stored, 0)?, ts: u64_at("dedup", &stored, 8)?, fresh: false };
-                in_batch.insert(id, original);
+                let (seq, ts) = (u64_at("dedup", &stored, 0)?, u64_at("dedup", &stored, 8)?);
+                let original = Appended { seq, ts, fresh: false, released_media: Vec::new() };
+                in_batch.insert(id, original.clone());
                 answers.push(original);
                 continue;
             }
@@ -52,42 +42,113 @@ impl SledStore {
             };
             let seq = last + 1;
             next_seq.insert(*room, seq);
-            writes.push(Write {
-                key: message_key(*room, seq),
-                value: encode("messages", record)?,
-                dedup_key: dedup,
-                dedup_value: [seq.to_be_bytes(), record.ts.to_be_bytes()].concat(),
-                media_room: record.attachment.as_ref().map(|attachment| super::media::media_room_key(attachment.media_id, *room)),
-            });
-            let appended = Appended { seq, ts: record.ts, fresh: true };
-            in_batch.insert(id, appended);
+            fresh.push(Fresh { room: *room, seq, record: record.clone(), answer: answers.len() });
+            let appended = Appended { seq, ts: record.ts, fresh: true, released_media: Vec::new() };
+            in_batch.insert(id, appended.clone());
             answers.push(appended);
         }
-        self.trees.write_messages(&writes)?;
+        let mut ops = Vec::new();
+        for (answer, media) in self.trees.apply_deletions(&mut fresh, &mut ops)? {
+            if let Some(appended) = answers.get_mut(answer) {
+                appended.released_media = media;
+            }
+        }
+        for message in &fresh {
+            message_ops(message, &mut ops)?;
+        }
+        self.trees.write_ops(&ops)?;
         self.counters.record_written(&next_seq);
         self.sync_blocking()?;
         Ok(answers)
     }
 }
 
+/// A new message of the batch, with its seq, before it is written.
+pub(super) struct Fresh {
+    pub(super) room: RoomId,
+    pub(super) seq: u64,
+    pub(super) record: MessageRecord,
+    /// Its place among the batch's answers.
+    pub(super) answer: usize,
+}
+
+/// The trees a batch writes, in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tree {
+    Messages,
+    Dedup,
+    MediaRooms,
+    MediaMessages,
+    Mentions,
+    Relations,
+}
+
+/// One write of a batch: `value` `None` removes the key.
+pub(super) struct Op {
+    pub(super) tree: Tree,
+    pub(super) key: Vec<u8>,
+    pub(super) value: Option<Vec<u8>>,
+}
+
+impl Op {
+    pub(super) fn put(tree: Tree, key: Vec<u8>, value: Vec<u8>) -> Self {
+        Self { tree, key, value: Some(value) }
+    }
+
+    pub(super) fn remove(tree: Tree, key: Vec<u8>) -> Self {
+        Self { tree, key, value: None }
+    }
+}
+
+/// A new message's writes: the message, its idempotency record, and its
+/// entries in the indexes (media, mentions, relations).
+fn message_ops(message: &Fresh, ops: &mut Vec<Op>) -> Result<(), StoreError> {
+    let Fresh { room, seq, record, .. } = message;
+    let (room, seq) = (*room, *seq);
+    ops.push(Op::put(Tree::Messages, message_key(room, seq), encode("messages", record)?));
+    let dedup_value = [seq.to_be_bytes(), record.ts.to_be_bytes()].concat();
+    ops.push(Op::put(Tree::Dedup, dedup_key(record.sender.id, room, &record.client_msg_id), dedup_value));
+    if let Some(attachment) = &record.attachment {
+        // The media's download access follows the message, from its commit on.
+        ops.push(Op::put(Tree::MediaRooms, super::media::media_room_key(attachment.media_id, room), Vec::new()));
+        ops.push(Op::put(Tree::MediaMessages, media_message_key(attachment.media_id, room, seq), Vec::new()));
+    }
+    for user in &record.mentions {
+        ops.push(Op::put(Tree::Mentions, mention_key(*user, room, seq), Vec::new()));
+    }
+    if let Some(relation) = record.relates_to {
+        ops.push(Op::put(Tree::Relations, relation_key(room, relation.seq, seq), vec![super::relations::kind_byte(relation.rel)]));
+    }
+    Ok(())
+}
+
 impl Trees {
-    /// Stores a batch of messages with their idempotency records in one
-    /// transaction: all or none of them, and (what makes group commit pay)
-    /// one sealed log buffer for the whole batch. A transaction per message
-    /// sealed a buffer per message and sled wrote and synced each one on its
-    /// own, which held the server near 7,000 sends/s (docs/BENCHMARKS.md).
-    /// Not yet durable: the caller flushes.
-    fn write_messages(&self, writes: &[Write]) -> Result<(), StoreError> {
-        if writes.is_empty() {
+    /// Applies a batch's writes in one transaction: all or none of them,
+    /// and (what makes group commit pay) one sealed log buffer for the
+    /// whole batch. A transaction per message sealed a buffer per message
+    /// and sled wrote and synced each one on its own, which held the server
+    /// near 7,000 sends/s (docs/BENCHMARKS.md). Not yet durable: the caller
+    /// flushes.
+    fn write_ops(&self, ops: &[Op]) -> Result<(), StoreError> {
+        if ops.is_empty() {
             return Ok(());
         }
-        let outcome = (&self.messages, &self.dedup, &self.media_rooms).transaction(|(messages, dedups, media_rooms)| {
-            for write in writes {
-                messages.insert(write.key.as_slice(), write.value.as_slice())?;
-                dedups.insert(write.dedup_key.as_slice(), write.dedup_value.as_slice())?;
-                if let Some(key) = &write.media_room {
-                    media_rooms.insert(key.as_slice(), &[])?;
-                }
+        let trees = [&self.messages, &self.dedup, &self.media_rooms, &self.media_messages, &self.mentions, &self.relations];
+        let outcome = trees[..].transaction(|trees| {
+            for op in ops {
+                let index = match op.tree {
+                    Tree::Messages => 0,
+                    Tree::Dedup => 1,
+                    Tree::MediaRooms => 2,
+                    Tree::MediaMessages => 3,
+                    Tree::Mentions => 4,
+                    Tree::Relations => 5,
+                };
+                let Some(tree) = trees.get(index) else { return Err(ConflictableTransactionError::Abort(())) };
+                match &op.value {
+                    Some(value) => tree.insert(op.key.as_slice(), value.as_slice())?,
+                    None => tree.remove(op.key.as_slice())?,
+                };
             }
             Ok::<_, ConflictableTransactionError<()>>(())
         });
