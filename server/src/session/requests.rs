@@ -107,12 +107,10 @@ impl Session {
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
-            ClientMsg::Send { room_id, client_msg_id, body, attachment, call: None, relates_to: None } => {
-                // With an attachment the body is its caption and may be empty.
-                if body.is_empty() && attachment.is_none() {
-                    return Err(Fail::code(ErrorCode::BadRequest, heartlink_protocol::EMPTY_BODY));
-                }
-                self.send_message(room_id, client_msg_id, body, attachment, reference).await
+            ClientMsg::Send { room_id, client_msg_id, body, attachment, call: None, relates_to } => {
+                // With an attachment the body is its caption and may be empty;
+                // a deletion has none (checked with the relation).
+                self.send_message(room_id, client_msg_id, body, attachment, relates_to, reference).await
             }
             ClientMsg::History { room_id, before_seq, limit } => {
                 self.history(room_id, before_seq, limit.unwrap_or_default(), reference).await
@@ -122,6 +120,7 @@ impl Session {
             ClientMsg::ListRooms { cursor, limit } => self.list_rooms(cursor, limit, reference).await,
             ClientMsg::Members { room_id, cursor, limit } => self.members(room_id, cursor, limit, reference).await,
             ClientMsg::Match { code: None } => self.request_match(reference).await,
+            ClientMsg::SetStatus { status } => self.set_status(status).await,
             ClientMsg::CancelMatch => {
                 self.conn.shared.live.cancel_match(self.handle.user.id).await?;
                 self.respond(&ServerMsg::MatchCancelled, reference).await
@@ -130,7 +129,6 @@ impl Session {
             // Wave 2 requests this server does not serve yet: a defined refusal.
             other @ (ClientMsg::Send { .. }
             | ClientMsg::Match { .. }
-            | ClientMsg::SetStatus { .. }
             | ClientMsg::Reveal { .. }
             | ClientMsg::EndMatch { .. }
             | ClientMsg::Block { .. }
