@@ -28,7 +28,7 @@ pub mod local;
 use crate::node::ConnId;
 use crate::store::TokenHash;
 use async_trait::async_trait;
-use heartlink_protocol::{ChatMessage, Room, RoomId, User, UserId};
+use heartlink_protocol::{ChatMessage, PresenceStatus, Room, RoomId, User, UserId};
 use std::borrow::Cow;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -86,6 +86,18 @@ pub enum UserEvent {
     Matched { conn: ConnId, room: Room },
     /// The match `conn` was waiting for could not be stored; it may ask again.
     MatchFailed { conn: ConnId },
+    /// New messages in `room`, of which `mentions` name this user: for the
+    /// user's connections that have not joined the room (each hub
+    /// coalesces them to one a second per connection and room).
+    RoomActivity { room: RoomId, last_seq: u64, mentions: u64 },
+}
+
+/// A user's presence as the members of their rooms see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceState {
+    pub status: PresenceStatus,
+    /// When an `offline` user was last seen (ms).
+    pub last_seen: Option<u64>,
 }
 
 /// The publishing side of the bus.
@@ -100,7 +112,7 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
 
     /// Publishes `user`'s presence to every connection joined to any of
     /// `rooms` (once per connection, however many of them it joined).
-    async fn publish_presence(&self, user: User, online: bool, rooms: Vec<RoomId>) -> Result<(), BusError>;
+    async fn publish_presence(&self, user: User, presence: PresenceState, rooms: Vec<RoomId>) -> Result<(), BusError>;
 
     /// Publishes an event to every connection of `user`, on every node.
     async fn publish_user(&self, user: UserId, event: UserEvent) -> Result<(), BusError>;
@@ -118,7 +130,7 @@ pub trait Deliver: Send + Sync + std::fmt::Debug + 'static {
     fn deliver_room(&self, room: RoomId, event: &RoomEvent);
 
     /// A user's presence, for connections joined to any of `rooms`.
-    fn deliver_presence(&self, user: &User, online: bool, rooms: &[RoomId]);
+    fn deliver_presence(&self, user: &User, presence: PresenceState, rooms: &[RoomId]);
 
     /// An event for one user's connections.
     fn deliver_user(&self, user: UserId, event: &UserEvent);

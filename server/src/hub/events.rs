@@ -1,8 +1,8 @@
 //! Room and user events: who among this node's connections gets what.
 
 use super::{Hub, frame};
-use crate::bus::{RoomEvent, UserEvent};
-use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, User, UserId};
+use crate::bus::{PresenceState, RoomEvent, UserEvent};
+use heartlink_protocol::{ErrorCode, PresenceStatus, RoomId, ServerMsg, User, UserId};
 use std::collections::HashSet;
 
 impl Hub {
@@ -46,8 +46,11 @@ impl Hub {
     }
 
     /// `user`'s presence, once to every connection joined to any of `rooms`.
-    pub(super) fn presence(&self, user: &User, online: bool, rooms: &[RoomId]) {
-        let event = frame(&ServerMsg::Presence { user: user.clone(), online, status: None, last_seen: None, room_id: None });
+    pub(super) fn presence(&self, user: &User, presence: PresenceState, rooms: &[RoomId]) {
+        let PresenceState { status, last_seen } = presence;
+        let online = status != PresenceStatus::Offline;
+        let last_seen = last_seen.filter(|_| !online);
+        let event = frame(&ServerMsg::Presence { user: user.clone(), online, status: Some(status), last_seen, room_id: None });
         let state = self.lock();
         let mut reached = HashSet::new();
         for entry in rooms.iter().filter_map(|room| state.rooms.get(room)) {
@@ -61,12 +64,17 @@ impl Hub {
 
     /// An event for `user`'s connections on this node.
     pub(super) fn user_event(&self, user: UserId, event: &UserEvent) {
+        if let UserEvent::RoomActivity { room, last_seq, mentions } = event {
+            self.room_activity(user, *room, *last_seq, *mentions, std::time::Instant::now());
+            return;
+        }
         let state = self.lock();
         // The one named connection, if it is here and is the user's.
         let named = |conn: &crate::node::ConnId| state.conns.get(conn).filter(|entry| entry.handle.user.id == user);
         match event {
             UserEvent::Close { code, reason, except, token } => {
-                let theirs = state.conns.values().filter(|conn| conn.handle.user.id == user);
+                let ids = state.users.get(&user).map_or(&[][..], Vec::as_slice);
+                let theirs = ids.iter().filter_map(|id| state.conns.get(id));
                 let chosen = theirs.filter(|conn| Some(conn.handle.id) != *except && token.is_none_or(|token| conn.token == token));
                 for conn in chosen {
                     conn.handle.close(*code, reason.clone());
@@ -82,6 +90,7 @@ impl Hub {
                     waiting.handle.push(frame(&ServerMsg::error(ErrorCode::Internal, "matching failed; ask again")));
                 }
             }
+            UserEvent::RoomActivity { .. } => {}
         }
     }
 }
@@ -130,7 +139,8 @@ mod tests {
             fixture.hub.join(bob.handle.id, room).await.unwrap();
         }
         let alice = fixture.connect("alice").await.handle.user;
-        fixture.hub.deliver_presence(&alice, true, &rooms);
+        let online = crate::bus::PresenceState { status: heartlink_protocol::PresenceStatus::Online, last_seen: None };
+        fixture.hub.deliver_presence(&alice, online, &rooms);
         assert_eq!(bob.summary(), ["presence"]);
     }
 
