@@ -27,6 +27,10 @@
 //! | `mentions`    | user_id ++ room_id ++ seq         | empty                 |
 //! | `relations`   | room_id ++ target seq ++ seq      | the kind (one byte)   |
 //! | `last_seen`   | user_id                           | ms (u64)              |
+//! | `shred_pending` | key slot (u64)                  | empty                 |
+//!
+//! A message's text and attachment are sealed under a key of its own, kept
+//! outside sled in `message-keys`, which a deletion overwrites (`shred.rs`).
 //!
 //! `media_messages`, `mentions` and `relations` index the messages (written
 //! in the same transaction); see `relations.rs`.
@@ -50,6 +54,7 @@ mod messages;
 mod relations;
 mod rooms;
 mod sequence;
+mod shred;
 mod sweep;
 mod tokens;
 
@@ -99,6 +104,9 @@ struct Trees {
     mentions: sled::Tree,
     relations: sled::Tree,
     last_seen: sled::Tree,
+    shred_pending: sled::Tree,
+    /// The message keys (`shred.rs`).
+    keys: Arc<shred::MessageKeys>,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -137,6 +145,7 @@ impl SledStore {
         marker::confirm(dir, found, &db)?;
         // Whatever sled created, whatever the umask.
         data_dir::make_private(dir)?;
+        let keys = Arc::new(shred::MessageKeys::open(dir)?);
         let tree = |name: &str| db.open_tree(name);
         let trees = Trees {
             users: tree("users")?,
@@ -160,8 +169,11 @@ impl SledStore {
             mentions: tree("mentions")?,
             relations: tree("relations")?,
             last_seen: tree("last_seen")?,
+            shred_pending: tree("shred_pending")?,
+            keys,
             db,
         };
+        trees.finish_shredding()?;
         indexes::build_missing(&trees)?;
         trees.index_lookalikes()?;
         Ok(Self {

@@ -6,7 +6,7 @@
 //! the next start builds the index again from scratch.
 
 use super::keys::{concat, id_at, u64_at};
-use super::{MessageRecord, StoreError, TokenRecord, Trees, decode};
+use super::{StoreError, TokenRecord, Trees, decode};
 
 /// `member_order`: a room's members in the order they joined.
 pub(super) const MEMBER_ORDER: &[u8] = b"index:member_order:1";
@@ -45,7 +45,7 @@ pub(super) fn build_missing(trees: &Trees) -> Result<(), StoreError> {
         trees.media_messages.clear()?;
         for entry in trees.messages.iter() {
             let (key, value) = entry?;
-            let record: MessageRecord = decode("messages", &value)?;
+            let record = trees.open_message(&key, &value)?;
             if let Some(attachment) = record.attachment {
                 let (room, seq) = (id_at("messages", &key, 0)?, u64_at("messages", &key, 16)?);
                 trees.media_messages.insert(concat(&[attachment.media_id.as_bytes(), &room, &seq.to_be_bytes()]), &[])?;

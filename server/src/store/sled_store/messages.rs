@@ -48,17 +48,22 @@ impl SledStore {
             answers.push(appended);
         }
         let mut ops = Vec::new();
-        for (answer, media) in self.trees.apply_deletions(&mut fresh, &mut ops)? {
+        let deletions = self.trees.apply_deletions(&mut fresh, &mut ops)?;
+        for (answer, media) in deletions.released {
             if let Some(appended) = answers.get_mut(answer) {
                 appended.released_media = media;
             }
         }
-        for message in &fresh {
-            message_ops(message, &mut ops)?;
+        let keys = self.trees.keys.issue(fresh.len())?;
+        for (message, key) in fresh.iter().zip(keys) {
+            message_ops(message, key, &mut ops)?;
         }
         self.trees.write_ops(&ops)?;
         self.counters.record_written(&next_seq);
+        // The keys are durable before the messages they open.
+        self.trees.keys.sync()?;
         self.sync_blocking()?;
+        self.trees.shred(&deletions.shred)?;
         Ok(answers)
     }
 }
@@ -81,6 +86,7 @@ pub(super) enum Tree {
     MediaMessages,
     Mentions,
     Relations,
+    ShredPending,
 }
 
 /// One write of a batch: `value` `None` removes the key.
@@ -100,12 +106,15 @@ impl Op {
     }
 }
 
-/// A new message's writes: the message, its idempotency record, and its
-/// entries in the indexes (media, mentions, relations).
-fn message_ops(message: &Fresh, ops: &mut Vec<Op>) -> Result<(), StoreError> {
+/// A new message's writes: the message (sealed under `key`), its
+/// idempotency record, and its entries in the indexes (media, mentions,
+/// relations).
+fn message_ops(message: &Fresh, key: (u64, [u8; 32]), ops: &mut Vec<Op>) -> Result<(), StoreError> {
     let Fresh { room, seq, record, .. } = message;
     let (room, seq) = (*room, *seq);
-    ops.push(Op::put(Tree::Messages, message_key(room, seq), encode("messages", record)?));
+    let place = message_key(room, seq);
+    let stored = super::shred::seal(record, &place, key)?;
+    ops.push(Op::put(Tree::Messages, place, encode("messages", &stored)?));
     let dedup_value = [seq.to_be_bytes(), record.ts.to_be_bytes()].concat();
     ops.push(Op::put(Tree::Dedup, dedup_key(record.sender.id, room, &record.client_msg_id), dedup_value));
     if let Some(attachment) = &record.attachment {
@@ -133,7 +142,15 @@ impl Trees {
         if ops.is_empty() {
             return Ok(());
         }
-        let trees = [&self.messages, &self.dedup, &self.media_rooms, &self.media_messages, &self.mentions, &self.relations];
+        let trees = [
+            &self.messages,
+            &self.dedup,
+            &self.media_rooms,
+            &self.media_messages,
+            &self.mentions,
+            &self.relations,
+            &self.shred_pending,
+        ];
         let outcome = trees[..].transaction(|trees| {
             for op in ops {
                 let index = match op.tree {
@@ -143,6 +160,7 @@ impl Trees {
                     Tree::MediaMessages => 3,
                     Tree::Mentions => 4,
                     Tree::Relations => 5,
+                    Tree::ShredPending => 6,
                 };
                 let Some(tree) = trees.get(index) else { return Err(ConflictableTransactionError::Abort(())) };
                 match &op.value {
@@ -177,7 +195,7 @@ impl Trees {
         let mut messages = Vec::with_capacity(candidates.len());
         let mut used = 0usize;
         for entry in candidates.into_iter().rev() {
-            let message = decode_entry(entry)?;
+            let message = self.decode_entry(entry)?;
             let size = (budget.size)(&message);
             if !budget.fits(messages.len(), used, size) {
                 break;
@@ -200,7 +218,7 @@ impl Trees {
         let mut messages = Vec::new();
         let mut used = 0usize;
         for entry in self.messages.range(range) {
-            let message = decode_entry(entry?)?;
+            let message = self.decode_entry(entry?)?;
             let size = (budget.size)(&message);
             if !budget.fits(messages.len(), used, size) {
                 return Ok(MessagePage { messages, has_more: true });
@@ -225,9 +243,17 @@ impl Trees {
     }
 }
 
-fn decode_entry((key, value): (sled::IVec, sled::IVec)) -> Result<SeqMessage, StoreError> {
-    let record: MessageRecord = decode("messages", &value)?;
-    Ok(SeqMessage { seq: u64_at("messages", &key, 16)?, record })
+impl Trees {
+    fn decode_entry(&self, (key, value): (sled::IVec, sled::IVec)) -> Result<SeqMessage, StoreError> {
+        let record = self.open_message(&key, &value)?;
+        Ok(SeqMessage { seq: u64_at("messages", &key, 16)?, record })
+    }
+
+    /// A stored message's record, its sealed part opened (`shred.rs`).
+    pub(super) fn open_message(&self, key: &[u8], value: &[u8]) -> Result<MessageRecord, StoreError> {
+        let stored: super::shred::StoredMessage = decode("messages", value)?;
+        super::shred::open(stored, key, &self.keys)
+    }
 }
 
 #[cfg(test)]

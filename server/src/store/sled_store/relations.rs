@@ -13,6 +13,7 @@
 
 use super::keys::{dedup_key, media_message_key, mention_key, message_key, relation_key, u64_at};
 use super::messages::{Fresh, Op, Tree};
+use super::shred::StoredMessage;
 use super::{MessageRecord, StoreError, Trees, decode, encode};
 use crate::store::RelKindRecord;
 use heartlink_protocol::{MediaId, RoomId, UserId};
@@ -46,7 +47,39 @@ fn blanked(record: &MessageRecord) -> MessageRecord {
 impl Trees {
     /// The stored message `seq` of `room`.
     pub(super) fn message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError> {
-        self.messages.get(message_key(room, seq))?.map(|value| decode("messages", &value)).transpose()
+        let key = message_key(room, seq);
+        self.messages.get(&key)?.map(|value| self.open_message(&key, &value)).transpose()
+    }
+
+    /// The slot of the key that seals message `seq` of `room`, if it is sealed.
+    fn key_slot(&self, room: RoomId, seq: u64) -> Result<Option<u64>, StoreError> {
+        let Some(value) = self.messages.get(message_key(room, seq))? else { return Ok(None) };
+        let stored: StoredMessage = decode("messages", &value)?;
+        Ok(stored.sealed.map(|sealed| sealed.slot))
+    }
+
+    /// Zeroes the keys of a committed batch's deletions (`shred.rs`), then
+    /// forgets them (that may lag: opening the store zeroes them again).
+    pub(super) fn shred(&self, slots: &[u64]) -> Result<(), StoreError> {
+        if slots.is_empty() {
+            return Ok(());
+        }
+        self.keys.shred(slots)?;
+        for slot in slots {
+            self.shred_pending.remove(slot.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Zeroes the keys a crash left listed in `shred_pending` (at open).
+    pub(super) fn finish_shredding(&self) -> Result<(), StoreError> {
+        let slots = self.shred_pending.iter().keys().map(|key| u64_at("shred_pending", &key?, 0)).collect::<Result<Vec<_>, _>>()?;
+        if !slots.is_empty() {
+            tracing::info!(messages = slots.len(), "finishing deletions a stop interrupted");
+            self.shred(&slots)?;
+            self.db.flush()?;
+        }
+        Ok(())
     }
 
     /// See [`Store::sent_seq`](crate::store::Store::sent_seq).
@@ -85,9 +118,10 @@ impl Trees {
     /// Blanks the targets of the batch's deletions (see the file doc):
     /// adds the writes to `ops`, blanks messages of the batch itself in
     /// place, and returns, per deletion (by its place among the answers),
-    /// the media no message carries any more. Called under the append lock,
-    /// so nothing else writes the indexes it reads meanwhile.
-    pub(super) fn apply_deletions(&self, fresh: &mut [Fresh], ops: &mut Vec<Op>) -> Result<HashMap<usize, Vec<MediaId>>, StoreError> {
+    /// the media no message carries any more, and the key slots to shred
+    /// once the batch is durable. Called under the append lock, so nothing
+    /// else writes the indexes it reads meanwhile.
+    pub(super) fn apply_deletions(&self, fresh: &mut [Fresh], ops: &mut Vec<Op>) -> Result<Deletions, StoreError> {
         let deletions: Vec<(usize, RoomId, u64)> = fresh
             .iter()
             .filter_map(|message| {
@@ -95,9 +129,9 @@ impl Trees {
                 (relation.rel == RelKindRecord::Delete).then_some((message.answer, message.room, relation.seq))
             })
             .collect();
-        let mut released = HashMap::new();
+        let mut outcome = Deletions::default();
         if deletions.is_empty() {
-            return Ok(released);
+            return Ok(outcome);
         }
         // Media the batch's own messages carry are in use, whatever is deleted.
         let carried_in_batch: HashSet<(MediaId, RoomId)> = fresh
@@ -143,10 +177,15 @@ impl Trees {
                     }
                     let anywhere = carried_in_batch.iter().any(|(carried, _)| *carried == media) || still(media.as_bytes())?;
                     if !anywhere {
-                        released.entry(answer).or_insert_with(Vec::new).push(media);
+                        outcome.released.entry(answer).or_insert_with(Vec::new).push(media);
                     }
                 }
-                ops.push(Op::put(Tree::Messages, message_key(room, seq), encode("messages", &blanked(&record))?));
+                if let Some(slot) = self.key_slot(room, seq)? {
+                    ops.push(Op::put(Tree::ShredPending, slot.to_be_bytes().to_vec(), Vec::new()));
+                    outcome.shred.push(slot);
+                }
+                let plain = StoredMessage { record: blanked(&record), sealed: None };
+                ops.push(Op::put(Tree::Messages, message_key(room, seq), encode("messages", &plain)?));
             }
         }
         // An edit stored in this very batch, of a message it deletes.
@@ -156,8 +195,17 @@ impl Trees {
                 message.record = blanked(&message.record);
             }
         }
-        Ok(released)
+        Ok(outcome)
     }
+}
+
+/// What a batch's deletions leave to do.
+#[derive(Debug, Default)]
+pub(super) struct Deletions {
+    /// Per deletion (its place among the answers): media no message carries now.
+    pub(super) released: HashMap<usize, Vec<MediaId>>,
+    /// Key slots to shred once the batch is durable.
+    pub(super) shred: Vec<u64>,
 }
 
 #[cfg(test)]
