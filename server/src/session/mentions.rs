@@ -22,8 +22,7 @@ fn name_char(c: char) -> bool {
 pub fn named(body: &str) -> Vec<Vec<String>> {
     let mut found: Vec<Vec<String>> = Vec::new();
     let mut previous = ' ';
-    let mut chars = body.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
+    for (at, c) in body.char_indices() {
         let starts = c == '@' && !name_char(previous) && previous != '@';
         previous = c;
         if !starts {

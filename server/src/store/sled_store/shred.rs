@@ -89,7 +89,7 @@ impl MessageKeys {
     pub(super) fn open(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join(KEYS_FILE);
         let file =
-            std::fs::OpenOptions::new().read(true).write(true).create(true).mode(0o600).open(&path).map_err(|err| io("open", err))?;
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(&path).map_err(|err| io("open", err))?;
         let len = file.metadata().map_err(|err| io("stat", err))?.len();
         // A torn last slot (a crash mid-write) is skipped, never reused.
         Ok(Self { file, next: Mutex::new(len.div_ceil(KEY_BYTES)) })
