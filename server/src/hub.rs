@@ -125,7 +125,8 @@ struct HubState {
     /// among them, a few a second per member of a busy room) find them
     /// without looking at every connection.
     users: HashMap<UserId, Vec<ConnId>>,
-    /// Connections holding `room_activity` back until its second is up.
+    /// Connections with `room_activity` slots: notices held back until
+    /// their second is up, or sent within the last second.
     activity_waiting: HashSet<ConnId>,
     rooms: HashMap<RoomId, RoomEntry>,
     /// Typing indicators that changed, for the bus (see `upkeep`).

@@ -52,6 +52,8 @@ impl Hub {
                 _ => {
                     entry.handle.push(frame(&notice(room, last_seq, mentions)));
                     entry.activity.insert(room, Slot { sent_at: now, waiting: None });
+                    // Visited by the flush, which forgets the slot once its second is up.
+                    state.activity_waiting.insert(*id);
                 }
             }
         }
@@ -121,6 +123,11 @@ mod tests {
         assert_eq!((frames[0]["last_seq"].as_u64(), frames[0]["mentions"].as_u64()), (Some(50), Some(5)), "the final seq, the mentions added up");
         fixture.hub.flush_activity(start + Duration::from_secs(5));
         assert!(alice_phone.frames().is_empty(), "nothing more without new messages");
+        {
+            let state = fixture.hub.lock();
+            let slots = state.conns.get(&alice_phone.handle.id).map(|entry| entry.activity.len());
+            assert_eq!((state.activity_waiting.len(), slots), (0, Some(0)), "an idle connection keeps no slots");
+        }
         fixture.hub.room_activity(user, room, 51, 0, start + Duration::from_secs(6));
         assert_eq!(alice_phone.frames().len(), 1, "after a quiet second the next one goes at once");
     }
