@@ -29,7 +29,7 @@ use crate::disguise::PairMask;
 use crate::node::ConnId;
 use crate::store::TokenHash;
 use async_trait::async_trait;
-use heartlink_protocol::{ChatMessage, LeaveReason, Room, RoomId, ServerMsg, User, UserId};
+use heartlink_protocol::{ChatMessage, LeaveReason, PresenceStatus, Room, RoomId, ServerMsg, User, UserId};
 use std::borrow::Cow;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -100,6 +100,18 @@ pub enum UserEvent {
     /// as its reply), already as that user sees it (see `disguise`):
     /// `revealed`, `match_ended`.
     Frame { msg: Box<ServerMsg>, except: Option<ConnId> },
+    /// New messages in `room`, of which `mentions` name this user: for the
+    /// user's connections that have not joined the room (each hub
+    /// coalesces them to one a second per connection and room).
+    RoomActivity { room: RoomId, last_seq: u64, mentions: u64 },
+}
+
+/// A user's presence as the members of their rooms see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceState {
+    pub status: PresenceStatus,
+    /// When an `offline` user was last seen (ms).
+    pub last_seen: Option<u64>,
 }
 
 /// The publishing side of the bus.
@@ -114,7 +126,7 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
 
     /// Publishes `user`'s presence to every connection joined to any of
     /// `rooms` (once per connection, however many of them it joined).
-    async fn publish_presence(&self, user: User, online: bool, rooms: Vec<RoomId>) -> Result<(), BusError>;
+    async fn publish_presence(&self, user: User, presence: PresenceState, rooms: Vec<RoomId>) -> Result<(), BusError>;
 
     /// Publishes an event to every connection of `user`, on every node.
     async fn publish_user(&self, user: UserId, event: UserEvent) -> Result<(), BusError>;
@@ -132,7 +144,7 @@ pub trait Deliver: Send + Sync + std::fmt::Debug + 'static {
     fn deliver_room(&self, room: RoomId, event: &RoomEvent);
 
     /// A user's presence, for connections joined to any of `rooms`.
-    fn deliver_presence(&self, user: &User, online: bool, rooms: &[RoomId]);
+    fn deliver_presence(&self, user: &User, presence: PresenceState, rooms: &[RoomId]);
 
     /// An event for one user's connections.
     fn deliver_user(&self, user: UserId, event: &UserEvent);

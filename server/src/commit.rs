@@ -16,7 +16,7 @@ use crate::bus::{Bus, MessageBatch, Reply};
 use crate::node::ConnId;
 use crate::store::{Appended, NewMessage, SeqMessage, Store};
 use crate::wire;
-use heartlink_protocol::{ErrorCode, RequestRef, ServerMsg, encode_server};
+use heartlink_protocol::{ChatMessage, ErrorCode, MediaId, RequestRef, ServerMsg, encode_server};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -32,6 +32,27 @@ pub struct ReplyTo {
     pub conn: ConnId,
     /// The `send`'s `ref`, repeated in its `ack` or `error`.
     pub reference: Option<RequestRef>,
+}
+
+/// What else hears of a stored batch, after the bus: this node's room
+/// activity notices, and the media of deleted messages that no message
+/// carries any more. Must not block (the flusher calls it between batches).
+pub trait AfterCommit: Send + Sync + std::fmt::Debug + 'static {
+    /// The new messages of a durable batch, in seq order within each room.
+    fn messages_stored(&self, messages: &[ChatMessage]);
+
+    /// Media that deleted messages carried and no message carries now.
+    fn media_released(&self, media: Vec<MediaId>);
+}
+
+/// Nothing else hears of a batch (tests of the commit alone).
+#[derive(Debug, Default)]
+pub struct NothingAfter;
+
+impl AfterCommit for NothingAfter {
+    fn messages_stored(&self, _: &[ChatMessage]) {}
+
+    fn media_released(&self, _: Vec<MediaId>) {}
 }
 
 /// One queued send.
@@ -66,14 +87,15 @@ impl CommitQueue {
 pub fn spawn_flusher(
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
+    after: Arc<dyn AfterCommit>,
     capacity: usize,
 ) -> (CommitQueue, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(capacity);
-    let task = tokio::spawn(flush_loop(rx, store, bus));
+    let task = tokio::spawn(flush_loop(rx, store, bus, after));
     (CommitQueue { tx }, task)
 }
 
-async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, bus: Arc<dyn Bus>) {
+async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, bus: Arc<dyn Bus>, after: Arc<dyn AfterCommit>) {
     let mut queued = Vec::new();
     while rx.recv_many(&mut queued, MAX_BATCH).await > 0 {
         let queued_at: Vec<Instant> = queued.iter().map(|submission| submission.queued_at).collect();
@@ -83,6 +105,10 @@ async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, b
         let batch = match store.append_batch(messages.clone()).await {
             Ok(appended) if appended.len() == messages.len() => {
                 crate::metrics::messages_committed(queued_at.iter().map(Instant::elapsed));
+                let released: Vec<MediaId> = appended.iter().flat_map(|appended| appended.released_media.iter().copied()).collect();
+                if !released.is_empty() {
+                    after.media_released(released);
+                }
                 durable(messages, replies, &appended)
             }
             Ok(appended) => {
@@ -95,6 +121,9 @@ async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, b
                 refused(&messages, replies)
             }
         };
+        if !batch.messages.is_empty() {
+            after.messages_stored(&batch.messages);
+        }
         if let Err(err) = bus.publish_messages(batch).await {
             // The batch is durable: nodes that missed it fill the gap from the store.
             tracing::error!(cause = %crate::report::Chain(&err), "publishing a batch failed");
@@ -171,7 +200,7 @@ mod tests {
         async fn publish_room(&self, _: RoomId, _: RoomEvent) -> Result<(), BusError> {
             Ok(())
         }
-        async fn publish_presence(&self, _: User, _: bool, _: Vec<RoomId>) -> Result<(), BusError> {
+        async fn publish_presence(&self, _: User, _: crate::bus::PresenceState, _: Vec<RoomId>) -> Result<(), BusError> {
             Ok(())
         }
         async fn publish_user(&self, _: UserId, _: UserEvent) -> Result<(), BusError> {
@@ -180,7 +209,7 @@ mod tests {
     }
 
     fn submission(conn: ConnId, room: RoomId, sender: &UserSummary, client_msg_id: &str) -> Submission {
-        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into(), attachment: None, deleted: false };
+        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into(), ..MessageRecord::default() };
         let reference = Some(RequestRef::try_from(format!("r-{client_msg_id}")).unwrap());
         Submission { message: NewMessage { room, record }, reply: ReplyTo { conn, reference }, queued_at: Instant::now() }
     }
@@ -199,7 +228,7 @@ mod tests {
     fn start(store: Arc<dyn Store>) -> (CommitQueue, mpsc::UnboundedReceiver<MessageBatch>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let bus = Arc::new(Recorder { store: Arc::clone(&store), batches: tx });
-        let (queue, _flusher) = spawn_flusher(store, bus, 64);
+        let (queue, _flusher) = spawn_flusher(store, bus, Arc::new(NothingAfter), 64);
         (queue, rx)
     }
 

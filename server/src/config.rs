@@ -79,6 +79,9 @@ pub struct Config {
     pub token_ttl: Duration,
     /// How long a typing indicator lasts without being repeated.
     pub typing_ttl: Duration,
+    /// How long a user's last connection must have been gone before the
+    /// members of their rooms are told they went offline.
+    pub presence_grace: Duration,
     /// Threads computing password hashes (each holds one 19 MiB argon2
     /// buffer); more requests wait their turn.
     pub hash_concurrency: usize,
@@ -141,6 +144,7 @@ impl Config {
             request_rate: 50,
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             typing_ttl: Duration::from_secs(8),
+            presence_grace: Duration::from_secs(10),
             hash_concurrency: 2,
             login_failures_per_minute: 5,
             tls: None,

@@ -12,6 +12,7 @@
 //! one. Delivery never waits: a connection whose queue is full is a slow
 //! consumer and is told to close (4008) rather than slow everyone else down.
 
+mod activity;
 mod delivery;
 mod events;
 mod join;
@@ -20,7 +21,7 @@ mod outbox;
 mod typing;
 pub mod upkeep;
 
-use crate::bus::{BusError, Deliver, MessageBatch, RoomEvent, Subscriptions, UserEvent};
+use crate::bus::{BusError, Deliver, MessageBatch, PresenceState, RoomEvent, Subscriptions, UserEvent};
 use crate::node::ConnId;
 use crate::store::{Store, TokenHash};
 use delivery::Held;
@@ -92,6 +93,9 @@ struct ConnEntry {
     rooms: HashSet<RoomId>,
     /// Rooms where this connection's typing indicator is on, until when.
     typing: HashMap<RoomId, Instant>,
+    /// `room_activity` sent to it (rooms it has not joined), one a second
+    /// per room at most (see `activity.rs`).
+    activity: HashMap<RoomId, activity::Slot>,
 }
 
 /// A room with at least one joined connection on this node.
@@ -120,10 +124,13 @@ const JOINING: u64 = u64::MAX;
 #[derive(Debug, Default)]
 struct HubState {
     conns: HashMap<ConnId, ConnEntry>,
-    /// How many connections each user has on this node (the connections
-    /// themselves are found in `conns`: user events are rare, and an index
-    /// per connection would cost every idle connection memory).
-    users: HashMap<UserId, usize>,
+    /// Each user's connections on this node: user events (room activity
+    /// among them, a few a second per member of a busy room) find them
+    /// without looking at every connection.
+    users: HashMap<UserId, Vec<ConnId>>,
+    /// Connections with `room_activity` slots: notices held back until
+    /// their second is up, or sent within the last second.
+    activity_waiting: HashSet<ConnId>,
     rooms: HashMap<RoomId, RoomEntry>,
     /// Typing indicators that changed, for the bus (see `upkeep`).
     typing_changes: Vec<TypingChange>,
@@ -185,8 +192,9 @@ impl Hub {
         let (conn, user) = (handle.id, handle.user.id);
         {
             let mut state = self.lock();
-            state.conns.insert(conn, ConnEntry { handle, token, rooms: HashSet::new(), typing: HashMap::new() });
-            *state.users.entry(user).or_default() += 1;
+            let entry = ConnEntry { handle, token, rooms: HashSet::new(), typing: HashMap::new(), activity: HashMap::new() };
+            state.conns.insert(conn, entry);
+            state.users.entry(user).or_default().push(conn);
         }
         // Every connection subscribes (it is idempotent): the user's second
         // connection must not go live before the first one's subscription is.
@@ -207,9 +215,10 @@ impl Hub {
             state.leave_room(conn, room, &*self.subscriptions);
         }
         state.conns.remove(&conn);
-        if let Some(count) = state.users.get_mut(&user) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
+        state.activity_waiting.remove(&conn);
+        if let Some(conns) = state.users.get_mut(&user) {
+            conns.retain(|id| *id != conn);
+            if conns.is_empty() {
                 state.users.remove(&user);
                 self.subscriptions.unsubscribe_user(user);
             }
@@ -251,8 +260,8 @@ impl Deliver for Hub {
         self.room_event(room, event);
     }
 
-    fn deliver_presence(&self, user: &User, online: bool, rooms: &[RoomId]) {
-        self.presence(user, online, rooms);
+    fn deliver_presence(&self, user: &User, presence: PresenceState, rooms: &[RoomId]) {
+        self.presence(user, presence, rooms);
     }
 
     fn deliver_user(&self, user: UserId, event: &UserEvent) {

@@ -13,6 +13,7 @@
 //! each promises.
 
 pub mod accounts;
+pub mod activity;
 pub mod address;
 pub mod admin;
 pub mod admission;

@@ -15,11 +15,12 @@ pub mod local;
 mod match_queue;
 
 pub use match_queue::REMATCH_AFTER;
+mod presence;
 
 use crate::address::AddressKey;
 use crate::node::ConnId;
 use async_trait::async_trait;
-use heartlink_protocol::{User, UserId};
+use heartlink_protocol::{PresenceStatus, User, UserId};
 use std::time::Duration;
 
 /// The shared state could not be read or changed (a networked store is down).
@@ -33,6 +34,15 @@ pub enum Admission {
     Allowed,
     /// Not now; the earliest retry is this far away.
     RetryAfter(Duration),
+}
+
+/// What closing a connection did to its user's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Other connections remain; announce this status if it changed.
+    Stays(Option<PresenceStatus>),
+    /// It was the last one: the grace period started, under this id.
+    Last { leaving: u64 },
 }
 
 /// A connection that asked for a match.
@@ -84,16 +94,32 @@ pub enum Quota {
 #[async_trait]
 pub trait LiveState: Send + Sync + std::fmt::Debug + 'static {
     /// A connection of `user` that counts for presence opened (one resumed
-    /// with `presence:false` does not); `true` when it is their first
-    /// anywhere (they came online).
-    async fn connection_opened(&self, user: UserId) -> Result<bool, LiveError>;
+    /// with `presence:false` does not); the status to announce when what
+    /// the others see changed (they came online, or back from away). A
+    /// connection back within the grace period announces nothing.
+    async fn connection_opened(&self, user: UserId) -> Result<Option<PresenceStatus>, LiveError>;
 
-    /// A connection of `user` that counted for presence closed; `true` when
-    /// it was the user's last one anywhere (they went offline).
-    async fn connection_closed(&self, user: UserId) -> Result<bool, LiveError>;
+    /// A connection of `user` that counted for presence (and was `away` or
+    /// not) closed. Its last one anywhere starts the grace period: the
+    /// caller asks [`LiveState::offline_due`] when it has passed.
+    async fn connection_closed(&self, user: UserId, away: bool) -> Result<Closed, LiveError>;
 
-    /// Whether each of `users` has an open connection anywhere, in order.
+    /// One of `user`'s connections set itself away (or back online); the
+    /// status to announce when what the others see changed (away needs
+    /// every connection away).
+    async fn set_away(&self, user: UserId, away: bool) -> Result<Option<PresenceStatus>, LiveError>;
+
+    /// The grace period that `connection_closed` started as `leaving` has
+    /// passed: `true` when no connection of `user` came back meanwhile (they
+    /// are offline now; announce it).
+    async fn offline_due(&self, user: UserId, leaving: u64) -> Result<bool, LiveError>;
+
+    /// Whether each of `users` shows as online or away (has an open
+    /// connection anywhere, or is within the grace period), in order.
     async fn online(&self, users: &[UserId]) -> Result<Vec<bool>, LiveError>;
+
+    /// What each of `users` shows as, in order.
+    async fn statuses(&self, users: &[UserId]) -> Result<Vec<PresenceStatus>, LiveError>;
 
     /// Pairs `me` with the longest-waiting compatible connection of its
     /// queue (the random one, or its code's), or makes `me` wait (a user

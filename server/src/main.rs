@@ -36,6 +36,9 @@ struct StartArgs {
     /// Seconds between WebSocket pings; a peer silent for twice this is disconnected.
     #[arg(long, env = "HEARTLINK_HEARTBEAT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     heartbeat_secs: u64,
+    /// Seconds a user's last connection must be gone before others see them offline (a reconnect within it does not flap).
+    #[arg(long, env = "HEARTLINK_PRESENCE_GRACE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    presence_grace_secs: u64,
     /// Whether new accounts may register.
     #[arg(long, env = "HEARTLINK_REGISTRATION", value_enum, default_value_t = RegistrationArg::Open)]
     registration: RegistrationArg,
@@ -144,6 +147,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     };
     let mut config = Config::new(data_dir.clone());
     config.heartbeat = Duration::from_secs(args.heartbeat_secs);
+    config.presence_grace = Duration::from_secs(args.presence_grace_secs);
     config.registration = match args.registration {
         RegistrationArg::Open => Registration::Open,
         RegistrationArg::Closed => Registration::Closed,

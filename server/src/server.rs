@@ -94,8 +94,9 @@ impl Server {
         let Self { config, store, live, accounts, tls, media, media_catalog, node } = self;
         let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
-        let (commit, flusher) = commit::spawn_flusher(Arc::clone(&store), Arc::clone(&bus), COMMIT_QUEUE);
         let tracker = TaskTracker::new();
+        let (followers, activity) = crate::activity::spawn(Arc::clone(&store), Arc::clone(&bus), media.clone(), shutdown.clone());
+        let (commit, flusher) = commit::spawn_flusher(Arc::clone(&store), Arc::clone(&bus), Arc::new(followers), COMMIT_QUEUE);
         tracker.spawn(hub::upkeep::run(Arc::clone(&hub), Arc::clone(&bus), shutdown.clone()));
         tracing::debug!(%node, "node id");
         // The operator's commands reach this server here (admin/listener.rs).
@@ -168,6 +169,9 @@ impl Server {
         drop(shared);
         if let Err(err) = flusher.await {
             tracing::error!(cause = %err, "flusher task failed");
+        }
+        if let Err(err) = activity.await {
+            tracing::error!(cause = %err, "room activity task failed");
         }
         store.flush().await?;
         tracing::info!("shutdown complete; everything flushed");

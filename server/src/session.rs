@@ -19,8 +19,11 @@ mod listing;
 mod logout;
 mod matching;
 mod moderation;
+mod mentions;
 mod messages;
 mod pages;
+mod presence;
+mod relations;
 mod requests;
 mod rooms;
 mod seen;
@@ -36,7 +39,7 @@ use crate::shared::Shared;
 use crate::store::TokenHash;
 use crate::wire;
 use futures_util::StreamExt;
-use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, User, encode_server};
+use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, encode_server};
 use socket::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,6 +113,8 @@ struct Session {
     /// Whether the session makes its user appear online: false after
     /// `resume{presence:false}` (scripts, bots).
     presence: bool,
+    /// Set with `set_status{away}`.
+    away: bool,
 }
 
 enum Event {
@@ -146,7 +151,7 @@ impl Started {
         let rate = conn.shared.config.request_rate;
         let requests = TokenBucket::new(rate, rate.saturating_mul(2), std::time::Instant::now());
         // Boxed: the session's long wait holds a pointer to it, not a copy.
-        Box::new(Session { conn, handle, outbound, token_hash, requests, presence })
+        Box::new(Session { conn, handle, outbound, token_hash, requests, presence, away: false })
     }
 }
 
@@ -163,19 +168,11 @@ impl Session {
         shared.hub.connect(handle.clone(), auth.token_hash).await?;
         // A connection resumed with `presence:false` neither brings its user
         // online nor keeps them online.
-        let first = match conn.presence {
-            true => shared.live.connection_opened(user.id).await,
-            false => Ok(false),
-        };
-        let first = match first {
-            Ok(first) => first,
-            Err(err) => {
+        if conn.presence {
+            if let Err(err) = presence::opened(shared, &user).await {
                 shared.hub.disconnect(handle.id);
                 return Err(err.into());
             }
-        };
-        if first {
-            publish_presence(shared, &user, true).await;
         }
         let established = ServerMsg::ConnectionEstablished {
             user,
@@ -224,15 +221,8 @@ impl Session {
         if let Err(err) = shared.live.forget_connection(conn).await {
             tracing::error!(cause = %Chain(&err), "could not take the connection out of the match queue");
         }
-        if !self.presence {
-            return;
-        }
-        let last = shared.live.connection_closed(user.id).await.unwrap_or_else(|err| {
-            tracing::error!(cause = %Chain(&err), "could not count the user's connections");
-            false
-        });
-        if last {
-            publish_presence(shared, user, false).await;
+        if self.presence {
+            presence::closed(shared, user, self.away).await;
         }
     }
 
@@ -344,19 +334,5 @@ impl Session {
             }
             _ => Ok(()),
         }
-    }
-}
-
-/// Publishes `user`'s presence to the rooms they are a member of now (not
-/// those they left, and those they joined since they came online); a bus
-/// failure is logged (presence is best effort: clients see it again at the
-/// next change).
-async fn publish_presence(shared: &Shared, user: &User, online: bool) {
-    let rooms = shared.store.rooms_of(user.id).await.unwrap_or_else(|err| {
-        tracing::error!(cause = %Chain(&err), "could not list the user's rooms for presence");
-        Vec::new()
-    });
-    if let Err(err) = shared.bus.publish_presence(user.clone(), online, rooms).await {
-        tracing::warn!(user = %user.username, cause = %Chain(&err), "presence not published");
     }
 }

@@ -18,12 +18,12 @@ mod records;
 mod sled_store;
 
 use async_trait::async_trait;
-use heartlink_protocol::{RoomId, UserId};
+use heartlink_protocol::{MediaId, RoomId, UserId};
 use std::error::Error as StdError;
 
 pub use records::{
-    AttachmentKindRecord, AttachmentRecord, BanRecord, MemberPosition, MemberRecord, MessageRecord, RestoreRecord,
-    RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary,
+    AttachmentKindRecord, AttachmentRecord, BanRecord, MemberPosition, MemberRecord, MessageRecord, RelKindRecord, RelationRecord,
+    RestoreRecord, RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary,
 };
 pub use moderation_records::{
     BlockRecord, PairEndRecord, PairMemberRecord, PairRecord, ReportRecord, ReportedMessage, RoomBanRecord,
@@ -119,7 +119,7 @@ pub struct NewMessage {
 }
 
 /// What [`Store::append_batch`] did with one message of the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
     /// The message's seq: new, or the original's for a retry.
     pub seq: u64,
@@ -128,6 +128,9 @@ pub struct Appended {
     /// `false` for a retry (same sender, room and `client_msg_id` as a message
     /// stored earlier or earlier in the same batch): nothing was written.
     pub fresh: bool,
+    /// For a fresh deletion: media the deleted message carried that no
+    /// message carries any more (their uploads and bytes may go).
+    pub released_media: Vec<MediaId>,
 }
 
 /// A stored message and its seq.
@@ -395,6 +398,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Up to `limit` read markers of `room` after the one of `after`, in user id order.
     async fn reads_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<(UserId, u64)>, StoreError>;
+    // --- Relations, mentions and last seen (replies, edits, deletions,
+    // reactions; unread mentions per room; presence's `last_seen`). A
+    // deletion is a message like any other; what it does to its target
+    // happens inside `append_batch`, in the batch's transaction: the target
+    // (and the edits of it) is stored again with an empty body, without its
+    // attachment and mentions, and marked deleted.
 
     /// The message `seq` of `room`.
     async fn message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError>;
@@ -413,4 +422,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// and its attachment's room. Only for an empty store, in export order
     /// (a room's messages from seq 1 up). Durable.
     async fn restore(&self, records: Vec<RestoreRecord>) -> Result<(), StoreError>;
+    /// The seq of the message `sender` stored in `room` under
+    /// `client_msg_id`, while its idempotency record is kept.
+    async fn sent_seq(&self, sender: UserId, room: RoomId, client_msg_id: &str) -> Result<Option<u64>, StoreError>;
+
+    /// How many messages of `room` above `after` mention `user` and are not
+    /// deleted, counting at most `cap` (the answer is then `cap`). Costs
+    /// time in what it counts, not in the room's size.
+    async fn mentions_after(&self, room: RoomId, user: UserId, after: u64, cap: u64) -> Result<u64, StoreError>;
+
+    /// Records when `user` was last seen (ms). May lag.
+    async fn set_last_seen(&self, user: UserId, at: u64) -> Result<(), StoreError>;
+
+    /// When each of `users` was last seen, in order (`None`: never recorded).
+    async fn last_seen(&self, users: &[UserId]) -> Result<Vec<Option<u64>>, StoreError>;
 }

@@ -4,10 +4,11 @@
 //! the disk format and the protocol can change apart.
 
 use crate::store::{
-    AttachmentKindRecord, AttachmentRecord, MessageRecord, RoomKindRecord, RoomRecord, SeqMessage, UserRecord, UserSummary,
+    AttachmentKindRecord, AttachmentRecord, MessageRecord, RelKindRecord, RelationRecord, RoomKindRecord, RoomRecord, SeqMessage,
+    UserRecord, UserSummary,
 };
 use crate::wire_size::wire_len;
-use heartlink_protocol::{Attachment, AttachmentKind, ChatMessage, Room, RoomId, RoomKind, User};
+use heartlink_protocol::{Attachment, AttachmentKind, ChatMessage, RelKind, RelatesTo, Room, RoomId, RoomKind, User};
 
 /// The wire `user` of a stored id and name.
 pub fn user(summary: UserSummary) -> User {
@@ -35,9 +36,45 @@ pub fn room(record: &RoomRecord) -> Room {
 
 /// The wire `chat_message` of a stored message.
 pub fn chat_message(room_id: RoomId, message: SeqMessage) -> ChatMessage {
-    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored, deleted } } = message;
+    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored, relates_to, mentions, deleted } } =
+        message;
     let attachment = stored.map(|stored| Box::new(self::attachment(*stored)));
-    ChatMessage { room_id, seq, sender: user(sender), body, ts, client_msg_id, attachment, deleted, ..ChatMessage::default() }
+    let relates_to = relates_to.map(relation);
+    ChatMessage {
+        room_id,
+        seq,
+        sender: user(sender),
+        body,
+        ts,
+        client_msg_id,
+        attachment,
+        relates_to,
+        mentions,
+        deleted,
+        ..ChatMessage::default()
+    }
+}
+
+/// The wire `relates_to` of a stored relation.
+pub fn relation(record: RelationRecord) -> RelatesTo {
+    let rel = match record.rel {
+        RelKindRecord::Reply => RelKind::Reply,
+        RelKindRecord::Edit => RelKind::Edit,
+        RelKindRecord::Delete => RelKind::Delete,
+        RelKindRecord::React => RelKind::React,
+    };
+    RelatesTo { seq: record.seq, rel }
+}
+
+/// What is stored of a `send`'s `relates_to`.
+pub fn relation_record(relation: RelatesTo) -> RelationRecord {
+    let rel = match relation.rel {
+        RelKind::Reply => RelKindRecord::Reply,
+        RelKind::Edit => RelKindRecord::Edit,
+        RelKind::Delete => RelKindRecord::Delete,
+        RelKind::React => RelKindRecord::React,
+    };
+    RelationRecord { seq: relation.seq, rel }
 }
 
 /// The wire `attachment` of a stored one.
@@ -88,7 +125,7 @@ mod tests {
     fn records_map_to_what_clients_see() {
         let alice = User { id: UserId::random(), username: "Alice".into() };
         let record =
-            MessageRecord { sender: sender(&alice), body: "hi".into(), ts: 9, client_msg_id: "c".into(), attachment: None, deleted: false };
+            MessageRecord { sender: sender(&alice), body: "hi".into(), ts: 9, client_msg_id: "c".into(), ..MessageRecord::default() };
         let room_id = RoomId::random();
         let chat = chat_message(room_id, SeqMessage { seq: 4, record });
         assert_eq!((chat.room_id, chat.seq, chat.sender, chat.body.as_str(), chat.ts), (room_id, 4, alice.clone(), "hi", 9));
@@ -128,7 +165,9 @@ mod tests {
                 ts: u64::MAX,
                 client_msg_id: "c\\1".into(),
                 attachment: attachment.map(Box::new),
-                deleted: seq == 9,
+                relates_to: (seq > 1).then_some(RelationRecord { seq: seq / 2, rel: RelKindRecord::Reply }),
+                mentions: if seq == 9 { vec![heartlink_protocol::UserId::random(); 2] } else { Vec::new() },
+                deleted: seq == 10,
             };
             let message = SeqMessage { seq, record };
             assert_eq!(chat_message_len(&message), wire_len(&chat_message(room, message.clone())), "seq {seq}");

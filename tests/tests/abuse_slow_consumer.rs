@@ -44,7 +44,8 @@ async fn slow_client(server: &TestServer) -> WsClient {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_consumer_is_cut_off_and_catches_up_exactly_once() {
-    let server = TestServer::start(&["--send-rate", "0"]);
+    // No presence grace: the cut-off shows at once as the slow user going offline.
+    let server = TestServer::start(&["--send-rate", "0", "--presence-grace-secs", "0"]);
     let pid = server.pid().unwrap();
     let (mut sender, _) = WsClient::register(&server.url, "sender").await;
     sender.send(json!({"type": "create_room", "name": "firehose"})).await;

@@ -91,7 +91,7 @@ async fn a_sigterm_restart_keeps_everything() {
     assert_eq!((&joined["room"], &joined["last_seq"]), (&room, &json!(3)));
     assert_eq!(joined["messages"], json!(history_before), "same seqs, senders, bodies, ts and ids");
     assert_eq!(joined["reads"], json!([{"user": bob_est["user"], "seq": 3}]));
-    let members = json!([{"user": alice_est["user"], "online": true}, {"user": bob_est["user"], "online": true}]);
+    let members = json!([{"user": alice_est["user"], "online": true, "status": "online"}, {"user": bob_est["user"], "online": true, "status": "online"}]);
     assert_eq!(joined["members"], members, "oldest membership first, across the restart too");
 
     // Idempotency survives the restart; numbering carries on.

@@ -219,7 +219,8 @@ async fn a_lost_ack_is_retried_and_answered_with_the_original_seq() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_black_holed_connection_is_closed_by_the_heartbeat_and_the_client_comes_back() {
     let heartbeat = Duration::from_secs(1);
-    let server = TestServer::start(&["--heartbeat-secs", "1"]);
+    // No presence grace: the witness sees offline as soon as the server closed the connection.
+    let server = TestServer::start(&["--heartbeat-secs", "1", "--presence-grace-secs", "0"]);
     let proxy = FaultProxy::start(&server.addr).await;
     // Carol, the witness, stays connected directly, and keeps reading (so
     // answering the server's pings) whenever the test waits on her.

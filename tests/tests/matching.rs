@@ -111,7 +111,8 @@ async fn a_user_is_never_matched_with_themself() {
 
 #[tokio::test]
 async fn the_wait_ends_when_the_waiting_connection_closes() {
-    let server = TestServer::start(&[]);
+    // No presence grace: the watcher's offline shows the server handled the close.
+    let server = TestServer::start(&["--presence-grace-secs", "0"]);
     let (mut alice, _) = WsClient::register(&server.url, "alice").await;
     let (mut bob, _) = WsClient::register(&server.url, "bob").await;
     let (mut carol, _) = WsClient::register(&server.url, "carol").await;

@@ -42,6 +42,9 @@ async fn send_is_broadcast_to_joined_connections_then_acked() {
     assert_eq!(echo, message, "the sender's own chat_message comes first, without a ref");
     assert_eq!(ack, json!({"type": "ack", "room_id": room_id, "client_msg_id": "m1", "seq": 1, "ts": ts, "ref": "s1"}));
     assert_eq!(bob.recv().await, message);
+    // Alice's connection that did not join gets no messages, only the notice.
+    let activity = json!({"type": "room_activity", "room_id": room_id, "last_seq": 1, "mentions": 0});
+    assert_eq!(alice_idle.recv().await, activity);
     alice_idle.assert_quiet().await;
 
     assert_eq!(alice.post(&room_id, "m2", "second").await["seq"], 2);

@@ -12,7 +12,7 @@ fn presence_of<'a>(frames: &'a [Value], username: &str) -> Vec<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_of_a_user_who_left_no_longer_reaches_the_room() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--presence-grace-secs", "0"]);
     let (mut alice, _) = WsClient::register(&server.url, "alice").await;
     let left_room = alice.create_room("left behind").await["id"].clone();
     let shared_room = alice.create_room("still shared").await["id"].clone();
@@ -54,7 +54,7 @@ async fn presence_of_a_user_who_left_no_longer_reaches_the_room() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_resumed_without_presence_does_not_make_its_user_online() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--presence-grace-secs", "0"]);
     let (mut alice, _) = WsClient::register(&server.url, "alice").await;
     let room = alice.create_room("watched").await["id"].clone();
     alice.join(&room).await;

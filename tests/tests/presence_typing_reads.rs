@@ -35,10 +35,18 @@ async fn second_connection(server: &TestServer, established: &Value, room_id: &V
 async fn next_frames(client: &mut WsClient, count: usize) -> Vec<String> {
     let mut frames = Vec::new();
     for _ in 0..count {
-        frames.push(client.recv().await.to_string());
+        frames.push(without_last_seen(client.recv().await).to_string());
     }
     frames.sort();
     frames
+}
+
+/// A frame without its `last_seen` (a time; presence_grace.rs checks it).
+fn without_last_seen(mut frame: Value) -> Value {
+    if let Some(object) = frame.as_object_mut() {
+        object.remove("last_seen");
+    }
+    frame
 }
 
 fn sorted(values: &[Value]) -> Vec<String> {
@@ -49,15 +57,16 @@ fn sorted(values: &[Value]) -> Vec<String> {
 
 #[tokio::test]
 async fn presence_follows_a_users_first_and_last_connection() {
-    let server = TestServer::start(&[]);
+    // No grace period: offline is announced as the last connection closes.
+    let server = TestServer::start(&["--presence-grace-secs", "0"]);
     let Pair { mut alice, alice_est, bob, bob_est, .. } = pair(&server).await;
     let (mut alice_unjoined, _) = WsClient::resume(&server.url, alice_est["token"].as_str().expect("token")).await;
     let (mut carol, _) = WsClient::register(&server.url, "carol").await;
-    let offline = json!({"type": "presence", "user": bob_est["user"], "online": false});
-    let online = json!({"type": "presence", "user": bob_est["user"], "online": true});
+    let offline = json!({"type": "presence", "user": bob_est["user"], "online": false, "status": "offline"});
+    let online = json!({"type": "presence", "user": bob_est["user"], "online": true, "status": "online"});
 
     drop(bob);
-    assert_eq!(alice.recv().await, offline);
+    assert_eq!(without_last_seen(alice.recv().await), offline);
     let (bob, _) = WsClient::resume(&server.url, bob_est["token"].as_str().expect("token")).await;
     assert_eq!(alice.recv().await, online, "bob's first connection, though it joined nothing yet");
     // A second connection opening or closing changes nothing: bob stays online.
@@ -65,7 +74,7 @@ async fn presence_follows_a_users_first_and_last_connection() {
     drop(bob_phone);
     alice.assert_quiet().await;
     drop(bob);
-    assert_eq!(alice.recv().await, offline);
+    assert_eq!(without_last_seen(alice.recv().await), offline);
     // Only connections joined to a room shared with bob hear about him.
     alice_unjoined.assert_quiet().await;
     carol.assert_quiet().await;
@@ -113,7 +122,7 @@ async fn typing_expires_after_eight_seconds_without_a_repeat() {
 
 #[tokio::test]
 async fn typing_stops_when_the_typer_leaves_or_disconnects() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--presence-grace-secs", "0"]);
     let Pair { mut alice, mut bob, bob_est, room_id, .. } = pair(&server).await;
     let stopped = json!({"type": "typing", "room_id": room_id, "user": bob_est["user"], "active": false});
 
@@ -128,7 +137,7 @@ async fn typing_stops_when_the_typer_leaves_or_disconnects() {
     bob.send(json!({"type": "typing", "room_id": room_id, "active": true})).await;
     alice.recv_type("typing").await;
     drop(bob);
-    let offline = json!({"type": "presence", "user": bob_est["user"], "online": false});
+    let offline = json!({"type": "presence", "user": bob_est["user"], "online": false, "status": "offline"});
     assert_eq!(next_frames(&mut alice, 2).await, sorted(&[offline, stopped]));
 }
 

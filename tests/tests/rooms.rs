@@ -6,7 +6,7 @@ use heartlink_tests::{TestServer, WsClient, now_ms};
 use serde_json::{Value, json};
 
 fn member(user: &Value, online: bool) -> Value {
-    json!({"user": user, "online": online})
+    json!({"user": user, "online": online, "status": if online { "online" } else { "offline" }})
 }
 
 #[tokio::test]
@@ -105,7 +105,7 @@ async fn joining_again_keeps_the_membership_order() {
 
 #[tokio::test]
 async fn members_show_who_is_online() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--presence-grace-secs", "0"]);
     let (mut alice, alice_est) = WsClient::register(&server.url, "alice").await;
     let room = alice.create_room("general").await;
     alice.join(&room["id"]).await;
@@ -114,11 +114,14 @@ async fn members_show_who_is_online() {
     alice.recv_type("user_joined").await;
     drop(carol);
     // Alice hearing that carol went offline shows the server saw the close.
-    assert_eq!(alice.recv().await, json!({"type": "presence", "user": carol_est["user"], "online": false}));
+    let offline = alice.recv().await;
+    assert_eq!((&offline["type"], &offline["user"], &offline["online"]), (&json!("presence"), &carol_est["user"], &json!(false)));
     let (mut bob, bob_est) = WsClient::register(&server.url, "bob").await;
-    let joined = bob.join(&room["id"]).await;
+    let mut joined = bob.join(&room["id"]).await;
     let expected =
         [member(&alice_est["user"], true), member(&carol_est["user"], false), member(&bob_est["user"], true)];
+    let last_seen = joined["members"][1].as_object_mut().and_then(|carol| carol.remove("last_seen"));
+    assert!(last_seen.is_some_and(|at| at.as_u64().is_some_and(|at| at > heartlink_tests::now_ms() - 60_000)), "an offline member's last_seen");
     assert_eq!(joined["members"], json!(expected), "oldest membership first");
 }
 

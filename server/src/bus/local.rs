@@ -3,7 +3,7 @@
 //! every publish reaches the one hub, which ignores rooms and users it has
 //! no connections for.
 
-use super::{Bus, BusError, Deliver, MessageBatch, RoomEvent, Subscriptions, UserEvent};
+use super::{Bus, BusError, Deliver, MessageBatch, PresenceState, RoomEvent, Subscriptions, UserEvent};
 use async_trait::async_trait;
 use heartlink_protocol::{RoomId, User, UserId};
 use std::sync::Arc;
@@ -33,8 +33,8 @@ impl Bus for LocalBus {
         Ok(())
     }
 
-    async fn publish_presence(&self, user: User, online: bool, rooms: Vec<RoomId>) -> Result<(), BusError> {
-        self.node.deliver_presence(&user, online, &rooms);
+    async fn publish_presence(&self, user: User, presence: PresenceState, rooms: Vec<RoomId>) -> Result<(), BusError> {
+        self.node.deliver_presence(&user, presence, &rooms);
         Ok(())
     }
 
@@ -82,7 +82,8 @@ mod tests {
             let active = matches!(event, RoomEvent::Typing { active: true, .. });
             self.0.lock().unwrap().push(format!("room typing {active}"));
         }
-        fn deliver_presence(&self, user: &User, online: bool, rooms: &[RoomId]) {
+        fn deliver_presence(&self, user: &User, presence: PresenceState, rooms: &[RoomId]) {
+            let online = presence.status != heartlink_protocol::PresenceStatus::Offline;
             self.0.lock().unwrap().push(format!("presence {} {online} {}", user.username, rooms.len()));
         }
         fn deliver_user(&self, _user: UserId, event: &UserEvent) {
@@ -100,7 +101,8 @@ mod tests {
         let message = |seq| heartlink_protocol::ChatMessage { seq, ..Default::default() };
         bus.publish_messages(MessageBatch { messages: vec![message(1), message(2)], replies: Vec::new() }).await.unwrap();
         bus.publish_room(RoomId::random(), RoomEvent::Typing { user: alice.clone(), active: true }).await.unwrap();
-        bus.publish_presence(alice.clone(), true, vec![RoomId::random(), RoomId::random()]).await.unwrap();
+        let online = PresenceState { status: heartlink_protocol::PresenceStatus::Online, last_seen: None };
+        bus.publish_presence(alice.clone(), online, vec![RoomId::random(), RoomId::random()]).await.unwrap();
         bus.publish_user(alice.id, UserEvent::MatchFailed { conn }).await.unwrap();
         bus.publish_messages(MessageBatch { messages: vec![message(3)], replies: Vec::new() }).await.unwrap();
         let seen = recorder.0.lock().unwrap().clone();

@@ -2,8 +2,8 @@
 
 use super::masked::Encoded;
 use super::{Hub, frame};
-use crate::bus::{RoomEvent, UserEvent};
-use heartlink_protocol::{ErrorCode, RoomId, ServerMsg, User, UserId};
+use crate::bus::{PresenceState, RoomEvent, UserEvent};
+use heartlink_protocol::{ErrorCode, PresenceStatus, RoomId, ServerMsg, User, UserId};
 use std::collections::HashSet;
 
 impl Hub {
@@ -60,9 +60,11 @@ impl Hub {
 
     /// `user`'s presence, once to every connection joined to any of `rooms`
     /// — but in a pair room, as the peer shows it there, with the room's id.
-    pub(super) fn presence(&self, user: &User, online: bool, rooms: &[RoomId]) {
-        let plain = ServerMsg::Presence { user: user.clone(), online, status: None, last_seen: None, room_id: None };
-        let event = frame(&plain);
+    pub(super) fn presence(&self, user: &User, presence: PresenceState, rooms: &[RoomId]) {
+        let PresenceState { status, last_seen } = presence;
+        let online = status != PresenceStatus::Offline;
+        let last_seen = last_seen.filter(|_| !online);
+        let event = frame(&ServerMsg::Presence { user: user.clone(), online, status: Some(status), last_seen, room_id: None });
         let state = self.lock();
         let mut reached = HashSet::new();
         for (room, entry) in rooms.iter().filter_map(|room| Some((*room, state.rooms.get(room)?))) {
@@ -74,7 +76,7 @@ impl Hub {
                 }
                 continue;
             };
-            let in_room = ServerMsg::Presence { user: user.clone(), online, status: None, last_seen: None, room_id: Some(room) };
+            let in_room = ServerMsg::Presence { user: user.clone(), online, status: Some(status), last_seen, room_id: Some(room) };
             let encoded = Encoded::new(&in_room, Some(mask));
             for conn in entry.conns.keys().filter_map(|id| state.conns.get(id)) {
                 if conn.handle.user.id == user.id {
@@ -89,12 +91,17 @@ impl Hub {
 
     /// An event for `user`'s connections on this node.
     pub(super) fn user_event(&self, user: UserId, event: &UserEvent) {
+        if let UserEvent::RoomActivity { room, last_seq, mentions } = event {
+            self.room_activity(user, *room, *last_seq, *mentions, std::time::Instant::now());
+            return;
+        }
         let state = self.lock();
         // The one named connection, if it is here and is the user's.
         let named = |conn: &crate::node::ConnId| state.conns.get(conn).filter(|entry| entry.handle.user.id == user);
         match event {
             UserEvent::Close { code, reason, except, token } => {
-                let theirs = state.conns.values().filter(|conn| conn.handle.user.id == user);
+                let ids = state.users.get(&user).map_or(&[][..], Vec::as_slice);
+                let theirs = ids.iter().filter_map(|id| state.conns.get(id));
                 let chosen = theirs.filter(|conn| Some(conn.handle.id) != *except && token.is_none_or(|token| conn.token == token));
                 for conn in chosen {
                     conn.handle.close(*code, reason.clone());
@@ -120,6 +127,7 @@ impl Hub {
                 let theirs = state.conns.values().filter(|conn| conn.handle.user.id == user && Some(conn.handle.id) != *except);
                 theirs.for_each(|conn| conn.handle.push(encoded.clone()));
             }
+            UserEvent::RoomActivity { .. } => {}
         }
     }
 }
@@ -168,7 +176,8 @@ mod tests {
             fixture.hub.join(bob.handle.id, room).await.unwrap();
         }
         let alice = fixture.connect("alice").await.handle.user;
-        fixture.hub.deliver_presence(&alice, true, &rooms);
+        let online = crate::bus::PresenceState { status: heartlink_protocol::PresenceStatus::Online, last_seen: None };
+        fixture.hub.deliver_presence(&alice, online, &rooms);
         assert_eq!(bob.summary(), ["presence"]);
     }
 

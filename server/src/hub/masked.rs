@@ -119,7 +119,7 @@ mod tests {
         from_alice.sender = alice_user.clone();
         fixture.hub.deliver_messages(MessageBatch { messages: vec![from_alice.clone()], replies: Vec::new() });
         fixture.hub.deliver_room(room, &RoomEvent::Typing { user: bob_user.clone(), active: true });
-        fixture.hub.deliver_presence(&bob_user, false, &[room]);
+        fixture.hub.deliver_presence(&bob_user, crate::bus::PresenceState { status: heartlink_protocol::PresenceStatus::Offline, last_seen: Some(1) }, &[room]);
 
         let alice_sees = alice.frames();
         assert_eq!(alice_sees[0]["sender"]["username"], "alice", "herself as she is");

@@ -1,6 +1,6 @@
 //! The hub's background task: publishes typing changes through the bus,
-//! switches off expired typing indicators, and fills delivery gaps from
-//! the store.
+//! switches off expired typing indicators, fills delivery gaps from the
+//! store, and sends the `room_activity` held back for its second.
 
 use super::Hub;
 use super::delivery::GAP_WAIT;
@@ -12,11 +12,16 @@ use tokio_util::sync::CancellationToken;
 
 /// How often expired typing indicators are switched off.
 const TYPING_SWEEP: Duration = Duration::from_secs(1);
+/// How often held-back `room_activity` is looked at: a notice goes out at
+/// most this long after its second is up.
+const ACTIVITY_CHECK: Duration = Duration::from_millis(100);
 
 /// Runs until `shutdown`.
 pub async fn run(hub: Arc<Hub>, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
     let mut typing_sweep = tokio::time::interval(TYPING_SWEEP);
     let mut gap_check = tokio::time::interval(GAP_WAIT);
+    let mut activity_check = tokio::time::interval(ACTIVITY_CHECK);
+    activity_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     typing_sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
     gap_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -25,6 +30,7 @@ pub async fn run(hub: Arc<Hub>, bus: Arc<dyn Bus>, shutdown: CancellationToken) 
             () = hub.typing_changed() => {}
             _ = typing_sweep.tick() => hub.expire_typing(std::time::Instant::now()),
             _ = gap_check.tick() => hub.fill_gaps().await,
+            _ = activity_check.tick() => hub.flush_activity(std::time::Instant::now()),
         }
         for change in hub.take_typing_changes() {
             let event = RoomEvent::Typing { user: change.user, active: change.active };

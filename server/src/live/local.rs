@@ -1,15 +1,15 @@
 //! Live state in this process's memory, for a single-node server.
 
 use super::match_queue::MatchQueue;
-use super::{Admission, LiveError, LiveState, MatchOutcome, MatchTicket, Quota, Rate};
+use super::presence::PresenceBook;
+use super::{Admission, Closed, LiveError, LiveState, MatchOutcome, MatchTicket, Quota, Rate};
 use crate::address::AddressKey;
 use crate::config::Config;
 use crate::node::ConnId;
 use crate::quota::Quota as Window;
 use crate::rate_limit::{KeyedLimiter, LoginThrottle};
 use async_trait::async_trait;
-use heartlink_protocol::UserId;
-use std::collections::HashMap;
+use heartlink_protocol::{PresenceStatus, UserId};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -27,8 +27,8 @@ const THROTTLE_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Default)]
 struct People {
-    /// Open connections per user; a user with none is absent.
-    connections: HashMap<UserId, usize>,
+    /// Open connections per user and what others see of them.
+    presence: PresenceBook,
     /// The connections waiting for a match.
     matches: MatchQueue,
 }
@@ -99,31 +99,30 @@ fn admission(outcome: Result<(), Duration>) -> Admission {
 
 #[async_trait]
 impl LiveState for LocalLive {
-    async fn connection_opened(&self, user: UserId) -> Result<bool, LiveError> {
-        let mut people = self.people();
-        let count = people.connections.entry(user).or_insert(0);
-        *count += 1;
-        Ok(*count == 1)
+    async fn connection_opened(&self, user: UserId) -> Result<Option<PresenceStatus>, LiveError> {
+        Ok(self.people().presence.opened(user))
     }
 
-    async fn connection_closed(&self, user: UserId) -> Result<bool, LiveError> {
-        let mut people = self.people();
-        let last = match people.connections.get_mut(&user) {
-            Some(count) => {
-                *count = count.saturating_sub(1);
-                *count == 0
-            }
-            None => false,
-        };
-        if last {
-            people.connections.remove(&user);
-        }
-        Ok(last)
+    async fn connection_closed(&self, user: UserId, away: bool) -> Result<Closed, LiveError> {
+        Ok(self.people().presence.closed(user, away))
+    }
+
+    async fn set_away(&self, user: UserId, away: bool) -> Result<Option<PresenceStatus>, LiveError> {
+        Ok(self.people().presence.set_away(user, away))
+    }
+
+    async fn offline_due(&self, user: UserId, leaving: u64) -> Result<bool, LiveError> {
+        Ok(self.people().presence.offline_due(user, leaving))
     }
 
     async fn online(&self, users: &[UserId]) -> Result<Vec<bool>, LiveError> {
         let people = self.people();
-        Ok(users.iter().map(|user| people.connections.contains_key(user)).collect())
+        Ok(users.iter().map(|user| people.presence.shown(*user) != PresenceStatus::Offline).collect())
+    }
+
+    async fn statuses(&self, users: &[UserId]) -> Result<Vec<PresenceStatus>, LiveError> {
+        let people = self.people();
+        Ok(users.iter().map(|user| people.presence.shown(*user)).collect())
     }
 
     async fn request_match(&self, me: MatchTicket) -> Result<MatchOutcome, LiveError> {
@@ -222,12 +221,15 @@ mod tests {
     async fn a_user_is_online_from_their_first_connection_to_their_last() {
         let live = live();
         let (alice, bob) = (UserId::random(), UserId::random());
-        assert!(live.connection_opened(alice).await.unwrap());
-        assert!(!live.connection_opened(alice).await.unwrap(), "a second connection is not a new arrival");
+        assert_eq!(live.connection_opened(alice).await.unwrap(), Some(PresenceStatus::Online));
+        assert_eq!(live.connection_opened(alice).await.unwrap(), None, "a second connection is not a new arrival");
         assert_eq!(live.online(&[alice, bob]).await.unwrap(), [true, false]);
-        assert!(!live.connection_closed(alice).await.unwrap());
-        assert!(live.connection_closed(alice).await.unwrap(), "the last one closed");
+        assert_eq!(live.connection_closed(alice, false).await.unwrap(), Closed::Stays(None));
+        let Closed::Last { leaving } = live.connection_closed(alice, false).await.unwrap() else { panic!("the last one closed") };
+        assert_eq!(live.online(&[alice]).await.unwrap(), [true], "shown online during the grace period");
+        assert!(live.offline_due(alice, leaving).await.unwrap());
         assert_eq!(live.online(&[alice]).await.unwrap(), [false]);
+        assert_eq!(live.statuses(&[alice, bob]).await.unwrap(), [PresenceStatus::Offline; 2]);
     }
 
     #[tokio::test]

@@ -147,6 +147,13 @@ pub(super) fn busy() -> HttpError {
 }
 
 impl Media {
+    /// Deletes a media that no message carries any more (the messages that
+    /// did were deleted): its upload, and its bytes unless another upload
+    /// shares them (blocking).
+    pub fn release(&self, id: MediaId) -> Result<(), MediaError> {
+        self.remove_upload(id)
+    }
+
     /// Deletes an upload's record, its part file and, when nothing else
     /// refers to them, its bytes (blocking).
     pub(super) fn remove_upload(&self, id: MediaId) -> Result<(), MediaError> {

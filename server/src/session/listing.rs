@@ -8,7 +8,11 @@ use super::requests::{Fail, Handled};
 use crate::store::{MemberPosition, RoomRecord};
 use crate::wire;
 use heartlink_protocol::limits::JOIN_MEMBERS_MAX;
-use heartlink_protocol::{ErrorCode, ListLimit, Member, ReadMarker, RequestRef, RoomId, RoomSummary, ServerMsg, UserId};
+use heartlink_protocol::{ErrorCode, ListLimit, Member, PresenceStatus, ReadMarker, RequestRef, RoomId, RoomSummary, ServerMsg, UserId};
+
+/// Unread mentions counted per room at most (`list_rooms` then says this
+/// many; a client shows it as "999+").
+pub const MENTIONS_COUNTED: u64 = 999;
 
 /// The members of a pair room.
 const PAIR_MEMBERS: usize = 2;
@@ -43,12 +47,12 @@ impl Session {
         let cursor = if has_more { records.last().map(|record| position(record).cursor()) } else { None };
         let mut rooms = Vec::with_capacity(records.len());
         for record in records {
-            rooms.push(RoomSummary {
-                last_seq: self.delivered(record.id).await?,
-                read_seq: shared.store.read_seq(record.id, me).await?,
-                room: wire::room(&record),
-                mentions: 0,
-            });
+            let last_seq = self.delivered(record.id).await?;
+            let read_seq = shared.store.read_seq(record.id, me).await?;
+            // Read from the mentions index, up to the cap: the cost is the
+            // unread mentions counted, not the room's size.
+            let mentions = shared.store.mentions_after(record.id, me, read_seq, MENTIONS_COUNTED).await?;
+            rooms.push(RoomSummary { last_seq, read_seq, room: wire::room(&record), mentions });
         }
         self.respond(&ServerMsg::Rooms { rooms, has_more, cursor }, reference).await
     }
@@ -84,12 +88,20 @@ impl Session {
         let shared = &self.conn.shared;
         let page = shared.store.member_page(room_id, after, limit).await?;
         let ids: Vec<UserId> = page.members.iter().map(|member| member.user.id).collect();
-        let online = shared.live.online(&ids).await?;
+        let statuses = shared.live.statuses(&ids).await?;
+        // Last seen only for those who are offline: one read each, at most a page.
+        let offline: Vec<UserId> = ids.iter().zip(&statuses).filter(|(_, s)| **s == PresenceStatus::Offline).map(|(id, _)| *id).collect();
+        let seen: std::collections::HashMap<UserId, u64> =
+            offline.iter().zip(shared.store.last_seen(&offline).await?).filter_map(|(id, at)| at.map(|at| (*id, at))).collect();
         let members = page
             .members
             .into_iter()
-            .zip(online)
-            .map(|(member, online)| Member { user: wire::user(member.user), online, ..Member::default() })
+            .zip(statuses)
+            .map(|(member, status)| {
+                let last_seen = seen.get(&member.user.id).copied().filter(|_| status == PresenceStatus::Offline);
+                let online = status != PresenceStatus::Offline;
+                Member { user: wire::user(member.user), online, status: Some(status), last_seen }
+            })
             .collect();
         Ok((members, page.next.map(pages::member_cursor)))
     }

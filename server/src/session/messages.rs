@@ -8,8 +8,19 @@ use crate::commit::{ReplyTo, Submission};
 use crate::live::{Admission, Rate};
 use crate::store::{MessageRecord, NewMessage};
 use crate::wire;
-use heartlink_protocol::{AttachmentRef, Body, ClientMsgId, PageLimit, RequestRef, RoomId, ServerMsg};
+use heartlink_protocol::{AttachmentRef, Body, ClientMsgId, ErrorCode, PageLimit, RelKind, RelatesTo, RequestRef, RoomId, ServerMsg, UserId};
 use std::time::Instant;
+
+/// What a send stores, once its relation (if any) was checked.
+#[derive(Default)]
+struct Related {
+    /// The text to store (none for a deletion).
+    body: String,
+    /// A reply mentions the sender of the message it answers.
+    replied_to: Option<UserId>,
+    /// An edit does not mention again whom its target mentioned.
+    already_mentioned: Vec<UserId>,
+}
 
 impl Session {
     /// `send`: queues the message for the group commit, which gives it its
@@ -23,6 +34,7 @@ impl Session {
         client_msg_id: ClientMsgId,
         body: Body,
         attachment: Option<AttachmentRef>,
+        relates_to: Option<RelatesTo>,
         reference: Option<&RequestRef>,
     ) -> Handled {
         self.require_joined(room_id).await?;
@@ -33,16 +45,41 @@ impl Session {
             let retry_after_ms = crate::rate_limit::retry_after_ms(wait);
             return Err(Fail::RateLimited { message: "sending too fast; slow down", retry_after_ms });
         }
+        // A retry of a stored send gets its original ack, whatever its
+        // target has become since (deleted, say): the store finds it.
+        let retry = match relates_to {
+            Some(_) => shared.store.sent_seq(me.id, room_id, client_msg_id.as_str()).await?.is_some(),
+            None => false,
+        };
+        let related = match relates_to {
+            Some(relation) if !retry => self.check_relation(room_id, relation, body, attachment.is_some()).await?,
+            // A deletion keeps no text.
+            Some(RelatesTo { rel: RelKind::Delete, .. }) => Related::default(),
+            _ => Related { body: body.into(), ..Related::default() },
+        };
+        let Related { body, replied_to, already_mentioned } = related;
+        if body.is_empty() && attachment.is_none() && !relates_to.is_some_and(|r| r.rel == RelKind::Delete) {
+            return Err(Fail::code(ErrorCode::BadRequest, heartlink_protocol::EMPTY_BODY));
+        }
         let attachment = match attachment {
             Some(request) => Some(Box::new(wire::attachment_record(super::attach::attachment(&shared, me.id, request).await?))),
             None => None,
         };
+        let mentions = match relates_to.map(|relation| relation.rel) {
+            Some(RelKind::Delete | RelKind::React) => Vec::new(),
+            _ => {
+                let named = super::mentions::mentions(&shared, room_id, me.id, &body, replied_to).await?;
+                named.into_iter().filter(|user| !already_mentioned.contains(user)).collect()
+            }
+        };
         let record = MessageRecord {
             sender: wire::sender(me),
-            body: body.into(),
+            body,
             ts: now_ms(),
             client_msg_id: client_msg_id.into(),
             attachment,
+            relates_to: relates_to.map(wire::relation_record),
+            mentions,
             deleted: false,
         };
         let submission = Submission {
@@ -52,6 +89,29 @@ impl Session {
         };
         shared.commit.submit(submission).await?;
         Ok(())
+    }
+
+    /// Checks a relation against its target (PROTOCOL.md, "Relations").
+    async fn check_relation(&self, room_id: RoomId, relation: RelatesTo, body: Body, has_attachment: bool) -> Result<Related, Fail> {
+        let shared = &self.conn.shared;
+        let room = shared.store.room(room_id).await?.ok_or(Fail::code(ErrorCode::NotFound, "no such room"))?;
+        let target = super::relations::target(shared.store.as_ref(), room_id, relation).await?;
+        let body: String = body.into();
+        let check = super::relations::Check {
+            rel: relation.rel,
+            sender: self.handle.user.id,
+            room_kind: room.kind,
+            room_creator: room.created_by,
+            body: &body,
+            has_attachment,
+        };
+        check.against(&target)?;
+        Ok(match relation.rel {
+            RelKind::Reply => Related { body, replied_to: Some(target.sender.id), ..Related::default() },
+            RelKind::Edit => Related { body, already_mentioned: target.mentions, ..Related::default() },
+            RelKind::Delete => Related::default(),
+            RelKind::React => Related { body, ..Related::default() },
+        })
     }
 
     /// `history`: durable messages below `before_seq` (or the latest), oldest

@@ -108,12 +108,10 @@ impl Session {
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
-            ClientMsg::Send { room_id, client_msg_id, body, attachment, call: None, relates_to: None } => {
-                // With an attachment the body is its caption and may be empty.
-                if body.is_empty() && attachment.is_none() {
-                    return Err(Fail::code(ErrorCode::BadRequest, heartlink_protocol::EMPTY_BODY));
-                }
-                self.send_message(room_id, client_msg_id, body, attachment, reference).await
+            ClientMsg::Send { room_id, client_msg_id, body, attachment, call: None, relates_to } => {
+                // With an attachment the body is its caption and may be empty;
+                // a deletion has none (checked with the relation).
+                self.send_message(room_id, client_msg_id, body, attachment, relates_to, reference).await
             }
             ClientMsg::History { room_id, before_seq, limit } => {
                 self.history(room_id, before_seq, limit.unwrap_or_default(), reference).await
@@ -132,9 +130,10 @@ impl Session {
             ClientMsg::Kick { room_id, user_id } => self.remove_member(room_id, user_id, Removal::Kick, reference).await,
             ClientMsg::Ban { room_id, user_id } => self.remove_member(room_id, user_id, Removal::Ban, reference).await,
             ClientMsg::Unban { room_id, user_id } => self.unban(room_id, user_id, reference).await,
+            ClientMsg::SetStatus { status } => self.set_status(status).await,
             ClientMsg::Ping => self.respond(&ServerMsg::Pong, reference).await,
             // Wave 2 requests this server does not serve yet: a defined refusal.
-            other @ (ClientMsg::Send { .. } | ClientMsg::SetStatus { .. }) => {
+            other @ ClientMsg::Send { .. } => {
                 tracing::debug!(conn = %self.handle.id, request = other.kind(), "request not supported yet");
                 Err(Fail::code(ErrorCode::BadRequest, "this server does not support that request yet"))
             }

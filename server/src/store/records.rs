@@ -26,7 +26,7 @@ impl UserRecord {
 
 /// A user's id and name: a message's sender, a room's member. Usernames
 /// never change, so they are stored with what they label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
     pub id: UserId,
     pub username: String,
@@ -98,7 +98,7 @@ pub struct MemberPosition {
 
 /// A message as stored under its room and seq (which are its key, not part
 /// of the value).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRecord {
     pub sender: UserSummary,
     pub body: String,
@@ -107,7 +107,13 @@ pub struct MessageRecord {
     /// The attachment as the server described it when the message was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Box<AttachmentRecord>>,
-    /// The message was deleted: its body and attachment were blanked.
+    /// A reply, edit, deletion or reaction: the earlier message it applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relates_to: Option<RelationRecord>,
+    /// The members the message names (`@username`) or replies to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    /// Deleted: its body, attachment and mentions were blanked in storage.
     #[serde(default, skip_serializing_if = "is_false")]
     pub deleted: bool,
 }
@@ -140,6 +146,23 @@ pub enum RestoreRecord {
     Read { room: RoomId, user: UserId, seq: u64 },
     /// A message under its original seq (each room's seqs restored in order, from 1).
     Message { room: RoomId, seq: u64, record: MessageRecord },
+}
+
+/// How a message relates to an earlier one of its room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelationRecord {
+    pub seq: u64,
+    pub rel: RelKindRecord,
+}
+
+/// The kinds of relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelKindRecord {
+    Reply,
+    Edit,
+    Delete,
+    React,
 }
 
 /// What a message's attachment was when it was sent (the media's own
@@ -192,6 +215,12 @@ mod tests {
         let decoded: MessageRecord = serde_json::from_str(&with_attachment).unwrap();
         assert_eq!(decoded.attachment.as_ref().map(|a| a.kind), Some(AttachmentKindRecord::Image));
         assert_eq!(serde_json::to_string(&decoded).unwrap(), with_attachment);
+        let relation = format!(
+            r#"{{"sender":{{"id":"{id}","username":"Alice"}},"body":"","ts":5,"client_msg_id":"c3","relates_to":{{"seq":2,"rel":"delete"}},"mentions":["{id}"],"deleted":true}}"#
+        );
+        let decoded: MessageRecord = serde_json::from_str(&relation).unwrap();
+        assert_eq!(decoded.relates_to, Some(RelationRecord { seq: 2, rel: RelKindRecord::Delete }));
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), relation);
 
         let room = format!(
             r#"{{"id":"{id}","name":"a & b","kind":"pair","created_by":"{id}","created_at":7,"pair":["{id}"]}}"#

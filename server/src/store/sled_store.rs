@@ -24,9 +24,20 @@
 //! | `media_blobs` | sha256 (hex)                      | references (u64)      |
 //! | `media_rooms` | media_id ++ room_id               | empty                 |
 //! | `user_bans`   | user_id                           | [`BanRecord`] JSON    |
+//! | `media_messages` | media_id ++ room_id ++ seq     | empty                 |
+//! | `mentions`    | user_id ++ room_id ++ seq         | empty                 |
+//! | `relations`   | room_id ++ target seq ++ seq      | the kind (one byte)   |
+//! | `last_seen`   | user_id                           | ms (u64)              |
+//! | `shred_pending` | key slot (u64)                  | empty                 |
 //!
 //! Stranger matching and moderation keep `pairs`, `blocks`, `reports` and
 //! `room_bans` (`moderation.rs`, which lists their keys).
+//!
+//! A message's text and attachment are sealed under a key of its own, kept
+//! outside sled in `message-keys`, which a deletion overwrites (`shred.rs`).
+//!
+//! `media_messages`, `mentions` and `relations` index the messages (written
+//! in the same transaction); see `relations.rs`.
 //!
 //! The media trees implement `media::catalog::MediaCatalog` (`media.rs`).
 //!
@@ -47,8 +58,10 @@ mod members;
 mod messages;
 mod operator;
 mod moderation;
+mod relations;
 mod rooms;
 mod sequence;
+mod shred;
 mod sweep;
 mod tokens;
 
@@ -98,6 +111,13 @@ struct Trees {
     user_bans: sled::Tree,
     /// Pairs, blocks, reports, room bans (`moderation.rs`).
     moderation: moderation::ModerationTrees,
+    media_messages: sled::Tree,
+    mentions: sled::Tree,
+    relations: sled::Tree,
+    last_seen: sled::Tree,
+    shred_pending: sled::Tree,
+    /// The message keys (`shred.rs`).
+    keys: Arc<shred::MessageKeys>,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -136,6 +156,7 @@ impl SledStore {
         marker::confirm(dir, found, &db)?;
         // Whatever sled created, whatever the umask.
         data_dir::make_private(dir)?;
+        let keys = Arc::new(shred::MessageKeys::open(dir)?);
         let tree = |name: &str| db.open_tree(name);
         let trees = Trees {
             users: tree("users")?,
@@ -157,8 +178,15 @@ impl SledStore {
             media_rooms: tree("media_rooms")?,
             user_bans: tree("user_bans")?,
             moderation: moderation::ModerationTrees::open(&db)?,
+            media_messages: tree("media_messages")?,
+            mentions: tree("mentions")?,
+            relations: tree("relations")?,
+            last_seen: tree("last_seen")?,
+            shred_pending: tree("shred_pending")?,
+            keys,
             db,
         };
+        trees.finish_shredding()?;
         indexes::build_missing(&trees)?;
         trees.index_lookalikes()?;
         Ok(Self {
@@ -481,6 +509,29 @@ impl Store for SledStore {
         })
         .await?
     }
+
+    async fn sent_seq(&self, sender: UserId, room: RoomId, client_msg_id: &str) -> Result<Option<u64>, StoreError> {
+        self.trees.sent_seq(sender, room, client_msg_id)
+    }
+
+    async fn mentions_after(&self, room: RoomId, user: UserId, after: u64, cap: u64) -> Result<u64, StoreError> {
+        self.trees.mentions_after(room, user, after, cap)
+    }
+
+    async fn set_last_seen(&self, user: UserId, at: u64) -> Result<(), StoreError> {
+        self.trees.last_seen.insert(user.as_bytes(), &at.to_be_bytes())?;
+        Ok(())
+    }
+
+    async fn last_seen(&self, users: &[UserId]) -> Result<Vec<Option<u64>>, StoreError> {
+        users
+            .iter()
+            .map(|user| match self.trees.last_seen.get(user.as_bytes())? {
+                Some(value) => keys::u64_at("last_seen", &value, 0).map(Some),
+                None => Ok(None),
+            })
+            .collect()
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -495,7 +546,7 @@ fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>,
 #[cfg(test)]
 fn new_message(room: RoomId, sender: UserId, client_msg_id: &str, ts: u64) -> NewMessage {
     let sender = super::UserSummary { id: sender, username: "alice".into() };
-    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), attachment: None, deleted: false };
+    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), ..MessageRecord::default() };
     NewMessage { room, record }
 }
 

@@ -5,13 +5,15 @@
 //! complete and flushed with it: a crash while building leaves no flag, and
 //! the next start builds the index again from scratch.
 
-use super::keys::{concat, id_at};
+use super::keys::{concat, id_at, u64_at};
 use super::{StoreError, TokenRecord, Trees, decode};
 
 /// `member_order`: a room's members in the order they joined.
 pub(super) const MEMBER_ORDER: &[u8] = b"index:member_order:1";
 /// `user_tokens`: a user's tokens.
 const USER_TOKENS: &[u8] = b"index:user_tokens:1";
+/// `media_messages`: the messages that carry each media.
+const MEDIA_MESSAGES: &[u8] = b"index:media_messages:1";
 
 /// Builds every index whose flag is missing.
 pub(super) fn build_missing(trees: &Trees) -> Result<(), StoreError> {
@@ -37,6 +39,20 @@ pub(super) fn build_missing(trees: &Trees) -> Result<(), StoreError> {
         }
         meta.insert(USER_TOKENS, &[])?;
         tracing::info!(entries = trees.user_tokens.len(), "index of tokens by user built");
+        built = true;
+    }
+    if !meta.contains_key(MEDIA_MESSAGES)? {
+        trees.media_messages.clear()?;
+        for entry in trees.messages.iter() {
+            let (key, value) = entry?;
+            let record = trees.open_message(&key, &value)?;
+            if let Some(attachment) = record.attachment {
+                let (room, seq) = (id_at("messages", &key, 0)?, u64_at("messages", &key, 16)?);
+                trees.media_messages.insert(concat(&[attachment.media_id.as_bytes(), &room, &seq.to_be_bytes()]), &[])?;
+            }
+        }
+        meta.insert(MEDIA_MESSAGES, &[])?;
+        tracing::info!(entries = trees.media_messages.len(), "index of messages by media built");
         built = true;
     }
     if built {

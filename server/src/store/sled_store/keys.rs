@@ -3,7 +3,7 @@
 //! [`StoreError::Corrupt`], not zeros.
 
 use super::StoreError;
-use heartlink_protocol::{RoomId, UserId};
+use heartlink_protocol::{MediaId, RoomId, UserId};
 
 /// The parts, one after the other.
 pub(super) fn concat(parts: &[&[u8]]) -> Vec<u8> {
@@ -18,6 +18,21 @@ pub(super) fn message_key(room: RoomId, seq: u64) -> Vec<u8> {
 /// `sender ++ room ++ client_msg_id`: the idempotency key of a send.
 pub(super) fn dedup_key(sender: UserId, room: RoomId, client_msg_id: &str) -> Vec<u8> {
     concat(&[sender.as_bytes(), room.as_bytes(), client_msg_id.as_bytes()])
+}
+
+/// `user ++ room ++ seq`: a message of `room` that mentions `user`.
+pub(super) fn mention_key(user: UserId, room: RoomId, seq: u64) -> Vec<u8> {
+    concat(&[user.as_bytes(), room.as_bytes(), &seq.to_be_bytes()])
+}
+
+/// `room ++ target ++ seq`: message `seq` relates to message `target`.
+pub(super) fn relation_key(room: RoomId, target: u64, seq: u64) -> Vec<u8> {
+    concat(&[room.as_bytes(), &target.to_be_bytes(), &seq.to_be_bytes()])
+}
+
+/// `media ++ room ++ seq`: message `seq` of `room` carries `media`.
+pub(super) fn media_message_key(media: MediaId, room: RoomId, seq: u64) -> Vec<u8> {
+    concat(&[media.as_bytes(), room.as_bytes(), &seq.to_be_bytes()])
 }
 
 /// The big-endian u64 at `at`.

@@ -1,7 +1,7 @@
 //! Messages and their idempotency records: `messages`, `dedup`; the group
 //! commit of a batch of sends.
 
-use super::keys::{dedup_key, message_key, u64_at};
+use super::keys::{dedup_key, media_message_key, mention_key, message_key, relation_key, u64_at};
 use super::sweep::{SweepCursor, Swept, sweep_chunk};
 use super::{Appended, MessagePage, MessageRecord, NewMessage, PageBudget, SledStore, StoreError, Trees, decode, encode};
 use crate::store::SeqMessage;
@@ -9,17 +9,6 @@ use heartlink_protocol::{RoomId, UserId};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::collections::HashMap;
-
-/// A message and its idempotency record, encoded and waiting to be written.
-struct Write {
-    key: Vec<u8>,
-    value: Vec<u8>,
-    dedup_key: Vec<u8>,
-    dedup_value: Vec<u8>,
-    /// `media_rooms` key when the message carries an attachment: the
-    /// media's download access follows the message, from its commit on.
-    media_room: Option<Vec<u8>>,
-}
 
 impl SledStore {
     /// [`Store::append_batch`](crate::store::Store::append_batch) on a blocking thread.
@@ -31,18 +20,19 @@ impl SledStore {
         }
         let mut next_seq: HashMap<RoomId, u64> = HashMap::new();
         let mut in_batch: HashMap<(UserId, RoomId, &str), Appended> = HashMap::new();
-        let mut writes = Vec::with_capacity(batch.len());
+        let mut fresh = Vec::with_capacity(batch.len());
         let mut answers = Vec::with_capacity(batch.len());
         for NewMessage { room, record } in &batch {
             let id = (record.sender.id, *room, record.client_msg_id.as_str());
             if let Some(original) = in_batch.get(&id) {
-                answers.push(Appended { fresh: false, ..*original });
+                answers.push(Appended { fresh: false, ..original.clone() });
                 continue;
             }
             let dedup = dedup_key(record.sender.id, *room, &record.client_msg_id);
             if let Some(stored) = self.trees.dedup.get(&dedup)? {
-                let original = Appended { seq: u64_at("dedup", &stored, 0)?, ts: u64_at("dedup", &stored, 8)?, fresh: false };
-                in_batch.insert(id, original);
+                let (seq, ts) = (u64_at("dedup", &stored, 0)?, u64_at("dedup", &stored, 8)?);
+                let original = Appended { seq, ts, fresh: false, released_media: Vec::new() };
+                in_batch.insert(id, original.clone());
                 answers.push(original);
                 continue;
             }
@@ -52,42 +42,131 @@ impl SledStore {
             };
             let seq = last + 1;
             next_seq.insert(*room, seq);
-            writes.push(Write {
-                key: message_key(*room, seq),
-                value: encode("messages", record)?,
-                dedup_key: dedup,
-                dedup_value: [seq.to_be_bytes(), record.ts.to_be_bytes()].concat(),
-                media_room: record.attachment.as_ref().map(|attachment| super::media::media_room_key(attachment.media_id, *room)),
-            });
-            let appended = Appended { seq, ts: record.ts, fresh: true };
-            in_batch.insert(id, appended);
+            fresh.push(Fresh { room: *room, seq, record: record.clone(), answer: answers.len() });
+            let appended = Appended { seq, ts: record.ts, fresh: true, released_media: Vec::new() };
+            in_batch.insert(id, appended.clone());
             answers.push(appended);
         }
-        self.trees.write_messages(&writes)?;
+        let mut ops = Vec::new();
+        let deletions = self.trees.apply_deletions(&mut fresh, &mut ops)?;
+        for (answer, media) in deletions.released {
+            if let Some(appended) = answers.get_mut(answer) {
+                appended.released_media = media;
+            }
+        }
+        let keys = self.trees.keys.issue(fresh.len())?;
+        for (message, key) in fresh.iter().zip(keys) {
+            message_ops(message, key, &mut ops)?;
+        }
+        self.trees.write_ops(&ops)?;
         self.counters.record_written(&next_seq);
+        // The keys are durable before the messages they open.
+        self.trees.keys.sync()?;
         self.sync_blocking()?;
+        self.trees.shred(&deletions.shred)?;
         Ok(answers)
     }
 }
 
+/// A new message of the batch, with its seq, before it is written.
+pub(super) struct Fresh {
+    pub(super) room: RoomId,
+    pub(super) seq: u64,
+    pub(super) record: MessageRecord,
+    /// Its place among the batch's answers.
+    pub(super) answer: usize,
+}
+
+/// The trees a batch writes, in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tree {
+    Messages,
+    Dedup,
+    MediaRooms,
+    MediaMessages,
+    Mentions,
+    Relations,
+    ShredPending,
+}
+
+/// One write of a batch: `value` `None` removes the key.
+pub(super) struct Op {
+    pub(super) tree: Tree,
+    pub(super) key: Vec<u8>,
+    pub(super) value: Option<Vec<u8>>,
+}
+
+impl Op {
+    pub(super) fn put(tree: Tree, key: Vec<u8>, value: Vec<u8>) -> Self {
+        Self { tree, key, value: Some(value) }
+    }
+
+    pub(super) fn remove(tree: Tree, key: Vec<u8>) -> Self {
+        Self { tree, key, value: None }
+    }
+}
+
+/// A new message's writes: the message (sealed under `key`), its
+/// idempotency record, and its entries in the indexes (media, mentions,
+/// relations).
+fn message_ops(message: &Fresh, key: (u64, [u8; 32]), ops: &mut Vec<Op>) -> Result<(), StoreError> {
+    let Fresh { room, seq, record, .. } = message;
+    let (room, seq) = (*room, *seq);
+    let place = message_key(room, seq);
+    let stored = super::shred::seal(record, &place, key)?;
+    ops.push(Op::put(Tree::Messages, place, encode("messages", &stored)?));
+    let dedup_value = [seq.to_be_bytes(), record.ts.to_be_bytes()].concat();
+    ops.push(Op::put(Tree::Dedup, dedup_key(record.sender.id, room, &record.client_msg_id), dedup_value));
+    if let Some(attachment) = &record.attachment {
+        // The media's download access follows the message, from its commit on.
+        ops.push(Op::put(Tree::MediaRooms, super::media::media_room_key(attachment.media_id, room), Vec::new()));
+        ops.push(Op::put(Tree::MediaMessages, media_message_key(attachment.media_id, room, seq), Vec::new()));
+    }
+    for user in &record.mentions {
+        ops.push(Op::put(Tree::Mentions, mention_key(*user, room, seq), Vec::new()));
+    }
+    if let Some(relation) = record.relates_to {
+        ops.push(Op::put(Tree::Relations, relation_key(room, relation.seq, seq), vec![super::relations::kind_byte(relation.rel)]));
+    }
+    Ok(())
+}
+
 impl Trees {
-    /// Stores a batch of messages with their idempotency records in one
-    /// transaction: all or none of them, and (what makes group commit pay)
-    /// one sealed log buffer for the whole batch. A transaction per message
-    /// sealed a buffer per message and sled wrote and synced each one on its
-    /// own, which held the server near 7,000 sends/s (docs/BENCHMARKS.md).
-    /// Not yet durable: the caller flushes.
-    fn write_messages(&self, writes: &[Write]) -> Result<(), StoreError> {
-        if writes.is_empty() {
+    /// Applies a batch's writes in one transaction: all or none of them,
+    /// and (what makes group commit pay) one sealed log buffer for the
+    /// whole batch. A transaction per message sealed a buffer per message
+    /// and sled wrote and synced each one on its own, which held the server
+    /// near 7,000 sends/s (docs/BENCHMARKS.md). Not yet durable: the caller
+    /// flushes.
+    fn write_ops(&self, ops: &[Op]) -> Result<(), StoreError> {
+        if ops.is_empty() {
             return Ok(());
         }
-        let outcome = (&self.messages, &self.dedup, &self.media_rooms).transaction(|(messages, dedups, media_rooms)| {
-            for write in writes {
-                messages.insert(write.key.as_slice(), write.value.as_slice())?;
-                dedups.insert(write.dedup_key.as_slice(), write.dedup_value.as_slice())?;
-                if let Some(key) = &write.media_room {
-                    media_rooms.insert(key.as_slice(), &[])?;
-                }
+        let trees = [
+            &self.messages,
+            &self.dedup,
+            &self.media_rooms,
+            &self.media_messages,
+            &self.mentions,
+            &self.relations,
+            &self.shred_pending,
+        ];
+        let outcome = trees[..].transaction(|trees| {
+            for op in ops {
+                let index = match op.tree {
+                    Tree::Messages => 0,
+                    Tree::Dedup => 1,
+                    Tree::MediaRooms => 2,
+                    Tree::MediaMessages => 3,
+                    Tree::Mentions => 4,
+                    Tree::Relations => 5,
+                    Tree::ShredPending => 6,
+                };
+                let Some(tree) = trees.get(index) else { return Err(ConflictableTransactionError::Abort(())) };
+                match &op.value {
+                    Some(value) => tree.insert(op.key.as_slice(), value.as_slice())?,
+                    None => tree.remove(op.key.as_slice())?,
+                };
             }
             Ok::<_, ConflictableTransactionError<()>>(())
         });
@@ -116,7 +195,7 @@ impl Trees {
         let mut messages = Vec::with_capacity(candidates.len());
         let mut used = 0usize;
         for entry in candidates.into_iter().rev() {
-            let message = decode_entry(entry)?;
+            let message = self.decode_entry(entry)?;
             let size = (budget.size)(&message);
             if !budget.fits(messages.len(), used, size) {
                 break;
@@ -139,7 +218,7 @@ impl Trees {
         let mut messages = Vec::new();
         let mut used = 0usize;
         for entry in self.messages.range(range) {
-            let message = decode_entry(entry?)?;
+            let message = self.decode_entry(entry?)?;
             let size = (budget.size)(&message);
             if !budget.fits(messages.len(), used, size) {
                 return Ok(MessagePage { messages, has_more: true });
@@ -164,9 +243,17 @@ impl Trees {
     }
 }
 
-fn decode_entry((key, value): (sled::IVec, sled::IVec)) -> Result<SeqMessage, StoreError> {
-    let record: MessageRecord = decode("messages", &value)?;
-    Ok(SeqMessage { seq: u64_at("messages", &key, 16)?, record })
+impl Trees {
+    fn decode_entry(&self, (key, value): (sled::IVec, sled::IVec)) -> Result<SeqMessage, StoreError> {
+        let record = self.open_message(&key, &value)?;
+        Ok(SeqMessage { seq: u64_at("messages", &key, 16)?, record })
+    }
+
+    /// A stored message's record, its sealed part opened (`shred.rs`).
+    pub(super) fn open_message(&self, key: &[u8], value: &[u8]) -> Result<MessageRecord, StoreError> {
+        let stored: super::shred::StoredMessage = decode("messages", value)?;
+        super::shred::open(stored, key, &self.keys)
+    }
 }
 
 #[cfg(test)]

@@ -77,20 +77,21 @@ impl Trees {
         Ok(found)
     }
 
-    pub(super) fn message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError> {
-        self.messages.get(message_key(room, seq))?.map(|bytes| decode("messages", &bytes)).transpose()
-    }
-
     /// Blanks a message in place (its idempotency record stays: a retry of
     /// the original send still gets its seq, not a second copy).
     pub(super) fn blank_message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError> {
         let key = message_key(room, seq);
-        let Some(bytes) = self.messages.get(&key)? else {
+        let Some(before) = self.message(room, seq)? else {
             return Ok(None);
         };
-        let before: MessageRecord = decode("messages", &bytes)?;
-        let blanked = MessageRecord { body: String::new(), attachment: None, deleted: true, ..before.clone() };
+        // A sealed text leaves with its key (`shred.rs`): the old value may
+        // linger in sled's log, but nothing can open it any more.
+        let slot = self.key_slot(room, seq)?;
+        let blanked = MessageRecord { body: String::new(), attachment: None, mentions: Vec::new(), deleted: true, ..before.clone() };
         self.messages.insert(key, encode("messages", &blanked)?)?;
+        if let Some(slot) = slot {
+            self.keys.shred(&[slot])?;
+        }
         Ok(Some(before))
     }
 
