@@ -79,15 +79,33 @@ struct Media {
 }
 
 /// How images are drawn: asks the terminal (before the event stream
-/// reads it) unless the settings say half-blocks.
+/// reads it) unless the settings say half-blocks or the terminal sits
+/// behind a multiplexer.
 fn image_picker(images: crate::settings::Images) -> ratatui_image::picker::Picker {
     match images {
+        crate::settings::Images::Auto if behind_multiplexer(|name| std::env::var_os(name)) => {
+            tracing::info!("inside tmux or screen: images are drawn with half-blocks");
+            ratatui_image::picker::Picker::halfblocks()
+        }
         crate::settings::Images::Auto => ratatui_image::picker::Picker::from_query_stdio().unwrap_or_else(|err| {
             tracing::info!(cause = %err, "the terminal did not say how it shows images; using half-blocks");
             ratatui_image::picker::Picker::halfblocks()
         }),
         crate::settings::Images::Halfblocks | crate::settings::Images::Off => ratatui_image::picker::Picker::halfblocks(),
     }
+}
+
+/// Whether the terminal is tmux or screen. The image query reads its answer
+/// on a thread of its own, and when the answer is late (a multiplexer
+/// forwards or drops the graphics queries; a busy machine delays it) that
+/// thread is left blocked on standard input after the query gave up: it
+/// then swallows the user's first keys and the answers crossterm waits for,
+/// and the screen stayed blank. Multiplexers draw no graphics protocol by
+/// default anyway, so half-blocks lose nothing there.
+fn behind_multiplexer(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    let set = |name: &str| var(name).is_some_and(|value| !value.is_empty());
+    let term = var("TERM").map(|term| term.to_string_lossy().into_owned()).unwrap_or_default();
+    set("TMUX") || set("STY") || term.starts_with("tmux") || term.starts_with("screen")
 }
 
 fn wall_ms() -> u64 {
@@ -274,5 +292,26 @@ fn measure_vs16_width(terminal: &mut DefaultTerminal) -> bool {
             tracing::info!(cause = %err, "the terminal did not report the cursor; assuming wide emoji");
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::behind_multiplexer;
+    use std::ffi::OsString;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| OsString::from(value))
+    }
+
+    #[test]
+    fn tmux_and_screen_are_recognised_and_plain_terminals_are_queried() {
+        assert!(behind_multiplexer(env(&[("TMUX", "/tmp/tmux-0/default,1,0"), ("TERM", "xterm-256color")])));
+        assert!(behind_multiplexer(env(&[("TERM", "tmux-256color")])));
+        assert!(behind_multiplexer(env(&[("STY", "1234.pts-0.host"), ("TERM", "xterm")])));
+        assert!(behind_multiplexer(env(&[("TERM", "screen.xterm-256color")])));
+        assert!(!behind_multiplexer(env(&[("TERM", "xterm-kitty")])));
+        assert!(!behind_multiplexer(env(&[("TMUX", ""), ("TERM", "wezterm")])));
     }
 }

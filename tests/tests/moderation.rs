@@ -70,9 +70,12 @@ async fn a_report_is_stored_with_its_messages_and_outlives_a_restart() {
     let (alices, _) = pair(&mut alice, &mut bob, Some("1234")).await;
     let room_id = alices["room"]["id"].clone();
     bob.join(&room_id).await;
+    // Alice in the room before the messages (else they reach her as room_activity).
+    alice.join(&room_id).await;
     bob.post(&room_id, "c1", "hello").await;
     let rude = bob.post(&room_id, "c2", "something rude").await;
-    alice.join(&room_id).await;
+    alice.recv_type("chat_message").await;
+    alice.recv_type("chat_message").await;
 
     // Refusals first: nothing is stored for them.
     let long = "x".repeat(1001);
