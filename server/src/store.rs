@@ -13,6 +13,8 @@
 //! what clients see lives in `wire.rs`, so the disk format and the protocol
 //! can change apart.
 
+mod call_records;
+pub mod call_rules;
 mod records;
 mod sled_store;
 
@@ -24,6 +26,7 @@ pub use records::{
     AttachmentKindRecord, AttachmentRecord, MemberPosition, MemberRecord, MessageRecord, RoomKindRecord, RoomRecord,
     TokenRecord, UserRecord, UserSummary,
 };
+pub use call_records::{CallActionRecord, CallRecord, CallStateRecord, DueCall};
 pub use sled_store::SledStore;
 
 /// The SHA-256 of a session token: tokens themselves are never stored.
@@ -114,6 +117,10 @@ pub struct Appended {
     /// `false` for a retry (same sender, room and `client_msg_id` as a message
     /// stored earlier or earlier in the same batch): nothing was written.
     pub fresh: bool,
+    /// Set when the message's `call` broke the rules of its call
+    /// (`call_rules.rs`): nothing was written, `seq` is 0, and the sender
+    /// gets an error instead of an ack.
+    pub refused: Option<call_rules::CallRefusal>,
 }
 
 /// A stored message and its seq.
@@ -277,6 +284,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A message with an attachment also records, in the same transaction,
     /// that its room carries the media (the download access rule of the
     /// media catalog follows the message from its commit on).
+    ///
+    /// A fresh message with a `call` is judged by `call_rules` against its
+    /// call's stored state (and earlier messages of the batch), and changes
+    /// that state in the same transaction: an invitation starts the ring and
+    /// records its expiry as pending, the step that ends the ring (an accept,
+    /// the cancel, the last decline, `missed`) removes it. A refused message
+    /// is written nowhere and takes no seq (`Appended::refused`).
     async fn append_batch(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError>;
 
     /// The highest durable seq of `room` (0 when it has no messages).
@@ -304,4 +318,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The health check: writes a fresh value, makes it durable and reads
     /// it back. Costs a flush: the caller bounds how often it runs.
     async fn probe(&self) -> Result<(), StoreError>;
+
+    // ---- Calls: the pending ring expiries that `append_batch` records. ----
+
+    /// The earliest pending ring expiry (ms) of any room, if a call rings.
+    async fn next_call_expiry(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Up to `limit` calls, earliest first, still ringing with their expiry
+    /// at or before `now`: each is owed its `missed` (appended through
+    /// `append_batch`, which ends the ring and removes the pending expiry).
+    async fn due_calls(&self, now: u64, limit: usize) -> Result<Vec<DueCall>, StoreError>;
 }

@@ -75,7 +75,7 @@ mod tests {
         let room = RoomId::from_bytes([3; 16]);
         let sender = UserSummary { id: alice, username: "alice".into() };
         let message = |id: &str, ts| {
-            let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts, client_msg_id: id.into(), attachment: None };
+            let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts, client_msg_id: id.into(), attachment: None, call: None };
             NewMessage { room, record }
         };
         store.append_batch(vec![message("c1", 0), message("c2", 35 * day)]).await.unwrap();

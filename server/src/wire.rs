@@ -4,10 +4,13 @@
 //! the disk format and the protocol can change apart.
 
 use crate::store::{
-    AttachmentKindRecord, AttachmentRecord, MessageRecord, RoomKindRecord, RoomRecord, SeqMessage, UserRecord, UserSummary,
+    AttachmentKindRecord, AttachmentRecord, CallActionRecord, CallRecord, MessageRecord, RoomKindRecord, RoomRecord,
+    SeqMessage, UserRecord, UserSummary,
 };
 use crate::wire_size::wire_len;
-use heartlink_protocol::{Attachment, AttachmentKind, ChatMessage, Room, RoomId, RoomKind, User};
+use heartlink_protocol::{
+    Attachment, AttachmentKind, CallAction, CallInfo, CallRequestAction, ChatMessage, Room, RoomId, RoomKind, User,
+};
 
 /// The wire `user` of a stored id and name.
 pub fn user(summary: UserSummary) -> User {
@@ -35,9 +38,33 @@ pub fn room(record: &RoomRecord) -> Room {
 
 /// The wire `chat_message` of a stored message.
 pub fn chat_message(room_id: RoomId, message: SeqMessage) -> ChatMessage {
-    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored } } = message;
+    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored, call } } = message;
     let attachment = stored.map(|stored| Box::new(self::attachment(*stored)));
-    ChatMessage { room_id, seq, sender: user(sender), body, ts, client_msg_id, attachment, ..ChatMessage::default() }
+    let call = call.map(|stored| Box::new(self::call(*stored)));
+    ChatMessage { room_id, seq, sender: user(sender), body, ts, client_msg_id, attachment, call, ..ChatMessage::default() }
+}
+
+/// The wire `call` of a stored one.
+pub fn call(record: CallRecord) -> CallInfo {
+    let CallRecord { call_id, action, url, expires_at } = record;
+    let action = match action {
+        CallActionRecord::Invite => CallAction::Invite,
+        CallActionRecord::Accept => CallAction::Accept,
+        CallActionRecord::Decline => CallAction::Decline,
+        CallActionRecord::Cancel => CallAction::Cancel,
+        CallActionRecord::Missed => CallAction::Missed,
+    };
+    CallInfo { call_id, action, url, expires_at }
+}
+
+/// What is stored of a client's call action (`missed` is only ever the server's).
+pub fn call_action_record(action: CallRequestAction) -> CallActionRecord {
+    match action {
+        CallRequestAction::Invite => CallActionRecord::Invite,
+        CallRequestAction::Accept => CallActionRecord::Accept,
+        CallRequestAction::Decline => CallActionRecord::Decline,
+        CallRequestAction::Cancel => CallActionRecord::Cancel,
+    }
 }
 
 /// The wire `attachment` of a stored one.
@@ -88,7 +115,7 @@ mod tests {
     fn records_map_to_what_clients_see() {
         let alice = User { id: UserId::random(), username: "Alice".into() };
         let record =
-            MessageRecord { sender: sender(&alice), body: "hi".into(), ts: 9, client_msg_id: "c".into(), attachment: None };
+            MessageRecord { sender: sender(&alice), body: "hi".into(), ts: 9, client_msg_id: "c".into(), attachment: None, call: None };
         let room_id = RoomId::random();
         let chat = chat_message(room_id, SeqMessage { seq: 4, record });
         assert_eq!((chat.room_id, chat.seq, chat.sender, chat.body.as_str(), chat.ts), (room_id, 4, alice.clone(), "hi", 9));
@@ -120,14 +147,23 @@ mod tests {
             duration_ms: Some(1500),
             waveform: Some(vec![0, 255, 7]),
         };
+        let invite = CallRecord {
+            call_id: heartlink_protocol::CallId::random(),
+            action: CallActionRecord::Invite,
+            url: Some("https://meet.example.org/\"x\"?a=1&b=<2>".into()),
+            expires_at: Some(u64::MAX),
+        };
+        let missed = CallRecord { action: CallActionRecord::Missed, url: None, expires_at: None, ..invite.clone() };
         let room = RoomId::random();
-        for (seq, attachment) in [(1, None), (9, None), (10, Some(attachment.clone())), (u64::MAX, Some(attachment))] {
+        let cases = [(1, None, None), (9, None, Some(missed)), (10, Some(attachment.clone()), None), (u64::MAX, Some(attachment), Some(invite))];
+        for (seq, attachment, call) in cases {
             let record = MessageRecord {
                 sender: sender.clone(),
                 body: "😀 \"quoted\"\n\ttab \u{1}".into(),
                 ts: u64::MAX,
                 client_msg_id: "c\\1".into(),
                 attachment: attachment.map(Box::new),
+                call: call.map(Box::new),
             };
             let message = SeqMessage { seq, record };
             assert_eq!(chat_message_len(&message), wire_len(&chat_message(room, message.clone())), "seq {seq}");

@@ -63,7 +63,7 @@ impl Fixture {
         let batch = (0..count)
             .map(|n| {
                 let record =
-                    MessageRecord { sender: sender.clone(), body: format!("m{n}"), ts: n, client_msg_id: format!("{room}-{n}"), attachment: None };
+                    MessageRecord { sender: sender.clone(), body: format!("m{n}"), ts: n, client_msg_id: format!("{room}-{n}"), attachment: None, call: None };
                 NewMessage { room, record }
             })
             .collect();

@@ -42,6 +42,7 @@ impl Session {
             ts: now_ms(),
             client_msg_id: client_msg_id.into(),
             attachment,
+            call: None,
         };
         let submission = Submission {
             message: NewMessage { room: room_id, record },

@@ -23,6 +23,10 @@
 //! | `media_usage` | user_id                           | bytes ++ pending (u64s)|
 //! | `media_blobs` | sha256 (hex)                      | references (u64)      |
 //! | `media_rooms` | media_id ++ room_id               | empty                 |
+//! | `calls`       | room_id ++ call_id                | `CallStateRecord` JSON|
+//! | `call_expiries`| expires_at ++ room_id ++ call_id | empty (ringing calls) |
+//! | `call_declines`| room_id ++ call_id ++ user_id    | empty                 |
+//! | `call_ringing`| room_id                           | call_id               |
 //!
 //! The media trees implement `media::catalog::MediaCatalog` (`media.rs`).
 //!
@@ -32,6 +36,7 @@
 //! blocking pool.
 
 mod accounts;
+mod calls;
 mod data_dir;
 mod indexes;
 mod keys;
@@ -46,7 +51,7 @@ mod sweep;
 mod tokens;
 
 use super::{
-    Appended, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
+    Appended, DueCall, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord, NameConflict, NewMessage, NewUser,
     PageBudget, RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
 };
 use async_trait::async_trait;
@@ -87,6 +92,10 @@ struct Trees {
     media_usage: sled::Tree,
     media_blobs: sled::Tree,
     media_rooms: sled::Tree,
+    calls: sled::Tree,
+    call_expiries: sled::Tree,
+    call_declines: sled::Tree,
+    call_ringing: sled::Tree,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -144,6 +153,10 @@ impl SledStore {
             media_usage: tree("media_usage")?,
             media_blobs: tree("media_blobs")?,
             media_rooms: tree("media_rooms")?,
+            calls: tree("calls")?,
+            call_expiries: tree("call_expiries")?,
+            call_declines: tree("call_declines")?,
+            call_ringing: tree("call_ringing")?,
             db,
         };
         indexes::build_missing(&trees)?;
@@ -337,6 +350,15 @@ impl Store for SledStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.probe_blocking()).await?
     }
+
+    async fn next_call_expiry(&self) -> Result<Option<u64>, StoreError> {
+        self.next_call_expiry_now()
+    }
+
+    async fn due_calls(&self, now: u64, limit: usize) -> Result<Vec<DueCall>, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.due_calls_now(now, limit)).await?
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -351,7 +373,7 @@ fn encode<T: serde::Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>,
 #[cfg(test)]
 fn new_message(room: RoomId, sender: UserId, client_msg_id: &str, ts: u64) -> NewMessage {
     let sender = super::UserSummary { id: sender, username: "alice".into() };
-    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), attachment: None };
+    let record = MessageRecord { sender, body: format!("body of {client_msg_id}"), ts, client_msg_id: client_msg_id.into(), attachment: None, call: None };
     NewMessage { room, record }
 }
 

@@ -1,13 +1,14 @@
 //! Messages and their idempotency records: `messages`, `dedup`; the group
 //! commit of a batch of sends.
 
+use super::calls::{CallBook, CallOp, apply_ops};
 use super::keys::{dedup_key, message_key, u64_at};
 use super::sweep::{SweepCursor, Swept, sweep_chunk};
 use super::{Appended, MessagePage, MessageRecord, NewMessage, PageBudget, SledStore, StoreError, Trees, decode, encode};
 use crate::store::SeqMessage;
 use heartlink_protocol::{RoomId, UserId};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use std::collections::HashMap;
 
 /// A message and its idempotency record, encoded and waiting to be written.
@@ -33,6 +34,7 @@ impl SledStore {
         let mut in_batch: HashMap<(UserId, RoomId, &str), Appended> = HashMap::new();
         let mut writes = Vec::with_capacity(batch.len());
         let mut answers = Vec::with_capacity(batch.len());
+        let mut calls = CallBook::new(&self.trees);
         for NewMessage { room, record } in &batch {
             let id = (record.sender.id, *room, record.client_msg_id.as_str());
             if let Some(original) = in_batch.get(&id) {
@@ -41,9 +43,15 @@ impl SledStore {
             }
             let dedup = dedup_key(record.sender.id, *room, &record.client_msg_id);
             if let Some(stored) = self.trees.dedup.get(&dedup)? {
-                let original = Appended { seq: u64_at("dedup", &stored, 0)?, ts: u64_at("dedup", &stored, 8)?, fresh: false };
+                let (seq, ts) = (u64_at("dedup", &stored, 0)?, u64_at("dedup", &stored, 8)?);
+                let original = Appended { seq, ts, fresh: false, refused: None };
                 in_batch.insert(id, original);
                 answers.push(original);
+                continue;
+            }
+            if let Err(refusal) = calls.apply(*room, record)? {
+                // Not remembered as this id's original: a retry is judged again.
+                answers.push(Appended { seq: 0, ts: record.ts, fresh: false, refused: Some(refusal) });
                 continue;
             }
             let last = match next_seq.get(room) {
@@ -59,11 +67,11 @@ impl SledStore {
                 dedup_value: [seq.to_be_bytes(), record.ts.to_be_bytes()].concat(),
                 media_room: record.attachment.as_ref().map(|attachment| super::media::media_room_key(attachment.media_id, *room)),
             });
-            let appended = Appended { seq, ts: record.ts, fresh: true };
+            let appended = Appended { seq, ts: record.ts, fresh: true, refused: None };
             in_batch.insert(id, appended);
             answers.push(appended);
         }
-        self.trees.write_messages(&writes)?;
+        self.trees.write_messages(&writes, &calls.into_ops())?;
         self.counters.record_written(&next_seq);
         self.sync_blocking()?;
         Ok(answers)
@@ -76,12 +84,14 @@ impl Trees {
     /// one sealed log buffer for the whole batch. A transaction per message
     /// sealed a buffer per message and sled wrote and synced each one on its
     /// own, which held the server near 7,000 sends/s (docs/BENCHMARKS.md).
-    /// Not yet durable: the caller flushes.
-    fn write_messages(&self, writes: &[Write]) -> Result<(), StoreError> {
+    /// Not yet durable: the caller flushes. A batch with call messages
+    /// writes the calls' state in the same transaction (the other batches
+    /// keep to the three trees they need).
+    fn write_messages(&self, writes: &[Write], calls: &[CallOp]) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
         }
-        let outcome = (&self.messages, &self.dedup, &self.media_rooms).transaction(|(messages, dedups, media_rooms)| {
+        let insert = |messages: &TransactionalTree, dedups: &TransactionalTree, media_rooms: &TransactionalTree| {
             for write in writes {
                 messages.insert(write.key.as_slice(), write.value.as_slice())?;
                 dedups.insert(write.dedup_key.as_slice(), write.dedup_value.as_slice())?;
@@ -90,7 +100,17 @@ impl Trees {
                 }
             }
             Ok::<_, ConflictableTransactionError<()>>(())
-        });
+        };
+        let outcome = if calls.is_empty() {
+            (&self.messages, &self.dedup, &self.media_rooms)
+                .transaction(|(messages, dedups, media_rooms)| insert(messages, dedups, media_rooms))
+        } else {
+            let trees = (&self.messages, &self.dedup, &self.media_rooms, &self.calls, &self.call_expiries, &self.call_declines, &self.call_ringing);
+            trees.transaction(|(messages, dedups, media_rooms, calls_tree, expiries, declines, ringing)| {
+                insert(messages, dedups, media_rooms)?;
+                apply_ops((calls_tree, expiries, declines, ringing), calls)
+            })
+        };
         match outcome {
             Ok(()) => Ok(()),
             Err(TransactionError::Storage(err)) => Err(err.into()),
