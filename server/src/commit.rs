@@ -83,6 +83,8 @@ async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, b
         let batch = match store.append_batch(messages.clone()).await {
             Ok(appended) if appended.len() == messages.len() => {
                 crate::metrics::messages_committed(queued_at.iter().map(Instant::elapsed));
+                let mut messages = messages;
+                crate::calls::recall_retried_invites(&*store, &mut messages, &appended).await;
                 durable(messages, replies, &appended)
             }
             Ok(appended) => {
@@ -107,12 +109,19 @@ async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, b
 fn durable(messages: Vec<NewMessage>, replies: Vec<ReplyTo>, appended: &[Appended]) -> MessageBatch {
     let mut batch = MessageBatch { messages: Vec::with_capacity(messages.len()), replies: Vec::with_capacity(replies.len()) };
     for ((NewMessage { room, record }, reply), appended) in messages.into_iter().zip(replies).zip(appended) {
+        if let Some(refusal) = appended.refused {
+            // A call step its call's rules refused: nothing was stored.
+            let (code, message) = crate::calls::refusal_error(refusal);
+            let frame = Utf8Bytes::from(encode_server(&ServerMsg::error(code, message), reply.reference.as_ref()));
+            batch.replies.push(Reply { conn: reply.conn, room, after_seq: 0, frame });
+            continue;
+        }
         let ack = ServerMsg::Ack {
             room_id: room,
             client_msg_id: record.client_msg_id.clone(),
             seq: appended.seq,
             ts: appended.ts,
-            call: None,
+            call: crate::calls::invite_of(&record),
         };
         let frame = Utf8Bytes::from(encode_server(&ack, reply.reference.as_ref()));
         batch.replies.push(Reply { conn: reply.conn, room, after_seq: appended.seq, frame });
@@ -180,7 +189,7 @@ mod tests {
     }
 
     fn submission(conn: ConnId, room: RoomId, sender: &UserSummary, client_msg_id: &str) -> Submission {
-        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into(), attachment: None };
+        let record = MessageRecord { sender: sender.clone(), body: "hi".into(), ts: 7, client_msg_id: client_msg_id.into(), attachment: None, call: None };
         let reference = Some(RequestRef::try_from(format!("r-{client_msg_id}")).unwrap());
         Submission { message: NewMessage { room, record }, reply: ReplyTo { conn, reference }, queued_at: Instant::now() }
     }

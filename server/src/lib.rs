@@ -17,6 +17,7 @@ pub mod address;
 pub mod admission;
 pub mod bounded_map;
 pub mod bus;
+pub mod calls;
 pub mod clock;
 pub mod commit;
 pub mod config;

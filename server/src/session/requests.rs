@@ -107,6 +107,15 @@ impl Session {
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
+            ClientMsg::Send { client_msg_id, .. } if client_msg_id.as_str().starts_with(crate::calls::MISSED_PREFIX) => {
+                Err(Fail::code(ErrorCode::BadRequest, "client_msg_ids starting with missed- are the server's"))
+            }
+            ClientMsg::Send { room_id, client_msg_id, body, attachment: None, call: Some(call), relates_to: None } => {
+                self.send_call(room_id, client_msg_id, body, call, reference).await
+            }
+            ClientMsg::Send { attachment: Some(_), call: Some(_), .. } => {
+                Err(Fail::code(ErrorCode::BadRequest, "a call message carries no attachment"))
+            }
             ClientMsg::Send { room_id, client_msg_id, body, attachment, call: None, relates_to: None } => {
                 // With an attachment the body is its caption and may be empty.
                 if body.is_empty() && attachment.is_none() {
