@@ -4,6 +4,7 @@
 
 pub mod abuse;
 pub mod binaries;
+pub mod calls;
 pub mod fault_proxy;
 pub mod media_client;
 pub mod reconnecting_client;
