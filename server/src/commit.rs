@@ -232,6 +232,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refused_call_step_is_answered_with_its_error_and_an_invitation_ack_carries_the_call() {
+        use crate::store::{CallActionRecord, CallRecord};
+        let dir = tempfile::tempdir().unwrap();
+        let (queue, mut batches) = start(Arc::new(SledStore::open(dir.path()).unwrap()));
+        let (conn, room) = (ConnIds::new(NodeId::from_raw(3)).next(), RoomId::random());
+        let alice = UserSummary { id: UserId::random(), username: "alice".into() };
+        let call_id = heartlink_protocol::CallId::random();
+        let mut invite = submission(conn, room, &alice, "i");
+        let url = Some("https://x.org/c".to_owned());
+        invite.message.record.call = Some(Box::new(CallRecord { call_id, action: CallActionRecord::Invite, url, expires_at: Some(u64::MAX) }));
+        let mut own_accept = submission(conn, room, &alice, "a");
+        own_accept.message.record.call = Some(Box::new(CallRecord { call_id, action: CallActionRecord::Accept, url: None, expires_at: None }));
+        queue.submit(invite).await.unwrap();
+        queue.submit(own_accept).await.unwrap();
+        let all = collect(&mut batches, 2).await;
+        assert_eq!(all.messages.len(), 1, "only the invitation is shown");
+        let replies: Vec<serde_json::Value> = all.replies.iter().map(|r| serde_json::from_str(&r.frame).unwrap()).collect();
+        assert_eq!((&replies[0]["type"], &replies[0]["call"]["url"]), (&"ack".into(), &"https://x.org/c".into()));
+        assert_eq!((&replies[1]["type"], &replies[1]["code"], &replies[1]["ref"]), (&"error".into(), &"forbidden".into(), &"r-a".into()));
+        assert_eq!(all.replies[1].after_seq, 0);
+    }
+
+    #[tokio::test]
     async fn a_failed_write_shows_nothing_and_tells_every_sender() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();

@@ -219,3 +219,120 @@ impl SledStore {
         Ok(due)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::call_rules::CallRefusal;
+    use crate::store::{Appended, CallActionRecord, CallRecord, MessageRecord, NewMessage, SledStore, Store, UserSummary};
+    use heartlink_protocol::{CallId, RoomId, UserId};
+
+    fn user(n: u8) -> UserSummary {
+        UserSummary { id: UserId::from_bytes([n; 16]), username: format!("u{n}") }
+    }
+
+    fn step(room: RoomId, sender: u8, client_msg_id: &str, ts: u64, call: CallRecord) -> NewMessage {
+        let record = MessageRecord { sender: user(sender), body: String::new(), ts, client_msg_id: client_msg_id.into(), attachment: None, call: Some(Box::new(call)) };
+        NewMessage { room, record }
+    }
+
+    fn call(id: CallId, action: CallActionRecord) -> CallRecord {
+        let expires_at = (action == CallActionRecord::Invite).then_some(1000);
+        CallRecord { call_id: id, action, url: None, expires_at }
+    }
+
+    async fn room_of(store: &SledStore, members: &[u8]) -> RoomId {
+        let room = RoomId::from_bytes([7; 16]);
+        let record = crate::store::RoomRecord {
+            id: room,
+            name: "r".into(),
+            kind: crate::store::RoomKindRecord::Group,
+            created_by: user(1).id,
+            created_at: 0,
+            pair: Vec::new(),
+        };
+        let ids: Vec<UserId> = members.iter().map(|n| user(*n).id).collect();
+        store.create_room(&record, &ids, 0).await.unwrap();
+        room
+    }
+
+    fn refusals(answers: &[Appended]) -> Vec<Option<CallRefusal>> {
+        answers.iter().map(|a| a.refused).collect()
+    }
+
+    #[tokio::test]
+    async fn the_first_step_that_ends_a_ring_wins_even_within_one_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let room = room_of(&store, &[1, 2, 3]).await;
+        let id = CallId::from_bytes([9; 16]);
+        let batch = vec![
+            step(room, 1, "i", 10, call(id, CallActionRecord::Invite)),
+            step(room, 2, "a", 20, call(id, CallActionRecord::Accept)),
+            step(room, 3, "a", 21, call(id, CallActionRecord::Accept)),
+            step(room, 1, "c", 22, call(id, CallActionRecord::Cancel)),
+            step(room, 1, "m", 1000, call(id, CallActionRecord::Missed)),
+        ];
+        let answers = store.append_batch(batch).await.unwrap();
+        let finished = Some(CallRefusal::Finished);
+        assert_eq!(refusals(&answers), [None, None, finished, finished, finished]);
+        assert_eq!(answers.iter().map(|a| a.seq).collect::<Vec<_>>(), [1, 2, 0, 0, 0], "refused steps take no seq");
+        assert_eq!(store.last_seq(room).await.unwrap(), 2);
+        assert_eq!(store.next_call_expiry().await.unwrap(), None, "an answered call has no pending expiry");
+    }
+
+    #[tokio::test]
+    async fn a_pending_expiry_survives_a_reopen_and_is_rung_out_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = CallId::from_bytes([9; 16]);
+        let room;
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            room = room_of(&store, &[1, 2]).await;
+            store.append_batch(vec![step(room, 1, "i", 10, call(id, CallActionRecord::Invite))]).await.unwrap();
+            assert!(store.due_calls(999, 10).await.unwrap().is_empty(), "not before its expiry");
+            let early = store.append_batch(vec![step(room, 1, "m", 999, call(id, CallActionRecord::Missed))]).await.unwrap();
+            assert_eq!(refusals(&early), [Some(CallRefusal::NotDue)]);
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.next_call_expiry().await.unwrap(), Some(1000));
+        let due = store.due_calls(1000, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].room, due[0].call_id, due[0].inviter.clone(), due[0].expires_at), (room, id, user(1), 1000));
+        let missed = || step(room, 1, "missed-x", 1001, call(id, CallActionRecord::Missed));
+        let first = store.append_batch(vec![missed(), missed()]).await.unwrap();
+        assert_eq!((first[0].seq, first[0].fresh, first[1].seq, first[1].fresh), (2, true, 2, false), "the second is a retry");
+        assert!(store.due_calls(u64::MAX, 10).await.unwrap().is_empty());
+        let late = store.append_batch(vec![step(room, 2, "a", 1002, call(id, CallActionRecord::Accept))]).await.unwrap();
+        assert_eq!(refusals(&late), [Some(CallRefusal::Finished)]);
+        let other_key = store.append_batch(vec![step(room, 1, "m2", 1003, call(id, CallActionRecord::Missed))]).await.unwrap();
+        assert_eq!(refusals(&other_key), [Some(CallRefusal::Finished)], "never a second missed");
+    }
+
+    #[tokio::test]
+    async fn declines_end_the_ring_when_every_other_current_member_declined() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let room = room_of(&store, &[1, 2, 3]).await;
+        let id = CallId::from_bytes([9; 16]);
+        store.append_batch(vec![step(room, 1, "i", 10, call(id, CallActionRecord::Invite))]).await.unwrap();
+        let second = CallId::from_bytes([8; 16]);
+        let busy = store.append_batch(vec![step(room, 2, "i", 11, call(second, CallActionRecord::Invite))]).await.unwrap();
+        assert_eq!(refusals(&busy), [Some(CallRefusal::RoomRinging)]);
+        let answers = store.append_batch(vec![
+            step(room, 2, "d", 20, call(id, CallActionRecord::Decline)),
+            step(room, 2, "d2", 21, call(id, CallActionRecord::Decline)),
+        ]).await.unwrap();
+        assert_eq!(refusals(&answers), [None, Some(CallRefusal::AlreadyDeclined)]);
+        assert_eq!(store.next_call_expiry().await.unwrap(), Some(1000), "carol has not declined");
+        let answers = store.append_batch(vec![step(room, 3, "d", 22, call(id, CallActionRecord::Decline))]).await.unwrap();
+        assert_eq!(refusals(&answers), [None]);
+        assert_eq!(store.next_call_expiry().await.unwrap(), None, "everyone else declined: the ring ended");
+        let after = store.append_batch(vec![step(room, 2, "i2", 30, call(second, CallActionRecord::Invite))]).await.unwrap();
+        assert_eq!(refusals(&after), [None], "the room is free for the next call");
+        // Someone who left is not waited for.
+        assert!(store.remove_member(room, user(3).id).await.unwrap());
+        let answers = store.append_batch(vec![step(room, 1, "d", 31, call(second, CallActionRecord::Decline))]).await.unwrap();
+        assert_eq!(refusals(&answers), [None]);
+        assert_eq!(store.next_call_expiry().await.unwrap(), None, "alice declined bob's call; carol is gone");
+    }
+}
