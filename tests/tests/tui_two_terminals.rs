@@ -2,8 +2,11 @@
 //! register, join one room, chat, a mention ringing the other terminal's
 //! bell with `@1` in its room list, survive a `kill -9` and restart of the
 //! server (with a message typed while offline), and never show anything
-//! twice. Typed into with `send-keys`, read with `capture-pane`; every wait
-//! polls the screen until the text appears or a deadline passes.
+//! twice; and a call: `/call` in one terminal rings the other, `/accept`
+//! there opens the call's link with the configured opener (a fake that
+//! records it) and both histories tell the story. Typed into with
+//! `send-keys`, read with `capture-pane`; every wait polls the screen until
+//! the text appears or a deadline passes.
 
 use heartlink_tests::TestServer;
 use heartlink_tests::binaries::bin;
@@ -130,7 +133,11 @@ fn room_id_in(screen: &str) -> String {
 }
 
 fn register<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer) -> Terminal<'a> {
-    let config = tempfile::tempdir().expect("config dir");
+    register_in(tmux, name, server, tempfile::tempdir().expect("config dir"))
+}
+
+/// [`register`] with a config dir prepared by the test.
+fn register_in<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer, config: tempfile::TempDir) -> Terminal<'a> {
     tmux.open(name, config.path(), &format!("register --server {} --username {name}", server.url));
     let terminal = Terminal { tmux, name, config };
     terminal.wait_text("Password");
@@ -205,5 +212,62 @@ fn two_terminals_chat_and_survive_a_server_restart() {
         for line in ["alice: hello from alice", "bob: hi alice", "alice: typed while offline"] {
             assert_eq!(screen.matches(line).count(), 1, "{}: {line:?} should appear once:\n{screen}", terminal.name);
         }
+    }
+}
+
+/// A fake opener for `commands.open`: appends the URL it was given to `log`.
+fn fake_opener(dir: &Path, log: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("fake-opener");
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display())).expect("write the opener");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("make it executable");
+    script
+}
+
+#[test]
+fn a_call_rings_the_other_terminal_and_accept_opens_its_link() {
+    let server = TestServer::start(&["--call-url-template", "https://calls.example.org/heartlink-{call_id}", "--call-ring-secs", "120"]);
+    let tmux = Tmux::start();
+    let alice = register(&tmux, "alice", &server);
+    let bob_config = tempfile::tempdir().expect("config dir");
+    let opened = bob_config.path().join("opened.txt");
+    let opener = fake_opener(bob_config.path(), &opened);
+    std::fs::write(bob_config.path().join("config.toml"), format!("[commands]\nopen = \"{}\"\n", opener.display())).expect("config");
+    let bob = register_in(&tmux, "bob", &server, bob_config);
+
+    alice.type_line("/create lobby");
+    let room = room_id_in(&alice.wait_text("share its id"));
+    bob.type_line(&format!("/join {room}"));
+    bob.wait_text("joined lobby — 2 members: alice, bob");
+    alice.wait_text("bob joined");
+
+    assert!(!tmux.bell_flag("bob"), "no bell yet");
+    alice.type_line("/call");
+    alice.wait_text("calling lobby");
+    bob.wait_text("alice is calling in lobby");
+    bob.wait_text("/accept · /decline");
+    let deadline = Instant::now() + DEADLINE;
+    while !tmux.bell_flag("bob") {
+        assert!(Instant::now() < deadline, "bob's terminal did not ring:\n{}\nlog:\n{}", bob.screen(), bob.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    bob.type_line("/accept");
+    let screen = bob.wait_text("https://calls.example.org/heartlink-");
+    assert!(screen.contains("the call's link"), "the link is printed for remote sessions:\n{screen}");
+    let deadline = Instant::now() + DEADLINE;
+    let url = loop {
+        if let Some(line) = std::fs::read_to_string(&opened).ok().and_then(|text| text.lines().next().map(str::to_owned)) {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "the opener was not run:\n{}\nlog:\n{}", bob.screen(), bob.log());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let call_id = url.strip_prefix("https://calls.example.org/heartlink-").unwrap_or_else(|| panic!("opened {url:?}"));
+    assert!(call_id.len() == 36 && call_id.matches('-').count() == 4, "the server's call id in the link: {url}");
+
+    for terminal in [&alice, &bob] {
+        let screen = terminal.wait_text("alice called — bob accepted");
+        assert!(!screen.contains("is calling"), "the banner is gone once answered:\n{screen}");
     }
 }
