@@ -224,16 +224,24 @@ fn fake_opener(dir: &Path, log: &Path) -> PathBuf {
     script
 }
 
+/// A config dir whose `config.toml` holds `extra` and draws images with
+/// half-blocks: the scene has no images, and the terminal query `auto` makes
+/// at start (about 4 s under tmux, longer on a busy machine) only slows it.
+fn config_with(extra: &str) -> tempfile::TempDir {
+    let config = tempfile::tempdir().expect("config dir");
+    std::fs::write(config.path().join("config.toml"), format!("[media]\nimages = \"halfblocks\"\n{extra}")).expect("config");
+    config
+}
+
 #[test]
 fn a_call_rings_the_other_terminal_and_accept_opens_its_link() {
     let server = TestServer::start(&["--call-url-template", "https://calls.example.org/heartlink-{call_id}", "--call-ring-secs", "120"]);
     let tmux = Tmux::start();
-    let alice = register(&tmux, "alice", &server);
-    let bob_config = tempfile::tempdir().expect("config dir");
-    let opened = bob_config.path().join("opened.txt");
-    let opener = fake_opener(bob_config.path(), &opened);
-    std::fs::write(bob_config.path().join("config.toml"), format!("[commands]\nopen = \"{}\"\n", opener.display())).expect("config");
-    let bob = register_in(&tmux, "bob", &server, bob_config);
+    let alice = register_in(&tmux, "alice", &server, config_with(""));
+    let opener_dir = tempfile::tempdir().expect("opener dir");
+    let opened = opener_dir.path().join("opened.txt");
+    let opener = fake_opener(opener_dir.path(), &opened);
+    let bob = register_in(&tmux, "bob", &server, config_with(&format!("[commands]\nopen = \"{}\"\n", opener.display())));
 
     alice.type_line("/create lobby");
     let room = room_id_in(&alice.wait_text("share its id"));
