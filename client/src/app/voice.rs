@@ -120,10 +120,8 @@ impl App {
                     playing.duration_ms = duration_ms;
                 }
             }
-            MediaEvent::PlayFinished { media_id } => {
-                if self.media.playing.as_ref().is_some_and(|playing| playing.media_id == media_id) {
-                    self.media.playing = None;
-                }
+            MediaEvent::PlayFinished { media_id } if self.media.playing.as_ref().is_some_and(|playing| playing.media_id == media_id) => {
+                self.media.playing = None;
             }
             MediaEvent::PlayFailed { media_id, reason } => {
                 if self.media.playing.as_ref().is_some_and(|playing| playing.media_id == media_id) {
