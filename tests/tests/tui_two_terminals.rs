@@ -132,8 +132,18 @@ fn room_id_in(screen: &str) -> String {
         .to_owned()
 }
 
+/// A config dir whose `config.toml` holds `extra` and draws images with
+/// half-blocks: these scenes have no images, and the terminal query of
+/// `images = auto` at start costs about 4 s under tmux and, on a busy
+/// machine, sometimes left the screen blank past the 20 s wait.
+fn config_with(extra: &str) -> tempfile::TempDir {
+    let config = tempfile::tempdir().expect("config dir");
+    std::fs::write(config.path().join("config.toml"), format!("[media]\nimages = \"halfblocks\"\n{extra}")).expect("config");
+    config
+}
+
 fn register<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer) -> Terminal<'a> {
-    register_in(tmux, name, server, tempfile::tempdir().expect("config dir"))
+    register_in(tmux, name, server, config_with(""))
 }
 
 /// [`register`] with a config dir prepared by the test.
@@ -224,20 +234,11 @@ fn fake_opener(dir: &Path, log: &Path) -> PathBuf {
     script
 }
 
-/// A config dir whose `config.toml` holds `extra` and draws images with
-/// half-blocks: the scene has no images, and the terminal query `auto` makes
-/// at start (about 4 s under tmux, longer on a busy machine) only slows it.
-fn config_with(extra: &str) -> tempfile::TempDir {
-    let config = tempfile::tempdir().expect("config dir");
-    std::fs::write(config.path().join("config.toml"), format!("[media]\nimages = \"halfblocks\"\n{extra}")).expect("config");
-    config
-}
-
 #[test]
 fn a_call_rings_the_other_terminal_and_accept_opens_its_link() {
     let server = TestServer::start(&["--call-url-template", "https://calls.example.org/heartlink-{call_id}", "--call-ring-secs", "120"]);
     let tmux = Tmux::start();
-    let alice = register_in(&tmux, "alice", &server, config_with(""));
+    let alice = register(&tmux, "alice", &server);
     let opener_dir = tempfile::tempdir().expect("opener dir");
     let opened = opener_dir.path().join("opened.txt");
     let opener = fake_opener(opener_dir.path(), &opened);
