@@ -109,6 +109,8 @@ async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, b
                 if !released.is_empty() {
                     after.media_released(released);
                 }
+                let mut messages = messages;
+                crate::calls::recall_retried_invites(&*store, &mut messages, &appended).await;
                 durable(messages, replies, &appended)
             }
             Ok(appended) => {
@@ -136,12 +138,19 @@ async fn flush_loop(mut rx: mpsc::Receiver<Submission>, store: Arc<dyn Store>, b
 fn durable(messages: Vec<NewMessage>, replies: Vec<ReplyTo>, appended: &[Appended]) -> MessageBatch {
     let mut batch = MessageBatch { messages: Vec::with_capacity(messages.len()), replies: Vec::with_capacity(replies.len()) };
     for ((NewMessage { room, record }, reply), appended) in messages.into_iter().zip(replies).zip(appended) {
+        if let Some(refusal) = appended.refused {
+            // A call step its call's rules refused: nothing was stored.
+            let (code, message) = crate::calls::refusal_error(refusal);
+            let frame = Utf8Bytes::from(encode_server(&ServerMsg::error(code, message), reply.reference.as_ref()));
+            batch.replies.push(Reply { conn: reply.conn, room, after_seq: 0, frame });
+            continue;
+        }
         let ack = ServerMsg::Ack {
             room_id: room,
             client_msg_id: record.client_msg_id.clone(),
             seq: appended.seq,
             ts: appended.ts,
-            call: None,
+            call: crate::calls::invite_of(&record),
         };
         let frame = Utf8Bytes::from(encode_server(&ack, reply.reference.as_ref()));
         batch.replies.push(Reply { conn: reply.conn, room, after_seq: appended.seq, frame });
@@ -249,6 +258,29 @@ mod tests {
         assert_eq!(seqs, [(1, "r-a"), (1, "r-b"), (2, "r-c"), (1, "r-a")], "the retry's ack repeats the original's seq");
         assert!(all.replies.iter().all(|reply| reply.conn == conn && reply.after_seq > 0));
         assert_eq!(all.messages[0].sender.username, "alice");
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_step_is_answered_with_its_error_and_an_invitation_ack_carries_the_call() {
+        use crate::store::{CallActionRecord, CallRecord};
+        let dir = tempfile::tempdir().unwrap();
+        let (queue, mut batches) = start(Arc::new(SledStore::open(dir.path()).unwrap()));
+        let (conn, room) = (ConnIds::new(NodeId::from_raw(3)).next(), RoomId::random());
+        let alice = UserSummary { id: UserId::random(), username: "alice".into() };
+        let call_id = heartlink_protocol::CallId::random();
+        let mut invite = submission(conn, room, &alice, "i");
+        let url = Some("https://x.org/c".to_owned());
+        invite.message.record.call = Some(Box::new(CallRecord { call_id, action: CallActionRecord::Invite, url, expires_at: Some(u64::MAX) }));
+        let mut own_accept = submission(conn, room, &alice, "a");
+        own_accept.message.record.call = Some(Box::new(CallRecord { call_id, action: CallActionRecord::Accept, url: None, expires_at: None }));
+        queue.submit(invite).await.unwrap();
+        queue.submit(own_accept).await.unwrap();
+        let all = collect(&mut batches, 2).await;
+        assert_eq!(all.messages.len(), 1, "only the invitation is shown");
+        let replies: Vec<serde_json::Value> = all.replies.iter().map(|r| serde_json::from_str(&r.frame).unwrap()).collect();
+        assert_eq!((&replies[0]["type"], &replies[0]["call"]["url"]), (&"ack".into(), &"https://x.org/c".into()));
+        assert_eq!((&replies[1]["type"], &replies[1]["code"], &replies[1]["ref"]), (&"error".into(), &"forbidden".into(), &"r-a".into()));
+        assert_eq!(all.replies[1].after_seq, 0);
     }
 
     #[tokio::test]

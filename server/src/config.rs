@@ -129,6 +129,10 @@ pub struct Config {
     pub auth_per_minute: u32,
     /// Registration attempts per address per hour, all at once at most; 0 = unlimited.
     pub registrations_per_hour: u32,
+    /// The link of each call invitation (`--call-url-template`).
+    pub call_url_template: crate::calls::CallUrlTemplate,
+    /// How long an invitation rings before the server appends `missed`.
+    pub call_ring: Duration,
 }
 
 impl Config {
@@ -167,6 +171,8 @@ impl Config {
             auth_attempts: 10,
             auth_per_minute: 30,
             registrations_per_hour: 10,
+            call_url_template: crate::calls::CallUrlTemplate::default(),
+            call_ring: Duration::from_secs(60),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod admission;
 pub mod aliases;
 pub mod bounded_map;
 pub mod bus;
+pub mod calls;
 pub mod clock;
 pub mod commit;
 pub mod config;

@@ -106,6 +106,14 @@ struct StartArgs {
     /// Registration attempts per address per hour, all at once at most; 0 = unlimited.
     #[arg(long, env = "HEARTLINK_REGISTRATIONS_PER_HOUR", default_value_t = 10)]
     registrations_per_hour: u32,
+    /// The link of each call invitation: an http(s) URL in which {call_id} is
+    /// replaced by the call's id (the server refuses to start without it).
+    #[arg(long, env = "HEARTLINK_CALL_URL_TEMPLATE", default_value = heartlink_server::calls::template::DEFAULT,
+        value_parser = heartlink_server::calls::CallUrlTemplate::parse)]
+    call_url_template: heartlink_server::calls::CallUrlTemplate,
+    /// How long a call invitation rings before the server records it as missed.
+    #[arg(long, env = "HEARTLINK_CALL_RING_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    call_ring_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -171,6 +179,8 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.auth_attempts = args.auth_attempts;
     config.auth_per_minute = args.auth_per_minute;
     config.registrations_per_hour = args.registrations_per_hour;
+    config.call_url_template = args.call_url_template;
+    config.call_ring = Duration::from_secs(args.call_ring_secs);
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }

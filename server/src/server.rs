@@ -127,6 +127,7 @@ impl Server {
         tracker.spawn(crate::media::sweep::run(media, shutdown.clone()));
         tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::match_expiry::run(Arc::clone(&shared), shutdown.clone()));
+        tracker.spawn(crate::calls::expiry::run(Arc::clone(&shared), shutdown.clone()));
         let admission = Admission::new(shared.config.max_connections, shared.config.max_connections_per_address);
         tracker.spawn(sweep_auth(Arc::clone(&shared), admission.clone()));
         loop {

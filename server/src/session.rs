@@ -15,6 +15,7 @@
 
 mod attach;
 mod authenticate;
+mod calls;
 mod listing;
 mod logout;
 mod matching;

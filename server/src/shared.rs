@@ -34,6 +34,8 @@ pub struct Shared {
     pub media: crate::media::Media,
     /// The last `/healthz` probe.
     pub health: crate::http::HealthCache,
+    /// Wakes the ring expiry task for invitations made on this node.
+    pub rings: crate::calls::RingClock,
     conn_ids: ConnIds,
 }
 
@@ -58,7 +60,8 @@ impl Shared {
     pub fn new(parts: Parts) -> Self {
         let Parts { config, store, bus, live, hub, accounts, commit, shutdown, tls, media, conn_ids } = parts;
         let health = crate::http::HealthCache::default();
-        Self { config, store, bus, live, hub, accounts, commit, shutdown, tls, media, health, conn_ids }
+        let rings = crate::calls::RingClock::default();
+        Self { config, store, bus, live, hub, accounts, commit, shutdown, tls, media, health, rings, conn_ids }
     }
 
     /// A fresh connection id, unique across nodes.

@@ -14,6 +14,8 @@
 //! can change apart.
 
 mod moderation_records;
+mod call_records;
+pub mod call_rules;
 mod records;
 mod sled_store;
 
@@ -28,6 +30,7 @@ pub use records::{
 pub use moderation_records::{
     BlockRecord, PairEndRecord, PairMemberRecord, PairRecord, ReportRecord, ReportedMessage, RoomBanRecord,
 };
+pub use call_records::{CallActionRecord, CallRecord, CallStateRecord, DueCall};
 pub use sled_store::SledStore;
 
 /// What [`Store::block_user`] did.
@@ -131,6 +134,10 @@ pub struct Appended {
     /// For a fresh deletion: media the deleted message carried that no
     /// message carries any more (their uploads and bytes may go).
     pub released_media: Vec<MediaId>,
+    /// Set when the message's `call` broke the rules of its call
+    /// (`call_rules.rs`): nothing was written, `seq` is 0, and the sender
+    /// gets an error instead of an ack.
+    pub refused: Option<call_rules::CallRefusal>,
 }
 
 /// A stored message and its seq.
@@ -294,6 +301,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A message with an attachment also records, in the same transaction,
     /// that its room carries the media (the download access rule of the
     /// media catalog follows the message from its commit on).
+    ///
+    /// A fresh message with a `call` is judged by `call_rules` against its
+    /// call's stored state (and earlier messages of the batch), and changes
+    /// that state in the same transaction: an invitation starts the ring and
+    /// records its expiry as pending, the step that ends the ring (an accept,
+    /// the cancel, the last decline, `missed`) removes it. A refused message
+    /// is written nowhere and takes no seq (`Appended::refused`).
     async fn append_batch(&self, batch: Vec<NewMessage>) -> Result<Vec<Appended>, StoreError>;
 
     /// The highest durable seq of `room` (0 when it has no messages).
@@ -398,6 +412,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Up to `limit` read markers of `room` after the one of `after`, in user id order.
     async fn reads_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<(UserId, u64)>, StoreError>;
+
     // --- Relations, mentions and last seen (replies, edits, deletions,
     // reactions; unread mentions per room; presence's `last_seen`). A
     // deletion is a message like any other; what it does to its target
@@ -422,6 +437,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// and its attachment's room. Only for an empty store, in export order
     /// (a room's messages from seq 1 up). Durable.
     async fn restore(&self, records: Vec<RestoreRecord>) -> Result<(), StoreError>;
+
     /// The seq of the message `sender` stored in `room` under
     /// `client_msg_id`, while its idempotency record is kept.
     async fn sent_seq(&self, sender: UserId, room: RoomId, client_msg_id: &str) -> Result<Option<u64>, StoreError>;
@@ -436,4 +452,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// When each of `users` was last seen, in order (`None`: never recorded).
     async fn last_seen(&self, users: &[UserId]) -> Result<Vec<Option<u64>>, StoreError>;
+    // ---- Calls: the pending ring expiries that `append_batch` records. ----
+
+    /// The earliest pending ring expiry (ms) of any room, if a call rings.
+    async fn next_call_expiry(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Up to `limit` calls, earliest first, still ringing with their expiry
+    /// at or before `now`: each is owed its `missed` (appended through
+    /// `append_batch`, which ends the ring and removes the pending expiry).
+    async fn due_calls(&self, now: u64, limit: usize) -> Result<Vec<DueCall>, StoreError>;
 }

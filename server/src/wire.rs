@@ -4,11 +4,14 @@
 //! the disk format and the protocol can change apart.
 
 use crate::store::{
-    AttachmentKindRecord, AttachmentRecord, MessageRecord, RelKindRecord, RelationRecord, RoomKindRecord, RoomRecord, SeqMessage,
-    UserRecord, UserSummary,
+    AttachmentKindRecord, AttachmentRecord, CallActionRecord, CallRecord, MessageRecord, RelKindRecord, RelationRecord,
+    RoomKindRecord, RoomRecord, SeqMessage, UserRecord, UserSummary,
 };
 use crate::wire_size::wire_len;
-use heartlink_protocol::{Attachment, AttachmentKind, ChatMessage, RelKind, RelatesTo, Room, RoomId, RoomKind, User};
+use heartlink_protocol::{
+    Attachment, AttachmentKind, CallAction, CallInfo, CallRequestAction, ChatMessage, RelKind, RelatesTo, Room, RoomId, RoomKind,
+    User,
+};
 
 /// The wire `user` of a stored id and name.
 pub fn user(summary: UserSummary) -> User {
@@ -36,9 +39,10 @@ pub fn room(record: &RoomRecord) -> Room {
 
 /// The wire `chat_message` of a stored message.
 pub fn chat_message(room_id: RoomId, message: SeqMessage) -> ChatMessage {
-    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored, relates_to, mentions, deleted } } =
+    let SeqMessage { seq, record: MessageRecord { sender, body, ts, client_msg_id, attachment: stored, call, relates_to, mentions, deleted } } =
         message;
     let attachment = stored.map(|stored| Box::new(self::attachment(*stored)));
+    let call = call.map(|stored| Box::new(self::call(*stored)));
     let relates_to = relates_to.map(relation);
     ChatMessage {
         room_id,
@@ -48,10 +52,34 @@ pub fn chat_message(room_id: RoomId, message: SeqMessage) -> ChatMessage {
         ts,
         client_msg_id,
         attachment,
+        call,
         relates_to,
         mentions,
         deleted,
         ..ChatMessage::default()
+    }
+}
+
+/// The wire `call` of a stored one.
+pub fn call(record: CallRecord) -> CallInfo {
+    let CallRecord { call_id, action, url, expires_at } = record;
+    let action = match action {
+        CallActionRecord::Invite => CallAction::Invite,
+        CallActionRecord::Accept => CallAction::Accept,
+        CallActionRecord::Decline => CallAction::Decline,
+        CallActionRecord::Cancel => CallAction::Cancel,
+        CallActionRecord::Missed => CallAction::Missed,
+    };
+    CallInfo { call_id, action, url, expires_at }
+}
+
+/// What is stored of a client's call action (`missed` is only ever the server's).
+pub fn call_action_record(action: CallRequestAction) -> CallActionRecord {
+    match action {
+        CallRequestAction::Invite => CallActionRecord::Invite,
+        CallRequestAction::Accept => CallActionRecord::Accept,
+        CallRequestAction::Decline => CallActionRecord::Decline,
+        CallRequestAction::Cancel => CallActionRecord::Cancel,
     }
 }
 
@@ -157,8 +185,16 @@ mod tests {
             duration_ms: Some(1500),
             waveform: Some(vec![0, 255, 7]),
         };
+        let invite = CallRecord {
+            call_id: heartlink_protocol::CallId::random(),
+            action: CallActionRecord::Invite,
+            url: Some("https://meet.example.org/\"x\"?a=1&b=<2>".into()),
+            expires_at: Some(u64::MAX),
+        };
+        let missed = CallRecord { action: CallActionRecord::Missed, url: None, expires_at: None, ..invite.clone() };
         let room = RoomId::random();
-        for (seq, attachment) in [(1, None), (9, None), (10, Some(attachment.clone())), (u64::MAX, Some(attachment))] {
+        let cases = [(1, None, None), (9, None, Some(missed)), (10, Some(attachment.clone()), None), (u64::MAX, Some(attachment), Some(invite))];
+        for (seq, attachment, call) in cases {
             let record = MessageRecord {
                 sender: sender.clone(),
                 body: "😀 \"quoted\"\n\ttab \u{1}".into(),
@@ -168,6 +204,7 @@ mod tests {
                 relates_to: (seq > 1).then_some(RelationRecord { seq: seq / 2, rel: RelKindRecord::Reply }),
                 mentions: if seq == 9 { vec![heartlink_protocol::UserId::random(); 2] } else { Vec::new() },
                 deleted: seq == 10,
+                call: call.map(Box::new),
             };
             let message = SeqMessage { seq, record };
             assert_eq!(chat_message_len(&message), wire_len(&chat_message(room, message.clone())), "seq {seq}");

@@ -5,6 +5,7 @@
 pub mod abuse;
 pub mod admin_cli;
 pub mod binaries;
+pub mod calls;
 pub mod fault_proxy;
 pub mod matching;
 pub mod media_client;

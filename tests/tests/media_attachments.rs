@@ -231,3 +231,53 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+/// A real WAV file: 16-bit mono PCM at 8 kHz, `samples` samples of a square wave.
+fn wav(samples: u32) -> Vec<u8> {
+    let data = samples * 2;
+    let mut bytes = b"RIFF".to_vec();
+    bytes.extend_from_slice(&(36 + data).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&[1, 0, 1, 0]); // PCM, mono
+    bytes.extend_from_slice(&8000u32.to_le_bytes());
+    bytes.extend_from_slice(&16_000u32.to_le_bytes());
+    bytes.extend_from_slice(&[2, 0, 16, 0]);
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data.to_le_bytes());
+    for n in 0..samples {
+        let level: i16 = if n / 20 % 2 == 0 { 8000 } else { -8000 };
+        bytes.extend_from_slice(&level.to_le_bytes());
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn voice_fields_on_real_audio_are_bounded_and_make_it_a_voice_message() {
+    let server = TestServer::start(&[]);
+    let mut room = room_of_two(&server).await;
+    let http = MediaClient::new(&server.addr);
+    let sound = http.upload(&room.alice_token, &wav(8000), "hello.wav", 4096).await;
+    let (alice, room_id) = (&mut room.alice, &room.room_id);
+    let voice = |duration: Value, waveform: Value| json!({"media_id": sound, "duration_ms": duration, "waveform": waveform});
+    assert_eq!(refusal(alice, room_id, voice(json!(0), json!([1]))).await, "bad_request", "a 0 ms recording");
+    assert_eq!(refusal(alice, room_id, voice(json!(600_001), json!([1]))).await, "bad_request", "over ten minutes");
+    assert_eq!(refusal(alice, room_id, voice(json!(1000), json!([]))).await, "bad_request", "no levels");
+    assert_eq!(refusal(alice, room_id, voice(json!(1000), json!(vec![7; 129]))).await, "bad_request", "129 levels");
+    assert_eq!(refusal(alice, room_id, voice(json!(1000), json!([256]))).await, "bad_request", "a level over 255");
+    assert_eq!(refusal(alice, room_id, voice(json!(-1), json!([1]))).await, "bad_request", "a negative duration");
+    assert_eq!(refusal(alice, room_id, json!({"media_id": sound, "waveform": [1]})).await, "bad_request", "levels without a duration");
+    room.bob.assert_quiet().await;
+
+    let request = json!({"type": "send", "room_id": room_id, "client_msg_id": "v", "attachment": voice(json!(1000), json!(vec![200; 128]))});
+    room.alice.send(request).await;
+    let message = room.bob.recv_type("chat_message").await;
+    assert_eq!(room.alice.recv_type("chat_message").await, message);
+    assert_eq!(room.alice.recv_type("ack").await["seq"], message["seq"]);
+    let attachment = &message["attachment"];
+    assert_eq!((&attachment["kind"], &attachment["mime"]), (&json!("voice"), &json!("audio/x-wav")), "{attachment}");
+    assert_eq!((&attachment["duration_ms"], &attachment["waveform"]), (&json!(1000), &json!(vec![200; 128])));
+    // Without a duration the same sound is a plain file.
+    let plain = send_attachment(&mut room.alice, &room.room_id, "f", &sound, "").await;
+    assert_eq!(plain["attachment"]["kind"], "file");
+}

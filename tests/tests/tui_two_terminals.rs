@@ -2,11 +2,13 @@
 //! register, join one room, chat, a mention ringing the other terminal's
 //! bell with `@1` in its room list, survive a `kill -9` and restart of the
 //! server (with a message typed while offline), and never show anything
-//! twice. A second scene matches strangers: two terminals `/match 4242`,
-//! chat under aliases, `/reveal` both, and `/next` from one pairs it with a
-//! third terminal that waited. Typed into with `send-keys`, read with
-//! `capture-pane`; every wait polls the screen until the text appears or a
-//! deadline passes.
+//! twice; and a call: `/call` in one terminal rings the other, `/accept`
+//! there opens the call's link with the configured opener (a fake that
+//! records it) and both histories tell the story. A second scene matches
+//! strangers: two terminals `/match 4242`, chat under aliases, `/reveal`
+//! both, and `/next` from one pairs it with a third terminal that waited.
+//! Typed into with `send-keys`, read with `capture-pane`; every wait polls
+//! the screen until the text appears or a deadline passes.
 
 use heartlink_tests::TestServer;
 use heartlink_tests::binaries::bin;
@@ -132,8 +134,22 @@ fn room_id_in(screen: &str) -> String {
         .to_owned()
 }
 
-fn register<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer) -> Terminal<'a> {
+/// A config dir whose `config.toml` holds `extra` and draws images with
+/// half-blocks: these scenes have no images, and the terminal query of
+/// `images = auto` at start costs about 4 s under tmux and, on a busy
+/// machine, sometimes left the screen blank past the 20 s wait.
+fn config_with(extra: &str) -> tempfile::TempDir {
     let config = tempfile::tempdir().expect("config dir");
+    std::fs::write(config.path().join("config.toml"), format!("[media]\nimages = \"halfblocks\"\n{extra}")).expect("config");
+    config
+}
+
+fn register<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer) -> Terminal<'a> {
+    register_in(tmux, name, server, config_with(""))
+}
+
+/// [`register`] with a config dir prepared by the test.
+fn register_in<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer, config: tempfile::TempDir) -> Terminal<'a> {
     tmux.open(name, config.path(), &format!("register --server {} --username {name}", server.url));
     let terminal = Terminal { tmux, name, config };
     terminal.wait_text("Password");
@@ -250,4 +266,60 @@ fn two_terminals_match_by_code_reveal_and_one_moves_on_to_a_third() {
     carol.type_line("hello from the third terminal");
     let screen = alice.wait_text(": hello from the third terminal");
     assert!(!screen.contains("carol"), "alice must not see carol's name:\n{screen}");
+}
+
+/// A fake opener for `commands.open`: appends the URL it was given to `log`.
+fn fake_opener(dir: &Path, log: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("fake-opener");
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display())).expect("write the opener");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("make it executable");
+    script
+}
+
+#[test]
+fn a_call_rings_the_other_terminal_and_accept_opens_its_link() {
+    let server = TestServer::start(&["--call-url-template", "https://calls.example.org/heartlink-{call_id}", "--call-ring-secs", "120"]);
+    let tmux = Tmux::start();
+    let alice = register(&tmux, "alice", &server);
+    let opener_dir = tempfile::tempdir().expect("opener dir");
+    let opened = opener_dir.path().join("opened.txt");
+    let opener = fake_opener(opener_dir.path(), &opened);
+    let bob = register_in(&tmux, "bob", &server, config_with(&format!("[commands]\nopen = \"{}\"\n", opener.display())));
+
+    alice.type_line("/create lobby");
+    let room = room_id_in(&alice.wait_text("share its id"));
+    bob.type_line(&format!("/join {room}"));
+    bob.wait_text("joined lobby — 2 members: alice, bob");
+    alice.wait_text("bob joined");
+
+    assert!(!tmux.bell_flag("bob"), "no bell yet");
+    alice.type_line("/call");
+    alice.wait_text("calling lobby");
+    bob.wait_text("alice is calling in lobby");
+    bob.wait_text("/accept · /decline");
+    let deadline = Instant::now() + DEADLINE;
+    while !tmux.bell_flag("bob") {
+        assert!(Instant::now() < deadline, "bob's terminal did not ring:\n{}\nlog:\n{}", bob.screen(), bob.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    bob.type_line("/accept");
+    let screen = bob.wait_text("https://calls.example.org/heartlink-");
+    assert!(screen.contains("the call's link"), "the link is printed for remote sessions:\n{screen}");
+    let deadline = Instant::now() + DEADLINE;
+    let url = loop {
+        if let Some(line) = std::fs::read_to_string(&opened).ok().and_then(|text| text.lines().next().map(str::to_owned)) {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "the opener was not run:\n{}\nlog:\n{}", bob.screen(), bob.log());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let call_id = url.strip_prefix("https://calls.example.org/heartlink-").unwrap_or_else(|| panic!("opened {url:?}"));
+    assert!(call_id.len() == 36 && call_id.matches('-').count() == 4, "the server's call id in the link: {url}");
+
+    for terminal in [&alice, &bob] {
+        let screen = terminal.wait_text("alice called — bob accepted");
+        assert!(!screen.contains("is calling"), "the banner is gone once answered:\n{screen}");
+    }
 }

@@ -81,6 +81,7 @@ impl Session {
             relates_to: relates_to.map(wire::relation_record),
             mentions,
             deleted: false,
+            call: None,
         };
         let submission = Submission {
             message: NewMessage { room: room_id, record },

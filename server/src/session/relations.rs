@@ -60,6 +60,9 @@ impl Check<'_> {
                 if !relatable {
                     return Err(bad("only a message can be edited, not an edit, deletion or reaction"));
                 }
+                if target.call.is_some() {
+                    return Err(bad("only a text message can be edited, not a call"));
+                }
                 if target.attachment.is_some() {
                     return Err(bad("only a text message can be edited, not one with an attachment"));
                 }

@@ -108,6 +108,18 @@ impl Session {
             ClientMsg::CreateRoom { name } => self.create_room(name, reference).await,
             ClientMsg::Join { room_id, since } => self.join(room_id, since, reference).await,
             ClientMsg::Leave { room_id } => self.leave(room_id, reference).await,
+            ClientMsg::Send { client_msg_id, .. } if client_msg_id.as_str().starts_with(crate::calls::MISSED_PREFIX) => {
+                Err(Fail::code(ErrorCode::BadRequest, "client_msg_ids starting with missed- are the server's"))
+            }
+            ClientMsg::Send { room_id, client_msg_id, body, attachment: None, call: Some(call), relates_to: None } => {
+                self.send_call(room_id, client_msg_id, body, call, reference).await
+            }
+            ClientMsg::Send { attachment: Some(_), call: Some(_), .. } => {
+                Err(Fail::code(ErrorCode::BadRequest, "a call message carries no attachment"))
+            }
+            ClientMsg::Send { call: Some(_), relates_to: Some(_), .. } => {
+                Err(Fail::code(ErrorCode::BadRequest, "a call message does not relate to another message"))
+            }
             ClientMsg::Send { room_id, client_msg_id, body, attachment, call: None, relates_to } => {
                 // With an attachment the body is its caption and may be empty;
                 // a deletion has none (checked with the relation).
@@ -132,11 +144,6 @@ impl Session {
             ClientMsg::Unban { room_id, user_id } => self.unban(room_id, user_id, reference).await,
             ClientMsg::SetStatus { status } => self.set_status(status).await,
             ClientMsg::Ping => self.respond(&ServerMsg::Pong, reference).await,
-            // Wave 2 requests this server does not serve yet: a defined refusal.
-            other @ ClientMsg::Send { .. } => {
-                tracing::debug!(conn = %self.handle.id, request = other.kind(), "request not supported yet");
-                Err(Fail::code(ErrorCode::BadRequest, "this server does not support that request yet"))
-            }
         }
     }
 

@@ -107,6 +107,9 @@ pub struct MessageRecord {
     /// The attachment as the server described it when the message was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Box<AttachmentRecord>>,
+    /// A step of a call (an invitation, an answer, `missed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<Box<super::call_records::CallRecord>>,
     /// A reply, edit, deletion or reaction: the earlier message it applies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relates_to: Option<RelationRecord>,

@@ -29,6 +29,10 @@
 //! | `relations`   | room_id ++ target seq ++ seq      | the kind (one byte)   |
 //! | `last_seen`   | user_id                           | ms (u64)              |
 //! | `shred_pending` | key slot (u64)                  | empty                 |
+//! | `calls`       | room_id ++ call_id                | `CallStateRecord` JSON|
+//! | `call_expiries`| expires_at ++ room_id ++ call_id | empty (ringing calls) |
+//! | `call_declines`| room_id ++ call_id ++ user_id    | empty                 |
+//! | `call_ringing`| room_id                           | call_id               |
 //!
 //! Stranger matching and moderation keep `pairs`, `blocks`, `reports` and
 //! `room_bans` (`moderation.rs`, which lists their keys).
@@ -48,6 +52,7 @@
 
 mod accounts;
 mod compact;
+mod calls;
 mod data_dir;
 mod indexes;
 mod keys;
@@ -66,9 +71,9 @@ mod sweep;
 mod tokens;
 
 use super::{
-    Appended, BanRecord, BlockOutcome, BlockRecord, MemberPage, MemberPosition, MemberRecord, MessagePage, MessageRecord,
-    NameConflict, NewMessage, NewUser, PageBudget, PairRecord, ReportRecord, RestoreRecord, RoomBanRecord, RoomRecord, Store,
-    StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
+    Appended, BanRecord, BlockOutcome, BlockRecord, DueCall, MemberPage, MemberPosition, MemberRecord, MessagePage,
+    MessageRecord, NameConflict, NewMessage, NewUser, PageBudget, PairRecord, ReportRecord, RestoreRecord, RoomBanRecord,
+    RoomRecord, Store, StoreError, TokenHash, TokenRecord, UserRecord, UserSummary,
 };
 use async_trait::async_trait;
 use heartlink_protocol::{RoomId, UserId};
@@ -118,6 +123,10 @@ struct Trees {
     shred_pending: sled::Tree,
     /// The message keys (`shred.rs`).
     keys: Arc<shred::MessageKeys>,
+    calls: sled::Tree,
+    call_expiries: sled::Tree,
+    call_declines: sled::Tree,
+    call_ringing: sled::Tree,
 }
 
 /// The server's database in a data dir. Cheap to clone.
@@ -184,6 +193,10 @@ impl SledStore {
             last_seen: tree("last_seen")?,
             shred_pending: tree("shred_pending")?,
             keys,
+            calls: tree("calls")?,
+            call_expiries: tree("call_expiries")?,
+            call_declines: tree("call_declines")?,
+            call_ringing: tree("call_ringing")?,
             db,
         };
         trees.finish_shredding()?;
@@ -531,6 +544,17 @@ impl Store for SledStore {
                 None => Ok(None),
             })
             .collect()
+    }
+
+    // ---- Calls (calls.rs).
+
+    async fn next_call_expiry(&self) -> Result<Option<u64>, StoreError> {
+        self.next_call_expiry_now()
+    }
+
+    async fn due_calls(&self, now: u64, limit: usize) -> Result<Vec<DueCall>, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.due_calls_now(now, limit)).await?
     }
 }
 

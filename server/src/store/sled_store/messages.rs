@@ -1,6 +1,7 @@
 //! Messages and their idempotency records: `messages`, `dedup`; the group
 //! commit of a batch of sends.
 
+use super::calls::{CallBook, CallOp, apply_ops};
 use super::keys::{dedup_key, media_message_key, mention_key, message_key, relation_key, u64_at};
 use super::sweep::{SweepCursor, Swept, sweep_chunk};
 use super::{Appended, MessagePage, MessageRecord, NewMessage, PageBudget, SledStore, StoreError, Trees, decode, encode};
@@ -22,6 +23,7 @@ impl SledStore {
         let mut in_batch: HashMap<(UserId, RoomId, &str), Appended> = HashMap::new();
         let mut fresh = Vec::with_capacity(batch.len());
         let mut answers = Vec::with_capacity(batch.len());
+        let mut calls = CallBook::new(&self.trees);
         for NewMessage { room, record } in &batch {
             let id = (record.sender.id, *room, record.client_msg_id.as_str());
             if let Some(original) = in_batch.get(&id) {
@@ -31,9 +33,14 @@ impl SledStore {
             let dedup = dedup_key(record.sender.id, *room, &record.client_msg_id);
             if let Some(stored) = self.trees.dedup.get(&dedup)? {
                 let (seq, ts) = (u64_at("dedup", &stored, 0)?, u64_at("dedup", &stored, 8)?);
-                let original = Appended { seq, ts, fresh: false, released_media: Vec::new() };
+                let original = Appended { seq, ts, fresh: false, released_media: Vec::new(), refused: None };
                 in_batch.insert(id, original.clone());
                 answers.push(original);
+                continue;
+            }
+            if let Err(refusal) = calls.apply(*room, record)? {
+                // Not remembered as this id's original: a retry is judged again.
+                answers.push(Appended { seq: 0, ts: record.ts, fresh: false, released_media: Vec::new(), refused: Some(refusal) });
                 continue;
             }
             let last = match next_seq.get(room) {
@@ -43,7 +50,7 @@ impl SledStore {
             let seq = last + 1;
             next_seq.insert(*room, seq);
             fresh.push(Fresh { room: *room, seq, record: record.clone(), answer: answers.len() });
-            let appended = Appended { seq, ts: record.ts, fresh: true, released_media: Vec::new() };
+            let appended = Appended { seq, ts: record.ts, fresh: true, released_media: Vec::new(), refused: None };
             in_batch.insert(id, appended.clone());
             answers.push(appended);
         }
@@ -58,7 +65,7 @@ impl SledStore {
         for (message, key) in fresh.iter().zip(keys) {
             message_ops(message, key, &mut ops)?;
         }
-        self.trees.write_ops(&ops)?;
+        self.trees.write_ops(&ops, &calls.into_ops())?;
         self.counters.record_written(&next_seq);
         // The keys are durable before the messages they open.
         self.trees.keys.sync()?;
@@ -137,12 +144,13 @@ impl Trees {
     /// whole batch. A transaction per message sealed a buffer per message
     /// and sled wrote and synced each one on its own, which held the server
     /// near 7,000 sends/s (docs/BENCHMARKS.md). Not yet durable: the caller
-    /// flushes.
-    fn write_ops(&self, ops: &[Op]) -> Result<(), StoreError> {
+    /// flushes. A batch with call messages writes the calls' state in the
+    /// same transaction (the other batches leave the call trees out).
+    fn write_ops(&self, ops: &[Op], calls: &[CallOp]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
-        let trees = [
+        let mut trees = vec![
             &self.messages,
             &self.dedup,
             &self.media_rooms,
@@ -151,6 +159,9 @@ impl Trees {
             &self.relations,
             &self.shred_pending,
         ];
+        if !calls.is_empty() {
+            trees.extend([&self.calls, &self.call_expiries, &self.call_declines, &self.call_ringing]);
+        }
         let outcome = trees[..].transaction(|trees| {
             for op in ops {
                 let index = match op.tree {
@@ -167,6 +178,11 @@ impl Trees {
                     Some(value) => tree.insert(op.key.as_slice(), value.as_slice())?,
                     None => tree.remove(op.key.as_slice())?,
                 };
+            }
+            if !calls.is_empty() {
+                if let [.., calls_tree, expiries, declines, ringing] = &trees[..] {
+                    apply_ops((calls_tree, expiries, declines, ringing), calls)?;
+                }
             }
             Ok::<_, ConflictableTransactionError<()>>(())
         });

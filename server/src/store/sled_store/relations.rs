@@ -38,6 +38,9 @@ fn blanked(record: &MessageRecord) -> MessageRecord {
         ts: record.ts,
         client_msg_id: record.client_msg_id.clone(),
         attachment: None,
+        // A call's step stays: the call's state lives in its own trees, and
+        // its story (who called, who answered) is not what was said.
+        call: record.call.clone(),
         relates_to: record.relates_to,
         mentions: Vec::new(),
         deleted: true,
