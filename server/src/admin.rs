@@ -23,6 +23,7 @@ pub mod import;
 pub mod listener;
 mod local;
 pub mod operator;
+mod reports;
 pub mod request;
 pub mod text;
 

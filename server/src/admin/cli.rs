@@ -71,8 +71,13 @@ enum AdminCommand {
     },
     /// Rewrite a stopped data dir's database without superseded data (the old bytes of deleted messages).
     Compact,
-    // `reports` (the open reports) and `report ID` (one with its messages)
-    // belong here once the store keeps reports.
+    /// List the open reports users made, oldest first.
+    Reports,
+    /// Show one report with the messages it concerns.
+    Report {
+        /// The report's id (from `admin reports`).
+        id: uuid::Uuid,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +114,8 @@ pub async fn run(args: AdminArgs) -> u8 {
         }
         AdminCommand::UnbanUser { name } => request(&dir, AdminRequest::UnbanUser { username: name }).await,
         AdminCommand::Compact => compact(&dir).await,
+        AdminCommand::Reports => request(&dir, AdminRequest::Reports).await,
+        AdminCommand::Report { id } => request(&dir, AdminRequest::Report { id }).await,
         AdminCommand::DeleteMessage { room, seq, yes } => {
             if !yes && !confirm(&format!("Blank message {seq} of room {room}? This cannot be undone.")) {
                 return fail(7, "not deleted");
@@ -231,6 +238,16 @@ fn print_reply(reply: AdminReply, compacted: Compacted) -> u8 {
             };
             out.push_str(&format!("message {seq} of room {room_id} {what}{disk}\n"));
         }
+        AdminReply::Reports { reports, more } => {
+            for report in &reports {
+                out.push_str(&super::reports::listing_line(report, time));
+                out.push('\n');
+            }
+            let plural = if reports.len() == 1 { "" } else { "s" };
+            out.push_str(&format!("{} open report{plural}", reports.len()));
+            out.push_str(&if more > 0 { format!("; {more} more not shown\n") } else { "\n".to_owned() });
+        }
+        AdminReply::Report { report, messages } => out.push_str(&super::reports::detail(&report, &messages, time)),
         AdminReply::Error { code, message } => return fail(client::exit_code(code), &safe(&message)),
     }
     print(&out)

@@ -23,13 +23,13 @@ pub struct Operator {
 }
 
 /// A request refused or failed, as the reply that says why.
-type Refused = Box<AdminReply>;
+pub(super) type Refused = Box<AdminReply>;
 
-fn refuse(code: ErrorKind, message: impl Into<String>) -> Refused {
+pub(super) fn refuse(code: ErrorKind, message: impl Into<String>) -> Refused {
     Box::new(AdminReply::error(code, message))
 }
 
-fn internal(err: &StoreError) -> Refused {
+pub(super) fn internal(err: &StoreError) -> Refused {
     tracing::error!(cause = %Chain(err), "an admin request failed in the store");
     refuse(ErrorKind::Internal, format!("the store failed: {}", Chain(err)))
 }
@@ -43,6 +43,8 @@ impl Operator {
             AdminRequest::BanUser { username, reason } => self.ban(&username, reason).await,
             AdminRequest::UnbanUser { username } => self.unban(&username).await,
             AdminRequest::DeleteMessage { room_id, seq } => self.delete_message(room_id, seq).await,
+            AdminRequest::Reports => self.reports().await,
+            AdminRequest::Report { id } => self.report(id).await,
             AdminRequest::Export { .. } => Err(refuse(ErrorKind::BadRequest, "an export is streamed, not answered")),
         };
         answered.unwrap_or_else(|refused| *refused)

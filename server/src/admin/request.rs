@@ -27,8 +27,36 @@ pub enum AdminRequest {
     DeleteMessage { room_id: RoomId, seq: u64 },
     /// The whole store as JSON Lines (export.rs); token hashes only when asked.
     Export { tokens: bool },
-    // Reports (listing the open ones, showing one with its messages) are to
-    // be added here once the store keeps them.
+    /// The open reports, oldest first (at most [`MAX_PAGE`]).
+    Reports,
+    /// One report with the messages it concerns.
+    Report { id: uuid::Uuid },
+}
+
+/// A report as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportLine {
+    pub id: uuid::Uuid,
+    pub at: u64,
+    pub reporter: String,
+    pub room_id: RoomId,
+    pub room_name: String,
+    /// The reported message, when the report named one.
+    pub seq: Option<u64>,
+    pub reason: String,
+    /// In a pair room, the stranger's real account name (the operator's eyes only).
+    pub peer: Option<String>,
+    pub open: bool,
+}
+
+/// A message kept with a report (copied when it was made).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedLine {
+    pub seq: u64,
+    pub sender: String,
+    pub at: u64,
+    pub body: String,
+    pub deleted: bool,
 }
 
 /// An account as the operator sees it.
@@ -65,6 +93,9 @@ pub enum AdminReply {
     /// `was_banned` is false when there was no ban to lift.
     Unbanned { user: UserLine, was_banned: bool },
     MessageDeleted { room_id: RoomId, seq: u64, already_deleted: bool },
+    /// `more` counts the open reports past the first [`MAX_PAGE`].
+    Reports { reports: Vec<ReportLine>, more: usize },
+    Report { report: ReportLine, messages: Vec<ReportedLine> },
     Error { code: ErrorKind, message: String },
 }
 
