@@ -20,9 +20,10 @@ async fn the_operator_lists_open_reports_and_reads_one_with_its_messages() {
     let room_id = alices["room"]["id"].clone();
     alice.join(&room_id).await;
     mallory.join(&room_id).await;
-    let rude = mallory.post(&room_id, "m1", "you are \u{1b}[31mawful").await;
+    // Bodies refuse control characters, but a bidi override gets through.
+    let rude = mallory.post(&room_id, "m1", "you are awful\u{202e}txt.exe\nsecond line").await;
     alice.recv_type("chat_message").await;
-    let reason = "threats \u{1b}]0;owned\u{7}";
+    let reason = "threats \u{2067}hidden\u{2069}";
     let reported =
         alice.request(json!({"type": "report", "room_id": room_id, "seq": rude["seq"], "reason": reason}), "reported").await;
     assert_eq!(reported["room_id"], room_id);
@@ -32,12 +33,13 @@ async fn the_operator_lists_open_reports_and_reads_one_with_its_messages() {
     assert!(listing.ends_with("1 open report\n"), "{listing}");
     assert!(listing.contains("by alice") && listing.contains("(stranger: mallory)"), "{listing}");
     assert!(listing.contains(&format!("about message {}", rude["seq"])), "{listing}");
-    assert!(!listing.contains('\u{1b}') && !listing.contains('\u{7}'), "user text is escaped: {listing:?}");
+    assert!(!listing.contains('\u{2067}') && listing.contains("threats \\u{2067}hidden"), "user text is escaped: {listing:?}");
     let id = listing.split_whitespace().next().unwrap_or_default().to_owned();
 
     let shown = admin(server.data_dir(), &["report", &id]).ok();
     assert!(shown.contains(&format!("> #{}", rude["seq"])) && shown.contains("mallory: you are"), "{shown}");
-    assert!(!shown.contains('\u{1b}'), "bodies are escaped: {shown:?}");
+    assert!(!shown.contains('\u{202e}') && shown.contains("\\u{202e}"), "bodies are escaped: {shown:?}");
+    assert!(shown.contains("\\u{a}second line"), "a body stays on its line: {shown:?}");
 
     // On the stopped data dir, the same.
     drop((alice, mallory));
