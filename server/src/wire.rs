@@ -56,7 +56,6 @@ pub fn chat_message(room_id: RoomId, message: SeqMessage) -> ChatMessage {
         relates_to,
         mentions,
         deleted,
-        ..ChatMessage::default()
     }
 }
 
