@@ -5,7 +5,7 @@
 //! follow each other from seq 1). The file must start with its header and
 //! end with its `end` line, whose count must match.
 
-use crate::admin::export::{ExportLine, FORMAT};
+use crate::admin::export::{ExportLine, FORMAT, OLDEST_FORMAT};
 use heartlink_protocol::limits::{BODY_CHARS, CLIENT_MSG_ID_CHARS};
 use heartlink_protocol::{MediaId, RoomId, UserId, Username};
 use std::collections::{HashMap, HashSet};
@@ -52,7 +52,20 @@ struct Seen {
     members: HashSet<(RoomId, UserId)>,
     reads: HashSet<(RoomId, UserId)>,
     uploads: HashSet<MediaId>,
+    /// The two users of each pair room so far.
+    pair_rooms: HashMap<RoomId, Vec<UserId>>,
+    pairs: HashSet<RoomId>,
+    last_seen: HashSet<UserId>,
+    blocks: HashSet<(UserId, UserId)>,
+    room_bans: HashSet<(RoomId, UserId)>,
+    reports: HashSet<uuid::Uuid>,
+    calls: HashSet<(RoomId, heartlink_protocol::CallId)>,
+    /// Rooms with a call marked ringing.
+    ringing: HashSet<RoomId>,
 }
+
+/// The most messages a report copies (the server copies at most 20).
+const REPORT_MESSAGES: usize = 20;
 
 /// Reads the whole of `input` and checks every line.
 pub fn check<R: BufRead>(input: &mut R) -> std::io::Result<Checked> {
@@ -124,8 +137,8 @@ impl Seen {
                     return Err("a second header".to_owned());
                 }
                 self.header = true;
-                if format != FORMAT {
-                    return Err(format!("export format {format} is not supported (this build reads {FORMAT})"));
+                if !(OLDEST_FORMAT..=FORMAT).contains(&format) {
+                    return Err(format!("export format {format} is not supported (this build reads {OLDEST_FORMAT} to {FORMAT})"));
                 }
             }
             ExportLine::User { user } => {
@@ -140,6 +153,12 @@ impl Seen {
                     return Err(format!("the username {} appears twice", name.canonical()));
                 }
                 checked.users += 1;
+            }
+            ExportLine::LastSeen { user_id, .. } => {
+                self.known_user(user_id)?;
+                if !self.last_seen.insert(user_id) {
+                    return Err(format!("two last_seen lines of user {user_id}"));
+                }
             }
             ExportLine::Ban { ban } => {
                 self.known_user(ban.user_id)?;
@@ -168,6 +187,9 @@ impl Seen {
                 }
                 if self.rooms.insert(room.id, 0).is_some() {
                     return Err(format!("room {} appears twice", room.id));
+                }
+                if room.kind == crate::store::RoomKindRecord::Pair {
+                    self.pair_rooms.insert(room.id, room.pair.clone());
                 }
                 checked.rooms += 1;
             }
@@ -199,6 +221,63 @@ impl Seen {
                 }
                 checked.messages += 1;
             }
+            ExportLine::Block { blocker, block } => {
+                self.known_user(blocker)?;
+                self.known_user(block.user.id)?;
+                one_line_name(&block.shown.username)?;
+                if !self.blocks.insert((blocker, block.user.id)) {
+                    return Err(format!("user {blocker} blocks user {} twice", block.user.id));
+                }
+            }
+            ExportLine::Pair { pair } => {
+                let users = self.pair_rooms.get(&pair.room).ok_or_else(|| format!("pair room {} is not in the file before this line", pair.room))?;
+                let mut named: Vec<UserId> = pair.members.iter().map(|member| member.user.id).collect();
+                let mut expected = users.clone();
+                named.sort();
+                expected.sort();
+                if named != expected {
+                    return Err(format!("the pair record of room {} names other users than the room", pair.room));
+                }
+                for member in &pair.members {
+                    one_line_name(&member.alias.username)?;
+                }
+                if !self.pairs.insert(pair.room) {
+                    return Err(format!("room {} has two pair records", pair.room));
+                }
+            }
+            ExportLine::RoomBan { room_id, ban } => {
+                self.known_room(room_id)?;
+                self.known_user(ban.user.id)?;
+                if !self.room_bans.insert((room_id, ban.user.id)) {
+                    return Err(format!("user {} is banned from room {room_id} twice", ban.user.id));
+                }
+            }
+            ExportLine::Report { report } => {
+                self.known_user(report.reporter.id)?;
+                self.known_room(report.room)?;
+                if report.reason.chars().count() > crate::admin::BAN_REASON_CHARS || report.reason.chars().any(char::is_control) {
+                    return Err("the report reason is too long or holds control characters".to_owned());
+                }
+                if report.messages.len() > REPORT_MESSAGES {
+                    return Err(format!("a report copies at most {REPORT_MESSAGES} messages"));
+                }
+                if report.messages.iter().any(|copied| copied.message.body.chars().count() > *BODY_CHARS.end()) {
+                    return Err(format!("a message body is at most {} characters", BODY_CHARS.end()));
+                }
+                if !self.reports.insert(report.id) {
+                    return Err(format!("report {} appears twice", report.id));
+                }
+            }
+            ExportLine::Call { room_id, call } => {
+                self.known_room(room_id)?;
+                if !self.calls.insert((room_id, call.call_id)) {
+                    return Err(format!("call {} of room {room_id} appears twice", call.call_id));
+                }
+                if call.ringing && (call.state.ended.is_some() || !self.ringing.insert(room_id)) {
+                    return Err(format!("room {room_id} has a ringing call that ended, or two ringing calls"));
+                }
+                one_line_name(&call.state.inviter.username)?;
+            }
             ExportLine::Upload { upload } => {
                 let Some(completed) = &upload.completed else {
                     return Err("only completed uploads are imported".to_owned());
@@ -228,6 +307,14 @@ impl Seen {
     fn known_room(&self, room: RoomId) -> Result<(), String> {
         if self.rooms.contains_key(&room) { Ok(()) } else { Err(format!("room {room} is not in the file before this line")) }
     }
+}
+
+/// A name shown to users (an alias, or how a blocked user appeared): 1-64 characters on one line.
+fn one_line_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(format!("{name:?} is not a name: 1-64 characters without control characters"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -282,6 +369,34 @@ mod tests {
     }
 
     #[test]
+    fn pairs_blocks_bans_calls_and_reports_are_checked_against_what_came_before() {
+        const BOB: &str = "33333333333333333333333333333333";
+        const CAROL: &str = "44444444444444444444444444444444";
+        const PAIR: &str = "55555555555555555555555555555555";
+        let named = |id: &str, name: &str| format!(r#"{{"kind":"user","user":{{"id":"{id}","username":"{name}","password_hash":"$argon2id$x","created_at":1}}}}"#);
+        let pair_room = format!(r#"{{"kind":"room","room":{{"id":"{PAIR}","name":"p","kind":"pair","created_by":"{ALICE}","created_at":1,"pair":["{ALICE}","{BOB}"]}}}}"#);
+        let side = |id: &str, alias: &str| format!(r#"{{"user":{{"id":"{id}","username":"u"}},"alias":{{"id":"{}","username":"{alias}"}},"revealed":false}}"#, "6".repeat(32));
+        let pair = |second: &str| format!(r#"{{"kind":"pair","pair":{{"room":"{PAIR}","members":[{},{}]}}}}"#, side(ALICE, "quiet-otter"), side(second, "brave-fox"));
+        let block = |blocked: &str| format!(r#"{{"kind":"block","blocker":"{ALICE}","block":{{"user":{{"id":"{blocked}","username":"b"}},"shown":{{"id":"{blocked}","username":"b"}},"at":1}}}}"#);
+        let call = |id: char| format!(
+            r#"{{"kind":"call","room_id":"{ROOM}","call":{{"call_id":"{}","state":{{"inviter":{{"id":"{ALICE}","username":"alice"}},"expires_at":9}},"ringing":true}}}}"#,
+            id.to_string().repeat(32)
+        );
+        let report = |room: &str| format!(r#"{{"kind":"report","report":{{"id":"{}","reporter":{{"id":"{ALICE}","username":"alice"}},"room":"{room}","room_name":"p","reason":"rude","at":1,"messages":[]}}}}"#, "7".repeat(32));
+        let good = file(&[user(), named(BOB, "bob"), block(BOB), room(), pair_room.clone(), pair(BOB), call('a'), report(PAIR)]);
+        assert_eq!(good.error_count, 0, "{:?}", good.errors);
+
+        let bad = file(&[user(), named(BOB, "bob"), block(CAROL), block(BOB), block(BOB), room(), pair_room, pair(CAROL), call('a'), call('b'), report(CAROL)]);
+        let found = problems(&bad);
+        assert_eq!(found.len(), 5, "{found:?}");
+        assert!(found[0].0 == 4 && found[0].1.contains("not in the file before"), "a block of an unknown user: {found:?}");
+        assert!(found[1].0 == 6 && found[1].1.contains("twice"), "{found:?}");
+        assert!(found[2].0 == 9 && found[2].1.contains("other users than the room"), "{found:?}");
+        assert!(found[3].0 == 11 && found[3].1.contains("two ringing calls"), "{found:?}");
+        assert!(found[4].0 == 12 && found[4].1.contains("not in the file before"), "a report of an unknown room: {found:?}");
+    }
+
+    #[test]
     fn a_file_without_its_header_or_end_or_with_an_overlong_line_is_refused() {
         assert!(problems(&check(&mut "".as_bytes()).unwrap())[0].1.contains("empty"));
         let no_end = format!("{}\n", r#"{"kind":"header","format":1,"exported_at":1,"server_version":"0","tokens":false}"#);
@@ -290,10 +405,10 @@ mod tests {
         assert!(problems(&check(&mut no_header.as_bytes()).unwrap())[0].1.contains("header"));
         let future = file(&[]).error_count;
         assert_eq!(future, 0);
-        let format_two = r#"{"kind":"header","format":2,"exported_at":1,"server_version":"0","tokens":false}
+        let format_three = r#"{"kind":"header","format":3,"exported_at":1,"server_version":"0","tokens":false}
 {"kind":"end","lines":1}
 "#;
-        assert!(problems(&check(&mut format_two.as_bytes()).unwrap())[0].1.contains("format 2"));
+        assert!(problems(&check(&mut format_three.as_bytes()).unwrap())[0].1.contains("format 3"));
         let long = format!("{}\n{}\n", "x".repeat(MAX_LINE_BYTES + 10), user());
         let checked = check(&mut long.as_bytes()).unwrap();
         assert_eq!(problems(&checked)[0], (1, format!("the line is longer than {MAX_LINE_BYTES} bytes").as_str()));
