@@ -30,7 +30,7 @@ pub use records::{
 pub use moderation_records::{
     BlockRecord, PairEndRecord, PairMemberRecord, PairRecord, ReportRecord, ReportedMessage, RoomBanRecord,
 };
-pub use call_records::{CallActionRecord, CallRecord, CallStateRecord, DueCall};
+pub use call_records::{CallActionRecord, CallRecord, CallStateRecord, DueCall, StoredCall};
 pub use sled_store::SledStore;
 
 /// What [`Store::block_user`] did.
@@ -412,6 +412,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Up to `limit` read markers of `room` after the one of `after`, in user id order.
     async fn reads_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<(UserId, u64)>, StoreError>;
+
+    /// Up to `limit` blocks after the one of `after` (blocker, blocked), in
+    /// that order, each with its blocker.
+    async fn blocks_after(&self, after: Option<(UserId, UserId)>, limit: usize) -> Result<Vec<(UserId, BlockRecord)>, StoreError>;
+
+    /// Up to `limit` reports, open or closed, after the one of `after`, in id order.
+    async fn reports_after(&self, after: Option<uuid::Uuid>, limit: usize) -> Result<Vec<ReportRecord>, StoreError>;
+
+    /// Up to `limit` bans of `room` after the one of `after`, in user id order.
+    async fn room_bans_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<RoomBanRecord>, StoreError>;
+
+    /// Up to `limit` calls of `room` after the one of `after`, in call id
+    /// order, with their declines and whether each is the one ringing.
+    async fn calls_after(&self, room: RoomId, after: Option<heartlink_protocol::CallId>, limit: usize) -> Result<Vec<StoredCall>, StoreError>;
 
     // --- Relations, mentions and last seen (replies, edits, deletions,
     // reactions; unread mentions per room; presence's `last_seen`). A

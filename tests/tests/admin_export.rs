@@ -1,11 +1,14 @@
 //! `admin export` and `admin import`: a restored data dir serves the same
 //! history byte for byte (attachments included, with the blobs copied
-//! beside the export); import refuses a data dir that is not empty and a
+//! beside the export; a stranger chat under its aliases); blocks, room bans,
+//! reports, unread mentions, sealed bodies and a ringing call survive it;
+//! import refuses a data dir that is not empty and a
 //! file with a bad line, and changes nothing; `admin delete-message` blanks
 //! the stored body.
 
 use heartlink_tests::admin_cli::admin;
 use heartlink_tests::media_client::{media_id, random_bytes};
+use heartlink_server::store::{SledStore, Store};
 use heartlink_tests::{MediaClient, PASSWORD, TestServer, WsClient};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -88,7 +91,7 @@ async fn export_then_import_into_a_fresh_dir_serves_the_same_history() {
     let out = export.to_string_lossy().to_string();
     admin(server.data_dir(), &["export", "--output", &out, "--tokens"]).ok();
     let text = std::fs::read_to_string(&export).expect("the export");
-    assert!(text.starts_with(r#"{"kind":"header","format":1"#), "{text}");
+    assert!(text.starts_with(r#"{"kind":"header","format":2"#), "{text}");
     assert!(text.lines().last().is_some_and(|line| line.starts_with(r#"{"kind":"end","lines":"#)));
     assert!(text.contains("$argon2id$"), "password hashes are exported");
     assert!(!work.path().join("backup.jsonl.partial").exists());
@@ -112,6 +115,110 @@ async fn export_then_import_into_a_fresh_dir_serves_the_same_history() {
     let (mut alice, _) = WsClient::login(&restored.url, "alice", PASSWORD).await;
     alice.join(&group).await;
     assert_eq!(alice.post(&group, "a4", "after the restore").await["seq"], 5);
+}
+
+/// Sends `request` and waits for its ack.
+async fn acked(client: &mut WsClient, request: Value) -> Value {
+    client.send(request).await;
+    client.recv_until("ack").await.0
+}
+
+/// The unread mentions `list_rooms` shows alice for each room, on a fresh connection.
+async fn mentions(url: &str) -> Vec<(Value, Value)> {
+    let (mut alice, _) = WsClient::login(url, "alice", PASSWORD).await;
+    let rooms = alice.request(json!({"type": "list_rooms"}), "rooms").await;
+    rooms["rooms"].as_array().expect("rooms").iter().map(|room| (room["room"]["id"].clone(), room["mentions"].clone())).collect()
+}
+
+#[tokio::test]
+async fn an_import_keeps_blocks_bans_reports_mentions_sealed_bodies_and_a_ringing_call() {
+    let mut server = TestServer::start(&["--call-ring-secs", "3"]);
+    let (mut alice, _) = WsClient::register(&server.url, "alice").await;
+    let (mut bob, _) = WsClient::register(&server.url, "bob").await;
+    let (mut carol, carol_est) = WsClient::register(&server.url, "carol").await;
+    let carol_id = carol_est["user"]["id"].clone();
+    let group = alice.create_room("club").await["id"].clone();
+    for client in [&mut alice, &mut bob, &mut carol] {
+        client.join(&group).await;
+    }
+    alice.sync().await;
+    bob.sync().await;
+    alice.post(&group, "a1", "first-5c1d-sealed").await;
+    bob.sync().await;
+    // A mention that is deleted, a reply (which mentions alice) and a reaction.
+    bob.post(&group, "b1", "hey @alice").await;
+    acked(&mut bob, json!({"type": "send", "room_id": group, "client_msg_id": "b2", "body": "agreed", "relates_to": {"seq": 1, "rel": "reply"}})).await;
+    acked(&mut bob, json!({"type": "send", "room_id": group, "client_msg_id": "b3", "body": "👍", "relates_to": {"seq": 1, "rel": "react"}})).await;
+    acked(&mut bob, json!({"type": "send", "room_id": group, "client_msg_id": "b4", "body": "", "relates_to": {"seq": 2, "rel": "delete"}})).await;
+    alice.sync().await;
+    alice.request(json!({"type": "ban", "room_id": group, "user_id": carol_id}), "banned").await;
+    bob.sync().await;
+    bob.request(json!({"type": "block", "user_id": carol_id}), "blocked").await;
+    // A stranger chat, reported by alice.
+    alice.send(json!({"type": "match"})).await;
+    bob.send(json!({"type": "match"})).await;
+    let pair = bob.recv_until("matched").await.0["room"]["id"].clone();
+    alice.recv_until("matched").await;
+    // Joined before anything is said, so that no `room_activity` notice comes between replies.
+    alice.join(&pair).await;
+    bob.join(&pair).await;
+    bob.sync().await;
+    bob.post(&pair, "p1", "hi stranger").await;
+    alice.sync().await;
+    alice.send(json!({"type": "report", "room_id": pair, "reason": "rude"})).await;
+    alice.recv_until("reported").await;
+    // A call that still rings when the server stops.
+    let ring = alice.create_room("ring").await["id"].clone();
+    alice.join(&ring).await;
+    bob.join(&ring).await;
+    alice.sync().await;
+    let invite = alice.invite(&ring, "call-1").await;
+
+    let rooms = vec![group.clone(), pair.clone()];
+    let before = histories(&server.url, &rooms).await;
+    assert!(before[2].contains("hi stranger") && !before[2].contains(r#""username":"bob""#), "bob is under his alias: {}", before[2]);
+    let mentions_before = mentions(&server.url).await;
+    assert!(mentions_before.contains(&(group.clone(), json!(1))), "the reply's mention, not the deleted one: {mentions_before:?}");
+    let blocked_before = WsClient::login(&server.url, "bob", PASSWORD).await.1["blocked"].clone();
+    assert_eq!(blocked_before.as_array().map(Vec::len), Some(1), "{blocked_before}");
+    drop((alice, bob, carol));
+    assert!(server.terminate().success());
+    let reports_before = SledStore::open(server.data_dir()).expect("store").reports_open().await.expect("reports");
+    assert_eq!(reports_before.len(), 1);
+
+    let work = tempfile::tempdir().expect("temp dir");
+    let export = work.path().join("backup.jsonl");
+    let out = export.to_string_lossy().to_string();
+    admin(server.data_dir(), &["export", "--output", &out]).ok();
+    let text = std::fs::read_to_string(&export).expect("the export");
+    for kind in ["pair", "block", "room_ban", "report", "call", "last_seen"] {
+        assert!(text.contains(&format!(r#"{{"kind":"{kind}""#)), "no {kind} line in the export");
+    }
+    let target = tempfile::tempdir().expect("import target");
+    admin(target.path(), &["import", &out]).ok();
+    // Restored bodies are sealed, as a live send stores them.
+    assert_eq!(grep_dir(target.path(), b"first-5c1d-sealed"), Vec::<String>::new());
+    assert!(!grep_dir(target.path(), br#""client_msg_id":"a1""#).is_empty(), "the grep does see stored records");
+
+    let mut restored = TestServer::start_on(target, &["--call-ring-secs", "3"]);
+    // The ringing call still rings out with its missed.
+    let (mut bob, established) = WsClient::login(&restored.url, "bob", PASSWORD).await;
+    assert_eq!(established["blocked"], blocked_before, "the block survives");
+    let joined = bob.join(&ring).await;
+    let listed = joined["messages"].as_array().expect("messages").iter().find(|m| m["call"]["action"] == "missed").cloned();
+    let missed = match listed {
+        Some(missed) => missed,
+        None => bob.recv_until("chat_message").await.0,
+    };
+    assert_eq!(missed["call"], json!({"call_id": invite["call"]["call_id"], "action": "missed"}), "{missed}");
+    assert_eq!(histories(&restored.url, &rooms).await, before, "same history replies, the pair under its aliases");
+    assert_eq!(mentions(&restored.url).await, mentions_before);
+    let (mut carol, _) = WsClient::login(&restored.url, "carol", PASSWORD).await;
+    carol.expect_error(json!({"type": "join", "room_id": group}), "forbidden").await;
+    drop((bob, carol));
+    assert!(restored.terminate().success());
+    let reports_after = SledStore::open(restored.data_dir()).expect("store").reports_open().await.expect("reports");
+    assert_eq!(reports_after, reports_before);
 }
 
 #[tokio::test]

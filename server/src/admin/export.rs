@@ -3,14 +3,20 @@
 //! to comes before it):
 //!
 //! ```text
-//! {"kind":"header","format":1,"exported_at":…,"server_version":"…","tokens":false}
+//! {"kind":"header","format":2,"exported_at":…,"server_version":"…","tokens":false}
 //! {"kind":"user","user":{…}}             every account, password hash included
+//! {"kind":"last_seen","user_id":…,"at":…}     when an account was last online (ms)
 //! {"kind":"ban","ban":{…}}               standing account bans
 //! {"kind":"token","hash":"<hex>","token":{…}}   only with --tokens
+//! {"kind":"block","blocker":…,"block":{…}}      who blocked whom (and under which name)
 //! {"kind":"room","room":{…}}             then that room's
+//! {"kind":"pair","pair":{…}}             a pair room's aliases, reveals and end
+//! {"kind":"room_ban","room_id":…,"ban":{…}}
 //! {"kind":"member","room_id":…,"user_id":…,"joined_at":…}
 //! {"kind":"read","room_id":…,"user_id":…,"seq":…}
 //! {"kind":"message","room_id":…,"seq":…,"message":{…}}   from seq 1 up
+//! {"kind":"call","room_id":…,"call":{…}}        each call's state, declines, whether it rings
+//! {"kind":"report","report":{…}}         reports to the operator, open or closed
 //! {"kind":"upload","upload":{…}}         completed uploads' metadata
 //! {"kind":"end","lines":N}               N lines came before it
 //! ```
@@ -23,19 +29,26 @@
 //! From a running server an export is read while the server writes: each
 //! record is whole, but the file is not one instant. Accounts made after
 //! the accounts were written are left out, and so are their tokens,
-//! memberships and read markers (their messages are kept).
+//! memberships, read markers, blocks, room bans, reports and pair records
+//! (their messages are kept).
 
 use super::operator::Operator;
 use crate::clock::now_ms;
 use crate::media::catalog::UploadRecord;
-use crate::store::{BanRecord, MemberPosition, MessageRecord, PageBudget, RoomRecord, StoreError, TokenRecord, UserRecord};
+use crate::store::{
+    BanRecord, BlockRecord, MemberPosition, MessageRecord, PageBudget, PairRecord, ReportRecord, RoomBanRecord, RoomRecord, StoreError,
+    StoredCall, TokenRecord, UserRecord,
+};
 use heartlink_protocol::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-/// The export format's version.
-pub const FORMAT: u32 = 1;
+/// The export format's version: 2 added stranger chats, moderation, calls
+/// and last-seen times (a format-1 file is still read; it holds none of them).
+pub const FORMAT: u32 = 2;
+/// The oldest format an import reads.
+pub const OLDEST_FORMAT: u32 = 1;
 /// Records read from the store per call.
 const PAGE: usize = 500;
 
@@ -45,13 +58,19 @@ const PAGE: usize = 500;
 pub enum ExportLine {
     Header { format: u32, exported_at: u64, server_version: String, tokens: bool },
     User { user: UserRecord },
+    LastSeen { user_id: UserId, at: u64 },
     Ban { ban: BanRecord },
     /// `hash` is the SHA-256 of the token, in hex (tokens are never stored).
     Token { hash: String, token: TokenRecord },
+    Block { blocker: UserId, block: BlockRecord },
     Room { room: RoomRecord },
+    Pair { pair: PairRecord },
+    RoomBan { room_id: RoomId, ban: RoomBanRecord },
     Member { room_id: RoomId, user_id: UserId, joined_at: u64 },
     Read { room_id: RoomId, user_id: UserId, seq: u64 },
     Message { room_id: RoomId, seq: u64, message: MessageRecord },
+    Call { room_id: RoomId, call: StoredCall },
+    Report { report: ReportRecord },
     Upload { upload: UploadRecord },
     End { lines: u64 },
 }
@@ -98,9 +117,15 @@ pub async fn export<W: AsyncWrite + Unpin>(operator: &Operator, tokens: bool, ou
         let page = store.users_after(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
+        let ids: Vec<UserId> = page.iter().map(|user| user.id).collect();
         for user in page {
             users.insert(user.id);
             lines.put(&ExportLine::User { user }).await?;
+        }
+        for (user_id, seen) in ids.iter().zip(store.last_seen(&ids).await?) {
+            if let Some(at) = seen {
+                lines.put(&ExportLine::LastSeen { user_id: *user_id, at }).await?;
+            }
         }
     }
     let mut after = None;
@@ -125,11 +150,31 @@ pub async fn export<W: AsyncWrite + Unpin>(operator: &Operator, tokens: bool, ou
     }
     let mut after = None;
     loop {
+        let page = store.blocks_after(after, PAGE).await?;
+        let Some((blocker, last)) = page.last() else { break };
+        after = Some((*blocker, last.user.id));
+        for (blocker, block) in page.into_iter().filter(|(blocker, block)| users.contains(blocker) && users.contains(&block.user.id)) {
+            lines.put(&ExportLine::Block { blocker, block }).await?;
+        }
+    }
+    let mut rooms = HashSet::new();
+    let mut after = None;
+    loop {
         let page = store.rooms_after(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         for room in page {
+            rooms.insert(room.id);
             export_room(operator, room, &users, &mut lines).await?;
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = store.reports_after(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for report in page.into_iter().filter(|report| users.contains(&report.reporter.id) && rooms.contains(&report.room)) {
+            lines.put(&ExportLine::Report { report }).await?;
         }
     }
     let catalog = std::sync::Arc::clone(&operator.media);
@@ -153,6 +198,19 @@ async fn export_room<W: AsyncWrite + Unpin>(
     let store = operator.store.as_ref();
     let room_id = room.id;
     lines.put(&ExportLine::Room { room }).await?;
+    // A pair room's aliases: without them its members would see each other's real names.
+    if let Some(pair) = store.pair(room_id).await?.filter(|pair| pair.members.iter().all(|member| users.contains(&member.user.id))) {
+        lines.put(&ExportLine::Pair { pair }).await?;
+    }
+    let mut after = None;
+    loop {
+        let page = store.room_bans_after(room_id, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.user.id);
+        for ban in page.into_iter().filter(|ban| users.contains(&ban.user.id)) {
+            lines.put(&ExportLine::RoomBan { room_id, ban }).await?;
+        }
+    }
     let mut after: Option<MemberPosition> = None;
     loop {
         let page = store.member_page(room_id, after, PAGE).await?;
@@ -181,6 +239,15 @@ async fn export_room<W: AsyncWrite + Unpin>(
         since = last.seq;
         for message in page.messages {
             lines.put(&ExportLine::Message { room_id, seq: message.seq, message: message.record }).await?;
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = store.calls_after(room_id, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.call_id);
+        for call in page {
+            lines.put(&ExportLine::Call { room_id, call }).await?;
         }
     }
     Ok(())

@@ -167,6 +167,7 @@ fn restore_record(line: ExportLine) -> Restored {
             // Checked in the first pass.
             Err(_) => return Restored::Nothing,
         },
+        ExportLine::LastSeen { user_id, at } => RestoreRecord::LastSeen { user: user_id, at },
         ExportLine::Ban { ban } => RestoreRecord::Ban(ban),
         ExportLine::Token { hash, token } => {
             let mut bytes = [0u8; 32];
@@ -179,6 +180,11 @@ fn restore_record(line: ExportLine) -> Restored {
         ExportLine::Member { room_id, user_id, joined_at } => RestoreRecord::Member { room: room_id, user: user_id, joined_at },
         ExportLine::Read { room_id, user_id, seq } => RestoreRecord::Read { room: room_id, user: user_id, seq },
         ExportLine::Message { room_id, seq, message } => RestoreRecord::Message { room: room_id, seq, record: message },
+        ExportLine::Block { blocker, block } => RestoreRecord::Block { blocker, record: block },
+        ExportLine::Pair { pair } => RestoreRecord::Pair(pair),
+        ExportLine::RoomBan { room_id, ban } => RestoreRecord::RoomBan { room: room_id, record: ban },
+        ExportLine::Report { report } => RestoreRecord::Report(report),
+        ExportLine::Call { room_id, call } => RestoreRecord::Call { room: room_id, call },
         ExportLine::Upload { upload } => return Restored::Upload(upload),
         ExportLine::Header { .. } | ExportLine::End { .. } => return Restored::Nothing,
     };

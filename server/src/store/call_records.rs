@@ -43,6 +43,19 @@ pub struct CallStateRecord {
     pub ended: Option<CallActionRecord>,
 }
 
+/// A call's stored state with what the store keeps beside it, as an export
+/// carries it: who declined, and whether it is the call ringing in its room.
+/// A call that has not ended has a pending expiry at `state.expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCall {
+    pub call_id: CallId,
+    pub state: CallStateRecord,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declined: Vec<heartlink_protocol::UserId>,
+    #[serde(default)]
+    pub ringing: bool,
+}
+
 /// A call whose ring expired while it was still ringing: the server owes
 /// the room its `missed`.
 #[derive(Debug, Clone, PartialEq, Eq)]

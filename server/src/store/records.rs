@@ -142,6 +142,8 @@ pub struct BanRecord {
 pub enum RestoreRecord {
     /// An account with the keys it is found by (usernames.rs makes them).
     User { record: UserRecord, canonical: String, lookalikes: Vec<String> },
+    /// When the account was last seen online (ms).
+    LastSeen { user: UserId, at: u64 },
     Ban(BanRecord),
     Token { hash: [u8; 32], record: TokenRecord },
     Room(RoomRecord),
@@ -149,6 +151,13 @@ pub enum RestoreRecord {
     Read { room: RoomId, user: UserId, seq: u64 },
     /// A message under its original seq (each room's seqs restored in order, from 1).
     Message { room: RoomId, seq: u64, record: MessageRecord },
+    /// A pair room's aliases, reveals and end.
+    Pair(crate::store::PairRecord),
+    Block { blocker: UserId, record: crate::store::BlockRecord },
+    RoomBan { room: RoomId, record: crate::store::RoomBanRecord },
+    Report(crate::store::ReportRecord),
+    /// A call's state, its declines, and (while it rings) its pending expiry.
+    Call { room: RoomId, call: crate::store::StoredCall },
 }
 
 /// How a message relates to an earlier one of its room.

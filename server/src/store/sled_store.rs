@@ -53,6 +53,7 @@
 mod accounts;
 mod compact;
 mod calls;
+mod call_export;
 mod data_dir;
 mod indexes;
 mod keys;
@@ -492,6 +493,22 @@ impl Store for SledStore {
 
     async fn reads_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<(UserId, u64)>, StoreError> {
         self.trees.reads_after(room, after, limit)
+    }
+
+    async fn blocks_after(&self, after: Option<(UserId, UserId)>, limit: usize) -> Result<Vec<(UserId, BlockRecord)>, StoreError> {
+        self.trees.moderation.blocks_after(after, limit)
+    }
+
+    async fn reports_after(&self, after: Option<uuid::Uuid>, limit: usize) -> Result<Vec<ReportRecord>, StoreError> {
+        self.trees.moderation.reports_after(after, limit)
+    }
+
+    async fn room_bans_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<RoomBanRecord>, StoreError> {
+        self.trees.moderation.room_bans_after(room, after, limit)
+    }
+
+    async fn calls_after(&self, room: RoomId, after: Option<heartlink_protocol::CallId>, limit: usize) -> Result<Vec<crate::store::StoredCall>, StoreError> {
+        self.trees.calls_after(room, after, limit)
     }
 
     async fn message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError> {

@@ -5,7 +5,7 @@
 //! follow each other from seq 1). The file must start with its header and
 //! end with its `end` line, whose count must match.
 
-use crate::admin::export::{ExportLine, FORMAT};
+use crate::admin::export::{ExportLine, FORMAT, OLDEST_FORMAT};
 use heartlink_protocol::limits::{BODY_CHARS, CLIENT_MSG_ID_CHARS};
 use heartlink_protocol::{MediaId, RoomId, UserId, Username};
 use std::collections::{HashMap, HashSet};
@@ -52,7 +52,20 @@ struct Seen {
     members: HashSet<(RoomId, UserId)>,
     reads: HashSet<(RoomId, UserId)>,
     uploads: HashSet<MediaId>,
+    /// The two users of each pair room so far.
+    pair_rooms: HashMap<RoomId, Vec<UserId>>,
+    pairs: HashSet<RoomId>,
+    last_seen: HashSet<UserId>,
+    blocks: HashSet<(UserId, UserId)>,
+    room_bans: HashSet<(RoomId, UserId)>,
+    reports: HashSet<uuid::Uuid>,
+    calls: HashSet<(RoomId, heartlink_protocol::CallId)>,
+    /// Rooms with a call marked ringing.
+    ringing: HashSet<RoomId>,
 }
+
+/// The most messages a report copies (the server copies at most 20).
+const REPORT_MESSAGES: usize = 20;
 
 /// Reads the whole of `input` and checks every line.
 pub fn check<R: BufRead>(input: &mut R) -> std::io::Result<Checked> {
@@ -124,8 +137,8 @@ impl Seen {
                     return Err("a second header".to_owned());
                 }
                 self.header = true;
-                if format != FORMAT {
-                    return Err(format!("export format {format} is not supported (this build reads {FORMAT})"));
+                if !(OLDEST_FORMAT..=FORMAT).contains(&format) {
+                    return Err(format!("export format {format} is not supported (this build reads {OLDEST_FORMAT} to {FORMAT})"));
                 }
             }
             ExportLine::User { user } => {
@@ -140,6 +153,12 @@ impl Seen {
                     return Err(format!("the username {} appears twice", name.canonical()));
                 }
                 checked.users += 1;
+            }
+            ExportLine::LastSeen { user_id, .. } => {
+                self.known_user(user_id)?;
+                if !self.last_seen.insert(user_id) {
+                    return Err(format!("two last_seen lines of user {user_id}"));
+                }
             }
             ExportLine::Ban { ban } => {
                 self.known_user(ban.user_id)?;
@@ -168,6 +187,9 @@ impl Seen {
                 }
                 if self.rooms.insert(room.id, 0).is_some() {
                     return Err(format!("room {} appears twice", room.id));
+                }
+                if room.kind == crate::store::RoomKindRecord::Pair {
+                    self.pair_rooms.insert(room.id, room.pair.clone());
                 }
                 checked.rooms += 1;
             }
@@ -198,6 +220,63 @@ impl Seen {
                     return Err("a client_msg_id is 1-64 characters".to_owned());
                 }
                 checked.messages += 1;
+            }
+            ExportLine::Block { blocker, block } => {
+                self.known_user(blocker)?;
+                self.known_user(block.user.id)?;
+                one_line_name(&block.shown.username)?;
+                if !self.blocks.insert((blocker, block.user.id)) {
+                    return Err(format!("user {blocker} blocks user {} twice", block.user.id));
+                }
+            }
+            ExportLine::Pair { pair } => {
+                let users = self.pair_rooms.get(&pair.room).ok_or_else(|| format!("pair room {} is not in the file before this line", pair.room))?;
+                let mut named: Vec<UserId> = pair.members.iter().map(|member| member.user.id).collect();
+                let mut expected = users.clone();
+                named.sort();
+                expected.sort();
+                if named != expected {
+                    return Err(format!("the pair record of room {} names other users than the room", pair.room));
+                }
+                for member in &pair.members {
+                    one_line_name(&member.alias.username)?;
+                }
+                if !self.pairs.insert(pair.room) {
+                    return Err(format!("room {} has two pair records", pair.room));
+                }
+            }
+            ExportLine::RoomBan { room_id, ban } => {
+                self.known_room(room_id)?;
+                self.known_user(ban.user.id)?;
+                if !self.room_bans.insert((room_id, ban.user.id)) {
+                    return Err(format!("user {} is banned from room {room_id} twice", ban.user.id));
+                }
+            }
+            ExportLine::Report { report } => {
+                self.known_user(report.reporter.id)?;
+                self.known_room(report.room)?;
+                if report.reason.chars().count() > crate::admin::BAN_REASON_CHARS || report.reason.chars().any(char::is_control) {
+                    return Err("the report reason is too long or holds control characters".to_owned());
+                }
+                if report.messages.len() > REPORT_MESSAGES {
+                    return Err(format!("a report copies at most {REPORT_MESSAGES} messages"));
+                }
+                if report.messages.iter().any(|copied| copied.message.body.chars().count() > *BODY_CHARS.end()) {
+                    return Err(format!("a message body is at most {} characters", BODY_CHARS.end()));
+                }
+                if !self.reports.insert(report.id) {
+                    return Err(format!("report {} appears twice", report.id));
+                }
+            }
+            ExportLine::Call { room_id, call } => {
+                self.known_room(room_id)?;
+                if !self.calls.insert((room_id, call.call_id)) {
+                    return Err(format!("call {} of room {room_id} appears twice", call.call_id));
+                }
+                if call.ringing && (call.state.ended.is_some() || !self.ringing.insert(room_id)) {
+                    return Err(format!("room {room_id} has a ringing call that ended, or two ringing calls"));
+                }
+                one_line_name(&call.state.inviter.username)?;
             }
             ExportLine::Upload { upload } => {
                 let Some(completed) = &upload.completed else {
@@ -230,73 +309,13 @@ impl Seen {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ALICE: &str = "11111111111111111111111111111111";
-    const ROOM: &str = "22222222222222222222222222222222";
-
-    fn user() -> String {
-        format!(r#"{{"kind":"user","user":{{"id":"{ALICE}","username":"alice","password_hash":"$argon2id$x","created_at":1}}}}"#)
+/// A name shown to users (an alias, or how a blocked user appeared): 1-64 characters on one line.
+fn one_line_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(format!("{name:?} is not a name: 1-64 characters without control characters"));
     }
-
-    fn room() -> String {
-        format!(r#"{{"kind":"room","room":{{"id":"{ROOM}","name":"r","kind":"group","created_by":"{ALICE}","created_at":1}}}}"#)
-    }
-
-    fn message(seq: u64) -> String {
-        format!(
-            r#"{{"kind":"message","room_id":"{ROOM}","seq":{seq},"message":{{"sender":{{"id":"{ALICE}","username":"alice"}},"body":"hi","ts":1,"client_msg_id":"c{seq}"}}}}"#
-        )
-    }
-
-    fn file(lines: &[String]) -> Checked {
-        let header = r#"{"kind":"header","format":1,"exported_at":1,"server_version":"0","tokens":false}"#.to_owned();
-        let mut all = vec![header];
-        all.extend_from_slice(lines);
-        let text = format!("{}\n{{\"kind\":\"end\",\"lines\":{}}}\n", all.join("\n"), all.len());
-        check(&mut text.as_bytes()).unwrap()
-    }
-
-    fn problems(checked: &Checked) -> Vec<(u64, &str)> {
-        checked.errors.iter().map(|error| (error.line, error.message.as_str())).collect()
-    }
-
-    #[test]
-    fn a_whole_file_passes_and_is_counted() {
-        let checked = file(&[user(), room(), message(1), message(2)]);
-        assert_eq!(checked.error_count, 0, "{:?}", checked.errors);
-        assert_eq!((checked.lines, checked.users, checked.rooms, checked.messages), (6, 1, 1, 2));
-    }
-
-    #[test]
-    fn every_bad_line_is_named_by_its_number() {
-        let member = format!(r#"{{"kind":"member","room_id":"{ROOM}","user_id":"{ALICE}","joined_at":1}}"#);
-        let checked = file(&[member, user(), user(), room(), message(2)]);
-        let found = problems(&checked);
-        assert_eq!(found.len(), 3, "{found:?}");
-        assert!(found[0].0 == 2 && found[0].1.contains("not in the file before"), "{found:?}");
-        assert!(found[1].0 == 4 && found[1].1.contains("appears twice"), "{found:?}");
-        assert!(found[2].0 == 6 && found[2].1.contains("should be 1"), "{found:?}");
-    }
-
-    #[test]
-    fn a_file_without_its_header_or_end_or_with_an_overlong_line_is_refused() {
-        assert!(problems(&check(&mut "".as_bytes()).unwrap())[0].1.contains("empty"));
-        let no_end = format!("{}\n", r#"{"kind":"header","format":1,"exported_at":1,"server_version":"0","tokens":false}"#);
-        assert!(problems(&check(&mut no_end.as_bytes()).unwrap())[0].1.contains("cut short"));
-        let no_header = format!("{}\n", user());
-        assert!(problems(&check(&mut no_header.as_bytes()).unwrap())[0].1.contains("header"));
-        let future = file(&[]).error_count;
-        assert_eq!(future, 0);
-        let format_two = r#"{"kind":"header","format":2,"exported_at":1,"server_version":"0","tokens":false}
-{"kind":"end","lines":1}
-"#;
-        assert!(problems(&check(&mut format_two.as_bytes()).unwrap())[0].1.contains("format 2"));
-        let long = format!("{}\n{}\n", "x".repeat(MAX_LINE_BYTES + 10), user());
-        let checked = check(&mut long.as_bytes()).unwrap();
-        assert_eq!(problems(&checked)[0], (1, format!("the line is longer than {MAX_LINE_BYTES} bytes").as_str()));
-        assert_eq!(checked.lines, 2, "reading goes on after an overlong line");
-    }
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,17 +16,17 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::collections::{HashMap, HashSet};
 
 /// `room ++ call_id`: a call's state.
-fn call_key(room: RoomId, call: CallId) -> Vec<u8> {
+pub(super) fn call_key(room: RoomId, call: CallId) -> Vec<u8> {
     concat(&[room.as_bytes(), call.as_bytes()])
 }
 
 /// `expires_at ++ room ++ call_id`: a pending expiry, earliest first.
-fn expiry_key(expires_at: u64, room: RoomId, call: CallId) -> Vec<u8> {
+pub(super) fn expiry_key(expires_at: u64, room: RoomId, call: CallId) -> Vec<u8> {
     concat(&[&expires_at.to_be_bytes(), room.as_bytes(), call.as_bytes()])
 }
 
 /// `room ++ call_id ++ user`: a decline.
-fn decline_key(room: RoomId, call: CallId, user: UserId) -> Vec<u8> {
+pub(super) fn decline_key(room: RoomId, call: CallId, user: UserId) -> Vec<u8> {
     concat(&[room.as_bytes(), call.as_bytes(), user.as_bytes()])
 }
 
@@ -180,7 +180,7 @@ impl<'t> CallBook<'t> {
 }
 
 impl Trees {
-    fn call_state(&self, room: RoomId, id: CallId) -> Result<Option<CallStateRecord>, StoreError> {
+    pub(super) fn call_state(&self, room: RoomId, id: CallId) -> Result<Option<CallStateRecord>, StoreError> {
         self.calls.get(call_key(room, id))?.map(|value| decode("calls", &value)).transpose()
     }
 }

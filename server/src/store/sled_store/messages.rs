@@ -115,8 +115,9 @@ impl Op {
 
 /// A new message's writes: the message (sealed under `key`), its
 /// idempotency record, and its entries in the indexes (media, mentions,
-/// relations).
-fn message_ops(message: &Fresh, key: (u64, [u8; 32]), ops: &mut Vec<Op>) -> Result<(), StoreError> {
+/// relations). An import writes restored messages through it too
+/// (`operator.rs`), so they are stored exactly as a live send stores them.
+pub(super) fn message_ops(message: &Fresh, key: (u64, [u8; 32]), ops: &mut Vec<Op>) -> Result<(), StoreError> {
     let Fresh { room, seq, record, .. } = message;
     let (room, seq) = (*room, *seq);
     let place = message_key(room, seq);
@@ -146,7 +147,7 @@ impl Trees {
     /// near 7,000 sends/s (docs/BENCHMARKS.md). Not yet durable: the caller
     /// flushes. A batch with call messages writes the calls' state in the
     /// same transaction (the other batches leave the call trees out).
-    fn write_ops(&self, ops: &[Op], calls: &[CallOp]) -> Result<(), StoreError> {
+    pub(super) fn write_ops(&self, ops: &[Op], calls: &[CallOp]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }

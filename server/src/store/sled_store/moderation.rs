@@ -151,6 +151,55 @@ impl ModerationTrees {
     }
 }
 
+/// The pages an export reads and the writes an import makes (`operator.rs`):
+/// whole trees in key order, after a cursor.
+impl ModerationTrees {
+    /// Up to `limit` blocks after the one of `after` (blocker, blocked), with their blockers.
+    pub(super) fn blocks_after(&self, after: Option<(UserId, UserId)>, limit: usize) -> Result<Vec<(UserId, BlockRecord)>, StoreError> {
+        let start = after.map(|(blocker, blocked)| concat(&[blocker.as_bytes(), blocked.as_bytes()]));
+        let mut found = Vec::new();
+        for entry in self.blocks.range::<Vec<u8>, _>((bound(start), std::ops::Bound::Unbounded)).take(limit) {
+            let (key, value) = entry?;
+            found.push((UserId::from_bytes(super::keys::id_at("blocks", &key, 0)?), decode("blocks", &value)?));
+        }
+        Ok(found)
+    }
+
+    /// Up to `limit` reports (open or not) after the one of `after`, in id order.
+    pub(super) fn reports_after(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<ReportRecord>, StoreError> {
+        let start = after.map(|id| id.as_bytes().to_vec());
+        let range = self.reports.range::<Vec<u8>, _>((bound(start), std::ops::Bound::Unbounded));
+        range.take(limit).map(|entry| decode("reports", &entry?.1)).collect()
+    }
+
+    /// Up to `limit` bans of `room` after the one of `after`, in user id order.
+    pub(super) fn room_bans_after(&self, room: RoomId, after: Option<UserId>, limit: usize) -> Result<Vec<RoomBanRecord>, StoreError> {
+        let start = match after {
+            Some(user) => std::ops::Bound::Excluded(concat(&[room.as_bytes(), user.as_bytes()])),
+            None => std::ops::Bound::Included(room.as_bytes().to_vec()),
+        };
+        let mut found = Vec::new();
+        for entry in self.room_bans.range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded)).take(limit) {
+            let (key, value) = entry?;
+            if !key.starts_with(room.as_bytes()) {
+                break;
+            }
+            found.push(decode("room_bans", &value)?);
+        }
+        Ok(found)
+    }
+
+    /// An exported block, written back as it was (no cap: the export held it).
+    pub(super) fn restore_block(&self, blocker: UserId, block: &BlockRecord) -> Result<(), StoreError> {
+        self.blocks.insert(concat(&[blocker.as_bytes(), block.user.id.as_bytes()]), encode("blocks", block)?)?;
+        Ok(())
+    }
+}
+
+fn bound(after: Option<Vec<u8>>) -> std::ops::Bound<Vec<u8>> {
+    after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::store::{

@@ -3,7 +3,8 @@
 //! for listing and export, blanking one message, and writing an export back
 //! into an empty store.
 
-use super::keys::{concat, dedup_key, id_at, message_key, u64_at};
+use super::keys::{concat, id_at, message_key, u64_at};
+use super::messages::{Fresh, message_ops};
 use super::members::{member_key, membership_key, order_key};
 use super::{BanRecord, MessageRecord, RoomRecord, StoreError, TokenRecord, Trees, UserRecord, decode, encode};
 use crate::store::{MemberPosition, RestoreRecord, TokenHash};
@@ -103,6 +104,7 @@ impl Trees {
     /// import writes into a directory of its own and moves it into place only
     /// once everything is written and flushed.
     pub(super) fn restore(&self, records: Vec<RestoreRecord>) -> Result<(), StoreError> {
+        let mut messages = Vec::new();
         for record in records {
             match record {
                 RestoreRecord::User { record, canonical, lookalikes } => {
@@ -113,6 +115,9 @@ impl Trees {
                     self.users.insert(record.id.as_bytes(), encode("users", &record)?)?;
                 }
                 RestoreRecord::Ban(ban) => self.ban_user(&ban)?,
+                RestoreRecord::LastSeen { user, at } => {
+                    self.last_seen.insert(user.as_bytes(), &at.to_be_bytes())?;
+                }
                 RestoreRecord::Token { hash, record } => self.insert_token(&hash, &record)?,
                 RestoreRecord::Room(room) => {
                     self.rooms.insert(room.id.as_bytes(), encode("rooms", &room)?)?;
@@ -125,17 +130,36 @@ impl Trees {
                 RestoreRecord::Read { room, user, seq } => {
                     self.reads.insert(concat(&[room.as_bytes(), user.as_bytes()]), &seq.to_be_bytes())?;
                 }
-                RestoreRecord::Message { room, seq, record } => {
-                    let dedup = dedup_key(record.sender.id, room, &record.client_msg_id);
-                    self.dedup.insert(dedup, [seq.to_be_bytes(), record.ts.to_be_bytes()].concat())?;
-                    if let Some(attachment) = &record.attachment {
-                        self.media_rooms.insert(super::media::media_room_key(attachment.media_id, room), &[])?;
-                    }
-                    self.messages.insert(message_key(room, seq), encode("messages", &record)?)?;
+                RestoreRecord::Message { room, seq, record } => messages.push(Fresh { room, seq, record, answer: 0 }),
+                RestoreRecord::Pair(pair) => self.moderation.put_pair(&pair)?,
+                RestoreRecord::Block { blocker, record } => self.moderation.restore_block(blocker, &record)?,
+                RestoreRecord::RoomBan { room, record } => {
+                    self.moderation.ban(room, &record)?;
                 }
+                RestoreRecord::Report(report) => self.moderation.add_report(&report)?,
+                RestoreRecord::Call { room, call } => self.restore_call(room, &call)?,
             }
         }
-        Ok(())
+        self.restore_messages(&messages)
+    }
+
+    /// Messages go through a live send's writes (`messages.rs`): each sealed
+    /// under a fresh key, so a later deletion can shred it, with its
+    /// idempotency record and its entries in the media, mention and relation
+    /// indexes. What a deletion did to its target is already in the target's
+    /// exported record (blanked), so deletions are not applied again.
+    fn restore_messages(&self, messages: &[Fresh]) -> Result<(), StoreError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let keys = self.keys.issue(messages.len())?;
+        let mut ops = Vec::with_capacity(messages.len() * 3);
+        for (message, key) in messages.iter().zip(keys) {
+            message_ops(message, key, &mut ops)?;
+        }
+        self.write_ops(&ops, &[])?;
+        // The keys are durable before the messages they open (the caller syncs the trees).
+        self.keys.sync()
     }
 }
 
@@ -182,7 +206,11 @@ mod tests {
             RestoreRecord::Read { room: room.id, user: bob.id, seq: 2 },
         ];
         for n in 1..=3 {
-            let message = new_message(room.id, alice.id, &format!("c{n}"), n);
+            let mut message = new_message(room.id, alice.id, &format!("c{n}"), n);
+            if n == 3 {
+                message.record.mentions = vec![bob.id];
+                message.record.relates_to = Some(crate::store::RelationRecord { seq: 1, rel: crate::store::RelKindRecord::Reply });
+            }
             records.push(RestoreRecord::Message { room: room.id, seq: n, record: message.record });
         }
         store.restore(records).await.unwrap();
@@ -195,6 +223,9 @@ mod tests {
         assert_eq!(store.reads_after(room.id, None, 10).await.unwrap(), vec![(bob.id, 2)]);
         assert_eq!(store.member_page(room.id, None, 10).await.unwrap().members.len(), 2);
         assert_eq!(store.last_seq(room.id).await.unwrap(), 3);
+        // Restored as a live send stores it: in the mention index, and sealed (its text leaves with its key).
+        assert_eq!(store.mentions_after(room.id, bob.id, 2, 10).await.unwrap(), 1);
+        assert!(store.trees.key_slot(room.id, 1).unwrap().is_some(), "the restored text is sealed under a key");
         // The restored idempotency record: a retry of c2 gets its seq back.
         let retry = store.append_batch(vec![new_message(room.id, alice.id, "c2", 99)]).await.unwrap();
         assert_eq!((retry[0].seq, retry[0].fresh), (2, false));
