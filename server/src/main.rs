@@ -20,8 +20,6 @@ struct Cli {
 // Parsed once at startup and matched at once: the size of the larger variant costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
-// Parsed once at start and dropped: the size of the start flags costs nothing.
-#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Start the server (ctrl-c or SIGTERM stops it cleanly).
     Start(StartArgs),
