@@ -3,32 +3,14 @@
 //! line instead of retrying forever.
 
 use heartlink_tests::tls_files::TlsFiles;
-use heartlink_tests::{TestServer, WAIT, WsClient, binaries};
+use heartlink_tests::{TestServer, WAIT, WsClient, binaries, tui_cli};
 use serde_json::json;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::Instant;
+use std::process::Output;
 
 /// Runs `heartlink-tui` with a deadline; returns its output.
 fn tui(config_dir: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(binaries::bin("heartlink-tui"))
-        .arg("--config-dir")
-        .arg(config_dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start heartlink-tui");
-    let started = Instant::now();
-    while child.try_wait().expect("wait for heartlink-tui").is_none() {
-        if started.elapsed() > WAIT * 2 {
-            let _ = child.kill();
-            panic!("heartlink-tui {args:?} did not finish within {:?}", WAIT * 2);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("heartlink-tui output")
+    tui_cli::run(config_dir, args, WAIT * 2)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,31 +4,15 @@
 //! without trusting the name it was given.
 
 use heartlink_tests::media_client::{random_bytes, sha256_hex};
-use heartlink_tests::{TestServer, WAIT, WsClient, binaries};
+use heartlink_tests::{TestServer, WAIT, WsClient, binaries, tui_cli};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Instant;
-
-fn tui_command(config_dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(binaries::bin("heartlink-tui"));
-    command.arg("--config-dir").arg(config_dir).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-}
+use std::process::{Child, Output};
 
 /// Runs `heartlink-tui` to completion within a deadline.
 fn tui(config_dir: &Path, args: &[&str]) -> Output {
-    let mut child = tui_command(config_dir, args).spawn().expect("start heartlink-tui");
-    let started = Instant::now();
-    while child.try_wait().expect("wait for heartlink-tui").is_none() {
-        if started.elapsed() > WAIT * 3 {
-            let _ = child.kill();
-            panic!("heartlink-tui {args:?} did not finish within {:?}", WAIT * 3);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("heartlink-tui output")
+    tui_cli::run(config_dir, args, WAIT * 3)
 }
 
 /// The first stdout line of a long-running `heartlink-tui` (then it is killed).
@@ -47,11 +31,7 @@ fn first_line(mut child: Child) -> String {
 }
 
 fn save_session(dir: &Path, server: &TestServer, username: &str, token: &str) -> std::path::PathBuf {
-    let config = dir.join(username);
-    std::fs::create_dir_all(&config).expect("config dir");
-    let session = json!({"server": server.url, "username": username, "token": token, "rooms": []});
-    std::fs::write(config.join("session.json"), session.to_string()).expect("session.json");
-    config
+    tui_cli::save_session(dir, &server.url, username, token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,10 +63,10 @@ async fn send_file_tail_and_download_from_scripts() {
     assert_eq!(attachment["sha256"], sha256_hex(&bytes));
     let media_id = attachment["media_id"].as_str().expect("media id").to_owned();
 
-    let json_line = first_line(tui_command(&bob_config, &["tail", "--room", &room, "--json"]).spawn().expect("tail --json"));
+    let json_line = first_line(tui_cli::command(&bob_config, &["tail", "--room", &room, "--json"]).spawn().expect("tail --json"));
     let printed: Value = serde_json::from_str(&json_line).expect("one JSON object per line");
     assert_eq!(printed["attachment"], attachment, "tail --json carries the attachment object");
-    let text_line = first_line(tui_command(&bob_config, &["tail", "--room", &room]).spawn().expect("tail"));
+    let text_line = first_line(tui_cli::command(&bob_config, &["tail", "--room", &room]).spawn().expect("tail"));
     assert!(text_line.contains(&format!("alice: the report [file: re]0;pwnedport.bin, {} bytes, application/octet-stream, media {media_id}]", bytes.len())), "{text_line}");
     assert!(!text_line.chars().any(|c| c.is_control() && c != '\n'), "nothing a terminal would act on: {text_line:?}");
 

@@ -4,27 +4,18 @@
 //! it byte-identical; a file that is not sound goes as a `file`.
 
 use heartlink_tests::media_client::sha256_hex;
-use heartlink_tests::{TestServer, WAIT, WsClient, binaries};
+use heartlink_tests::{TestServer, WAIT, WsClient, binaries, tui_cli};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+/// Runs `heartlink-tui` to completion within a deadline.
 fn tui(config_dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(binaries::bin("heartlink-tui"))
-        .arg("--config-dir")
-        .arg(config_dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run heartlink-tui")
+    tui_cli::run(config_dir, args, WAIT * 3)
 }
 
 fn save_session(dir: &Path, server: &TestServer, username: &str, token: &str) -> std::path::PathBuf {
-    let config = dir.join(username);
-    std::fs::create_dir_all(&config).expect("config dir");
-    let session = json!({"server": server.url, "username": username, "token": token, "rooms": []});
-    std::fs::write(config.join("session.json"), session.to_string()).expect("session.json");
-    config
+    tui_cli::save_session(dir, &server.url, username, token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
