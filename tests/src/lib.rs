@@ -9,6 +9,7 @@ pub mod calls;
 pub mod fault_proxy;
 pub mod matching;
 pub mod media_client;
+pub mod postgres;
 pub mod reconnecting_client;
 pub mod requests;
 pub mod server_process;
