@@ -64,6 +64,15 @@ impl TestPostgres {
         run_sql(&admin, &statement).unwrap_or_else(|err| panic!("{statement}: {err}"));
         format!("{}/{name}", self.base_url)
     }
+
+    /// Ends every session on the database of `db_url` (what a database
+    /// restart or a network cut does to a node's pooled connections).
+    pub fn terminate_connections(&self, db_url: &str) {
+        let name = db_url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default();
+        let statement =
+            format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()");
+        run_sql(&self.admin_url, &statement).unwrap_or_else(|err| panic!("{statement}: {err}"));
+    }
 }
 
 /// Runs one statement on a thread of its own (callers may be inside a runtime).

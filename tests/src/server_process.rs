@@ -94,10 +94,30 @@ fn addr_of(url: &str) -> String {
     rest.trim_end_matches("/ws").to_owned()
 }
 
+/// The `--store` for a server on `data_dir` when `HEARTLINK_TEST_STORE=postgres`:
+/// a fresh database for a new data dir, the same one when it restarts (its
+/// URL is kept beside the data dir). `None` runs the embedded store.
+pub fn test_store_for(data_dir: &Path) -> Option<String> {
+    if std::env::var("HEARTLINK_TEST_STORE").ok().as_deref() != Some("postgres") {
+        return None;
+    }
+    let remembered = data_dir.with_extension("store-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return Some(url);
+    }
+    let url = crate::postgres::shared().fresh_database();
+    std::fs::write(&remembered, &url).expect("remember the test database");
+    Some(url)
+}
+
 fn spawn(data_dir: &Path, listen: &str, extra: &[String], run: usize) -> (Child, String, PathBuf) {
     let log_path = data_dir.with_extension(format!("run{run}.log"));
     let log = std::fs::File::create(&log_path).expect("server log file");
-    let mut child = Command::new(crate::binaries::bin("heartlink-server"))
+    let mut command = Command::new(crate::binaries::bin("heartlink-server"));
+    if let Some(url) = test_store_for(data_dir).filter(|_| !extra.iter().any(|arg| arg == "--store")) {
+        command.env("HEARTLINK_STORE", url);
+    }
+    let mut child = command
         .arg("start")
         .args(["--listen", listen])
         .arg("--data-dir")
