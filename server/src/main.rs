@@ -116,6 +116,10 @@ struct StartArgs {
     /// How long a call invitation rings before the server records it as missed.
     #[arg(long, env = "HEARTLINK_CALL_RING_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     call_ring_secs: u64,
+    /// Share rooms with other nodes through Redis (`redis://[user:password@]host:port[/db]`);
+    /// without it, this one process holds the live state.
+    #[arg(long, env = "HEARTLINK_BUS")]
+    bus: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -183,6 +187,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.registrations_per_hour = args.registrations_per_hour;
     config.call_url_template = args.call_url_template;
     config.call_ring = Duration::from_secs(args.call_ring_secs);
+    config.bus = args.bus;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }
@@ -190,6 +195,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let server = Server::open(config).with_context(|| {
         format!("refusing to start: cannot use the database in {}", data_dir.display())
     })?;
+    let server = server.connect_bus().await.context("refusing to start: the bus is unreachable")?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -4,6 +4,7 @@ use crate::accounts::{Accounts, AuthError};
 use crate::admission::{Admission, Decision};
 use crate::bus::Bus;
 use crate::bus::local::{LocalBus, LocalSubscriptions};
+use crate::bus::redis::{RedisBusError, RedisConnected};
 use crate::commit;
 use crate::config::Config;
 use crate::hub::{self, Hub};
@@ -44,6 +45,9 @@ pub enum ServerError {
     /// The media directories could not be made.
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
+    /// Redis (`--bus`) did not answer.
+    #[error(transparent)]
+    Bus(#[from] RedisBusError),
 }
 
 /// A server whose data dir is open, ready to serve a listener.
@@ -58,6 +62,8 @@ pub struct Server {
     /// The media metadata, for the operator's export.
     media_catalog: Arc<dyn MediaCatalog>,
     node: NodeId,
+    /// The Redis bus, connected (`connect_bus`) before the listener is announced.
+    redis: Option<RedisConnected>,
 }
 
 impl Server {
@@ -75,12 +81,21 @@ impl Server {
             Some(files) => Some(crate::tls::load(&files.cert, &files.key)?),
             None => None,
         };
+        let node = NodeId::random().map_err(ServerError::Randomness)?;
         let live: Arc<dyn LiveState> = Arc::new(LocalLive::new(&config));
         let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&live), &config)?;
         let media = Media::open(&config.data_dir, Arc::clone(&media_catalog), config.media, Arc::clone(&live))?;
         crate::metrics::init();
-        let node = NodeId::random().map_err(ServerError::Randomness)?;
-        Ok(Self { config, store, live, accounts, tls, media, media_catalog, node })
+        Ok(Self { config, store, live, accounts, tls, media, media_catalog, node, redis: None })
+    }
+
+    /// Connects to the bus of `config.bus` (Redis) now, so that a node whose
+    /// Redis does not answer refuses to start; `run` connects otherwise.
+    pub async fn connect_bus(mut self) -> Result<Self, ServerError> {
+        if let (Some(url), None) = (&self.config.bus, &self.redis) {
+            self.redis = Some(RedisConnected::connect(url, self.node).await?);
+        }
+        Ok(self)
     }
 
     /// The URL scheme clients use: `wss` with TLS, else `ws`.
@@ -91,9 +106,17 @@ impl Server {
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, live, accounts, tls, media, media_catalog, node } = self;
-        let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
-        let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let Self { config, store, live, accounts, tls, media, media_catalog, node, redis } = self.connect_bus().await?;
+        let (hub, bus): (Arc<Hub>, Arc<dyn Bus>) = match redis {
+            None => {
+                let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
+                (hub.clone(), Arc::new(LocalBus::new(hub)))
+            }
+            Some(redis) => {
+                let hub = Arc::new(Hub::new(Arc::clone(&store), redis.subscriptions()));
+                (hub.clone(), Arc::new(redis.start(hub, shutdown.clone())))
+            }
+        };
         let tracker = TaskTracker::new();
         let (followers, activity) = crate::activity::spawn(Arc::clone(&store), Arc::clone(&bus), media.clone(), shutdown.clone());
         let (commit, flusher) = commit::spawn_flusher(Arc::clone(&store), Arc::clone(&bus), Arc::new(followers), COMMIT_QUEUE);
