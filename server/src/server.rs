@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::hub::{self, Hub};
 use crate::live::LiveState;
 use crate::live::local::LocalLive;
+use crate::live::redis::RedisLive;
 use crate::media::Media;
 use crate::media::catalog::MediaCatalog;
 use crate::node::{ConnIds, NodeId};
@@ -64,6 +65,8 @@ pub struct Server {
     node: NodeId,
     /// The Redis bus, connected (`connect_bus`) before the listener is announced.
     redis: Option<RedisConnected>,
+    /// The live state when it is in Redis (its heartbeat runs with the server).
+    redis_live: Option<Arc<RedisLive>>,
 }
 
 impl Server {
@@ -82,11 +85,20 @@ impl Server {
             None => None,
         };
         let node = NodeId::random().map_err(ServerError::Randomness)?;
-        let live: Arc<dyn LiveState> = Arc::new(LocalLive::new(&config));
+        let redis_live = match &config.bus {
+            Some(url) => Some(Arc::new(RedisLive::new(url, node, &config).map_err(|source| {
+                RedisBusError::Url { url: crate::bus::redis::redacted(url), source }
+            })?)),
+            None => None,
+        };
+        let live: Arc<dyn LiveState> = match &redis_live {
+            Some(redis_live) => redis_live.clone(),
+            None => Arc::new(LocalLive::new(&config)),
+        };
         let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&live), &config)?;
         let media = Media::open(&config.data_dir, Arc::clone(&media_catalog), config.media, Arc::clone(&live))?;
         crate::metrics::init();
-        Ok(Self { config, store, live, accounts, tls, media, media_catalog, node, redis: None })
+        Ok(Self { config, store, live, accounts, tls, media, media_catalog, node, redis: None, redis_live })
     }
 
     /// Connects to the bus of `config.bus` (Redis) now, so that a node whose
@@ -106,7 +118,7 @@ impl Server {
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, live, accounts, tls, media, media_catalog, node, redis } = self.connect_bus().await?;
+        let Self { config, store, live, accounts, tls, media, media_catalog, node, redis, redis_live } = self.connect_bus().await?;
         let (hub, bus): (Arc<Hub>, Arc<dyn Bus>) = match redis {
             None => {
                 let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
@@ -148,6 +160,9 @@ impl Server {
             conn_ids: ConnIds::new(node),
         }));
         tracker.spawn(crate::media::sweep::run(media, shutdown.clone()));
+        if let Some(redis_live) = &redis_live {
+            tracker.spawn(crate::live::redis::nodes::run(Arc::clone(redis_live), Arc::clone(&shared)));
+        }
         tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::match_expiry::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::calls::expiry::run(Arc::clone(&shared), shutdown.clone()));
@@ -186,6 +201,9 @@ impl Server {
         tracing::info!("shutting down: closing sessions");
         tracker.close();
         tracker.wait().await;
+        if let Some(redis_live) = &redis_live {
+            redis_live.leave().await;
+        }
         let ((hashed, abandoned), _) = shared.accounts.stats();
         tracing::info!(hashed, abandoned, "password hashes computed, and dropped because their connection had closed");
         // The sessions are gone; dropping the last handle on the commit queue

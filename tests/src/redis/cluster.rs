@@ -34,7 +34,8 @@ pub struct Node {
     shutdown: CancellationToken,
     runtime: Option<tokio::runtime::Runtime>,
     stopped: Option<tokio::sync::oneshot::Receiver<Result<(), heartlink_server::ServerError>>>,
-    _data_dir: tempfile::TempDir,
+    data_dir: std::path::PathBuf,
+    _own_dir: Option<tempfile::TempDir>,
 }
 
 impl Cluster {
@@ -45,8 +46,11 @@ impl Cluster {
         let store_dir = tempfile::tempdir().expect("store dir");
         let store = Arc::new(SledStore::open(store_dir.path()).expect("open the shared store"));
         let mut cluster = Self { redis, store, _store_dir: store_dir, nodes: Vec::new() };
-        for _ in 0..nodes {
-            let node = cluster.start_node(&tune).await;
+        for index in 0..nodes {
+            // The first node's data dir is the store's (its admin socket
+            // answers `heartlink-server admin` there); the others get their own.
+            let dir = if index == 0 { Some(cluster._store_dir.path().to_path_buf()) } else { None };
+            let node = cluster.start_node_in(dir, &tune).await;
             cluster.nodes.push(node);
         }
         cluster
@@ -54,8 +58,16 @@ impl Cluster {
 
     /// Starts one more node on the cluster's store and Redis (not added to `nodes`).
     pub async fn start_node(&self, tune: impl Fn(&mut Config)) -> Node {
-        let data_dir = tempfile::tempdir().expect("node dir");
-        let mut config = Config::new(data_dir.path().to_path_buf());
+        self.start_node_in(None, tune).await
+    }
+
+    async fn start_node_in(&self, data_dir: Option<std::path::PathBuf>, tune: impl Fn(&mut Config)) -> Node {
+        let own_dir = match data_dir {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("node dir")),
+        };
+        let data_dir = data_dir.or_else(|| own_dir.as_ref().map(|dir| dir.path().to_path_buf())).expect("a data dir");
+        let mut config = Config::new(data_dir.clone());
         config.send_rate = 0;
         config.outbound_queue = 64 * 1024;
         config.registrations_per_hour = 1000;
@@ -92,12 +104,18 @@ impl Cluster {
             shutdown,
             runtime: Some(runtime),
             stopped: Some(stopped),
-            _data_dir: data_dir,
+            data_dir,
+            _own_dir: own_dir,
         }
     }
 }
 
 impl Node {
+    /// The node's data dir (its media and its admin socket; the store is shared).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     /// Stops the node cleanly (its connections get 1001).
     pub async fn stop(mut self) {
         self.shutdown.cancel();
