@@ -6,8 +6,11 @@
 //! `redis/match_scripts.rs`), so two nodes never interleave inside one.
 //!
 //! The connection is made on first use and re-made by itself after Redis
-//! comes back; while Redis is down every call fails with [`LiveError`], which
-//! the callers already answer (a refused login, an `internal` error).
+//! comes back. While Redis is down the limits fall back to this node's
+//! memory (the same limits, counted per node until Redis answers: a node
+//! keeps serving its members and still bounds them); presence and the match
+//! queue fail with [`LiveError`], which the callers answer (an `internal`
+//! error with a retry; a connection that cannot be counted is refused).
 
 mod match_scripts;
 pub mod nodes;
@@ -17,10 +20,12 @@ use super::{Admission, Closed, LiveError, LiveState, MatchOutcome, MatchTicket, 
 use crate::address::AddressKey;
 use crate::bus::redis::RedisConn;
 use crate::config::Config;
+use crate::live::local::LocalLive;
 use crate::node::{ConnId, NodeId};
 use async_trait::async_trait;
 use heartlink_protocol::{PresenceStatus, UserId};
 use redis::aio::ConnectionManagerConfig;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
@@ -58,6 +63,10 @@ pub struct RedisLive {
     logins_per_source: usize,
     logins_per_user: usize,
     quotas: [u32; 3],
+    /// The limits while Redis does not answer.
+    fallback: LocalLive,
+    /// Whether the limits are on the fallback now (logged once per outage).
+    degraded: AtomicBool,
 }
 
 impl RedisLive {
@@ -71,6 +80,8 @@ impl RedisLive {
             logins_per_source: config.login_failures_per_minute.max(1),
             logins_per_user: config.login_failures_per_minute.saturating_mul(PER_USER_FACTOR).max(1),
             quotas: [config.rooms_per_hour, config.pair_rooms_per_hour, config.reports_per_hour],
+            fallback: LocalLive::new(config),
+            degraded: AtomicBool::new(false),
         })
     }
 
@@ -134,6 +145,31 @@ impl RedisLive {
             return Ok(Admission::Allowed);
         }
         self.window(format!("hl:quota:{name}:{}", user.0), limit as usize, HOUR, mode).await
+    }
+}
+
+impl RedisLive {
+    /// `shared` (a limit counted in Redis) when Redis answers, else `local`
+    /// (the same limit in this node's memory).
+    async fn limit<T>(
+        &self,
+        shared: impl Future<Output = Result<T, LiveError>>,
+        local: impl Future<Output = Result<T, LiveError>>,
+    ) -> Result<T, LiveError> {
+        match shared.await {
+            Ok(outcome) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::info!("Redis answers again: limits are shared by the nodes again");
+                }
+                Ok(outcome)
+            }
+            Err(err) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::error!(cause = %crate::report::Chain(&err), "Redis does not answer: limits are counted on this node alone meanwhile");
+                }
+                local.await
+            }
+        }
     }
 }
 
@@ -268,45 +304,55 @@ impl LiveState for RedisLive {
         }
         let mut invocation = scripts::BUCKET.prepare_invoke();
         invocation.key(format!("hl:rate:{name}:{}", user.0)).arg(per_second).arg(per_second.saturating_mul(2));
-        Ok(verdict(self.run(&invocation).await?))
+        let shared = async { Ok(verdict(self.run(&invocation).await?)) };
+        self.limit(shared, self.fallback.admit(rate, user)).await
     }
 
     async fn admit_login(&self, source: AddressKey, name: &str) -> Result<Admission, LiveError> {
         let (per_source, per_user) = login_keys(source, name);
-        match self.window(per_source, self.logins_per_source, LOGIN_WINDOW, "check").await? {
-            Admission::Allowed => self.window(per_user, self.logins_per_user, LOGIN_WINDOW, "check").await,
-            refused => Ok(refused),
-        }
+        let shared = async {
+            match self.window(per_source, self.logins_per_source, LOGIN_WINDOW, "check").await? {
+                Admission::Allowed => self.window(per_user, self.logins_per_user, LOGIN_WINDOW, "check").await,
+                refused => Ok(refused),
+            }
+        };
+        self.limit(shared, self.fallback.admit_login(source, name)).await
     }
 
     async fn login_failed(&self, source: AddressKey, name: &str) -> Result<(), LiveError> {
         let (per_source, per_user) = login_keys(source, name);
-        self.window(per_source, self.logins_per_source, LOGIN_WINDOW, "record").await?;
-        self.window(per_user, self.logins_per_user, LOGIN_WINDOW, "record").await.map(drop)
+        let shared = async {
+            self.window(per_source, self.logins_per_source, LOGIN_WINDOW, "record").await?;
+            self.window(per_user, self.logins_per_user, LOGIN_WINDOW, "record").await.map(drop)
+        };
+        self.limit(shared, self.fallback.login_failed(source, name)).await
     }
 
     async fn login_succeeded(&self, source: AddressKey, name: &str) -> Result<(), LiveError> {
-        let mut conn = self.conn().await?.0;
-        match tokio::time::timeout(TIMEOUT, redis::cmd("DEL").arg(login_keys(source, name).0).query_async::<()>(&mut conn)).await {
-            Ok(outcome) => outcome.map_err(failed),
-            Err(_) => Err(failed(TimedOut)),
-        }
+        let shared = async {
+            let mut conn = self.conn().await?.0;
+            match tokio::time::timeout(TIMEOUT, redis::cmd("DEL").arg(login_keys(source, name).0).query_async::<()>(&mut conn)).await {
+                Ok(outcome) => outcome.map_err(failed),
+                Err(_) => Err(failed(TimedOut)),
+            }
+        };
+        self.limit(shared, self.fallback.login_succeeded(source, name)).await
     }
 
     async fn quota_check(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError> {
-        self.quota(quota, user, "check").await
+        self.limit(self.quota(quota, user, "check"), self.fallback.quota_check(quota, user)).await
     }
 
     async fn quota_record(&self, quota: Quota, user: UserId) -> Result<(), LiveError> {
-        self.quota(quota, user, "record").await.map(drop)
+        self.limit(async { self.quota(quota, user, "record").await.map(drop) }, self.fallback.quota_record(quota, user)).await
     }
 
     async fn quota_take(&self, quota: Quota, user: UserId) -> Result<Admission, LiveError> {
-        self.quota(quota, user, "take").await
+        self.limit(self.quota(quota, user, "take"), self.fallback.quota_take(quota, user)).await
     }
 
     async fn sweep(&self) -> Result<(), LiveError> {
-        // Every entry carries its own expiry.
-        Ok(())
+        // Every entry in Redis carries its own expiry; the fallback's are swept here.
+        self.fallback.sweep().await
     }
 }

@@ -135,19 +135,24 @@ impl Node {
 
     /// `GET /healthz`: the status code and the body.
     pub async fn health(&self) -> (u16, serde_json::Value) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let exchange = async {
-            let mut stream = tokio::net::TcpStream::connect(&self.addr).await.expect("connect for /healthz");
-            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n").await.expect("send /healthz");
-            let mut response = Vec::new();
-            stream.read_to_end(&mut response).await.expect("read /healthz");
-            String::from_utf8(response).expect("a text reply")
-        };
-        let response = tokio::time::timeout(WAIT, exchange).await.expect("/healthz did not answer in time");
-        let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("a status line");
-        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+        healthz(&self.addr).await
     }
+}
+
+/// `GET /healthz` on `addr` (`host:port`), over plain HTTP/1.1: the status code and the JSON body.
+pub async fn healthz(addr: &str) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect for /healthz");
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n").await.expect("send /healthz");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.expect("read /healthz");
+        String::from_utf8(response).expect("a text reply")
+    };
+    let response = tokio::time::timeout(WAIT, exchange).await.expect("/healthz did not answer in time");
+    let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("a status line");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
 }
 
 impl Drop for Node {
