@@ -195,7 +195,14 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let server = Server::open(config).with_context(|| {
         format!("refusing to start: cannot use the database in {}", data_dir.display())
     })?;
-    let server = server.connect_bus().await.context("refusing to start: the bus is unreachable")?;
+    // The first line names Redis's URL (password masked) and why.
+    let server = match server.connect_bus().await {
+        Ok(server) => server,
+        Err(err) => {
+            let line = format!("refusing to start: {err}");
+            return Err(anyhow::Error::new(err).context(line));
+        }
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
