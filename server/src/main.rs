@@ -131,6 +131,10 @@ struct StartArgs {
     /// How long a call invitation rings before the server records it as missed.
     #[arg(long, env = "HEARTLINK_CALL_RING_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     call_ring_secs: u64,
+    /// Share rooms with other nodes through Redis (`redis://[user:password@]host:port[/db]`);
+    /// without it, this one process holds the live state.
+    #[arg(long, env = "HEARTLINK_BUS")]
+    bus: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -222,6 +226,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.registrations_per_hour = args.registrations_per_hour;
     config.call_url_template = args.call_url_template;
     config.call_ring = Duration::from_secs(args.call_ring_secs);
+    config.bus = args.bus;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }
@@ -233,6 +238,14 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
             let store = Arc::new(open_postgres(url, SchemaMode::Migrate, "refusing to start").await?);
             tracing::info!(store = %store.shown_url(), "durable state in PostgreSQL");
             Server::with_stores(config, store.clone(), store).context("refusing to start")?
+        }
+    };
+    // The first line names Redis's URL (password masked) and why.
+    let server = match server.connect_bus().await {
+        Ok(server) => server,
+        Err(err) => {
+            let line = format!("refusing to start: {err}");
+            return Err(anyhow::Error::new(err).context(line));
         }
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)

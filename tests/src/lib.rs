@@ -11,6 +11,7 @@ pub mod matching;
 pub mod media_client;
 pub mod postgres;
 pub mod reconnecting_client;
+pub mod redis;
 pub mod requests;
 pub mod server_process;
 pub mod tls_files;
