@@ -10,6 +10,7 @@ pub mod fault_proxy;
 pub mod matching;
 pub mod media_client;
 pub mod postgres;
+pub mod process_cluster;
 pub mod reconnecting_client;
 pub mod redis;
 pub mod requests;
