@@ -1,4 +1,10 @@
 //! A real `heartlink-server` process on port 0 with its own data dir.
+//!
+//! `HEARTLINK_TEST_STORE=postgres` runs it on a fresh PostgreSQL database
+//! and `HEARTLINK_TEST_BUS=redis` on a `redis-server` of its own (the Redis
+//! bus names its keys and channels without a prefix, and pub/sub ignores
+//! database numbers, so servers running in parallel cannot share one), so
+//! the whole suite can run against a one-node PostgreSQL + Redis deployment.
 
 use crate::WAIT;
 use std::io::{BufRead, BufReader};
@@ -19,6 +25,8 @@ pub struct TestServer {
     pub addr: String,
     /// Where this run's stderr (the logs) goes.
     pub log_path: PathBuf,
+    /// The server's own Redis under `HEARTLINK_TEST_BUS=redis`; it outlives restarts.
+    redis: Option<crate::redis::RedisServer>,
 }
 
 impl TestServer {
@@ -30,9 +38,11 @@ impl TestServer {
     /// Starts a server on `data_dir` as it is (e.g. one an import filled).
     pub fn start_on(data_dir: tempfile::TempDir, extra_args: &[&str]) -> Self {
         let extra_args: Vec<String> = extra_args.iter().map(|s| (*s).to_owned()).collect();
-        let (child, url, log_path) = spawn(data_dir.path(), "127.0.0.1:0", &extra_args, 0);
+        let redis = test_bus_wanted(&extra_args).then(crate::redis::RedisServer::start);
+        let bus = redis.as_ref().map(|redis| redis.url.as_str());
+        let (child, url, log_path) = spawn(data_dir.path(), "127.0.0.1:0", &extra_args, bus, 0);
         let addr = addr_of(&url);
-        Self { child: Some(child), data_dir, extra_args, url, addr, log_path }
+        Self { child: Some(child), data_dir, extra_args, url, addr, log_path, redis }
     }
 
     /// The server's data directory.
@@ -70,7 +80,8 @@ impl TestServer {
         assert!(self.child.is_none(), "stop the server before restarting it");
         let listen = if same_port { self.addr.clone() } else { "127.0.0.1:0".to_owned() };
         let run = self.log_path.to_string_lossy().matches(".run").count() + 1;
-        let (child, url, log_path) = spawn(self.data_dir.path(), &listen, &self.extra_args, run);
+        let bus = self.redis.as_ref().map(|redis| redis.url.as_str());
+        let (child, url, log_path) = spawn(self.data_dir.path(), &listen, &self.extra_args, bus, run);
         self.child = Some(child);
         self.addr = addr_of(&url);
         self.url = url;
@@ -110,12 +121,20 @@ pub fn test_store_for(data_dir: &Path) -> Option<String> {
     Some(url)
 }
 
-fn spawn(data_dir: &Path, listen: &str, extra: &[String], run: usize) -> (Child, String, PathBuf) {
+/// Whether `HEARTLINK_TEST_BUS=redis` asks for a Redis bus and the test did not choose one itself.
+fn test_bus_wanted(extra: &[String]) -> bool {
+    std::env::var("HEARTLINK_TEST_BUS").ok().as_deref() == Some("redis") && !extra.iter().any(|arg| arg == "--bus")
+}
+
+fn spawn(data_dir: &Path, listen: &str, extra: &[String], bus: Option<&str>, run: usize) -> (Child, String, PathBuf) {
     let log_path = data_dir.with_extension(format!("run{run}.log"));
     let log = std::fs::File::create(&log_path).expect("server log file");
     let mut command = Command::new(crate::binaries::bin("heartlink-server"));
     if let Some(url) = test_store_for(data_dir).filter(|_| !extra.iter().any(|arg| arg == "--store")) {
         command.env("HEARTLINK_STORE", url);
+    }
+    if let Some(url) = bus {
+        command.env("HEARTLINK_BUS", url);
     }
     let mut child = command
         .arg("start")
