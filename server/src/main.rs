@@ -231,10 +231,15 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
         config.tls = Some(TlsFiles { cert, key });
     }
 
+    let mut data_dir_lock = None;
     let server = match &args.store {
         None => Server::open(config)
             .with_context(|| format!("refusing to start: cannot use the database in {}", data_dir.display()))?,
         Some(url) => {
+            // Held until the process ends: one node per data dir (its admin socket, its media files).
+            let lock = heartlink_server::store::lock_data_dir(&data_dir)
+                .with_context(|| format!("refusing to start: cannot use the data dir {}", data_dir.display()))?;
+            data_dir_lock = Some(lock);
             let store = Arc::new(open_postgres(url, SchemaMode::Migrate, "refusing to start").await?);
             tracing::info!(store = %store.shown_url(), "durable state in PostgreSQL");
             Server::with_stores(config, store.clone(), store).context("refusing to start")?
@@ -266,6 +271,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     server.run(listener, shutdown).await.context("server stopped with an error")?;
+    drop(data_dir_lock);
     Ok(())
 }
 

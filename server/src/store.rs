@@ -32,7 +32,7 @@ pub use moderation_records::{
     BlockRecord, PairEndRecord, PairMemberRecord, PairRecord, ReportRecord, ReportedMessage, RoomBanRecord,
 };
 pub use call_records::{CallActionRecord, CallRecord, CallStateRecord, DueCall, StoredCall};
-pub use sled_store::SledStore;
+pub use sled_store::{DataDirLock, SledStore, lock_data_dir};
 pub use postgres_store::{PostgresStore, SchemaMode};
 
 /// What [`Store::block_user`] did.

@@ -1,7 +1,9 @@
 //! A server on PostgreSQL (`start --store postgres://…`): it serves and
 //! keeps messages across a restart, survives its connections being cut,
 //! and refuses to start, in one line without the password, when the
-//! database is unreachable or its schema is newer than the binary.
+//! database is unreachable or its schema is newer than the binary; the
+//! operator's `admin` reaches it through its socket; a second node on its
+//! data dir refuses.
 
 use heartlink_tests::postgres::{run_sql, shared};
 use heartlink_tests::{TestServer, WAIT, WsClient};
@@ -80,6 +82,14 @@ async fn a_node_on_postgres_serves_reconnects_by_itself_and_keeps_everything() {
     alice.join(&room_id).await;
     alice.post(&room_id, "m1", "one").await;
     alice.post(&room_id, "m2", "two").await;
+    // A second node given the same data dir by mistake refuses, naming the first.
+    let data_dir = server.data_dir().to_str().unwrap().to_owned();
+    let (ok, _, stderr) = run_server(&["start", "--listen", "127.0.0.1:0", "--data-dir", &data_dir, "--store", &url]);
+    let pid = server.pid().unwrap().to_string();
+    assert!(!ok && stderr.contains("another heartlink-server is using") && stderr.contains(&pid), "{stderr}");
+    // The operator reaches a node on PostgreSQL through the socket in its data dir.
+    let listed = heartlink_tests::admin_cli::admin(server.data_dir(), &["users"]).ok();
+    assert!(listed.contains("alice"), "{listed}");
 
     // Every pooled connection is cut: the next send may fail (never acked),
     // and the same send again is stored once.
