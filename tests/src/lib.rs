@@ -13,6 +13,7 @@ pub mod reconnecting_client;
 pub mod requests;
 pub mod server_process;
 pub mod tls_files;
+pub mod tmux;
 pub mod tui_cli;
 pub mod ws_client;
 
