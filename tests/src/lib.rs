@@ -16,6 +16,7 @@ pub mod redis;
 pub mod requests;
 pub mod server_process;
 pub mod tls_files;
+pub mod tmux;
 pub mod tui_cli;
 pub mod ws_client;
 

@@ -77,11 +77,17 @@ impl TestServer {
     /// Starts the server again on the same data dir. With `same_port` it
     /// binds the address it had (a client reconnecting finds it there).
     pub fn restart(&mut self, same_port: bool) {
-        assert!(self.child.is_none(), "stop the server before restarting it");
         let listen = if same_port { self.addr.clone() } else { "127.0.0.1:0".to_owned() };
+        self.restart_on(&listen);
+    }
+
+    /// Starts the server again on the same data dir, listening on `listen`
+    /// (e.g. another port a client was told about beforehand).
+    pub fn restart_on(&mut self, listen: &str) {
+        assert!(self.child.is_none(), "stop the server before restarting it");
         let run = self.log_path.to_string_lossy().matches(".run").count() + 1;
         let bus = self.redis.as_ref().map(|redis| redis.url.as_str());
-        let (child, url, log_path) = spawn(self.data_dir.path(), &listen, &self.extra_args, bus, run);
+        let (child, url, log_path) = spawn(self.data_dir.path(), listen, &self.extra_args, bus, run);
         self.child = Some(child);
         self.addr = addr_of(&url);
         self.url = url;
