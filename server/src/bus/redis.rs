@@ -337,3 +337,16 @@ impl Subscriptions for RedisSubscriptions {
         let _ = self.commands.send(Command::UnsubscribeUser(user));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn a_password_never_leaves_redacted() {
+        assert_eq!(redacted("redis://:hunter2@127.0.0.1:6379/"), "redis://:***@127.0.0.1:6379/");
+        assert_eq!(redacted("redis://app:hunter2@cache:6379/2"), "redis://app:***@cache:6379/2");
+        assert_eq!(redacted("redis://cache:6379/"), "redis://cache:6379/");
+        assert!(!redacted("::hunter2@ not a url").contains("hunter2"));
+    }
+}

@@ -8,9 +8,10 @@
 //! The connection is made on first use and re-made by itself after Redis
 //! comes back. While Redis is down the limits fall back to this node's
 //! memory (the same limits, counted per node until Redis answers: a node
-//! keeps serving its members and still bounds them); presence and the match
-//! queue fail with [`LiveError`], which the callers answer (an `internal`
-//! error with a retry; a connection that cannot be counted is refused).
+//! keeps serving its members and still bounds them). A connection opened
+//! meanwhile is served without being counted for presence (and its close
+//! changes nothing); member lists show everyone offline; the match queue
+//! fails with [`LiveError`] (an `internal` error with a retry).
 
 mod match_scripts;
 pub mod nodes;
@@ -67,6 +68,9 @@ pub struct RedisLive {
     fallback: LocalLive,
     /// Whether the limits are on the fallback now (logged once per outage).
     degraded: AtomicBool,
+    /// Connections per user opened while Redis did not answer: not counted
+    /// there, so their closing must not be either.
+    uncounted: std::sync::Mutex<std::collections::HashMap<UserId, usize>>,
 }
 
 impl RedisLive {
@@ -82,7 +86,12 @@ impl RedisLive {
             quotas: [config.rooms_per_hour, config.pair_rooms_per_hour, config.reports_per_hour],
             fallback: LocalLive::new(config),
             degraded: AtomicBool::new(false),
+            uncounted: std::sync::Mutex::default(),
         })
+    }
+
+    fn uncounted(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<UserId, usize>> {
+        self.uncounted.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn node(&self) -> NodeId {
@@ -129,6 +138,20 @@ impl RedisLive {
         invocation.key(key).arg(limit).arg(window.as_millis() as u64).arg(mode);
         let wait: i64 = self.run(&invocation).await?;
         Ok(verdict(wait))
+    }
+
+    /// What each of `users` shows as, from Redis.
+    async fn shown(&self, users: &[UserId]) -> Result<Vec<PresenceStatus>, LiveError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = users.iter().map(|user| format!("hl:shown:{}", user.0)).collect();
+        let mut conn = self.conn().await?.0;
+        let shown: Vec<Option<String>> = match tokio::time::timeout(TIMEOUT, redis::cmd("MGET").arg(&keys).query_async(&mut conn)).await {
+            Ok(outcome) => outcome.map_err(failed)?,
+            Err(_) => return Err(failed(TimedOut)),
+        };
+        Ok(shown.into_iter().map(|text| text.as_deref().and_then(status).unwrap_or(PresenceStatus::Offline)).collect())
     }
 
     fn quota_limit(&self, quota: Quota) -> (u32, &'static str) {
@@ -198,10 +221,27 @@ fn login_keys(source: AddressKey, name: &str) -> (String, String) {
 impl LiveState for RedisLive {
     async fn connection_opened(&self, user: UserId) -> Result<Option<PresenceStatus>, LiveError> {
         let (node, id) = (self.node.to_string(), user.0.to_string());
-        status_of(&self.presence(&scripts::OPENED, user, &[&node, &id]).await?)
+        match self.presence(&scripts::OPENED, user, &[&node, &id]).await {
+            Ok(reply) => status_of(&reply),
+            Err(err) => {
+                tracing::warn!(cause = %crate::report::Chain(&err), "Redis does not answer: a connection is served without counting for presence");
+                *self.uncounted().entry(user).or_default() += 1;
+                Ok(None)
+            }
+        }
     }
 
     async fn connection_closed(&self, user: UserId, away: bool) -> Result<Closed, LiveError> {
+        {
+            let mut uncounted = self.uncounted();
+            if let Some(count) = uncounted.get_mut(&user) {
+                *count -= 1;
+                if *count == 0 {
+                    uncounted.remove(&user);
+                }
+                return Ok(Closed::Stays(None));
+            }
+        }
         let (node, id) = (self.node.to_string(), user.0.to_string());
         let reply = self.presence(&scripts::CLOSED, user, &[&node, &id, if away { "1" } else { "0" }]).await?;
         let (last, value): (u8, redis::Value) = redis::from_redis_value(&reply).map_err(failed)?;
@@ -228,16 +268,13 @@ impl LiveState for RedisLive {
     }
 
     async fn statuses(&self, users: &[UserId]) -> Result<Vec<PresenceStatus>, LiveError> {
-        if users.is_empty() {
-            return Ok(Vec::new());
+        match self.shown(users).await {
+            Ok(statuses) => Ok(statuses),
+            Err(err) => {
+                tracing::warn!(cause = %crate::report::Chain(&err), "Redis does not answer: members listed as offline");
+                Ok(vec![PresenceStatus::Offline; users.len()])
+            }
         }
-        let keys: Vec<String> = users.iter().map(|user| format!("hl:shown:{}", user.0)).collect();
-        let mut conn = self.conn().await?.0;
-        let shown: Vec<Option<String>> = match tokio::time::timeout(TIMEOUT, redis::cmd("MGET").arg(&keys).query_async(&mut conn)).await {
-            Ok(outcome) => outcome.map_err(failed)?,
-            Err(_) => return Err(failed(TimedOut)),
-        };
-        Ok(shown.into_iter().map(|text| text.as_deref().and_then(status).unwrap_or(PresenceStatus::Offline)).collect())
     }
 
     async fn request_match(&self, me: MatchTicket) -> Result<MatchOutcome, LiveError> {

@@ -48,3 +48,45 @@ pub enum Body {
     /// failed): read the room from the store.
     Resync { room: RoomId },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{ConnIds, NodeId};
+    use heartlink_protocol::{ChatMessage, LeaveReason, Room, RoomKind, ServerMsg};
+    use std::borrow::Cow;
+
+    fn round_trip(body: Body) -> Body {
+        let envelope = Envelope { node: NodeId::from_raw(9), body };
+        let bytes = serde_json::to_vec(&envelope).unwrap();
+        let back: Envelope = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back.node, NodeId::from_raw(9));
+        back.body
+    }
+
+    #[test]
+    fn every_kind_of_publish_survives_the_wire() {
+        let (room, user) = (RoomId::random(), User { id: UserId::random(), username: "alice".into() });
+        let conn = ConnIds::new(NodeId::from_raw(3)).next();
+        let message = ChatMessage { room_id: room, seq: 7, body: "hi".into(), ..Default::default() };
+        let Body::Messages(messages) = round_trip(Body::Messages(vec![message.clone()])) else { panic!("messages") };
+        assert_eq!(messages, [message]);
+
+        let removed = RoomEvent::Removed { user: user.clone(), reason: LeaveReason::Banned };
+        let Body::Room { event, .. } = round_trip(Body::Room { room, event: removed.clone() }) else { panic!("room") };
+        assert_eq!(event, removed);
+
+        let close = UserEvent::Close { code: 4003, reason: Cow::Borrowed("banned"), except: Some(conn), token: Some([5; 32]) };
+        let Body::User { event, .. } = round_trip(Body::User { user: user.id, event: close.clone() }) else { panic!("user") };
+        assert_eq!(event, close);
+
+        let matched = UserEvent::Matched { conn, room: Room { id: room, name: "stranger chat".into(), kind: RoomKind::Pair, ..Default::default() } };
+        let Body::User { event, .. } = round_trip(Body::User { user: user.id, event: matched.clone() }) else { panic!("user") };
+        assert_eq!(event, matched);
+
+        let frame = UserEvent::Frame { msg: Box::new(ServerMsg::MatchWaiting), except: None };
+        let Body::User { event, .. } = round_trip(Body::User { user: user.id, event: frame.clone() }) else { panic!("user") };
+        assert_eq!(event, frame);
+        assert!(matches!(round_trip(Body::Resync { room }), Body::Resync { room: back } if back == room));
+    }
+}
