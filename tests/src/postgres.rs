@@ -90,6 +90,36 @@ pub fn run_sql(url: &str, statement: &str) -> Result<(), String> {
     .map_err(|_| "the SQL thread panicked".to_owned())?
 }
 
+/// Every row of every table of the database at `url`, as text (bytea as
+/// hex): what the database would hand anyone who reads it, for the tests
+/// that check which text is stored. Rows deleted but not yet vacuumed are
+/// not in it (see docs/SCALING.md).
+pub fn table_rows(url: &str) -> Result<Vec<(String, String)>, String> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|err| err.to_string())?;
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.map_err(|err| err.to_string())?;
+            tokio::spawn(connection);
+            let tables = client
+                .query("SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = 'public'", &[])
+                .await
+                .map_err(|err| err.to_string())?;
+            let mut rows = Vec::new();
+            for table in tables {
+                let table: String = table.get(0);
+                let statement = format!("SELECT t::text FROM {table} t");
+                for row in client.query(&statement, &[]).await.map_err(|err| format!("{statement}: {err}"))? {
+                    rows.push((table.clone(), row.get(0)));
+                }
+            }
+            Ok(rows)
+        })
+    })
+    .join()
+    .map_err(|_| "the SQL thread panicked".to_owned())?
+}
+
 fn external(url: &str) -> Result<TestPostgres, String> {
     run_sql(url, "SELECT 1").map_err(|err| format!("{EXTERNAL_ENV} is set but its server does not answer: {err}"))?;
     let parsed = url::Url::parse(url).map_err(|err| format!("{EXTERNAL_ENV} is not a URL: {err}"))?;

@@ -127,6 +127,44 @@ pub fn test_store_for(data_dir: &Path) -> Option<String> {
     Some(url)
 }
 
+/// Whether this run uses the embedded store. A test about sled's own files
+/// (damaging them, scanning them, opening them while the server is stopped)
+/// calls this first and returns when it says `false`: the test says so on
+/// its output instead of passing in silence. docs/SCALING.md lists them.
+pub fn embedded_store_only(reason: &str) -> bool {
+    if std::env::var("HEARTLINK_TEST_STORE").ok().as_deref() != Some("postgres") {
+        return true;
+    }
+    eprintln!("this test checks sled's own files ({reason}): not run against PostgreSQL");
+    false
+}
+
+/// What a server keeps at rest, to search for text that must or must not be
+/// stored: every file under its data dir (sled's files, media), and on
+/// PostgreSQL every row of its database's tables as text, named `table:NAME`.
+pub fn stored_bytes(data_dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found = files_under(data_dir);
+    if let Some(url) = test_store_for(data_dir) {
+        let rows = crate::postgres::table_rows(&url).unwrap_or_else(|err| panic!("read the test database: {err}"));
+        found.extend(rows.into_iter().map(|(table, row)| (PathBuf::from(format!("table:{table}")), row.into_bytes())));
+    }
+    found
+}
+
+/// Every file under `dir`, read whole.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read the data dir") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            found.push((path, bytes));
+        }
+    }
+    found
+}
+
 /// Whether `HEARTLINK_TEST_BUS=redis` asks for a Redis bus and the test did not choose one itself.
 fn test_bus_wanted(extra: &[String]) -> bool {
     std::env::var("HEARTLINK_TEST_BUS").ok().as_deref() == Some("redis") && !extra.iter().any(|arg| arg == "--bus")
