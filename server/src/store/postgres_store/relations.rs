@@ -11,21 +11,6 @@ use heartlink_protocol::{MediaId, RoomId, UserId};
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Transaction;
 
-/// A message as it is kept once deleted (see the sled store's `blanked`).
-pub(super) fn blanked(record: &MessageRecord) -> MessageRecord {
-    MessageRecord {
-        sender: record.sender.clone(),
-        body: String::new(),
-        ts: record.ts,
-        client_msg_id: record.client_msg_id.clone(),
-        attachment: None,
-        call: record.call.clone(),
-        relates_to: record.relates_to,
-        mentions: Vec::new(),
-        deleted: true,
-    }
-}
-
 /// Blanks the targets of the batch's deletions; returns, per deletion (by
 /// its place among the answers), the media no message carries any more.
 pub(super) async fn apply_deletions(tx: &Transaction<'_>, fresh: &mut [Fresh]) -> Result<HashMap<usize, Vec<MediaId>>, StoreError> {
@@ -57,7 +42,7 @@ pub(super) async fn apply_deletions(tx: &Transaction<'_>, fresh: &mut [Fresh]) -
                 continue;
             }
             if let Some(message) = fresh.iter_mut().find(|message| (message.room, message.seq) == (room, seq)) {
-                message.record = blanked(&message.record);
+                message.record = message.record.blanked();
                 continue;
             }
             let Some(row) = tx.query_opt("SELECT record FROM messages WHERE room_id = $1 AND seq = $2 FOR UPDATE", &[&room_id, &big(seq)]).await?
@@ -72,7 +57,7 @@ pub(super) async fn apply_deletions(tx: &Transaction<'_>, fresh: &mut [Fresh]) -
             if let Some(attachment) = &record.attachment {
                 dropped_media.insert(attachment.media_id);
             }
-            tx.execute("UPDATE messages SET record = $3 WHERE room_id = $1 AND seq = $2", &[&room_id, &big(seq), &to_json("messages", &blanked(&record))?])
+            tx.execute("UPDATE messages SET record = $3 WHERE room_id = $1 AND seq = $2", &[&room_id, &big(seq), &to_json("messages", &record.blanked())?])
                 .await?;
         }
         let candidates: HashSet<MediaId> = dropped_media.difference(&carried_in_batch).copied().collect();
@@ -88,7 +73,7 @@ pub(super) async fn apply_deletions(tx: &Transaction<'_>, fresh: &mut [Fresh]) -
     for message in fresh.iter_mut() {
         let edit_of = message.record.relates_to.filter(|relation| relation.rel == RelKindRecord::Edit);
         if edit_of.is_some_and(|relation| blanked_here.contains(&(message.room, relation.seq))) {
-            message.record = blanked(&message.record);
+            message.record = message.record.blanked();
         }
     }
     Ok(released)
