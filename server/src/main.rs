@@ -253,7 +253,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
             return Err(anyhow::Error::new(err).context(line));
         }
     };
-    let listener = tokio::net::TcpListener::bind(&args.listen)
+    let listener = heartlink_server::listen::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
