@@ -1,7 +1,8 @@
 //! The shared live state across nodes (one store, one real Redis, nodes in
 //! this process): presence and typing seen on another node, a dead node's
-//! users going offline within seconds, strangers on two nodes matched, and
-//! bans and logouts closing connections on every node.
+//! users going offline and its typing indicators going off within seconds,
+//! strangers on two nodes matched, and bans and logouts closing connections
+//! on every node.
 
 use heartlink_tests::admin_cli::admin;
 use heartlink_tests::matching::pair;
@@ -84,6 +85,34 @@ async fn a_dead_nodes_users_go_offline_on_the_others_within_seconds() {
     assert!(took < Duration::from_secs(8), "offline after {took:?}");
     eprintln!("figure: a dead node's user shown offline on another node {took:.2?} after the node died (liveness TTL 3 s, grace 1 s)");
     drop(carol);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_typing_indicator_goes_off_on_the_others_within_the_typing_expiry() {
+    // The typing expiry the protocol promises (8 s) and a grace long enough
+    // that the typer is still shown online when the indicator must go off.
+    let mut cluster = Cluster::start(2, |config| config.presence_grace = Duration::from_secs(30)).await;
+    let typing_ttl = heartlink_server::Config::new(std::env::temp_dir()).typing_ttl;
+    let (mut alice, _) = WsClient::register(&cluster.nodes[0].url, "alice").await;
+    let room = alice.create_room("porch").await;
+    alice.join(&room["id"]).await;
+    let (mut bob, bob_est) = WsClient::register(&cluster.nodes[1].url, "bob").await;
+    bob.join(&room["id"]).await;
+    alice.recv_type("user_joined").await;
+    bob.send(json!({"type": "typing", "room_id": room["id"], "active": true})).await;
+    let typing = alice.recv_type("typing").await;
+    assert_eq!((&typing["user"], &typing["active"]), (&bob_est["user"], &json!(true)));
+
+    // Node two dies with bob typing: nothing there will ever switch his indicator off.
+    let dead = cluster.nodes.remove(1);
+    let started = Instant::now();
+    dead.kill();
+    let (stopped, _) = alice.recv_until("typing").await;
+    let took = started.elapsed();
+    assert_eq!((&stopped["user"], &stopped["active"]), (&bob_est["user"], &json!(false)));
+    assert!(took < typing_ttl, "typing went off {took:?} after the node died, not within {typing_ttl:?}");
+    eprintln!("figure: a dead node's typing indicator went off on another node {took:.2?} after the node died");
+    drop(bob);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,9 @@
 //! order, pipelined. The flusher never waits for Redis.
 //!
 //! Receiving: the listener task (`redis/listener.rs`) holds one subscriber
-//! connection and hands what other nodes publish to the hub.
+//! connection and hands what other nodes publish to the hub. Typing
+//! indicators of other nodes are noted, so that those of a node that dies
+//! go off here (`redis/remote_typing.rs`).
 //!
 //! Pub/sub is at-most-once, and nothing here pretends otherwise: the hub
 //! fills a gap from the store when a later message of the room arrives;
@@ -18,6 +20,7 @@
 
 mod envelope;
 mod listener;
+mod remote_typing;
 
 use super::{Bus, BusError, Deliver, MessageBatch, PresenceState, RoomEvent, Subscriptions, UserEvent};
 use async_trait::async_trait;
@@ -141,14 +144,17 @@ impl RedisConnected {
         let health = Arc::new(Health::default());
         let (queue, outgoing) = mpsc::channel(QUEUE);
         let unpublished = Arc::new(Mutex::new(HashSet::new()));
+        let typing = Arc::new(remote_typing::RemoteTyping::default());
         let listen = listener::Listener {
             client: self.client,
             url: self.url.clone(),
             node: self.node,
             deliver: Arc::clone(&hub),
             listening: Arc::clone(&health),
+            typing: Arc::clone(&typing),
         };
         tokio::spawn(listen.run(self.command_queue, shutdown.clone()));
+        tokio::spawn(remote_typing::expire_dead_nodes(typing, self.conn.0.clone(), Arc::clone(&hub), shutdown.clone()));
         tokio::spawn(publish(self.conn.0.clone(), self.node, outgoing, Arc::clone(&unpublished), shutdown));
         RedisBus { url: self.url, node: self.node, hub, conn: self.conn, queue, unpublished, health }
     }

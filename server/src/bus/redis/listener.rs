@@ -10,6 +10,7 @@
 
 use super::Health;
 use super::envelope::{Body, Envelope, PRESENCE_CHANNEL, room_channel, user_channel};
+use super::remote_typing::RemoteTyping;
 use crate::bus::{Deliver, MessageBatch};
 use crate::node::NodeId;
 use futures_util::StreamExt;
@@ -51,6 +52,8 @@ pub(super) struct Listener {
     pub node: NodeId,
     pub deliver: Arc<dyn Deliver>,
     pub listening: Arc<Health>,
+    /// Other nodes' typing indicators, switched off here if their node dies.
+    pub typing: Arc<RemoteTyping>,
 }
 
 /// The channels this node wants.
@@ -139,7 +142,7 @@ impl Listener {
                     () = shutdown.cancelled() => return None,
                     () = &mut wait => break,
                     command = commands.recv() => {
-                        let (_, done) = wanted.apply(command?);
+                        let (_, done) = self.apply(wanted, command?);
                         if let Some(done) = done {
                             let _ = done.send(());
                         }
@@ -177,7 +180,7 @@ impl Listener {
                 },
                 command = commands.recv() => {
                     let Some(command) = command else { return false };
-                    let (channel, done) = wanted.apply(command);
+                    let (channel, done) = self.apply(wanted, command);
                     let outcome = match done {
                         Some(_) => tokio::time::timeout(super::REDIS_TIMEOUT, sink.subscribe(&channel)).await,
                         None => tokio::time::timeout(super::REDIS_TIMEOUT, sink.unsubscribe(&channel)).await,
@@ -194,6 +197,14 @@ impl Listener {
         }
     }
 
+    /// Applies `command` to `wanted`; a room left forgets its remote typing indicators.
+    fn apply(&self, wanted: &mut Wanted, command: Command) -> (String, Option<oneshot::Sender<()>>) {
+        if let Command::UnsubscribeRoom(room) = &command {
+            self.typing.forget_room(*room);
+        }
+        wanted.apply(command)
+    }
+
     /// Hands one publish of another node to the hub.
     fn hand_over(&self, payload: &[u8]) {
         let envelope: Envelope = match serde_json::from_slice(payload) {
@@ -208,7 +219,10 @@ impl Listener {
         }
         match envelope.body {
             Body::Messages(messages) => self.deliver.deliver_messages(MessageBatch { messages, replies: Vec::new() }),
-            Body::Room { room, event } => self.deliver.deliver_room(room, &event),
+            Body::Room { room, event } => {
+                self.typing.note(envelope.node, room, &event);
+                self.deliver.deliver_room(room, &event);
+            }
             Body::Presence { user, presence, rooms } => self.deliver.deliver_presence(&user, presence, &rooms),
             Body::User { user, event } => self.deliver.deliver_user(user, &event),
             Body::Resync { room } => self.deliver.resync(&[room]),

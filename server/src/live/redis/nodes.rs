@@ -7,6 +7,7 @@
 
 use super::{NODE_TTL, RedisLive, TIMEOUT, TimedOut, failed, scripts};
 use crate::live::LiveError;
+use crate::node::NodeId;
 use crate::shared::Shared;
 use heartlink_protocol::UserId;
 use std::sync::Arc;
@@ -15,13 +16,18 @@ use std::time::Duration;
 /// How often a node renews its liveness key and looks for dead nodes.
 const BEAT: Duration = Duration::from_secs(1);
 
+/// The key that exists while `node` is alive (the scripts spell it `hl:node:<node>` too).
+pub fn liveness_key(node: NodeId) -> String {
+    format!("hl:node:{node}")
+}
+
 impl RedisLive {
     /// Renews this node's liveness key (registering the node).
     pub async fn heartbeat(&self) -> Result<(), LiveError> {
         let node = self.node().to_string();
         let mut pipe = redis::pipe();
         pipe.atomic();
-        pipe.cmd("SET").arg(format!("hl:node:{node}")).arg(1).arg("PX").arg(NODE_TTL.as_millis() as u64).ignore();
+        pipe.cmd("SET").arg(liveness_key(self.node())).arg(1).arg("PX").arg(NODE_TTL.as_millis() as u64).ignore();
         pipe.cmd("SADD").arg("hl:nodes").arg(&node).ignore();
         self.query(&pipe).await
     }
@@ -54,7 +60,7 @@ impl RedisLive {
     /// its liveness key goes at once, so another node reaps it without waiting for the TTL.
     pub async fn leave(&self) {
         let mut pipe = redis::pipe();
-        pipe.cmd("DEL").arg(format!("hl:node:{}", self.node())).ignore();
+        pipe.cmd("DEL").arg(liveness_key(self.node())).ignore();
         if let Err(err) = self.query::<()>(&pipe).await {
             tracing::warn!(cause = %crate::report::Chain(&err), "could not remove this node's liveness key; it expires by itself");
         }
