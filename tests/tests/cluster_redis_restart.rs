@@ -2,12 +2,14 @@
 //! empty: every node keeps serving its own members meanwhile, says so on
 //! `/healthz`, and re-reads every room from the store when Redis answers
 //! again, so no member on any node misses a message, not even the last
-//! ones, which no later message follows.
+//! ones, which no later message follows. And the nodes register their open
+//! connections again, so that users who stayed connected are listed online
+//! on the other nodes, and later changes of theirs (away, offline) reach them.
 
 use heartlink_tests::redis::cluster::{Cluster, Node};
 use heartlink_tests::{WAIT, WsClient};
-use serde_json::json;
-use std::time::Duration;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Reads chat messages until seq `last`; returns their seqs in arrival order.
@@ -96,4 +98,68 @@ async fn redis_killed_and_restarted_mid_stream_no_member_on_any_node_misses_a_me
         let seen = tokio::time::timeout(WAIT, reader).await.expect("every member caught up").unwrap();
         assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "member on node {} saw every message once, in order", index + 1);
     }
+}
+
+/// Whether `member` is listed online in `room` as `viewer` sees it now.
+async fn listed_online(viewer: &mut WsClient, room: &Value, member: &Value) -> bool {
+    viewer.send(json!({"type": "members", "room_id": room["id"]})).await;
+    let (page, _) = viewer.recv_until("members").await;
+    let rows = page["members"].as_array().expect("members");
+    rows.iter().find(|row| row["user"] == *member).is_some_and(|row| row["online"] == true)
+}
+
+/// Skips frames until a `presence` of `user` with `status` (an `online` the
+/// restore announced may come first).
+async fn presence_becomes(viewer: &mut WsClient, user: &Value, status: &str) -> Value {
+    loop {
+        let (presence, _) = viewer.recv_until("presence").await;
+        if presence["user"] == *user && presence["status"] == status {
+            return presence;
+        }
+        assert_eq!(presence["status"], "online", "only a repeated online may come before {status}: {presence}");
+    }
+}
+
+/// Asks until `viewer` lists `member` online (the wait is bounded).
+async fn listed_online_within(viewer: &mut WsClient, room: &Value, member: &Value, within: Duration) {
+    let deadline = Instant::now() + within;
+    while !listed_online(viewer, room, member).await {
+        assert!(Instant::now() < deadline, "{member} still listed offline {within:?} after Redis came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_empty_the_nodes_register_their_open_connections_again() {
+    let mut cluster = Cluster::start(2, |config| config.presence_grace = Duration::ZERO).await;
+    let (mut alice, alice_est) = WsClient::register(&cluster.nodes[0].url, "alice").await;
+    let room = alice.create_room("porch").await;
+    alice.join(&room["id"]).await;
+    let (mut bob, bob_est) = WsClient::register(&cluster.nodes[1].url, "bob").await;
+    bob.join(&room["id"]).await;
+    let (alice_user, bob_user) = (alice_est["user"].clone(), bob_est["user"].clone());
+    assert!(listed_online(&mut alice, &room, &bob_user).await, "bob online for alice before the fault");
+    assert!(listed_online(&mut bob, &room, &alice_user).await, "alice online for bob before the fault");
+
+    cluster.redis.kill9();
+    for node in &cluster.nodes {
+        health_becomes(node, 503).await;
+    }
+    cluster.redis.restart();
+    let back = Instant::now();
+    for node in &cluster.nodes {
+        health_becomes(node, 200).await;
+    }
+    // Both stayed connected: each is listed online for the other again, within seconds.
+    listed_online_within(&mut alice, &room, &bob_user, Duration::from_secs(8)).await;
+    listed_online_within(&mut bob, &room, &alice_user, Duration::from_secs(8)).await;
+    eprintln!("figure: users listed online on the other node {:.2?} after Redis restarted empty", back.elapsed());
+
+    // Their later changes count: bob goes away, then offline, and alice is told.
+    bob.send(json!({"type": "set_status", "status": "away"})).await;
+    presence_becomes(&mut alice, &bob_user, "away").await;
+    drop(bob);
+    let offline = presence_becomes(&mut alice, &bob_user, "offline").await;
+    assert_eq!(offline["online"], false, "{offline}");
+    assert!(!listed_online(&mut alice, &room, &bob_user).await, "bob listed offline once gone");
 }

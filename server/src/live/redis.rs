@@ -9,12 +9,14 @@
 //! comes back. While Redis is down the limits fall back to this node's
 //! memory (the same limits, counted per node until Redis answers: a node
 //! keeps serving its members and still bounds them). A connection opened
-//! meanwhile is served without being counted for presence (and its close
-//! changes nothing); member lists show everyone offline; the match queue
-//! fails with [`LiveError`] (an `internal` error with a retry).
+//! meanwhile is served and counted for presence once Redis answers again
+//! (the node registers its connections again: `redis/restore.rs`); member
+//! lists show everyone offline meanwhile; the match queue fails with
+//! [`LiveError`] (an `internal` error with a retry).
 
 mod match_scripts;
 pub mod nodes;
+mod restore;
 mod scripts;
 
 use super::{Admission, Closed, LiveError, LiveState, MatchOutcome, MatchTicket, Quota, REMATCH_AFTER, Rate};
@@ -68,9 +70,8 @@ pub struct RedisLive {
     fallback: LocalLive,
     /// Whether the limits are on the fallback now (logged once per outage).
     degraded: AtomicBool,
-    /// Connections per user opened while Redis did not answer: not counted
-    /// there, so their closing must not be either.
-    uncounted: std::sync::Mutex<std::collections::HashMap<UserId, usize>>,
+    /// This node's connections as registered in Redis, to register again.
+    registered: restore::Registered,
 }
 
 impl RedisLive {
@@ -86,12 +87,8 @@ impl RedisLive {
             quotas: [config.rooms_per_hour, config.pair_rooms_per_hour, config.reports_per_hour],
             fallback: LocalLive::new(config),
             degraded: AtomicBool::new(false),
-            uncounted: std::sync::Mutex::default(),
+            registered: restore::Registered::default(),
         })
-    }
-
-    fn uncounted(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<UserId, usize>> {
-        self.uncounted.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn node(&self) -> NodeId {
@@ -220,46 +217,66 @@ fn login_keys(source: AddressKey, name: &str) -> (String, String) {
 #[async_trait]
 impl LiveState for RedisLive {
     async fn connection_opened(&self, user: UserId) -> Result<Option<PresenceStatus>, LiveError> {
+        let _step = self.registered.gate.read().await;
         let (node, id) = (self.node.to_string(), user.0.to_string());
+        self.registered.opened(user);
         match self.presence(&scripts::OPENED, user, &[&node, &id]).await {
             Ok(reply) => status_of(&reply),
             Err(err) => {
-                tracing::warn!(cause = %crate::report::Chain(&err), "Redis does not answer: a connection is served without counting for presence");
-                *self.uncounted().entry(user).or_default() += 1;
+                tracing::warn!(cause = %crate::report::Chain(&err), "Redis does not answer: a connection counts for presence once it does");
+                self.registered.failed();
                 Ok(None)
             }
         }
     }
 
     async fn connection_closed(&self, user: UserId, away: bool) -> Result<Closed, LiveError> {
-        {
-            let mut uncounted = self.uncounted();
-            if let Some(count) = uncounted.get_mut(&user) {
-                *count -= 1;
-                if *count == 0 {
-                    uncounted.remove(&user);
-                }
-                return Ok(Closed::Stays(None));
+        let _step = self.registered.gate.read().await;
+        let (node, id) = (self.node.to_string(), user.0.to_string());
+        let closed = async {
+            let reply = self.presence(&scripts::CLOSED, user, &[&node, &id, if away { "1" } else { "0" }]).await?;
+            let (last, value): (u8, redis::Value) = redis::from_redis_value(&reply).map_err(failed)?;
+            if last == 1 {
+                Ok(Closed::Last { leaving: redis::from_redis_value(&value).map_err(failed)? })
+            } else {
+                Ok(Closed::Stays(status_of(&value)?))
+            }
+        };
+        let closed = closed.await;
+        match &closed {
+            Ok(Closed::Last { leaving }) => self.registered.closed(user, away, Some(*leaving)),
+            Ok(Closed::Stays(_)) => self.registered.closed(user, away, None),
+            Err(_) => {
+                // No grace period runs (id 0 is never given out): the restore
+                // starts one if this was the user's last connection.
+                self.registered.closed(user, away, Some(0));
+                self.registered.failed();
             }
         }
-        let (node, id) = (self.node.to_string(), user.0.to_string());
-        let reply = self.presence(&scripts::CLOSED, user, &[&node, &id, if away { "1" } else { "0" }]).await?;
-        let (last, value): (u8, redis::Value) = redis::from_redis_value(&reply).map_err(failed)?;
-        if last == 1 {
-            Ok(Closed::Last { leaving: redis::from_redis_value(&value).map_err(failed)? })
-        } else {
-            Ok(Closed::Stays(status_of(&value)?))
-        }
+        closed
     }
 
     async fn set_away(&self, user: UserId, away: bool) -> Result<Option<PresenceStatus>, LiveError> {
+        let _step = self.registered.gate.read().await;
         let node = self.node.to_string();
-        status_of(&self.presence(&scripts::SET_AWAY, user, &[&node, if away { "1" } else { "0" }]).await?)
+        self.registered.set_away(user, away);
+        let reply = self.presence(&scripts::SET_AWAY, user, &[&node, if away { "1" } else { "0" }]).await;
+        if reply.is_err() {
+            self.registered.failed();
+        }
+        status_of(&reply?)
     }
 
     async fn offline_due(&self, user: UserId, leaving: u64) -> Result<bool, LiveError> {
+        let _step = self.registered.gate.read().await;
         let (node, id) = (self.node.to_string(), user.0.to_string());
-        let reply = self.presence(&scripts::OFFLINE_DUE, user, &[&leaving.to_string(), &node, &id]).await?;
+        let reply = self.presence(&scripts::OFFLINE_DUE, user, &[&leaving.to_string(), &node, &id]).await;
+        match reply {
+            // The restore starts the grace period again.
+            Err(_) => self.registered.failed(),
+            Ok(_) => self.registered.grace_ended(user, leaving),
+        }
+        let reply = reply?;
         redis::from_redis_value::<u8>(&reply).map(|gone| gone == 1).map_err(failed)
     }
 

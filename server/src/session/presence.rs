@@ -97,7 +97,7 @@ async fn record_last_seen(shared: &Shared, user: &User) -> u64 {
 /// those they left, and those they joined since they came online); a bus
 /// failure is logged (presence is best effort: clients see it again at the
 /// next change).
-pub(super) async fn publish_presence(shared: &Shared, user: &User, presence: PresenceState) {
+pub(crate) async fn publish_presence(shared: &Shared, user: &User, presence: PresenceState) {
     let rooms = shared.store.rooms_of(user.id).await.unwrap_or_else(|err| {
         tracing::error!(cause = %Chain(&err), "could not list the user's rooms for presence");
         Vec::new()

@@ -3,7 +3,10 @@
 //! expired: the first node to see one unregisters it and starts the grace
 //! period of every user who had a connection there and has none left; when
 //! it ends with no connection back, the members of their rooms are told
-//! they went offline, as when a last connection closes.
+//! they went offline, as when a last connection closes. When Redis forgot
+//! this node (restarted empty; or this node's beat was late and another
+//! reaped it) or a presence step failed, the beat registers this node's
+//! connections again (`restore.rs`).
 
 use super::{NODE_TTL, RedisLive, TIMEOUT, TimedOut, failed, scripts};
 use crate::live::LiveError;
@@ -22,14 +25,18 @@ pub fn liveness_key(node: NodeId) -> String {
 }
 
 impl RedisLive {
-    /// Renews this node's liveness key (registering the node).
-    pub async fn heartbeat(&self) -> Result<(), LiveError> {
+    /// Renews this node's liveness key (registering the node). Whether the
+    /// key was there: when it was not, Redis forgot this node (it restarted
+    /// empty, or another node reaped this one) and so its connections too.
+    pub async fn heartbeat(&self) -> Result<bool, LiveError> {
         let node = self.node().to_string();
         let mut pipe = redis::pipe();
         pipe.atomic();
+        pipe.cmd("EXISTS").arg(liveness_key(self.node()));
         pipe.cmd("SET").arg(liveness_key(self.node())).arg(1).arg("PX").arg(NODE_TTL.as_millis() as u64).ignore();
         pipe.cmd("SADD").arg("hl:nodes").arg(&node).ignore();
-        self.query(&pipe).await
+        let (existed,): (bool,) = self.query(&pipe).await?;
+        Ok(existed)
     }
 
     /// Nodes registered whose liveness key expired, each reaped: the users
@@ -86,12 +93,18 @@ pub async fn run(live: Arc<RedisLive>, shared: Arc<Shared>) {
             _ = every.tick() => {}
         }
         let outcome = async {
-            live.heartbeat().await?;
-            live.reap().await
+            let known = live.heartbeat().await?;
+            // After an outage or a Redis that forgot this node: its connections count again.
+            let restored = if !known || failing || live.needs_restore() { Some(live.restore().await?) } else { None };
+            Ok::<_, LiveError>((restored, live.reap().await?))
         };
         match outcome.await {
-            Ok(gone) => {
+            Ok((restored, mut gone)) => {
                 failing = false;
+                if let Some(restored) = restored {
+                    gone.extend(restored.leaving);
+                    announce(&shared, restored.shown).await;
+                }
                 for (user, leaving) in gone {
                     let record = match shared.store.user(user).await {
                         Ok(Some(record)) => record,
@@ -110,6 +123,21 @@ pub async fn run(live: Arc<RedisLive>, shared: Arc<Shared>) {
                 tracing::error!(cause = %crate::report::Chain(&err), "node heartbeat failed (Redis down?); retrying every second");
             }
             Err(_) => {}
+        }
+    }
+}
+
+/// Tells the members of their rooms that `users` show as online or away again.
+async fn announce(shared: &Shared, users: Vec<(UserId, heartlink_protocol::PresenceStatus)>) {
+    for (user, status) in users {
+        match shared.store.user(user).await {
+            Ok(Some(record)) => {
+                let user = crate::wire::user(record.summary());
+                let presence = crate::bus::PresenceState { status, last_seen: None };
+                crate::session::presence::publish_presence(shared, &user, presence).await;
+            }
+            Ok(None) => {}
+            Err(err) => tracing::error!(cause = %crate::report::Chain(&err), "could not read a user registered again"),
         }
     }
 }

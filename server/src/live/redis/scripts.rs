@@ -114,6 +114,8 @@ pub static REAP_NODE: LazyLock<Script> = LazyLock::new(|| {
     presence(
         r"
 local node = ARGV[1]
+-- Back since the caller looked (its beat was late): it registers its connections again itself.
+if redis.call('EXISTS', 'hl:node:' .. node) == 1 then return {} end
 if redis.call('SREM', 'hl:nodes', node) == 0 then return {} end
 local users = redis.call('SMEMBERS', 'hl:node_users:' .. node)
 redis.call('DEL', 'hl:node_users:' .. node)
@@ -133,6 +135,51 @@ for _, user in ipairs(users) do
   end
 end
 return gone
+",
+    )
+});
+
+/// ARGV node, then per user: user, connections here, of which away. This
+/// node's counts as it knows them, written again (Redis restarted empty, or
+/// lost a step, or another node reaped this one while its beat was late).
+/// A user with no connection here is taken off this node; if none is left
+/// anywhere, their grace period starts (again). Returns, flat, per user
+/// whose shown status changed `user, 's', status`, per grace started
+/// `user, 'l', leaving`.
+pub static RESTORE: LazyLock<Script> = LazyLock::new(|| {
+    presence(
+        r"
+local node = ARGV[1]
+local out = {}
+for i = 2, #ARGV, 3 do
+  local user, here, away = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local conns, aways, shown, leaving = 'hl:conns:' .. user, 'hl:away:' .. user, 'hl:shown:' .. user, 'hl:leaving:' .. user
+  redis.call('SADD', 'hl:node_users:' .. node, user)
+  if here > 0 then
+    redis.call('HSET', conns, node, here)
+    if away > 0 then redis.call('HSET', aways, node, away) else redis.call('HDEL', aways, node) end
+    redis.call('DEL', leaving)
+  else
+    redis.call('HDEL', conns, node)
+    redis.call('HDEL', aways, node)
+  end
+  local total = live_counts(conns, aways)
+  if total > 0 then
+    local status = update(conns, aways, shown)
+    if status ~= '' then
+      table.insert(out, user)
+      table.insert(out, 's')
+      table.insert(out, status)
+    end
+  else
+    local id = redis.call('INCR', 'hl:leaving_seq')
+    redis.call('SET', leaving, id)
+    table.insert(out, user)
+    table.insert(out, 'l')
+    table.insert(out, tostring(id))
+  end
+end
+return out
 ",
     )
 });
