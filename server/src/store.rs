@@ -16,6 +16,7 @@
 mod moderation_records;
 mod call_records;
 pub mod call_rules;
+mod page_budget;
 mod records;
 mod sled_store;
 pub mod postgres_store;
@@ -32,6 +33,7 @@ pub use moderation_records::{
     BlockRecord, PairEndRecord, PairMemberRecord, PairRecord, ReportRecord, ReportedMessage, RoomBanRecord,
 };
 pub use call_records::{CallActionRecord, CallRecord, CallStateRecord, DueCall, StoredCall};
+pub use page_budget::PageBudget;
 pub use sled_store::{DataDirLock, SledStore, lock_data_dir};
 pub use postgres_store::{PostgresStore, SchemaMode};
 
@@ -154,39 +156,6 @@ pub struct SeqMessage {
 pub struct MessagePage {
     pub messages: Vec<SeqMessage>,
     pub has_more: bool,
-}
-
-/// How much a page of messages may hold: at most `count` messages whose
-/// sizes, as `size` measures them, add up to at most `bytes`. A page holds
-/// at least one message when any is in range, so paging always moves on.
-///
-/// The store does not know the wire format; the session measures a
-/// message as clients will see it (`wire.rs`), so that a reply stays within
-/// its byte bound, and the store stops reading once the page is full.
-#[derive(Clone, Copy)]
-pub struct PageBudget<'a> {
-    pub count: u32,
-    pub bytes: usize,
-    pub size: &'a (dyn Fn(&SeqMessage) -> usize + Sync),
-}
-
-impl PageBudget<'_> {
-    /// At most `count` messages, whatever their size.
-    pub fn count(count: u32) -> PageBudget<'static> {
-        PageBudget { count, bytes: usize::MAX, size: &|_| 0 }
-    }
-
-    /// Whether a message of `size` still fits after `used` of the budget in
-    /// a page that already holds `held` messages.
-    pub fn fits(&self, held: usize, used: usize, size: usize) -> bool {
-        held == 0 || (held < self.count as usize && used.saturating_add(size) <= self.bytes)
-    }
-}
-
-impl std::fmt::Debug for PageBudget<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PageBudget").field("count", &self.count).field("bytes", &self.bytes).finish_non_exhaustive()
-    }
 }
 
 /// A page of a room's members in join order, and where the next page starts

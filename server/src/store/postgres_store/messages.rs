@@ -107,17 +107,7 @@ impl PostgresStore {
                 &[&uuid_of(room.as_bytes()), &big(upto), &i64::from(budget.count)],
             )
             .await?;
-        let mut messages = Vec::with_capacity(rows.len());
-        let mut used = 0usize;
-        for row in rows {
-            let message = SeqMessage { seq: small(row.get(0)), record: from_json("messages", row.get(1))? };
-            let size = (budget.size)(&message);
-            if !budget.fits(messages.len(), used, size) {
-                break;
-            }
-            used = used.saturating_add(size);
-            messages.push(message);
-        }
+        let (mut messages, _) = budget.fill(rows.iter().map(decode_row))?;
         messages.reverse();
         let has_more = match messages.first() {
             Some(first) => client
@@ -141,19 +131,14 @@ impl PostgresStore {
                 &[&uuid_of(room.as_bytes()), &big(since), &big(upto), &(i64::from(budget.count) + 1)],
             )
             .await?;
-        let mut messages = Vec::with_capacity(rows.len());
-        let mut used = 0usize;
-        for row in rows {
-            let message = SeqMessage { seq: small(row.get(0)), record: from_json("messages", row.get(1))? };
-            let size = (budget.size)(&message);
-            if !budget.fits(messages.len(), used, size) {
-                return Ok(MessagePage { messages, has_more: true });
-            }
-            used = used.saturating_add(size);
-            messages.push(message);
-        }
-        Ok(MessagePage { messages, has_more: false })
+        let (messages, has_more) = budget.fill(rows.iter().map(decode_row))?;
+        Ok(MessagePage { messages, has_more })
     }
+}
+
+/// A `(seq, record)` row of `messages`.
+fn decode_row(row: &tokio_postgres::Row) -> Result<SeqMessage, StoreError> {
+    Ok(SeqMessage { seq: small(row.get(0)), record: from_json("messages", row.get(1))? })
 }
 
 /// The stored originals of the batch's messages: (sender, room, id) → (seq, ts).

@@ -209,17 +209,7 @@ impl Trees {
         let start = upto.saturating_sub(u64::from(budget.count).saturating_sub(1)).max(1);
         let candidates =
             self.messages.range(message_key(room, start)..=message_key(room, upto)).collect::<Result<Vec<_>, _>>()?;
-        let mut messages = Vec::with_capacity(candidates.len());
-        let mut used = 0usize;
-        for entry in candidates.into_iter().rev() {
-            let message = self.decode_entry(entry)?;
-            let size = (budget.size)(&message);
-            if !budget.fits(messages.len(), used, size) {
-                break;
-            }
-            used = used.saturating_add(size);
-            messages.push(message);
-        }
+        let (mut messages, _) = budget.fill(candidates.into_iter().rev().map(|entry| self.decode_entry(entry)))?;
         messages.reverse();
         let first = messages.first().map_or(start, |message| message.seq);
         let has_more = first > 1 && self.messages.range(message_key(room, 1)..message_key(room, first)).next().is_some();
@@ -232,18 +222,9 @@ impl Trees {
             return Ok(MessagePage::default());
         }
         let range = message_key(room, since.saturating_add(1))..=message_key(room, upto);
-        let mut messages = Vec::new();
-        let mut used = 0usize;
-        for entry in self.messages.range(range) {
-            let message = self.decode_entry(entry?)?;
-            let size = (budget.size)(&message);
-            if !budget.fits(messages.len(), used, size) {
-                return Ok(MessagePage { messages, has_more: true });
-            }
-            used = used.saturating_add(size);
-            messages.push(message);
-        }
-        Ok(MessagePage { messages, has_more: false })
+        let candidates = self.messages.range(range).map(|entry| self.decode_entry(entry?));
+        let (messages, has_more) = budget.fill(candidates)?;
+        Ok(MessagePage { messages, has_more })
     }
 
     /// One chunk of the pruning of idempotency records: looks at up to `max`
