@@ -26,7 +26,7 @@ use heartlink_protocol::{MediaId, RoomId, UserId};
 use std::error::Error as StdError;
 
 pub use records::{
-    AttachmentKindRecord, AttachmentRecord, BanRecord, MemberPosition, MemberRecord, MessageRecord, RelKindRecord, RelationRecord,
+    AttachmentKindRecord, AttachmentRecord, BanRecord, BatchDeletions, MemberPosition, MemberRecord, MessageRecord, RelKindRecord, RelationRecord,
     RestoreRecord, RoomKindRecord, RoomRecord, TokenRecord, UserRecord, UserSummary,
 };
 pub use moderation_records::{

@@ -141,6 +141,38 @@ impl MessageRecord {
     }
 }
 
+/// What a batch of new messages deletes, and the media it carries itself.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BatchDeletions {
+    /// Per deletion in the batch: its place among the batch's answers, and the room and seq of its target.
+    pub targets: Vec<(usize, RoomId, u64)>,
+    /// The media the batch's own messages carry, with their room: in use, whatever is deleted.
+    pub carried: std::collections::HashSet<(MediaId, RoomId)>,
+}
+
+impl BatchDeletions {
+    /// Reads a batch, given as (place among the answers, room, record) per
+    /// message: the same for every store, which then blanks each target
+    /// (and the edits of it) with [`MessageRecord::blanked`].
+    pub fn of<'a>(batch: impl IntoIterator<Item = (usize, RoomId, &'a MessageRecord)>) -> Self {
+        let mut found = Self::default();
+        for (answer, room, record) in batch {
+            if let Some(relation) = record.relates_to.filter(|relation| relation.rel == RelKindRecord::Delete) {
+                found.targets.push((answer, room, relation.seq));
+            }
+            if let Some(attachment) = &record.attachment {
+                found.carried.insert((attachment.media_id, room));
+            }
+        }
+        found
+    }
+
+    /// Whether a message of the batch carries `media`, in any room.
+    pub fn carries(&self, media: MediaId) -> bool {
+        self.carried.iter().any(|(carried, _)| *carried == media)
+    }
+}
+
 fn is_false(value: &bool) -> bool {
     !*value
 }

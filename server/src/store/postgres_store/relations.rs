@@ -6,7 +6,7 @@
 
 use super::messages::{Fresh, unreferenced};
 use super::{PostgresStore, big, from_json, small, to_json, uuid_of};
-use crate::store::{MessageRecord, RelKindRecord, StoreError};
+use crate::store::{BatchDeletions, MessageRecord, RelKindRecord, StoreError};
 use heartlink_protocol::{MediaId, RoomId, UserId};
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Transaction;
@@ -14,22 +14,10 @@ use tokio_postgres::Transaction;
 /// Blanks the targets of the batch's deletions; returns, per deletion (by
 /// its place among the answers), the media no message carries any more.
 pub(super) async fn apply_deletions(tx: &Transaction<'_>, fresh: &mut [Fresh]) -> Result<HashMap<usize, Vec<MediaId>>, StoreError> {
-    let deletions: Vec<(usize, RoomId, u64)> = fresh
-        .iter()
-        .filter_map(|message| {
-            let relation = message.record.relates_to?;
-            (relation.rel == RelKindRecord::Delete).then_some((message.answer, message.room, relation.seq))
-        })
-        .collect();
+    let batch = BatchDeletions::of(fresh.iter().map(|message| (message.answer, message.room, &message.record)));
     let mut released = HashMap::new();
-    if deletions.is_empty() {
-        return Ok(released);
-    }
-    // Media the batch's own messages carry are in use, whatever is deleted.
-    let carried_in_batch: HashSet<MediaId> =
-        fresh.iter().filter_map(|message| message.record.attachment.as_ref().map(|attachment| attachment.media_id)).collect();
     let mut blanked_here: HashSet<(RoomId, u64)> = HashSet::new();
-    for (answer, room, target) in deletions {
+    for &(answer, room, target) in &batch.targets {
         let room_id = uuid_of(room.as_bytes());
         let edits = tx
             .query("SELECT seq FROM relations WHERE room_id = $1 AND target = $2 AND kind = 'edit' ORDER BY seq", &[&room_id, &big(target)])
@@ -60,7 +48,7 @@ pub(super) async fn apply_deletions(tx: &Transaction<'_>, fresh: &mut [Fresh]) -
             tx.execute("UPDATE messages SET record = $3 WHERE room_id = $1 AND seq = $2", &[&room_id, &big(seq), &to_json("messages", &record.blanked())?])
                 .await?;
         }
-        let candidates: HashSet<MediaId> = dropped_media.difference(&carried_in_batch).copied().collect();
+        let candidates: HashSet<MediaId> = dropped_media.into_iter().filter(|media| !batch.carries(*media)).collect();
         if !candidates.is_empty() {
             let mut gone: Vec<MediaId> = unreferenced(tx, &candidates).await?.into_iter().collect();
             if !gone.is_empty() {

@@ -15,7 +15,7 @@ use super::keys::{dedup_key, media_message_key, mention_key, message_key, relati
 use super::messages::{Fresh, Op, Tree};
 use super::shred::StoredMessage;
 use super::{MessageRecord, StoreError, Trees, decode, encode};
-use crate::store::RelKindRecord;
+use crate::store::{BatchDeletions, RelKindRecord};
 use heartlink_protocol::{MediaId, RoomId, UserId};
 use std::collections::{HashMap, HashSet};
 
@@ -107,25 +107,14 @@ impl Trees {
     /// once the batch is durable. Called under the append lock, so nothing
     /// else writes the indexes it reads meanwhile.
     pub(super) fn apply_deletions(&self, fresh: &mut [Fresh], ops: &mut Vec<Op>) -> Result<Deletions, StoreError> {
-        let deletions: Vec<(usize, RoomId, u64)> = fresh
-            .iter()
-            .filter_map(|message| {
-                let relation = message.record.relates_to?;
-                (relation.rel == RelKindRecord::Delete).then_some((message.answer, message.room, relation.seq))
-            })
-            .collect();
+        let batch = BatchDeletions::of(fresh.iter().map(|message| (message.answer, message.room, &message.record)));
         let mut outcome = Deletions::default();
-        if deletions.is_empty() {
+        if batch.targets.is_empty() {
             return Ok(outcome);
         }
-        // Media the batch's own messages carry are in use, whatever is deleted.
-        let carried_in_batch: HashSet<(MediaId, RoomId)> = fresh
-            .iter()
-            .filter_map(|message| message.record.attachment.as_ref().map(|attachment| (attachment.media_id, message.room)))
-            .collect();
         let mut blanked_here: HashSet<(RoomId, u64)> = HashSet::new();
         let mut unindexed: HashSet<Vec<u8>> = HashSet::new();
-        for (answer, room, target) in deletions {
+        for &(answer, room, target) in &batch.targets {
             let mut victims = vec![target];
             victims.extend(self.edits_of(room, target)?);
             for seq in victims {
@@ -156,11 +145,11 @@ impl Trees {
                         }
                         Ok(false)
                     };
-                    let in_room = carried_in_batch.contains(&(media, room)) || still(&super::media::media_room_key(media, room))?;
+                    let in_room = batch.carried.contains(&(media, room)) || still(&super::media::media_room_key(media, room))?;
                     if !in_room {
                         ops.push(Op::remove(Tree::MediaRooms, super::media::media_room_key(media, room)));
                     }
-                    let anywhere = carried_in_batch.iter().any(|(carried, _)| *carried == media) || still(media.as_bytes())?;
+                    let anywhere = batch.carries(media) || still(media.as_bytes())?;
                     if !anywhere {
                         outcome.released.entry(answer).or_insert_with(Vec::new).push(media);
                     }
