@@ -111,8 +111,8 @@ impl Accounts {
     }
 
     /// `login` from `source`: a username or password that cannot be valid
-    /// is wrong at once (no map, no hash); then the throttles and the
-    /// address's budget; then the password.
+    /// is wrong at once (no map, no hash); then the address's budget and the
+    /// throttles; then the password.
     pub async fn login(&self, username: &str, password: &Secret, source: IpAddr) -> Result<Authenticated, AuthError> {
         let Ok(name) = Username::try_from(username) else {
             return Err(AuthError::BadCredentials);
@@ -123,10 +123,18 @@ impl Accounts {
         }
         let canonical = name.canonical();
         let source = AddressKey::from(source);
-        if let Admission::RetryAfter(wait) = self.live.admit_login(source, &canonical).await? {
+        // The address's budget first: it is this node's memory, so a flood
+        // beyond it is refused without a round trip to the shared live state
+        // (in Redis, a flood's calls queued ahead of every real login's).
+        self.guards.admit_login(source, Instant::now())?;
+        let shared = self.live.admit_login(source, &canonical).await;
+        if !matches!(shared, Ok(Admission::Allowed)) {
+            // Not hashed: the address keeps its unit.
+            self.guards.not_hashed(source, false, Instant::now());
+        }
+        if let Admission::RetryAfter(wait) = shared? {
             return Err(AuthError::Throttled(wait));
         }
-        self.guards.admit_login(source, Instant::now())?;
         let account = self.store.user_by_name(&canonical).await?;
         let stored = account.as_ref().map_or_else(|| self.dummy_hash.clone(), |a| a.password_hash.clone());
         let matches = self.hasher.verify(source, secret.to_vec(), stored).await.map_err(|err| {
