@@ -1,8 +1,8 @@
 //! The shared live state across real node processes (one PostgreSQL, one
 //! Redis, three `heartlink-server` processes): presence and typing seen on
-//! another node, a `kill -9`ed node's users going offline on the others
-//! within seconds, strangers on two nodes matched, and bans and logouts
-//! closing connections on every node.
+//! another node, a `kill -9`ed node's users going offline and its typing
+//! indicators going off on the others within seconds, strangers on two
+//! nodes matched, and bans and logouts closing connections on every node.
 
 use heartlink_tests::admin_cli::admin;
 use heartlink_tests::matching::pair;
@@ -68,6 +68,29 @@ async fn a_killed_node_processes_users_go_offline_on_the_others_within_seconds()
     assert_eq!(offline, json!({"type": "presence", "user": carol_est["user"], "online": false, "status": "offline"}));
     assert!(took < Duration::from_secs(8), "offline after {took:?}");
     drop(carol);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_processes_typing_indicator_goes_off_on_the_others_within_the_typing_expiry() {
+    const TYPING_EXPIRY: Duration = Duration::from_secs(8); // docs/PROTOCOL.md, typing
+    let mut cluster = ProcessCluster::start(2);
+    let (mut alice, _) = WsClient::register(&cluster.nodes[0].url, "alice").await;
+    let room = alice.create_room("porch").await;
+    alice.join(&room["id"]).await;
+    let (mut bob, bob_est) = WsClient::register(&cluster.nodes[1].url, "bob").await;
+    bob.join(&room["id"]).await;
+    alice.recv_type("user_joined").await;
+    bob.send(json!({"type": "typing", "room_id": room["id"], "active": true})).await;
+    assert_eq!(alice.recv_type("typing").await["active"], true);
+
+    let started = Instant::now();
+    cluster.nodes[1].kill9();
+    // bob shows offline first (no grace in the cluster): skipped.
+    let (stopped, _) = alice.recv_until("typing").await;
+    let took = started.elapsed();
+    assert_eq!((&stopped["user"], &stopped["active"]), (&bob_est["user"], &json!(false)));
+    assert!(took < TYPING_EXPIRY, "typing went off {took:?} after kill -9");
+    drop(bob);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
