@@ -28,6 +28,10 @@ pub struct Haproxy {
     pub url: String,
 }
 
+/// Open connections HAProxy lets one client address have (the server's own
+/// default per address, which behind a balancer only HAProxy can apply).
+pub const PER_SOURCE_CONNECTIONS: usize = 64;
+
 /// One backend server's line of `show stat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerStat {
@@ -46,7 +50,7 @@ pub fn config(port: u16, nodes: &[&str], socket: &str) -> String {
         nodes.iter().enumerate().map(|(index, addr)| format!("    server node{} {addr}\n", index + 1)).collect();
     format!(
         "global
-    stats socket {socket} mode 600 level admin
+    stats socket unix@{socket} mode 600 level admin
     log stderr format raw local0 info
 
 defaults
@@ -66,6 +70,11 @@ defaults
 
 frontend heartlink
     bind 127.0.0.1:{port}
+    # The nodes see every client at this balancer's address, so the limits
+    # per client address are kept here: open connections and new ones a minute.
+    stick-table type ipv6 size 1m expire 10m store conn_cur,conn_rate(1m)
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if {{ sc0_conn_cur gt {PER_SOURCE_CONNECTIONS} }} || {{ sc0_conn_rate gt 600 }}
     option forwardfor
     default_backend nodes
 
@@ -129,12 +138,23 @@ impl Haproxy {
     }
 
     fn try_stats(&self) -> std::io::Result<Vec<ServerStat>> {
+        Ok(parse_stats(&self.command("show stat")?))
+    }
+
+    /// Connections open now from `ip` (as the frontend's stick table counts them, `conn_cur`).
+    pub fn open_connections_from(&self, ip: &str) -> u64 {
+        let table = self.command("show table heartlink").unwrap_or_else(|err| panic!("haproxy's runtime API: {err}"));
+        conn_cur(&table, ip)
+    }
+
+    /// One command on the runtime API; its whole answer.
+    fn command(&self, command: &str) -> std::io::Result<String> {
         let mut stream = UnixStream::connect(self.socket())?;
         stream.set_read_timeout(Some(WAIT))?;
-        stream.write_all(b"show stat\n")?;
-        let mut csv = String::new();
-        stream.read_to_string(&mut csv)?;
-        Ok(parse_stats(&csv))
+        stream.write_all(format!("{command}\n").as_bytes())?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer)
     }
 
     /// Polls `show stat` until `check` holds; fails with the stats and the log.
@@ -188,6 +208,18 @@ fn parse_stats(csv: &str) -> Vec<ServerStat> {
         .collect()
 }
 
+/// `conn_cur` of `ip`'s entry in a `show table` answer (an IPv4 address is
+/// keyed as IPv4-mapped IPv6); 0 without an entry.
+fn conn_cur(table: &str, ip: &str) -> u64 {
+    let keys = [format!("key={ip} "), format!("key=::ffff:{ip} ")];
+    table
+        .lines()
+        .find(|line| keys.iter().any(|key| line.contains(key.as_str())))
+        .and_then(|line| line.split_whitespace().find_map(|field| field.strip_prefix("conn_cur=")))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A port nobody listens on now (bound and released; the OS does not hand
 /// it out again at once).
 fn free_port() -> u16 {
@@ -214,5 +246,13 @@ mod tests {
             ]
         );
         assert!(parse_stats("").is_empty());
+    }
+
+    #[test]
+    fn conn_cur_is_read_from_the_addresses_entry() {
+        let table = "# table: heartlink, type: ipv6, size:1048576, used:1\n\
+                     0x55d1: key=::ffff:127.0.0.1 use=3 exp=599000 shard=0 conn_rate(60000)=9 conn_cur=3\n";
+        assert_eq!(conn_cur(table, "127.0.0.1"), 3);
+        assert_eq!(conn_cur(table, "127.0.0.2"), 0);
     }
 }

@@ -7,10 +7,12 @@
 //! (`resume`, `join` with `since`, the un-acked re-sent with their original
 //! ids), every message is acked and stored once under its ack's seq, bob
 //! sees them all once, and the two go on chatting. HAProxy's checks on
-//! `/healthz` mark the killed node down and the restarted node up again.
+//! `/healthz` mark the killed node down and the restarted node up again,
+//! and HAProxy keeps the per-address connection limit the nodes cannot (they
+//! see every client at its address).
 
 use heartlink_tests::WsClient;
-use heartlink_tests::haproxy::{Haproxy, ServerStat};
+use heartlink_tests::haproxy::{Haproxy, PER_SOURCE_CONNECTIONS, ServerStat};
 use heartlink_tests::process_cluster::ProcessCluster;
 use heartlink_tests::reconnecting_client::ReconnectingClient;
 use serde_json::json;
@@ -141,5 +143,41 @@ async fn through_haproxy_a_killed_nodes_client_moves_to_a_live_node_and_loses_no
         .map(|m| (m["seq"].as_u64().unwrap_or_default(), m["body"].as_str().unwrap_or_default().to_owned()))
         .collect();
     assert_eq!(read, bodies(&alice), "the restarted node serves the same history");
+
+    // Behind the balancer every client reaches a node from HAProxy's
+    // address; the limit of open connections per client address is
+    // HAProxy's. Connections are opened one by one, each waited for until
+    // HAProxy counts it open or closes it: all are let in up to the limit
+    // (alice, bob and carol included), and the next is closed at once.
+    let frontend = haproxy.url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
+    let before = haproxy.open_connections_from("127.0.0.1");
+    assert!(before >= 3, "alice, bob and carol are counted: {before}");
+    let mut held: Vec<std::net::TcpStream> = Vec::new();
+    let refused = loop {
+        let stream = std::net::TcpStream::connect(&frontend).expect("TCP accepts, then HAProxy decides");
+        stream.set_nonblocking(true).expect("non-blocking");
+        let counted = before + held.len() as u64 + 1;
+        let deadline = Instant::now() + SETTLE;
+        let closed = loop {
+            let mut byte = [0_u8; 1];
+            match stream.peek(&mut byte) {
+                Ok(0) => break true,
+                Err(err) if err.kind() != std::io::ErrorKind::WouldBlock => break true,
+                _ => {}
+            }
+            if haproxy.open_connections_from("127.0.0.1") == counted {
+                break false;
+            }
+            assert!(Instant::now() < deadline, "haproxy neither counted nor closed connection {counted}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        if closed {
+            break counted;
+        }
+        held.push(stream);
+        assert!(counted <= PER_SOURCE_CONNECTIONS as u64, "connection {counted} from one address was let in");
+    };
+    assert_eq!(refused, PER_SOURCE_CONNECTIONS as u64 + 1, "the first one over the limit is closed");
+    eprintln!("haproxy_cluster: {before} connections open from the clients' address, {} more let in, the next closed", held.len());
     eprintln!("haproxy_cluster: the scene took {:?}", started.elapsed());
 }
