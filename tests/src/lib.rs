@@ -7,6 +7,7 @@ pub mod admin_cli;
 pub mod binaries;
 pub mod calls;
 pub mod fault_proxy;
+pub mod haproxy;
 pub mod matching;
 pub mod media_client;
 pub mod postgres;
