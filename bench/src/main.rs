@@ -8,6 +8,7 @@
 //! error, never because of a timing.
 
 mod ceiling;
+mod cluster;
 mod doc;
 mod latency;
 mod proc_stat;
@@ -39,7 +40,8 @@ struct Cli {
     /// Runs per figure (the median is reported) [default: 3, or 1 with --quick].
     #[arg(long, env = "HEARTLINK_BENCH_RUNS")]
     runs: Option<usize>,
-    /// Only these scenarios, e.g. `B1,B3`.
+    /// Only these scenarios, e.g. `B1,B3`; `C` is the cluster group (B2 and B3
+    /// on one node on sled, one on PostgreSQL + Redis, and three nodes).
     #[arg(long, value_delimiter = ',', env = "HEARTLINK_BENCH_ONLY")]
     only: Vec<String>,
     /// Only these servers: heartlink, ceiling, node, inspircd [default: all].
@@ -86,8 +88,8 @@ fn main() -> Result<()> {
     let loadavg_before = loadavg();
     let commit = git_commit(&tools);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let results = runtime.block_on(run_all(&tools, size, &cli.only, &cli.peers));
-    let failed: Vec<String> = results
+    let (results, cluster) = runtime.block_on(run_all(&tools, size, &cli.only, &cli.peers));
+    let mut failed: Vec<String> = results
         .iter()
         .flat_map(|(id, outcomes)| {
             outcomes.iter().filter_map(move |(peer, outcome)| match outcome {
@@ -96,6 +98,14 @@ fn main() -> Result<()> {
             })
         })
         .collect();
+    let mut not_run = Vec::new();
+    for (deployment, outcome) in cluster.iter().flat_map(|cluster| &cluster.outcomes) {
+        match outcome {
+            Outcome::Failed(why) => failed.push(format!("cluster {}: {why}", deployment.name())),
+            Outcome::NotApplicable(why) => not_run.push(format!("cluster {}: {why}", deployment.name())),
+            Outcome::Ran(_) => {}
+        }
+    }
     let out = cli.out.clone().unwrap_or_else(|| {
         if cli.quick { tools.workspace.join("target/BENCHMARKS-quick.md") } else { tools.workspace.join("docs/BENCHMARKS.md") }
     });
@@ -111,13 +121,26 @@ fn main() -> Result<()> {
         server_cpu: tools.server_cpu,
         generator_cpu: tools.generator_cpu,
     };
-    let notes = doc::kept_notes(&std::fs::read_to_string(&out).unwrap_or_default());
+    let existing = std::fs::read_to_string(&out).unwrap_or_default();
+    let notes = doc::kept_notes(&existing);
+    let cluster_block = match &cluster {
+        Some(cluster) => Some(cluster::table::render(&info, cluster)),
+        None => cluster::table::kept(&existing),
+    };
+    let text = match &cluster_block {
+        // The cluster group alone replaces its block and nothing else.
+        Some(block) if results.is_empty() && !existing.is_empty() => cluster::table::splice(&existing, block),
+        _ => doc::render(&info, &results, &notes, cluster_block.as_deref()),
+    };
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&out, doc::render(&info, &results, &notes)).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "heartlink-bench: wrote {} in {:.1} s", out.display(), started.elapsed().as_secs_f64())?;
+    for line in &not_run {
+        writeln!(std::io::stderr(), "NOT RUN {line}")?;
+    }
     if !failed.is_empty() {
         for failure in &failed {
             writeln!(std::io::stderr(), "FAILED {failure}")?;
@@ -127,8 +150,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Every selected scenario for every peer, in order.
-async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String]) -> doc::Results {
+/// Every selected scenario for every peer, in order, then the cluster group if selected.
+async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String]) -> (doc::Results, Option<cluster::ClusterResults>) {
     let mut results = Vec::new();
     // Where the time went, said once more at the end (quick mode has a budget).
     let mut timings = Vec::new();
@@ -165,8 +188,14 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String])
         }
         results.push((section.id, outcomes));
     }
+    let mut cluster = None;
+    if only.is_empty() || only.iter().any(|id| id.eq_ignore_ascii_case(cluster::ID)) {
+        let started = std::time::Instant::now();
+        cluster = Some(cluster::run(tools, size).await);
+        timings.push(format!("{} (cluster) {:.1} s", cluster::ID, started.elapsed().as_secs_f64()));
+    }
     say(format!("time per scenario: {}", timings.join(", ")));
-    results
+    (results, cluster)
 }
 
 async fn run_one(id: &str, peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
