@@ -47,7 +47,7 @@ struct Cli {
     /// Only these servers: heartlink, ceiling, node, inspircd [default: all].
     #[arg(long, value_delimiter = ',', env = "HEARTLINK_BENCH_PEERS")]
     peers: Vec<String>,
-    /// Install missing peers (apt-get inspircd, npm install) [default: yes, no with --quick].
+    /// Install missing peers (apt-get inspircd, npm install) [default: yes, no with --quick or `--only C`].
     #[arg(long, env = "HEARTLINK_BENCH_INSTALL_PEERS")]
     install_peers: Option<bool>,
     /// Where to write the report [default: docs/BENCHMARKS.md, or
@@ -77,7 +77,9 @@ fn main() -> Result<()> {
     say("heartlink-bench starting");
     let size = Size { quick: cli.quick, runs: cli.runs.unwrap_or(if cli.quick { 1 } else { 3 }).max(1) };
     let started = std::time::Instant::now();
-    let install = cli.install_peers.unwrap_or(!cli.quick);
+    // The cluster group runs heartlink only: a run of it alone installs no peer.
+    let cluster_only = !cli.only.is_empty() && cli.only.iter().all(|id| id.eq_ignore_ascii_case(cluster::ID));
+    let install = cli.install_peers.unwrap_or(!cli.quick && !cluster_only);
     // The TUI is built only when B7 (its scenario) runs.
     let wants_tui = cli.only.is_empty() || cli.only.iter().any(|id| id.eq_ignore_ascii_case("B7"));
     let tools = Toolbox::prepare(install, cli.server_binary.clone(), wants_tui)?;

@@ -60,11 +60,21 @@ pub struct ClusterBed {
 impl ClusterBed {
     /// Starts `deployment` (`postgres` is required for the PostgreSQL ones)
     /// and registers `users` pool users through the first node.
-    pub async fn start(deployment: Deployment, tools: &Toolbox, postgres: Option<&Arc<Postgres>>, users: usize) -> Result<Self> {
+    pub async fn start(
+        deployment: Deployment,
+        tools: &Toolbox,
+        postgres: Option<&Arc<Postgres>>,
+        users: usize,
+    ) -> Result<Self> {
         let mut bed = Self {
             deployment,
             nodes: Vec::new(),
-            target: Target { peer: Peer::Heartlink, addr: ([127, 0, 0, 1], 0).into(), nodes: Vec::new(), tokens: Vec::new() },
+            target: Target {
+                peer: Peer::Heartlink,
+                addr: ([127, 0, 0, 1], 0).into(),
+                nodes: Vec::new(),
+                tokens: Vec::new(),
+            },
             engines: Engines { nodes: Vec::new(), postgres: None, redis: None },
             redis: None,
             database: None,
@@ -93,7 +103,8 @@ impl ClusterBed {
         }
         // One after another: the first applies the migrations, the others find them done.
         for n in 0..self.deployment.nodes() {
-            let node = ServerProc::start_with(Peer::Heartlink, tools, &extra).await.with_context(|| format!("node {n}"))?;
+            let node =
+                ServerProc::start_with(Peer::Heartlink, tools, &extra).await.with_context(|| format!("node {n}"))?;
             self.engines.nodes.push(node.pid);
             self.nodes.push(node);
         }

@@ -59,8 +59,16 @@ pub async fn durable(bed: &mut ClusterBed, size: Size) -> Result<Figures> {
         senders * WINDOW,
         describe(&cost)
     ));
-    let mut figures = vec![("c3_acked", acked_per_sec), ("c3_ack_p50", ack.p50_ms), ("c3_ack_p99", ack.p99_ms), ("c3_echo_p99", echo.p99_ms)];
-    figures.extend(cost_figures(&cost, ["c3_node_us", "c3_pg_us", "c3_redis_us", "c3_total_us", "c3_wal", "c3_publishes", "c3_redis_calls"]));
+    let mut figures = vec![
+        ("c3_acked", acked_per_sec),
+        ("c3_ack_p50", ack.p50_ms),
+        ("c3_ack_p99", ack.p99_ms),
+        ("c3_echo_p99", echo.p99_ms),
+    ];
+    figures.extend(cost_figures(
+        &cost,
+        ["c3_node_us", "c3_pg_us", "c3_redis_us", "c3_total_us", "c3_wal", "c3_publishes", "c3_redis_calls"],
+    ));
     Ok(figures)
 }
 
@@ -126,7 +134,10 @@ pub async fn fanout(bed: &mut ClusterBed, size: Size) -> Result<Figures> {
     ];
     if let Some(cost) = fixed.cost {
         say(format!("cluster B2 {} at the fixed load: {}", bed.deployment.name(), describe(&cost)));
-        figures.extend(cost_figures(&cost, ["c2_node_us", "c2_pg_us", "c2_redis_us", "c2_total_us", "c2_wal", "c2_publishes", "c2_redis_calls"]));
+        figures.extend(cost_figures(
+            &cost,
+            ["c2_node_us", "c2_pg_us", "c2_redis_us", "c2_total_us", "c2_wal", "c2_publishes", "c2_redis_calls"],
+        ));
     }
     Ok(figures)
 }

@@ -52,7 +52,9 @@ impl Postgres {
         if let Ok(url) = std::env::var(EXTERNAL_ENV)
             && !url.is_empty()
         {
-            sql(&url, "SELECT 1").await.with_context(|| format!("{EXTERNAL_ENV} is set but its server does not answer"))?;
+            sql(&url, "SELECT 1")
+                .await
+                .with_context(|| format!("{EXTERNAL_ENV} is set but its server does not answer"))?;
             let mut base = url::Url::parse(&url).with_context(|| format!("{EXTERNAL_ENV} is not a URL"))?;
             base.set_path("");
             base.set_query(None);
@@ -74,7 +76,8 @@ impl Postgres {
     /// Creates an empty database; returns its name and URL.
     pub async fn fresh_database(&self) -> Result<(String, String)> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let stamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
         let name = format!("hl_bench_{stamp}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         sql(&self.admin_url, &format!("CREATE DATABASE {name}")).await?;
         Ok((name.clone(), format!("{}/{name}", self.base_url)))
@@ -90,7 +93,8 @@ impl Postgres {
     /// engine meter. The querying session itself is left out.
     pub async fn probe(&self) -> Result<(u64, Vec<u32>)> {
         let client = connect(&self.admin_url).await?;
-        let wal: i64 = client.query_one("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint", &[]).await?.get(0);
+        let wal: i64 =
+            client.query_one("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint", &[]).await?.get(0);
         let rows = client.query("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()", &[]).await?;
         let pids = rows.iter().filter_map(|row| u32::try_from(row.get::<_, i32>(0)).ok()).collect();
         Ok((u64::try_from(wal).unwrap_or(0), pids))
@@ -104,7 +108,9 @@ impl Postgres {
     /// Where it came from, for the report.
     pub fn describe(&self) -> String {
         match &self.local {
-            Some(_) => "a throwaway PostgreSQL cluster (the machine's binaries, fsync=on), pinned to the server CPU".to_owned(),
+            Some(_) => {
+                "a throwaway PostgreSQL cluster (the machine's binaries, fsync=on), pinned to the server CPU".to_owned()
+            }
             None => format!("the PostgreSQL of {EXTERNAL_ENV} (not pinned by the bench)"),
         }
     }
@@ -132,7 +138,8 @@ struct LocalCluster {
 
 impl LocalCluster {
     async fn start(initdb: &Path, postgres: &Path, cpu: usize) -> Result<Self> {
-        let root = Command::new("id").arg("-u").output().is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+        let root =
+            Command::new("id").arg("-u").output().is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
         let dir = tempfile::Builder::new().prefix("heartlink-bench-pg-").tempdir()?.keep();
         if root {
             let chowned = Command::new("chown").arg("nobody:nogroup").arg(&dir).status().context("chown")?;
@@ -159,7 +166,16 @@ impl LocalCluster {
         let child = as_cluster_user(postgres, root, cpu)
             .arg("-D")
             .arg(&data)
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "synchronous_commit=on"])
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=on",
+                "-c",
+                "synchronous_commit=on",
+            ])
             .args(["-c", "max_connections=200"])
             .arg("-k")
             .arg(&dir)
@@ -216,8 +232,12 @@ fn as_cluster_user(program: &Path, root: bool, cpu: usize) -> Command {
 /// Where `name` (initdb, postgres) is: PATH first, then Debian's versioned dirs, newest first.
 fn binary(name: &str) -> Option<PathBuf> {
     which(name).or_else(|| {
-        let mut dirs: Vec<PathBuf> =
-            std::fs::read_dir("/usr/lib/postgresql").into_iter().flatten().flatten().map(|entry| entry.path().join("bin")).collect();
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join("bin"))
+            .collect();
         dirs.sort();
         dirs.into_iter().rev().map(|dir| dir.join(name)).find(|path| path.is_file())
     })

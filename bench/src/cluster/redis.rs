@@ -114,7 +114,9 @@ async fn command(port: u16, line: &str) -> Result<String> {
     let mut stream = BufReader::new(TcpStream::connect(("127.0.0.1", port)).await?);
     stream.get_mut().write_all(format!("{line}\r\n").as_bytes()).await?;
     let mut first = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_line(&mut first)).await.context("no reply from redis")??;
+    tokio::time::timeout(Duration::from_secs(5), stream.read_line(&mut first))
+        .await
+        .context("no reply from redis")??;
     let first = first.trim_end();
     let Some(len) = first.strip_prefix('$') else { return Ok(first.to_owned()) };
     let len: usize = len.parse().with_context(|| format!("bad bulk length in {first:?}"))?;
@@ -122,7 +124,9 @@ async fn command(port: u16, line: &str) -> Result<String> {
         bail!("redis reply of {len} bytes");
     }
     let mut body = vec![0; len];
-    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut body)).await.context("short reply from redis")??;
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut body))
+        .await
+        .context("short reply from redis")??;
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 

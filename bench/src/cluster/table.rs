@@ -22,7 +22,7 @@ const ROWS: &[Metric] = &[
     m("c3_acked", "acked messages/s (higher is better)", "/s", 0),
     m("c3_ack_p50", "ack latency p50", " ms", 2),
     m("c3_ack_p99", "ack latency p99", " ms", 2),
-    m("c3_echo_p99", "delivery p99 (the sender's own copy)", " ms", 2),
+    m("c3_echo_p99", "delivery p99 (the sender's own copy, which arrives with its ack)", " ms", 2),
     m("c3_node_us", "CPU per acked message: heartlink node(s)", " µs", 1),
     m("c3_pg_us", "CPU per acked message: PostgreSQL", " µs", 1),
     m("c3_redis_us", "CPU per acked message: Redis", " µs", 1),
@@ -31,7 +31,12 @@ const ROWS: &[Metric] = &[
     m("c3_publishes", "Redis publishes per acked message", "", 3),
     m("c3_redis_calls", "Redis commands per acked message", "", 3),
     m("", "**B2 fan-out**: rooms of 100 (2, or 1 quick), members spread over the nodes, one publisher per room", "", 0),
-    m("c2_max50", "deliveries/s at p99 ≤ 50 ms (full runs sweep ¼× to 8× of 100k/s; quick offers 100k/s once)", "/s", 0),
+    m(
+        "c2_max50",
+        "deliveries/s at p99 ≤ 50 ms (full runs sweep ¼× to 8× of 100k/s; quick offers 100k/s once)",
+        "/s",
+        0,
+    ),
     m("c2_fixed", "deliveries/s with 100k/s offered", "/s", 0),
     m("c2_p50", "delivery p50 at 100k/s offered", " ms", 2),
     m("c2_p99", "delivery p99 at 100k/s offered", " ms", 2),
@@ -47,20 +52,33 @@ const ROWS: &[Metric] = &[
 /// The whole block, markers included.
 pub fn render(info: &RunInfo, results: &ClusterResults) -> String {
     let mut out = format!("{BEGIN}\n## Cluster: one node on sled, one on PostgreSQL + Redis, three nodes\n\n");
-    let _ = writeln!(out, "```sh\ncargo run --release -p heartlink-bench -- --only C{}\n```\n", if info.quick { " --quick" } else { "" });
+    let _ = writeln!(
+        out,
+        "```sh\ncargo run --release -p heartlink-bench -- --only C{}\n```\n",
+        if info.quick { " --quick" } else { "" }
+    );
     let mode = if info.quick { "quick (short, CI-sized)" } else { "full" };
     let _ = writeln!(
         out,
         "- date: {}; commit `{}`; mode: {mode}; each figure is the median of {} run(s), the deployments alternating",
         info.started, info.commit, info.runs
     );
-    let _ = writeln!(out, "- machine: {} (shared with other work: load average before / after {} / {})", crate::doc::machine(), info.loadavg_before, info.loadavg_after);
+    let _ = writeln!(
+        out,
+        "- machine: {} (shared with other work: load average before / after {} / {})",
+        crate::doc::machine(),
+        info.loadavg_before,
+        info.loadavg_after
+    );
     let _ = writeln!(
         out,
         "- every node, redis-server and PostgreSQL on CPU {}, the generator on CPU {}; PostgreSQL: {}",
         info.server_cpu, info.generator_cpu, results.postgres
     );
-    let _ = writeln!(out, "- CPU per message: /proc utime+stime of the node processes, of every PostgreSQL process (`pg_stat_activity`) and of redis-server over the measurement window, divided by the messages acked (B3) or delivered (B2) in it; WAL from `pg_current_wal_lsn()`, Redis commands from `INFO commandstats`\n");
+    let _ = writeln!(
+        out,
+        "- CPU per message: /proc utime+stime of the node processes, of every PostgreSQL process (`pg_stat_activity`) and of redis-server over the measurement window, divided by the messages acked (B3) or delivered (B2) in it; WAL from `pg_current_wal_lsn()`, Redis commands from `INFO commandstats`\n"
+    );
     out.push_str("| figure |");
     let mut rule = String::from("|---|");
     for (deployment, _) in &results.outcomes {
@@ -101,7 +119,9 @@ pub fn kept(existing: &str) -> Option<String> {
 /// the tables, where a full run puts it, when it had none).
 pub fn splice(existing: &str, block: &str) -> String {
     match (existing.find(BEGIN), existing.find(END)) {
-        (Some(begin), Some(end)) if end > begin => format!("{}{block}{}", &existing[..begin], &existing[end + END.len()..]),
+        (Some(begin), Some(end)) if end > begin => {
+            format!("{}{block}{}", &existing[..begin], &existing[end + END.len()..])
+        }
         _ => match existing.find(crate::doc::TABLES_HEADING) {
             Some(at) => format!("{}{block}\n\n{}", &existing[..at], &existing[at..]),
             None => format!("{existing}\n{block}\n"),
