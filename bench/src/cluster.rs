@@ -71,7 +71,7 @@ pub async fn run(tools: &Toolbox, size: Size) -> ClusterResults {
         }
     }
     if let Some(Outcome::NotApplicable(why)) = &unavailable {
-        say(format!("cluster: the PostgreSQL + Redis deployments did NOT run: {why}"));
+        say(format!("cluster: NOT RUN on PostgreSQL + Redis: {}", why.trim_start_matches("not run: ")));
     }
     ClusterResults { outcomes, postgres: described }
 }

@@ -1,6 +1,8 @@
 //! `heartlink-bench`: runs scenarios B1–B7 against heartlink-server and its
 //! peers (a storage-less tokio-tungstenite ceiling, a Node `ws` chat-room
-//! server, InspIRCd) on loopback, and writes docs/BENCHMARKS.md.
+//! server, InspIRCd) on loopback, then the cluster group (heartlink on
+//! sled, on PostgreSQL + Redis, and as three nodes: `cluster`), and writes
+//! docs/BENCHMARKS.md.
 //!
 //! The generator pins itself to one CPU before any thread exists and runs
 //! on a single-threaded runtime there; every server runs pinned to the
@@ -104,7 +106,9 @@ fn main() -> Result<()> {
     for (deployment, outcome) in cluster.iter().flat_map(|cluster| &cluster.outcomes) {
         match outcome {
             Outcome::Failed(why) => failed.push(format!("cluster {}: {why}", deployment.name())),
-            Outcome::NotApplicable(why) => not_run.push(format!("cluster {}: {why}", deployment.name())),
+            Outcome::NotApplicable(why) => {
+                not_run.push(format!("cluster {}: {}", deployment.name(), why.trim_start_matches("not run: ")));
+            }
             Outcome::Ran(_) => {}
         }
     }
@@ -191,7 +195,10 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String])
         results.push((section.id, outcomes));
     }
     let mut cluster = None;
-    if only.is_empty() || only.iter().any(|id| id.eq_ignore_ascii_case(cluster::ID)) {
+    // heartlink only: a run narrowed to other peers leaves the group out.
+    let heartlink_selected = peers.is_empty() || peers.iter().any(|name| "heartlink".starts_with(&name.to_lowercase()));
+    let selected = only.is_empty() || only.iter().any(|id| id.eq_ignore_ascii_case(cluster::ID));
+    if selected && heartlink_selected {
         let started = std::time::Instant::now();
         cluster = Some(cluster::run(tools, size).await);
         timings.push(format!("{} (cluster) {:.1} s", cluster::ID, started.elapsed().as_secs_f64()));
