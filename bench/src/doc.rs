@@ -14,6 +14,9 @@ pub type Results = Vec<(&'static str, Vec<(Peer, Outcome)>)>;
 pub const NOTES_BEGIN: &str = "<!-- analysis: kept by heartlink-bench across runs -->";
 pub const NOTES_END: &str = "<!-- end of analysis -->";
 
+/// The heading the per-scenario tables start under.
+pub const TABLES_HEADING: &str = "## Tables";
+
 /// (scenario, metric key, description, comparison, threshold)
 const TARGETS: &[(&str, &str, &str, Cmp, f64)] = &[
     ("B1", "b1_rss_per_conn_kib", "≤ 5 KiB server memory per idle connection at 10k", Cmp::AtMost, 5.0),
@@ -50,8 +53,9 @@ pub struct RunInfo {
     pub generator_cpu: usize,
 }
 
-/// The whole document; `notes` is the kept analysis block (with its markers).
-pub fn render(info: &RunInfo, results: &Results, notes: &str) -> String {
+/// The whole document; `notes` is the kept analysis block (with its
+/// markers), `cluster` the cluster group's block (this run's or the kept one).
+pub fn render(info: &RunInfo, results: &Results, notes: &str, cluster: Option<&str>) -> String {
     let mut doc = String::from("# Benchmarks: heartlink beside its peers\n\n");
     let _ = writeln!(
         doc,
@@ -92,7 +96,13 @@ pub fn render(info: &RunInfo, results: &Results, notes: &str) -> String {
     }
     doc.push('\n');
     doc.push_str(notes);
-    doc.push_str("\n\n## Tables\n\nRatios are heartlink ÷ peer (for latencies and memory, below 1 is better for heartlink).\n");
+    if let Some(block) = cluster {
+        doc.push_str("\n\n");
+        doc.push_str(block);
+    }
+    doc.push_str("\n\n");
+    doc.push_str(TABLES_HEADING);
+    doc.push_str("\n\nRatios are heartlink ÷ peer (for latencies and memory, below 1 is better for heartlink).\n");
     for section in SECTIONS {
         if let Some((_, outcomes)) = results.iter().find(|(id, _)| *id == section.id) {
             let _ = write!(doc, "\n### {}\n\n{}", section.title, table(section, outcomes));

@@ -1,6 +1,8 @@
 //! `heartlink-bench`: runs scenarios B1–B7 against heartlink-server and its
 //! peers (a storage-less tokio-tungstenite ceiling, a Node `ws` chat-room
-//! server, InspIRCd) on loopback, and writes docs/BENCHMARKS.md.
+//! server, InspIRCd) on loopback, then the cluster group (heartlink on
+//! sled, on PostgreSQL + Redis, and as three nodes: `cluster`), and writes
+//! docs/BENCHMARKS.md.
 //!
 //! The generator pins itself to one CPU before any thread exists and runs
 //! on a single-threaded runtime there; every server runs pinned to the
@@ -8,6 +10,7 @@
 //! error, never because of a timing.
 
 mod ceiling;
+mod cluster;
 mod doc;
 mod latency;
 mod proc_stat;
@@ -39,13 +42,14 @@ struct Cli {
     /// Runs per figure (the median is reported) [default: 3, or 1 with --quick].
     #[arg(long, env = "HEARTLINK_BENCH_RUNS")]
     runs: Option<usize>,
-    /// Only these scenarios, e.g. `B1,B3`.
+    /// Only these scenarios, e.g. `B1,B3`; `C` is the cluster group (B2 and B3
+    /// on one node on sled, one on PostgreSQL + Redis, and three nodes).
     #[arg(long, value_delimiter = ',', env = "HEARTLINK_BENCH_ONLY")]
     only: Vec<String>,
     /// Only these servers: heartlink, ceiling, node, inspircd [default: all].
     #[arg(long, value_delimiter = ',', env = "HEARTLINK_BENCH_PEERS")]
     peers: Vec<String>,
-    /// Install missing peers (apt-get inspircd, npm install) [default: yes, no with --quick].
+    /// Install missing peers (apt-get inspircd, npm install) [default: yes, no with --quick or `--only C`].
     #[arg(long, env = "HEARTLINK_BENCH_INSTALL_PEERS")]
     install_peers: Option<bool>,
     /// Where to write the report [default: docs/BENCHMARKS.md, or
@@ -75,7 +79,9 @@ fn main() -> Result<()> {
     say("heartlink-bench starting");
     let size = Size { quick: cli.quick, runs: cli.runs.unwrap_or(if cli.quick { 1 } else { 3 }).max(1) };
     let started = std::time::Instant::now();
-    let install = cli.install_peers.unwrap_or(!cli.quick);
+    // The cluster group runs heartlink only: a run of it alone installs no peer.
+    let cluster_only = !cli.only.is_empty() && cli.only.iter().all(|id| id.eq_ignore_ascii_case(cluster::ID));
+    let install = cli.install_peers.unwrap_or(!cli.quick && !cluster_only);
     // The TUI is built only when B7 (its scenario) runs.
     let wants_tui = cli.only.is_empty() || cli.only.iter().any(|id| id.eq_ignore_ascii_case("B7"));
     let tools = Toolbox::prepare(install, cli.server_binary.clone(), wants_tui)?;
@@ -86,8 +92,8 @@ fn main() -> Result<()> {
     let loadavg_before = loadavg();
     let commit = git_commit(&tools);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let results = runtime.block_on(run_all(&tools, size, &cli.only, &cli.peers));
-    let failed: Vec<String> = results
+    let (results, cluster) = runtime.block_on(run_all(&tools, size, &cli.only, &cli.peers));
+    let mut failed: Vec<String> = results
         .iter()
         .flat_map(|(id, outcomes)| {
             outcomes.iter().filter_map(move |(peer, outcome)| match outcome {
@@ -96,6 +102,16 @@ fn main() -> Result<()> {
             })
         })
         .collect();
+    let mut not_run = Vec::new();
+    for (deployment, outcome) in cluster.iter().flat_map(|cluster| &cluster.outcomes) {
+        match outcome {
+            Outcome::Failed(why) => failed.push(format!("cluster {}: {why}", deployment.name())),
+            Outcome::NotApplicable(why) => {
+                not_run.push(format!("cluster {}: {}", deployment.name(), why.trim_start_matches("not run: ")));
+            }
+            Outcome::Ran(_) => {}
+        }
+    }
     let out = cli.out.clone().unwrap_or_else(|| {
         if cli.quick { tools.workspace.join("target/BENCHMARKS-quick.md") } else { tools.workspace.join("docs/BENCHMARKS.md") }
     });
@@ -111,13 +127,26 @@ fn main() -> Result<()> {
         server_cpu: tools.server_cpu,
         generator_cpu: tools.generator_cpu,
     };
-    let notes = doc::kept_notes(&std::fs::read_to_string(&out).unwrap_or_default());
+    let existing = std::fs::read_to_string(&out).unwrap_or_default();
+    let notes = doc::kept_notes(&existing);
+    let cluster_block = match &cluster {
+        Some(cluster) => Some(cluster::table::render(&info, cluster)),
+        None => cluster::table::kept(&existing),
+    };
+    let text = match &cluster_block {
+        // The cluster group alone replaces its block and nothing else.
+        Some(block) if results.is_empty() && !existing.is_empty() => cluster::table::splice(&existing, block),
+        _ => doc::render(&info, &results, &notes, cluster_block.as_deref()),
+    };
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&out, doc::render(&info, &results, &notes)).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "heartlink-bench: wrote {} in {:.1} s", out.display(), started.elapsed().as_secs_f64())?;
+    for line in &not_run {
+        writeln!(std::io::stderr(), "NOT RUN {line}")?;
+    }
     if !failed.is_empty() {
         for failure in &failed {
             writeln!(std::io::stderr(), "FAILED {failure}")?;
@@ -127,8 +156,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Every selected scenario for every peer, in order.
-async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String]) -> doc::Results {
+/// Every selected scenario for every peer, in order, then the cluster group if selected.
+async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String]) -> (doc::Results, Option<cluster::ClusterResults>) {
     let mut results = Vec::new();
     // Where the time went, said once more at the end (quick mode has a budget).
     let mut timings = Vec::new();
@@ -165,8 +194,17 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String])
         }
         results.push((section.id, outcomes));
     }
+    let mut cluster = None;
+    // heartlink only: a run narrowed to other peers leaves the group out.
+    let heartlink_selected = peers.is_empty() || peers.iter().any(|name| "heartlink".starts_with(&name.to_lowercase()));
+    let selected = only.is_empty() || only.iter().any(|id| id.eq_ignore_ascii_case(cluster::ID));
+    if selected && heartlink_selected {
+        let started = std::time::Instant::now();
+        cluster = Some(cluster::run(tools, size).await);
+        timings.push(format!("{} (cluster) {:.1} s", cluster::ID, started.elapsed().as_secs_f64()));
+    }
     say(format!("time per scenario: {}", timings.join(", ")));
-    results
+    (results, cluster)
 }
 
 async fn run_one(id: &str, peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {

@@ -49,7 +49,7 @@ impl Bed {
     /// Starts `peer`; for heartlink also registers `users` pool users.
     pub async fn start(peer: Peer, tools: &Toolbox, users: usize) -> Result<Self> {
         let server = ServerProc::start(peer, tools).await?;
-        let mut target = Target { peer, addr: server.addr, tokens: Vec::new() };
+        let mut target = Target { peer, addr: server.addr, nodes: Vec::new(), tokens: Vec::new() };
         if peer == Peer::Heartlink {
             target.tokens = register_pool(&target, users).await?;
         }
@@ -58,27 +58,7 @@ impl Bed {
 
     /// `count` rooms: created by pool user 0 on heartlink, named elsewhere.
     pub async fn rooms(&self, count: usize) -> Result<Vec<String>> {
-        match self.target.peer.wire() {
-            Wire::Irc => Ok((0..count).map(|i| format!("#r{i}")).collect()),
-            Wire::Rooms => Ok((0..count).map(|i| format!("r{i}")).collect()),
-            Wire::Heartlink => {
-                let mut client = self.target.connect(0).await?;
-                let ws = client.ws().context("heartlink speaks WebSocket")?;
-                let mut ids = Vec::with_capacity(count);
-                for i in 0..count {
-                    // Stay under the server's 50 requests/s per connection (burst 100).
-                    if i >= 80 {
-                        tokio::time::sleep(Duration::from_millis(25)).await;
-                    }
-                    let create = serde_json::json!({"type": "create_room", "name": format!("bench room {i}")});
-                    let reply = reply_to(ws, create.to_string(), "room_created").await?;
-                    let value: serde_json::Value = serde_json::from_str(&reply)?;
-                    ids.push(value["room"]["id"].as_str().context("room_created without room.id")?.to_owned());
-                }
-                client.close().await?;
-                Ok(ids)
-            }
-        }
+        create_rooms(&self.target, count).await
     }
 
     /// Stops the server; an error if it crashed during the run.
@@ -87,9 +67,34 @@ impl Bed {
     }
 }
 
+/// `count` rooms on `target`: created by pool user 0 on heartlink, named elsewhere.
+pub async fn create_rooms(target: &Target, count: usize) -> Result<Vec<String>> {
+    match target.peer.wire() {
+        Wire::Irc => Ok((0..count).map(|i| format!("#r{i}")).collect()),
+        Wire::Rooms => Ok((0..count).map(|i| format!("r{i}")).collect()),
+        Wire::Heartlink => {
+            let mut client = target.connect(0).await?;
+            let ws = client.ws().context("heartlink speaks WebSocket")?;
+            let mut ids = Vec::with_capacity(count);
+            for i in 0..count {
+                // Stay under the server's 50 requests/s per connection (burst 100).
+                if i >= 80 {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                let create = serde_json::json!({"type": "create_room", "name": format!("bench room {i}")});
+                let reply = reply_to(ws, create.to_string(), "room_created").await?;
+                let value: serde_json::Value = serde_json::from_str(&reply)?;
+                ids.push(value["room"]["id"].as_str().context("room_created without room.id")?.to_owned());
+            }
+            client.close().await?;
+            Ok(ids)
+        }
+    }
+}
+
 /// Registers `count` users (a handful at a time: each costs an argon2 hash,
 /// two at a time on the server) and returns their session tokens.
-async fn register_pool(target: &Target, count: usize) -> Result<Vec<String>> {
+pub async fn register_pool(target: &Target, count: usize) -> Result<Vec<String>> {
     let addr = target.addr;
     futures_util::stream::iter(0..count)
         .map(|i| async move {

@@ -71,6 +71,12 @@ pub struct ServerProc {
 impl ServerProc {
     /// Starts `peer` pinned to the server core and waits until it listens.
     pub async fn start(peer: Peer, tools: &Toolbox) -> Result<Self> {
+        Self::start_with(peer, tools, &[]).await
+    }
+
+    /// The same with `extra` arguments after heartlink's own (`--store`,
+    /// `--bus` for a cluster node); other peers take none.
+    pub async fn start_with(peer: Peer, tools: &Toolbox, extra: &[String]) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("heartlink-bench-").tempdir()?;
         let log = std::fs::File::create(dir.path().join("stderr.log"))?;
         let mut command = Command::new("taskset");
@@ -87,6 +93,7 @@ impl ServerProc {
                 // two each, so the per-address cap (64) is never near.
                 command.args(["--max-connections", "15000"]);
                 command.arg("--data-dir").arg(dir.path().join("data"));
+                command.args(extra);
                 // Per-session info lines would make the log, not the server, the subject.
                 command.env("RUST_LOG", "warn");
             }

@@ -51,6 +51,11 @@ pub struct Tally {
     pub delivery: Recorder,
     /// send → `ack` at the sender.
     pub ack: Recorder,
+    /// send → `chat_message` at receivers on another node than the sender
+    /// (a cluster); those are recorded in `delivery` as well.
+    pub cross_node: Recorder,
+    /// Whether this receiver is on another node than the sender of what it receives.
+    pub remote: bool,
     /// The first error text seen, for the report when a run fails.
     pub first_error: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -71,6 +76,13 @@ impl Tally {
     pub fn reset_latency(&self) {
         self.delivery.reset();
         self.ack.reset();
+        self.cross_node.reset();
+    }
+
+    /// The same counters and histograms, for a receiver on another node
+    /// than the sender: its deliveries also go into `cross_node`.
+    pub fn for_remote_receiver(&self) -> Tally {
+        Tally { remote: true, ..self.clone() }
     }
 
     /// Counts a JSON text frame from heartlink or a JSON room peer.
@@ -88,6 +100,9 @@ impl Tally {
             self.counters.delivered.fetch_add(1, Ordering::Relaxed);
             if let Some(stamp) = after(frame, &BODY) {
                 self.delivery.record_between(stamp, now);
+                if self.remote {
+                    self.cross_node.record_between(stamp, now);
+                }
             }
         } else if ACK.find(frame).is_some() {
             self.counters.acked.fetch_add(1, Ordering::Relaxed);
@@ -155,4 +170,25 @@ pub fn numeric(line: &[u8]) -> Option<u16> {
     let text = std::str::from_utf8(line).ok()?;
     let code = text.split(' ').nth(1)?;
     if code.len() == 3 { code.parse().ok() } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_receiver_counts_into_both_histograms_and_a_local_one_only_into_delivery() {
+        let tally = Tally::default();
+        let remote = tally.for_remote_receiver();
+        let frame = |stamp: u64| format!(r#"{{"type":"chat_message","room_id":"r","seq":1,"body":"{stamp} xx"}}"#);
+        tally.json_frame_at(frame(1_000_000).as_bytes(), 3_000_000);
+        remote.json_frame_at(frame(1_000_000).as_bytes(), 9_000_000);
+        assert_eq!(tally.snapshot().delivered, 2, "both receivers share the counters");
+        assert_eq!(tally.delivery.summary().count, 2);
+        let cross = tally.cross_node.summary();
+        assert_eq!(cross.count, 1);
+        assert!((cross.p99_ms - 8.0).abs() < 0.01, "the remote delivery took 8 ms: {}", cross.p99_ms);
+        tally.reset_latency();
+        assert_eq!(remote.cross_node.summary().count, 0, "a reset clears the shared cross-node histogram");
+    }
 }

@@ -28,7 +28,10 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Debug, Clone)]
 pub struct Target {
     pub peer: Peer,
+    /// The server (the first node of a cluster).
     pub addr: SocketAddr,
+    /// Every node of a cluster: connection n goes to nodes[n % len] (empty: all to `addr`).
+    pub nodes: Vec<SocketAddr>,
     /// heartlink: session tokens of the registered user pool; connection n resumes tokens[n % len].
     pub tokens: Vec<String>,
 }
@@ -69,10 +72,11 @@ pub async fn ws_connect(addr: SocketAddr) -> Result<Ws> {
 impl Target {
     /// Connection number `n`: transport, and authentication where the peer has any.
     pub async fn connect(&self, n: usize) -> Result<Client> {
+        let addr = self.addr_of(n);
         match self.peer.wire() {
-            Wire::Irc => Ok(Client::Irc(IrcConn::connect(self.addr, &format!("n{n}")).await?)),
+            Wire::Irc => Ok(Client::Irc(IrcConn::connect(addr, &format!("n{n}")).await?)),
             wire => {
-                let mut ws = Box::new(match ws_connect(self.addr).await {
+                let mut ws = Box::new(match ws_connect(addr).await {
                     Ok(ws) => ws,
                     // Seen once in a CI run, in B1 quick (1 of 1,000 connections):
                     // reset during the WebSocket handshake, from an accept queue of
@@ -82,7 +86,7 @@ impl Target {
                     // any error after the handshake, still fails the run.
                     Err(err) if is_reset(&err) => {
                         crate::toolbox::say(format!("connection {n}: {err:#} while connecting; retrying once"));
-                        ws_connect(self.addr).await?
+                        ws_connect(addr).await?
                     }
                     Err(err) => return Err(err),
                 });
@@ -94,6 +98,16 @@ impl Target {
                 Ok(Client::Ws(ws))
             }
         }
+    }
+
+    /// The node connection `n` goes to.
+    pub fn addr_of(&self, n: usize) -> SocketAddr {
+        if self.nodes.is_empty() { self.addr } else { self.nodes[n % self.nodes.len()] }
+    }
+
+    /// Which node (index into `nodes`, 0 without a cluster) connection `n` goes to.
+    pub fn node_of(&self, n: usize) -> usize {
+        n % self.nodes.len().max(1)
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::{Bed, Figures, Size, open_joined, settle};
 use crate::latency::{now_ns, stamped_body};
+use crate::cluster::engines::{EngineCost, Engines};
 use crate::proc_stat::CpuMeter;
 use crate::servers::{Peer, Wire};
 use crate::tally::Tally;
@@ -32,13 +33,18 @@ pub fn shape(members: usize, size: Size) -> (usize, f64) {
 
 /// What one load step measured.
 #[derive(Debug, Clone, Copy)]
-struct Step {
-    delivered_per_sec: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    keeps_up: bool,
-    slow_closes: u64,
-    generator_cpu: f64,
+pub struct Step {
+    pub delivered_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// p99 of the deliveries to receivers on another node than the sender
+    /// (NaN when there were none: one node).
+    pub cross_node_p99_ms: f64,
+    pub keeps_up: bool,
+    pub slow_closes: u64,
+    pub generator_cpu: f64,
+    /// What the servers and their engines spent in the window (cluster mode).
+    pub cost: Option<EngineCost>,
 }
 
 pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
@@ -87,7 +93,7 @@ async fn one_size(peer: Peer, tools: &Toolbox, size: Size, members: usize) -> Re
         let per_room = offered / copies / room_count as f64;
         let last = i + 1 == levels.len();
         let measured;
-        (publishers, measured) = load_step(publishers, &tally, per_room, copies, size, !last).await?;
+        (publishers, measured) = load_step(publishers, &tally, per_room, copies, size, !last, None).await?;
         bed.server.check_alive()?;
         say(format!(
             "B2 {} room of {members}: offered {offered:.0}/s → {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, generator CPU {:.0}%",
@@ -115,8 +121,7 @@ async fn one_size(peer: Peer, tools: &Toolbox, size: Size, members: usize) -> Re
     }
     let counts = tally.snapshot();
     ensure!(counts.errors == 0, "error replies during fan-out: {:?}", tally.first_error());
-    let unmeasured = Step { delivered_per_sec: f64::NAN, p50_ms: f64::NAN, p99_ms: f64::NAN, keeps_up: false, slow_closes: 0, generator_cpu: 0.0 };
-    let fixed_step = at_fixed.unwrap_or(unmeasured);
+    let fixed_step = at_fixed.unwrap_or(Step::UNMEASURED);
     for reader in readers {
         reader.abort();
     }
@@ -126,15 +131,31 @@ async fn one_size(peer: Peer, tools: &Toolbox, size: Size, members: usize) -> Re
     Ok([max50, max20, fixed_step.p50_ms, fixed_step.p99_ms, fixed_step.delivered_per_sec])
 }
 
+impl Step {
+    /// A load that was never offered (the sweep stopped before it).
+    pub const UNMEASURED: Step = Step {
+        delivered_per_sec: f64::NAN,
+        p50_ms: f64::NAN,
+        p99_ms: f64::NAN,
+        cross_node_p99_ms: f64::NAN,
+        keeps_up: false,
+        slow_closes: 0,
+        generator_cpu: 0.0,
+        cost: None,
+    };
+}
+
 /// Runs every publisher at `per_room` messages/s for one step and measures
-/// after a warm-up; returns the publishers for the next step.
-async fn load_step(
+/// after a warm-up (and, given `engines`, what the server processes and
+/// their engines spent meanwhile); returns the publishers for the next step.
+pub async fn load_step(
     publishers: Vec<(Sender, String)>,
     tally: &Tally,
     per_room: f64,
     copies: f64,
     size: Size,
     drain: bool,
+    engines: Option<&Engines>,
 ) -> Result<(Vec<(Sender, String)>, Step)> {
     let warmup = Duration::from_secs_f64(size.pick(0.3, 0.5));
     let window = Duration::from_secs_f64(size.pick(0.7, 1.5));
@@ -146,11 +167,21 @@ async fn load_step(
     tally.reset_latency();
     let before = tally.snapshot();
     let generator = CpuMeter::start(std::process::id())?;
+    let meter = match engines {
+        Some(engines) => Some(engines.meter().await?),
+        None => None,
+    };
     let started = Instant::now();
     tokio::time::sleep(window).await;
-    let delivered = (tally.snapshot() - before).delivered as f64 / started.elapsed().as_secs_f64();
+    let delivered_count = (tally.snapshot() - before).delivered;
+    let delivered = delivered_count as f64 / started.elapsed().as_secs_f64();
     let generator_cpu = generator.share()?;
+    let cost = match meter {
+        Some(meter) => Some(meter.finish(delivered_count).await?),
+        None => None,
+    };
     let latency = tally.delivery.summary();
+    let cross = tally.cross_node.summary();
     let mut publishers = Vec::new();
     for task in tasks {
         publishers.push(task.await??);
@@ -166,9 +197,11 @@ async fn load_step(
         delivered_per_sec: delivered,
         p50_ms: latency.p50_ms,
         p99_ms: latency.p99_ms,
+        cross_node_p99_ms: if cross.count > 0 { cross.p99_ms } else { f64::NAN },
         keeps_up,
         slow_closes: after.slow_closes,
         generator_cpu,
+        cost,
     };
     Ok((publishers, step))
 }
