@@ -19,39 +19,41 @@ impl SledStore {
         if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StoreError::Corrupt { tree: "messages", detail: "the disk refused the write".into() });
         }
-        let mut next_seq: HashMap<RoomId, u64> = HashMap::new();
-        let mut in_batch: HashMap<(UserId, RoomId, &str), Appended> = HashMap::new();
+        let mut next_seq: HashMap<RoomId, u64> = HashMap::with_capacity(batch.len());
+        let mut in_batch: HashMap<(UserId, RoomId, String), Appended> = HashMap::with_capacity(batch.len());
         let mut fresh = Vec::with_capacity(batch.len());
         let mut answers = Vec::with_capacity(batch.len());
         let mut calls = CallBook::new(&self.trees);
-        for NewMessage { room, record } in &batch {
-            let id = (record.sender.id, *room, record.client_msg_id.as_str());
+        // The batch is consumed: a fresh message's record moves into its write, uncopied.
+        for NewMessage { room, record } in batch {
+            let id = (record.sender.id, room, record.client_msg_id);
             if let Some(original) = in_batch.get(&id) {
                 answers.push(Appended { fresh: false, ..original.clone() });
                 continue;
             }
-            let dedup = dedup_key(record.sender.id, *room, &record.client_msg_id);
+            let record = MessageRecord { client_msg_id: id.2, ..record };
+            let dedup = dedup_key(record.sender.id, room, &record.client_msg_id);
             if let Some(stored) = self.trees.dedup.get(&dedup)? {
                 let (seq, ts) = (u64_at("dedup", &stored, 0)?, u64_at("dedup", &stored, 8)?);
                 let original = Appended { seq, ts, fresh: false, released_media: Vec::new(), refused: None };
-                in_batch.insert(id, original.clone());
+                in_batch.insert((id.0, id.1, record.client_msg_id), original.clone());
                 answers.push(original);
                 continue;
             }
-            if let Err(refusal) = calls.apply(*room, record)? {
+            if let Err(refusal) = calls.apply(room, &record)? {
                 // Not remembered as this id's original: a retry is judged again.
                 answers.push(Appended { seq: 0, ts: record.ts, fresh: false, released_media: Vec::new(), refused: Some(refusal) });
                 continue;
             }
-            let last = match next_seq.get(room) {
+            let last = match next_seq.get(&room) {
                 Some(seq) => *seq,
-                None => self.counters.written(&self.trees, *room)?,
+                None => self.counters.written(&self.trees, room)?,
             };
             let seq = last + 1;
-            next_seq.insert(*room, seq);
-            fresh.push(Fresh { room: *room, seq, record: record.clone(), answer: answers.len() });
+            next_seq.insert(room, seq);
             let appended = Appended { seq, ts: record.ts, fresh: true, released_media: Vec::new(), refused: None };
-            in_batch.insert(id, appended.clone());
+            in_batch.insert((id.0, id.1, record.client_msg_id.clone()), appended.clone());
+            fresh.push(Fresh { room, seq, record, answer: answers.len() });
             answers.push(appended);
         }
         let mut ops = Vec::new();
@@ -62,6 +64,9 @@ impl SledStore {
             }
         }
         let keys = self.trees.keys.issue(fresh.len())?;
+        if let Some(next) = super::shred::MessageKeys::next_after(&keys) {
+            ops.push(Op::put(Tree::Meta, super::shred::NEXT_SLOT_KEY.to_vec(), next));
+        }
         for (message, key) in fresh.iter().zip(keys) {
             message_ops(message, key, &mut ops)?;
         }
@@ -94,6 +99,8 @@ pub(super) enum Tree {
     Mentions,
     Relations,
     ShredPending,
+    /// The keys file's next free slot (`shred.rs`).
+    Meta,
 }
 
 /// One write of a batch: `value` `None` removes the key.
@@ -159,6 +166,7 @@ impl Trees {
             &self.mentions,
             &self.relations,
             &self.shred_pending,
+            &self.meta,
         ];
         if !calls.is_empty() {
             trees.extend([&self.calls, &self.call_expiries, &self.call_declines, &self.call_ringing]);
@@ -173,6 +181,7 @@ impl Trees {
                     Tree::Mentions => 4,
                     Tree::Relations => 5,
                     Tree::ShredPending => 6,
+                    Tree::Meta => 7,
                 };
                 let Some(tree) = trees.get(index) else { return Err(ConflictableTransactionError::Abort(())) };
                 match &op.value {
