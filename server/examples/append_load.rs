@@ -5,8 +5,13 @@
 //! to the write path; the count divided by the messages is the cost of one
 //! durable message in the store (fsync time is not an instruction).
 //!
-//! `cargo run --release -p heartlink-server --example append_load -- [batches] [rooms] [per_room]`
+//! `cargo run --release -p heartlink-server --example append_load -- [batches] [rooms] [per_room] [in_flight]`
+//!
+//! `in_flight` batches are in the store at once (default 1, one after the
+//! other, as the server's flusher stores them).
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use heartlink_protocol::{RoomId, UserId};
 use heartlink_server::store::{MessageRecord, NewMessage, SledStore, Store, UserSummary};
 
@@ -15,7 +20,7 @@ fn arg(n: usize, default: usize) -> usize {
 }
 
 fn main() -> anyhow::Result<()> {
-    let (batches, rooms, per_room) = (arg(1, 50), arg(2, 200), arg(3, 2));
+    let (batches, rooms, per_room, in_flight) = (arg(1, 50), arg(2, 200), arg(3, 2), arg(4, 1).max(1));
     let dir = tempfile::tempdir()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     runtime.block_on(async {
@@ -25,6 +30,7 @@ fn main() -> anyhow::Result<()> {
         let body = "x".repeat(64);
         let started = std::time::Instant::now();
         let mut n = 0u64;
+        let mut storing = FuturesOrdered::new();
         for _ in 0..batches {
             let mut batch = Vec::with_capacity(rooms.len() * per_room);
             for _ in 0..per_room {
@@ -40,7 +46,16 @@ fn main() -> anyhow::Result<()> {
                     batch.push(NewMessage { room: *room, record });
                 }
             }
-            store.append_batch(batch).await?;
+            let store = store.clone();
+            storing.push_back(async move { store.append_batch(batch).await });
+            if storing.len() >= in_flight {
+                if let Some(stored) = storing.next().await {
+                    stored?;
+                }
+            }
+        }
+        while let Some(stored) = storing.next().await {
+            stored?;
         }
         let seconds = started.elapsed().as_secs_f64();
         println!("{n} messages in {batches} batches: {seconds:.3} s, {:.0} messages/s", n as f64 / seconds);

@@ -157,12 +157,12 @@ impl Trees {
         if let Some(next) = super::shred::MessageKeys::next_after(&keys) {
             ops.push(Op::put(Tree::Meta, super::shred::NEXT_SLOT_KEY.to_vec(), next));
         }
+        // The keys are durable before the messages they open (the caller syncs the trees).
+        self.keys.sync()?;
         for (message, key) in messages.iter().zip(keys) {
             message_ops(message, key, &mut ops)?;
         }
-        self.write_ops(&ops, &[])?;
-        // The keys are durable before the messages they open (the caller syncs the trees).
-        self.keys.sync()
+        self.write_ops(&ops, &[])
     }
 }
 
