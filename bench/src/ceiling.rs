@@ -32,12 +32,22 @@ pub fn small_buffers() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(512).write_buffer_size(8 * 1024)
 }
 
+/// Listens with the backlog heartlink-server asks for (its `listen.rs`), not
+/// std's 128, so a burst of handshakes meets the same accept queue on both.
+async fn bind(listen: &str) -> Result<TcpListener> {
+    let addr = tokio::net::lookup_host(listen).await?.next().context("the address resolved to nothing")?;
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket.listen(4096)?)
+}
+
 /// Serves on `listen` forever (the bench kills it).
 pub fn run(listen: &str) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
-        let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        let listener = bind(listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         writeln!(std::io::stdout(), "ceiling listening on ws://{addr}/ws")?;
         std::io::stdout().flush()?;

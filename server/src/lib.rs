@@ -29,6 +29,7 @@ pub mod handshake;
 pub mod hashing;
 pub mod http;
 pub mod hub;
+pub mod listen;
 pub mod live;
 pub mod logging;
 pub mod match_expiry;

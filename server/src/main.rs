@@ -190,7 +190,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let server = Server::open(config).with_context(|| {
         format!("refusing to start: cannot use the database in {}", data_dir.display())
     })?;
-    let listener = tokio::net::TcpListener::bind(&args.listen)
+    let listener = heartlink_server::listen::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
