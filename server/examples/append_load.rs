@@ -13,7 +13,7 @@
 //! With `APPEND_LOAD_RAW=1` the same batches go to sled directly, as the
 //! least a message can cost there: per message one transaction write of a
 //! 300-byte value under `room ++ seq` and a 16-byte one under a 54-byte
-//! idempotency key (the sizes the store writes for these sends), one
+//! idempotency key (about the sizes the store writes for these sends), one
 //! transaction and one flush per batch. The difference is what heartlink
 //! adds to its storage (lookups, numbering, sealing, encoding).
 
