@@ -52,6 +52,10 @@ struct Cli {
     /// target/BENCHMARKS-quick.md with --quick].
     #[arg(long, env = "HEARTLINK_BENCH_OUT")]
     out: Option<PathBuf>,
+    /// Run this heartlink-server binary instead of building one, e.g. to
+    /// compare two builds in alternating rounds.
+    #[arg(long, env = "HEARTLINK_BENCH_SERVER")]
+    server_binary: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +76,9 @@ fn main() -> Result<()> {
     let size = Size { quick: cli.quick, runs: cli.runs.unwrap_or(if cli.quick { 1 } else { 3 }).max(1) };
     let started = std::time::Instant::now();
     let install = cli.install_peers.unwrap_or(!cli.quick);
-    let tools = Toolbox::prepare(install)?;
+    // The TUI is built only when B7 (its scenario) runs.
+    let wants_tui = cli.only.is_empty() || cli.only.iter().any(|id| id.eq_ignore_ascii_case("B7"));
+    let tools = Toolbox::prepare(install, cli.server_binary.clone(), wants_tui)?;
     // Before the runtime exists, so every generator thread inherits the pin.
     toolbox::pin_self(tools.generator_cpu)?;
     let fds = toolbox::raise_fd_limit()?;
@@ -205,6 +211,9 @@ fn command_line(cli: &Cli) -> String {
     }
     if !cli.peers.is_empty() {
         line.push_str(&format!(" --peers {}", cli.peers.join(",")));
+    }
+    if let Some(server) = &cli.server_binary {
+        line.push_str(&format!(" --server-binary {}", server.display()));
     }
     if line.is_empty() { "cargo run --release -p heartlink-bench".to_owned() } else { format!("cargo run --release -p heartlink-bench --{line}") }
 }

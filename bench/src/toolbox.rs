@@ -34,15 +34,26 @@ pub fn say(line: impl std::fmt::Display) {
 }
 
 impl Toolbox {
-    /// Builds heartlink, finds (and optionally installs) the peers.
-    pub fn prepare(install_peers: bool) -> Result<Self> {
+    /// Builds heartlink (the server unless `server` names a binary to run;
+    /// the TUI only when `wants_tui`), finds (and optionally installs) the peers.
+    pub fn prepare(install_peers: bool, server: Option<PathBuf>, wants_tui: bool) -> Result<Self> {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace dir")?.to_path_buf();
         let bench_exe = std::env::current_exe()?;
         let bin_dir = bench_exe.parent().context("no bin dir")?.to_path_buf();
-        cargo_build(&workspace, "heartlink-server")?;
-        let heartlink_tui = match cargo_build(&workspace, "heartlink-client") {
-            Ok(()) => Ok(bin_dir.join("heartlink-tui")),
-            Err(err) => Err(format!("heartlink-tui does not build: {err:#}")),
+        let heartlink_server = match server {
+            Some(path) if path.is_file() => path,
+            Some(path) => bail!("no heartlink-server binary at {}", path.display()),
+            None => {
+                cargo_build(&workspace, "heartlink-server")?;
+                bin_dir.join("heartlink-server")
+            }
+        };
+        let heartlink_tui = match wants_tui {
+            false => Err("not built: B7 was not selected".to_owned()),
+            true => match cargo_build(&workspace, "heartlink-client") {
+                Ok(()) => Ok(bin_dir.join("heartlink-tui")),
+                Err(err) => Err(format!("heartlink-tui does not build: {err:#}")),
+            },
         };
         let node_ws_dir = workspace.join("bench/peers/node-ws");
         let node = which("node");
@@ -67,7 +78,7 @@ impl Toolbox {
         Ok(Self {
             inspircd_template: workspace.join("bench/peers/inspircd/inspircd.conf.in"),
             bench_exe,
-            heartlink_server: bin_dir.join("heartlink-server"),
+            heartlink_server,
             heartlink_tui,
             node,
             node_ws_dir,

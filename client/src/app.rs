@@ -114,7 +114,10 @@ pub enum Overlay {
 pub struct App {
     pub screen: Screen,
     pub conn: ConnState,
+    /// The server(s) as given: one URL, or several (`URL1,URL2`) to move between.
     pub server: String,
+    /// The one it is on (or will try first); the status bar shows it and HTTP goes there.
+    pub on_server: String,
     /// The username shown in the status bar (known before the server confirms it).
     pub username: String,
     pub me: Option<User>,
@@ -190,6 +193,7 @@ impl App {
         Self {
             screen,
             conn: ConnState::Offline,
+            on_server: crate::server_url::first(&server),
             server,
             username,
             me: None,

@@ -108,7 +108,8 @@ fn parse_room_id(text: &str) -> Result<RoomId, String> {
 /// `login` / `register` flags: anything missing is asked for on the login screen.
 #[derive(Debug, Args)]
 pub struct AccountArgs {
-    /// Server URL, e.g. ws://127.0.0.1:7878/ws (or wss://… for a TLS server).
+    /// Server URL, e.g. ws://127.0.0.1:7878/ws (or wss://… for a TLS server);
+    /// several, comma-separated, to move to the next when one fails.
     #[arg(long, env = "HEARTLINK_SERVER")]
     pub server: Option<String>,
     /// Username (3-32 characters of a-z, 0-9, '_', '-', '.').

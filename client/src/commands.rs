@@ -134,7 +134,7 @@ async fn account(mode: Mode, args: AccountArgs, config: ConfigDir) -> Result<(),
     let saved = config.load_session().ok().flatten();
     let server = args
         .server
-        .map(|server| crate::server_url::normalize(&server).unwrap_or(server))
+        .map(|server| crate::server_url::normalize_list(&server).unwrap_or(server))
         .or_else(|| saved.as_ref().map(|s| s.server.clone()))
         .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
     let username = args.username.or_else(|| saved.as_ref().map(|s| s.username.clone()));
@@ -157,7 +157,7 @@ async fn account(mode: Mode, args: AccountArgs, config: ConfigDir) -> Result<(),
 /// screen and saves the session, like `docker login --password-stdin`.
 async fn login_from_stdin(mode: Mode, args: AccountArgs, config: &ConfigDir) -> Result<(), ClientError> {
     let username = args.username.ok_or_else(|| ClientError::Usage("--password-stdin needs --username".into()))?;
-    let server = crate::server_url::normalize(args.server.as_deref().unwrap_or(DEFAULT_SERVER)).map_err(ClientError::Usage)?;
+    let server = crate::server_url::normalize_list(args.server.as_deref().unwrap_or(DEFAULT_SERVER)).map_err(ClientError::Usage)?;
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).map_err(ClientError::Terminal)?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();

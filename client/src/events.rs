@@ -168,7 +168,9 @@ pub enum NetEvent {
     /// The server accepted the credentials. `reconnect` is false for the first
     /// success after an [`NetCmd::Authenticate`].
     /// `blocked`: the users this account blocked (`connection_established`).
-    Authenticated { user: User, token: String, server: String, reconnect: bool, blocked: Vec<User> },
+    /// `server`: the one it is on; `servers`: the whole list it was given
+    /// (completed; what the session file keeps).
+    Authenticated { user: User, token: String, server: String, servers: String, reconnect: bool, blocked: Vec<User> },
     /// The server refused the credentials, or a password login could not
     /// reach it; the task waits for a new [`NetCmd::Authenticate`].
     AuthFailed { reason: String, session_expired: bool },

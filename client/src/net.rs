@@ -4,10 +4,12 @@
 //! over bounded channels. The task connects, authenticates, re-joins every
 //! open room with `since` = the last seq it holds, re-sends the un-acked
 //! outbox with the original `client_msg_id`s, and reconnects by itself with
-//! exponential backoff and jitter. Every state change is reported, so the
+//! exponential backoff and jitter, moving to the next server when it was
+//! given several (`--server URL1,URL2`). Every state change is reported, so the
 //! screen always shows where the connection stands.
 
 mod backoff;
+pub mod servers;
 mod socket;
 mod sleep;
 mod sync;

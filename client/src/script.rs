@@ -113,8 +113,8 @@ pub async fn login(mode: crate::app::Mode, server: &str, username: &str, passwor
     let outcome = async {
         while let Some(event) = net.events.recv().await {
             match event {
-                NetEvent::Authenticated { user, token, server, .. } => {
-                    return Ok(Session { server, username: user.username, token, rooms: Vec::new(), active: None, muted: Vec::new() });
+                NetEvent::Authenticated { user, token, servers, .. } => {
+                    return Ok(Session { server: servers, username: user.username, token, rooms: Vec::new(), active: None, muted: Vec::new() });
                 }
                 NetEvent::AuthFailed { reason, .. } => return Err(refused(&reason)),
                 _ => {}
@@ -132,7 +132,7 @@ pub async fn login(mode: crate::app::Mode, server: &str, username: &str, passwor
 /// `client_msg_id`, which the server answers with the original ack.
 pub async fn send_file(session: &Session, room: RoomId, file: &std::path::Path, caption: &str, wait: Duration, voice: bool) -> Result<u64, ClientError> {
     let body = Body::try_from(crate::emoji::expand(caption)).map_err(|err| ClientError::Refused(err.message.to_owned()))?;
-    let base = transfer::http_base(&session.server)?;
+    let base = transfer::http_base(&crate::server_url::first(&session.server))?;
     let http = transfer::client()?;
     let name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     let voice = if voice { voice_info(file, &name).await? } else { None };
@@ -191,7 +191,7 @@ async fn voice_info(file: &std::path::Path, name: &str) -> Result<Option<crate::
 
 /// Downloads a media the session's user may see; returns where it went and its size.
 pub async fn download(session: &Session, media_id: MediaId, target: Option<&std::path::Path>) -> Result<(std::path::PathBuf, u64), ClientError> {
-    let base = transfer::http_base(&session.server)?;
+    let base = transfer::http_base(&crate::server_url::first(&session.server))?;
     transfer::download(&transfer::client()?, &base, &session.token, media_id, target, &transfer::Options::script()).await
 }
 

@@ -32,6 +32,23 @@ pub fn normalize(input: &str) -> Result<String, String> {
     }
 }
 
+/// A comma-separated list of servers (`--server URL1,URL2`), each one
+/// [`normalize`]d; the first that cannot be is the error.
+pub fn normalize_list(input: &str) -> Result<String, String> {
+    let urls: Vec<String> = input.split(',').map(str::trim).filter(|url| !url.is_empty()).map(normalize).collect::<Result<_, _>>()?;
+    if urls.is_empty() {
+        return normalize("");
+    }
+    Ok(urls.join(","))
+}
+
+/// The first server of a list (`URL1,URL2`), completed: where a client
+/// starts, and where a script's HTTP requests go.
+pub fn first(list: &str) -> String {
+    let first = list.split(',').map(str::trim).find(|url| !url.is_empty()).unwrap_or("");
+    normalize(first).unwrap_or_else(|_| first.to_owned())
+}
+
 /// `host:port` of a (normalized) URL, with the scheme's default port, for
 /// messages that name the place that did not answer.
 pub fn host_port(url: &str) -> String {
@@ -65,6 +82,14 @@ mod tests {
         assert_eq!(normalize("wss://chat.example.org").unwrap(), "wss://chat.example.org/ws");
         assert_eq!(normalize("ws://h:1/ws").unwrap(), "ws://h:1/ws");
         assert_eq!(normalize("ws://h:1/other").unwrap(), "ws://h:1/other", "an explicit path is kept");
+    }
+
+    #[test]
+    fn lists_are_completed_one_by_one() {
+        assert_eq!(normalize_list("a:1, ws://b:2/ws").unwrap(), "ws://a:1/ws,ws://b:2/ws");
+        assert!(normalize_list("a:1,http://b:2").unwrap_err().contains("did you mean ws://b:2/ws?"));
+        assert!(normalize_list(" , ").is_err());
+        assert_eq!(first(" , a:1,b:2"), "ws://a:1/ws");
     }
 
     #[test]

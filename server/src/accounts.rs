@@ -5,6 +5,7 @@
 
 mod error;
 mod guards;
+mod write_cost;
 
 use crate::address::AddressKey;
 use crate::clock::now_ms;
@@ -20,6 +21,7 @@ use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use write_cost::WriteCost;
 
 /// A successful authentication.
 #[derive(Debug)]
@@ -46,6 +48,8 @@ pub struct Accounts {
     guards: AuthGuards,
     /// Verified when the username is unknown, so that case costs the same time.
     dummy_hash: String,
+    /// What a new account's writes cost lately, waited out by a refused name.
+    write_cost: WriteCost,
 }
 
 impl Accounts {
@@ -59,14 +63,16 @@ impl Accounts {
             hasher: Hasher::start(config.hash_concurrency).map_err(AuthError::Start)?,
             guards: AuthGuards::new(config),
             dummy_hash: crate::hashing::hash_with(&mut Vec::new(), b"heartlink-dummy-password", b"heartlink-dummy-salt")?,
+            write_cost: WriteCost::default(),
         })
     }
 
     /// `register` from `source`: creates the account and logs it in.
     ///
     /// The password is hashed before the name is looked up, so a taken name
-    /// costs the same hash and the same budget as a new account: asking
-    /// whether a name exists is as slow and as limited as registering.
+    /// costs the same hash and the same budget as a new account, and its
+    /// reply waits out the writes a new account makes (write_cost.rs):
+    /// asking whether a name exists is as slow and as limited as registering.
     pub async fn register(&self, username: &Username, password: &Password, source: IpAddr) -> Result<Authenticated, AuthError> {
         if self.registration == Registration::Closed {
             return Err(AuthError::RegistrationClosed);
@@ -86,11 +92,22 @@ impl Accounts {
             password_hash: hash,
             created_at: now_ms(),
         };
-        let account = self.store.create_user(new).await?.map_err(|conflict| match conflict {
-            NameConflict::Taken => AuthError::UsernameTaken,
-            NameConflict::LooksLike => AuthError::UsernameLooksLike,
-        })?;
-        self.issue_token(account).await
+        // A taken name must not answer sooner than a new account: it
+        // waits out what the writes of a new account cost lately.
+        let writing = Instant::now();
+        let account = match self.store.create_user(new).await? {
+            Ok(account) => account,
+            Err(conflict) => {
+                tokio::time::sleep(self.write_cost.pad_after(writing.elapsed())).await;
+                return Err(match conflict {
+                    NameConflict::Taken => AuthError::UsernameTaken,
+                    NameConflict::LooksLike => AuthError::UsernameLooksLike,
+                });
+            }
+        };
+        let authenticated = self.issue_token(account).await?;
+        self.write_cost.record(writing.elapsed());
+        Ok(authenticated)
     }
 
     /// `login` from `source`: a username or password that cannot be valid

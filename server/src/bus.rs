@@ -24,11 +24,13 @@
 //! the store. Events carry no seq and are delivered as they arrive.
 
 pub mod local;
+pub mod redis;
 
 use crate::disguise::PairMask;
 use crate::node::ConnId;
 use crate::store::TokenHash;
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use heartlink_protocol::{ChatMessage, LeaveReason, PresenceStatus, Room, RoomId, ServerMsg, User, UserId};
 use std::borrow::Cow;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -62,7 +64,7 @@ pub struct Reply {
 }
 
 /// Something that happened in a room, for the room's joined connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RoomEvent {
     /// `user` became a member on connection `from` (which gets `joined` instead).
     UserJoined { user: User, from: ConnId },
@@ -83,7 +85,7 @@ pub enum RoomEvent {
 }
 
 /// Something for every connection of one user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UserEvent {
     /// Close the user's connections (all but `except`; with `token`, only
     /// those authenticated with that token) with this code and reason: a
@@ -107,7 +109,7 @@ pub enum UserEvent {
 }
 
 /// A user's presence as the members of their rooms see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceState {
     pub status: PresenceStatus,
     /// When an `offline` user was last seen (ms).
@@ -130,6 +132,11 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
 
     /// Publishes an event to every connection of `user`, on every node.
     async fn publish_user(&self, user: UserId, event: UserEvent) -> Result<(), BusError>;
+
+    /// Whether the bus works now (for `/healthz`). The in-process bus always does.
+    async fn probe(&self) -> Result<(), BusError> {
+        Ok(())
+    }
 }
 
 /// This node's receiving side (the hub). Called by a bus for everything
@@ -148,6 +155,11 @@ pub trait Deliver: Send + Sync + std::fmt::Debug + 'static {
 
     /// An event for one user's connections.
     fn deliver_user(&self, user: UserId, event: &UserEvent);
+
+    /// Messages of `rooms` may have been published without reaching this
+    /// node (a networked bus lost its connection or a publish): read them
+    /// from the store, up to the last committed one, soon.
+    fn resync(&self, rooms: &[RoomId]);
 }
 
 /// Which rooms and users this node needs to hear about.

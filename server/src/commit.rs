@@ -161,9 +161,19 @@ fn durable(messages: Vec<NewMessage>, replies: Vec<ReplyTo>, appended: &[Appende
     batch
 }
 
+/// How long a sender whose batch failed to commit is asked to wait before
+/// sending again.
+pub const STORE_RETRY_AFTER_MS: u64 = 1000;
+
 /// Nothing of the batch is shown; every sender hears that its send failed.
 fn refused(messages: &[NewMessage], replies: Vec<ReplyTo>) -> MessageBatch {
-    let failed = ServerMsg::error(ErrorCode::Internal, "the message could not be saved; send it again");
+    // The store failed (a database that went away comes back, or another
+    // node takes over): the client's outbox resends after the pause.
+    let failed = ServerMsg::Error {
+        code: ErrorCode::Internal,
+        message: "the message could not be saved; send it again".into(),
+        retry_after_ms: Some(STORE_RETRY_AFTER_MS),
+    };
     let replies = messages
         .iter()
         .zip(replies)
@@ -321,6 +331,7 @@ mod tests {
             let error: serde_json::Value = serde_json::from_str(&reply.frame).unwrap();
             assert_eq!((reply.conn, reply.after_seq), (conn, 0));
             assert_eq!((error["code"].as_str(), error["ref"].as_str()), (Some("internal"), Some(reference)));
+            assert_eq!(error["retry_after_ms"].as_u64(), Some(super::STORE_RETRY_AFTER_MS), "the outbox resends after the pause");
         }
     }
 }

@@ -133,6 +133,9 @@ pub struct Config {
     pub call_url_template: crate::calls::CallUrlTemplate,
     /// How long an invitation rings before the server appends `missed`.
     pub call_ring: Duration,
+    /// The Redis URL (`--bus`) of a cluster's bus and shared live state;
+    /// `None`: one node, everything in this process.
+    pub bus: Option<String>,
 }
 
 impl Config {
@@ -173,6 +176,7 @@ impl Config {
             registrations_per_hour: 10,
             call_url_template: crate::calls::CallUrlTemplate::default(),
             call_ring: Duration::from_secs(60),
+            bus: None,
         }
     }
 }

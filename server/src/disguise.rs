@@ -13,7 +13,7 @@ use crate::wire;
 use heartlink_protocol::{ChatMessage, Member, ReadMarker, Room, RoomId, RoomKind, ServerMsg, User, UserId};
 
 /// What one user of a pair room sees of the other.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PairView {
     pub room: RoomId,
     /// The other user's account.
@@ -25,7 +25,7 @@ pub struct PairView {
 }
 
 /// A pair room's two views, as the hub keeps them for delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PairMask {
     pub room: RoomId,
     /// (viewer, what that viewer sees) for each of the two users.

@@ -13,6 +13,7 @@
 //! consumer and is told to close (4008) rather than slow everyone else down.
 
 mod activity;
+mod catch_up;
 mod delivery;
 mod events;
 mod join;
@@ -134,6 +135,8 @@ struct HubState {
     rooms: HashMap<RoomId, RoomEntry>,
     /// Typing indicators that changed, for the bus (see `upkeep`).
     typing_changes: Vec<TypingChange>,
+    /// Rooms to read from the store: the bus may have lost some of their messages (`catch_up.rs`).
+    stale: HashSet<RoomId>,
 }
 
 impl HubState {
@@ -266,6 +269,10 @@ impl Deliver for Hub {
 
     fn deliver_user(&self, user: UserId, event: &UserEvent) {
         self.user_event(user, event);
+    }
+
+    fn resync(&self, rooms: &[RoomId]) {
+        self.mark_stale(rooms);
     }
 }
 

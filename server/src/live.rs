@@ -6,12 +6,13 @@
 //! started per hour).
 //!
 //! [`LiveState`] is the seam; [`local`] keeps it in this process's memory.
-//! A cluster keeps it in Redis (docs/ARCHITECTURE.md says what that must
+//! A cluster keeps it in Redis ([`redis`] (docs/ARCHITECTURE.md says what that must
 //! provide). Per-connection state (joined rooms, typing indicators, request
 //! rates, outbound queues) is not here: it lives with the connection, in
 //! the hub and the session, on the connection's node.
 
 pub mod local;
+pub mod redis;
 mod match_queue;
 
 pub use match_queue::REMATCH_AFTER;
@@ -46,7 +47,7 @@ pub enum Closed {
 }
 
 /// A connection that asked for a match.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MatchTicket {
     pub conn: ConnId,
     pub user: User,

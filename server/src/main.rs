@@ -3,9 +3,11 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use heartlink_server::store::{PostgresStore, SchemaMode};
 use heartlink_server::{AllowedOrigins, Config, Registration, Server, TlsFiles};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +27,15 @@ enum Command {
     Start(StartArgs),
     /// Operator commands on a data dir: users, rooms, bans, deleting a message, export and import.
     Admin(heartlink_server::admin::cli::AdminArgs),
+    /// Bring a PostgreSQL store's schema up to this version (nodes also do it when they start).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MigrateArgs {
+    /// The PostgreSQL store, e.g. postgres://heartlink@db.internal/heartlink.
+    #[arg(long, env = "HEARTLINK_STORE")]
+    store: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +46,10 @@ struct StartArgs {
     /// Where the database lives [default: the platform data dir, e.g. ~/.local/share/heartlink].
     #[arg(long, env = "HEARTLINK_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep the durable state in PostgreSQL (postgres://user:password@host/db) instead of the embedded
+    /// store in the data dir; several nodes may share it (docs/SCALING.md).
+    #[arg(long, env = "HEARTLINK_STORE")]
+    store: Option<String>,
     /// Seconds between WebSocket pings; a peer silent for twice this is disconnected.
     #[arg(long, env = "HEARTLINK_HEARTBEAT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     heartbeat_secs: u64,
@@ -116,6 +131,10 @@ struct StartArgs {
     /// How long a call invitation rings before the server records it as missed.
     #[arg(long, env = "HEARTLINK_CALL_RING_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     call_ring_secs: u64,
+    /// Share rooms with other nodes through Redis (`redis://[user:password@]host:port[/db]`);
+    /// without it, this one process holds the live state.
+    #[arg(long, env = "HEARTLINK_BUS")]
+    bus: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -130,6 +149,7 @@ fn main() -> anyhow::Result<()> {
     let args = match Cli::parse().command {
         Command::Start(args) => args,
         Command::Admin(args) => return admin(args),
+        Command::Migrate(args) => return migrate(args),
     };
     // Kept to the end: dropping it flushes the log (after the runtime is gone).
     let log = heartlink_server::logging::init();
@@ -148,6 +168,29 @@ fn admin(args: heartlink_server::admin::cli::AdminArgs) -> anyhow::Result<()> {
     let code = runtime.block_on(heartlink_server::admin::cli::run(args));
     drop(runtime);
     std::process::exit(i32::from(code));
+}
+
+/// `migrate --store URL`: applies the migrations the database lacks.
+fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let store = open_postgres(&args.store, SchemaMode::Migrate, "cannot migrate").await?;
+        let version = heartlink_server::store::postgres_store::schema::current_version();
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{} is at schema version {version}", store.shown_url()).context("writing to stdout")?;
+        Ok(())
+    })
+}
+
+/// The PostgreSQL store, or one line saying why not (the password never shows).
+async fn open_postgres(url: &str, mode: SchemaMode, doing: &str) -> anyhow::Result<PostgresStore> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        anyhow::bail!(
+            "{doing}: --store must be a postgres:// URL (leave it out for the embedded store), not {}",
+            heartlink_server::store::postgres_store::redact_url(url)
+        );
+    }
+    PostgresStore::open(url, mode).await.map_err(|err| anyhow::anyhow!("{doing}: {}", heartlink_server::report::Chain(&err)))
 }
 
 async fn start(args: StartArgs) -> anyhow::Result<()> {
@@ -183,13 +226,33 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     config.registrations_per_hour = args.registrations_per_hour;
     config.call_url_template = args.call_url_template;
     config.call_ring = Duration::from_secs(args.call_ring_secs);
+    config.bus = args.bus;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsFiles { cert, key });
     }
 
-    let server = Server::open(config).with_context(|| {
-        format!("refusing to start: cannot use the database in {}", data_dir.display())
-    })?;
+    let mut data_dir_lock = None;
+    let server = match &args.store {
+        None => Server::open(config)
+            .with_context(|| format!("refusing to start: cannot use the database in {}", data_dir.display()))?,
+        Some(url) => {
+            // Held until the process ends: one node per data dir (its admin socket, its media files).
+            let lock = heartlink_server::store::lock_data_dir(&data_dir)
+                .with_context(|| format!("refusing to start: cannot use the data dir {}", data_dir.display()))?;
+            data_dir_lock = Some(lock);
+            let store = Arc::new(open_postgres(url, SchemaMode::Migrate, "refusing to start").await?);
+            tracing::info!(store = %store.shown_url(), "durable state in PostgreSQL");
+            Server::with_stores(config, store.clone(), store).context("refusing to start")?
+        }
+    };
+    // The first line names Redis's URL (password masked) and why.
+    let server = match server.connect_bus().await {
+        Ok(server) => server,
+        Err(err) => {
+            let line = format!("refusing to start: {err}");
+            return Err(anyhow::Error::new(err).context(line));
+        }
+    };
     let listener = heartlink_server::listen::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -208,6 +271,7 @@ async fn start(args: StartArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     server.run(listener, shutdown).await.context("server stopped with an error")?;
+    drop(data_dir_lock);
     Ok(())
 }
 

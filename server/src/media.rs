@@ -21,6 +21,7 @@ mod finalize;
 pub mod http;
 mod locks;
 pub mod names;
+mod part_writer;
 mod patch;
 mod running_hash;
 pub mod sniff;

@@ -4,11 +4,13 @@ use crate::accounts::{Accounts, AuthError};
 use crate::admission::{Admission, Decision};
 use crate::bus::Bus;
 use crate::bus::local::{LocalBus, LocalSubscriptions};
+use crate::bus::redis::{RedisBusError, RedisConnected};
 use crate::commit;
 use crate::config::Config;
 use crate::hub::{self, Hub};
 use crate::live::LiveState;
 use crate::live::local::LocalLive;
+use crate::live::redis::RedisLive;
 use crate::media::Media;
 use crate::media::catalog::MediaCatalog;
 use crate::node::{ConnIds, NodeId};
@@ -44,6 +46,9 @@ pub enum ServerError {
     /// The media directories could not be made.
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
+    /// Redis (`--bus`) did not answer.
+    #[error(transparent)]
+    Bus(#[from] RedisBusError),
 }
 
 /// A server whose data dir is open, ready to serve a listener.
@@ -58,6 +63,10 @@ pub struct Server {
     /// The media metadata, for the operator's export.
     media_catalog: Arc<dyn MediaCatalog>,
     node: NodeId,
+    /// The Redis bus, connected (`connect_bus`) before the listener is announced.
+    redis: Option<RedisConnected>,
+    /// The live state when it is in Redis (its heartbeat runs with the server).
+    redis_live: Option<Arc<RedisLive>>,
 }
 
 impl Server {
@@ -75,12 +84,30 @@ impl Server {
             Some(files) => Some(crate::tls::load(&files.cert, &files.key)?),
             None => None,
         };
-        let live: Arc<dyn LiveState> = Arc::new(LocalLive::new(&config));
+        let node = NodeId::random().map_err(ServerError::Randomness)?;
+        let redis_live = match &config.bus {
+            Some(url) => Some(Arc::new(RedisLive::new(url, node, &config).map_err(|source| {
+                RedisBusError::Url { url: crate::bus::redis::redacted(url), source }
+            })?)),
+            None => None,
+        };
+        let live: Arc<dyn LiveState> = match &redis_live {
+            Some(redis_live) => redis_live.clone(),
+            None => Arc::new(LocalLive::new(&config)),
+        };
         let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&live), &config)?;
         let media = Media::open(&config.data_dir, Arc::clone(&media_catalog), config.media, Arc::clone(&live))?;
         crate::metrics::init();
-        let node = NodeId::random().map_err(ServerError::Randomness)?;
-        Ok(Self { config, store, live, accounts, tls, media, media_catalog, node })
+        Ok(Self { config, store, live, accounts, tls, media, media_catalog, node, redis: None, redis_live })
+    }
+
+    /// Connects to the bus of `config.bus` (Redis) now, so that a node whose
+    /// Redis does not answer refuses to start; `run` connects otherwise.
+    pub async fn connect_bus(mut self) -> Result<Self, ServerError> {
+        if let (Some(url), None) = (&self.config.bus, &self.redis) {
+            self.redis = Some(RedisConnected::connect(url, self.node).await?);
+        }
+        Ok(self)
     }
 
     /// The URL scheme clients use: `wss` with TLS, else `ws`.
@@ -91,9 +118,17 @@ impl Server {
     /// Serves `listener` until `shutdown` is cancelled; then stops accepting,
     /// closes every session with 1001, and flushes the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
-        let Self { config, store, live, accounts, tls, media, media_catalog, node } = self;
-        let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
-        let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let Self { config, store, live, accounts, tls, media, media_catalog, node, redis, redis_live } = self.connect_bus().await?;
+        let (hub, bus): (Arc<Hub>, Arc<dyn Bus>) = match redis {
+            None => {
+                let hub = Arc::new(Hub::new(Arc::clone(&store), Arc::new(LocalSubscriptions)));
+                (hub.clone(), Arc::new(LocalBus::new(hub)))
+            }
+            Some(redis) => {
+                let hub = Arc::new(Hub::new(Arc::clone(&store), redis.subscriptions()));
+                (hub.clone(), Arc::new(redis.start(hub, shutdown.clone())))
+            }
+        };
         let tracker = TaskTracker::new();
         let (followers, activity) = crate::activity::spawn(Arc::clone(&store), Arc::clone(&bus), media.clone(), shutdown.clone());
         let (commit, flusher) = commit::spawn_flusher(Arc::clone(&store), Arc::clone(&bus), Arc::new(followers), COMMIT_QUEUE);
@@ -125,6 +160,9 @@ impl Server {
             conn_ids: ConnIds::new(node),
         }));
         tracker.spawn(crate::media::sweep::run(media, shutdown.clone()));
+        if let Some(redis_live) = &redis_live {
+            tracker.spawn(crate::live::redis::nodes::run(Arc::clone(redis_live), Arc::clone(&shared)));
+        }
         tracker.spawn(crate::sweeper::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::match_expiry::run(Arc::clone(&shared), shutdown.clone()));
         tracker.spawn(crate::calls::expiry::run(Arc::clone(&shared), shutdown.clone()));
@@ -163,6 +201,9 @@ impl Server {
         tracing::info!("shutting down: closing sessions");
         tracker.close();
         tracker.wait().await;
+        if let Some(redis_live) = &redis_live {
+            redis_live.leave().await;
+        }
         let ((hashed, abandoned), _) = shared.accounts.stats();
         tracing::info!(hashed, abandoned, "password hashes computed, and dropped because their connection had closed");
         // The sessions are gone; dropping the last handle on the commit queue

@@ -23,7 +23,7 @@ mod moderation;
 mod mentions;
 mod messages;
 mod pages;
-mod presence;
+pub(crate) mod presence;
 mod relations;
 mod requests;
 mod rooms;

@@ -18,6 +18,7 @@ mod call_records;
 pub mod call_rules;
 mod records;
 mod sled_store;
+pub mod postgres_store;
 
 use async_trait::async_trait;
 use heartlink_protocol::{MediaId, RoomId, UserId};
@@ -31,7 +32,8 @@ pub use moderation_records::{
     BlockRecord, PairEndRecord, PairMemberRecord, PairRecord, ReportRecord, ReportedMessage, RoomBanRecord,
 };
 pub use call_records::{CallActionRecord, CallRecord, CallStateRecord, DueCall, StoredCall};
-pub use sled_store::SledStore;
+pub use sled_store::{DataDirLock, SledStore, lock_data_dir};
+pub use postgres_store::{PostgresStore, SchemaMode};
 
 /// What [`Store::block_user`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

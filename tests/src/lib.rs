@@ -9,10 +9,14 @@ pub mod calls;
 pub mod fault_proxy;
 pub mod matching;
 pub mod media_client;
+pub mod postgres;
+pub mod process_cluster;
 pub mod reconnecting_client;
+pub mod redis;
 pub mod requests;
 pub mod server_process;
 pub mod tls_files;
+pub mod tmux;
 pub mod tui_cli;
 pub mod ws_client;
 

@@ -71,6 +71,15 @@ impl ReconnectingClient {
     /// `connection_established` frame from `register`/`login`), connecting
     /// to `url` (usually a [`crate::fault_proxy::FaultProxy`]) with `resume`.
     pub fn start(url: &str, established: &Value) -> Self {
+        Self::start_any(&[url.to_owned()], established)
+    }
+
+    /// Like [`Self::start`] with several servers (the nodes of a cluster):
+    /// it connects to the first, and after a failed attempt or a lost
+    /// connection moves on to the next (round robin), as a client given
+    /// `--server URL1,URL2,URL3` does.
+    pub fn start_any(urls: &[String], established: &Value) -> Self {
+        assert!(!urls.is_empty(), "a reconnecting client needs at least one server");
         let token = established["token"].as_str().expect("connection_established.token").to_owned();
         let user = &established["user"];
         let inner = Arc::new(Inner {
@@ -80,10 +89,10 @@ impl ReconnectingClient {
         });
         let (stop, mut stopped) = watch::channel(());
         let task_inner = Arc::clone(&inner);
-        let url = url.to_owned();
+        let urls = urls.to_vec();
         tokio::spawn(async move {
             tokio::select! {
-                () = run(&task_inner, &url) => {}
+                () = run(&task_inner, &urls) => {}
                 // Dropping the socket mid-flight is a client vanishing, which
                 // the server must handle anyway; no close handshake needed.
                 _ = stopped.changed() => {}
@@ -128,6 +137,11 @@ impl ReconnectingClient {
         self.wait_until("a connection", within, |book| book.connects >= count).await;
     }
 
+    /// Waits until the client holds `count` acks (of distinct messages).
+    pub async fn wait_acks(&self, count: usize, within: Duration) {
+        self.wait_until("acks", within, |book| book.acks.len() >= count).await;
+    }
+
     /// Waits until the client has noticed `count` disconnects.
     pub async fn wait_disconnects(&self, count: usize, within: Duration) {
         self.wait_until("a disconnect", within, |book| book.disconnects.len() >= count).await;
@@ -163,17 +177,21 @@ enum Attempt {
     Refused(String),
 }
 
-async fn run(inner: &Inner, url: &str) {
+async fn run(inner: &Inner, urls: &[String]) {
     let mut backoff = BACKOFF_MIN;
+    // Every attempt, after a failed one or a lost connection, goes to the next server in the list.
+    let mut next = 0_usize;
     // Numbers the connections, so the book knows what was written on this one.
     let mut generation = 0_u64;
     loop {
         let token = inner.book().token.clone();
+        let url = &urls[next % urls.len()];
+        next = next.wrapping_add(1);
         match tokio::time::timeout(ATTEMPT_DEADLINE, establish(url, &token)).await {
             Ok(Ok((ws, heartbeat))) => {
                 backoff = BACKOFF_MIN;
                 generation += 1;
-                inner.update(|book| book.connected());
+                inner.update(|book| book.connected(url));
                 let why = connected(inner, ws, heartbeat, generation).await;
                 inner.update(|book| book.disconnected(why));
             }

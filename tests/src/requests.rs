@@ -121,7 +121,11 @@ pub async fn post_many(
     let mut acks = Vec::with_capacity(numbers.len());
     for batch in numbers.chunks(PIPELINE) {
         let (mut client, _) = WsClient::resume(url, token).await;
-        client.join(room_id).await;
+        // A `room_activity` for the previous connection's sends may reach
+        // this one (not joined yet) before its `joined`.
+        client.send(json!({"type": "join", "room_id": room_id})).await;
+        let (_, skipped) = client.recv_until("joined").await;
+        assert!(skipped.iter().all(|frame| frame["type"] == "room_activity"), "before joined: {skipped:?}");
         for n in batch {
             let id = format!("{prefix}{n}");
             client.send(json!({"type": "send", "room_id": room_id, "client_msg_id": id, "body": id})).await;

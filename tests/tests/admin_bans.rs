@@ -3,6 +3,7 @@
 //! restores), listings, a refused data dir, and one admin at a time.
 
 use heartlink_tests::admin_cli::{admin, finish, spawn_admin};
+use heartlink_tests::server_process::embedded_store_only;
 use heartlink_tests::{PASSWORD, TestServer, WsClient};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -62,6 +63,9 @@ async fn ban_user_closes_a_running_users_connection_with_4003_within_a_second_an
 
 #[tokio::test]
 async fn admin_works_on_a_stopped_data_dir_and_the_ban_holds_after_a_restart() {
+    if !embedded_store_only("admin on a stopped data dir opens sled") {
+        return;
+    }
     let mut server = TestServer::start(&[]);
     let (mut alice, _) = WsClient::register(&server.url, "alice").await;
     let (_bob, _) = WsClient::register(&server.url, "bob").await;
@@ -125,11 +129,21 @@ async fn bad_input_gets_a_defined_answer_and_changes_nothing() {
     let foreign = admin(parent.path(), &["users"]).failed(5);
     assert!(foreign.contains("not a heartlink data dir"), "{foreign}");
 
-    // The lock is held (by the server) but its socket is gone: refused, not opened beside it.
+    // The lock is held (by the server) but its socket is gone: refused, not
+    // opened beside it. A node on PostgreSQL has no embedded store there to
+    // open: its data dir is refused as not holding one.
     std::fs::remove_file(dir.join("admin.sock")).expect("remove the socket");
-    let refused = admin(dir, &["ban-user", "alice"]).failed(4);
-    assert!(refused.contains("in use") && refused.contains("refusing to open it"), "{refused}");
+    if heartlink_tests::server_process::test_store_for(dir).is_none() {
+        let refused = admin(dir, &["ban-user", "alice"]).failed(4);
+        assert!(refused.contains("in use") && refused.contains("refusing to open it"), "{refused}");
+    } else {
+        let refused = admin(dir, &["ban-user", "alice"]).failed(5);
+        assert!(refused.contains("not a heartlink data dir"), "{refused}");
+    }
     WsClient::login(&server.url, "alice", PASSWORD).await;
+    if !embedded_store_only("a damaged sled database is refused by admin") {
+        return;
+    }
 
     // A damaged data dir is refused by name, never opened as an empty one.
     let damaged = tempfile::tempdir().expect("temp dir");
@@ -162,6 +176,9 @@ async fn fill(url: &str, room: &serde_json::Value, count: usize, size: usize) {
 
 #[tokio::test]
 async fn a_second_admin_at_once_is_refused_with_a_clear_message() {
+    if !embedded_store_only("two admin commands on a stopped data dir: sled's lock") {
+        return;
+    }
     let mut server = TestServer::start(&["--send-rate", "0"]);
     let (mut alice, _) = WsClient::register(&server.url, "alice").await;
     let room = alice.create_room("big").await;

@@ -7,6 +7,7 @@
 //! the stored body.
 
 use heartlink_tests::admin_cli::admin;
+use heartlink_tests::server_process::embedded_store_only;
 use heartlink_tests::media_client::{media_id, random_bytes};
 use heartlink_server::store::{SledStore, Store};
 use heartlink_tests::{MediaClient, PASSWORD, TestServer, WsClient};
@@ -51,6 +52,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn export_then_import_into_a_fresh_dir_serves_the_same_history() {
+    if !embedded_store_only("export from and import into a stopped sled data dir; pg_migrate covers import into PostgreSQL") {
+        return;
+    }
     let server = TestServer::start(&[]);
     let (mut alice, established) = WsClient::register(&server.url, "alice").await;
     let alice_token = established["token"].as_str().expect("token").to_owned();
@@ -132,6 +136,9 @@ async fn mentions(url: &str) -> Vec<(Value, Value)> {
 
 #[tokio::test]
 async fn an_import_keeps_blocks_bans_reports_mentions_sealed_bodies_and_a_ringing_call() {
+    if !embedded_store_only("export from and import into a stopped sled data dir; pg_migrate covers import into PostgreSQL") {
+        return;
+    }
     let mut server = TestServer::start(&["--call-ring-secs", "3"]);
     let (mut alice, _) = WsClient::register(&server.url, "alice").await;
     let (mut bob, _) = WsClient::register(&server.url, "bob").await;
@@ -223,6 +230,9 @@ async fn an_import_keeps_blocks_bans_reports_mentions_sealed_bodies_and_a_ringin
 
 #[tokio::test]
 async fn import_refuses_a_non_empty_dir_and_a_bad_line_and_changes_nothing() {
+    if !embedded_store_only("import into a sled data dir") {
+        return;
+    }
     let mut server = TestServer::start(&[]);
     let (mut alice, _) = WsClient::register(&server.url, "alice").await;
     let room = alice.create_room("r").await["id"].clone();
@@ -282,6 +292,9 @@ fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<String> {
 
 #[tokio::test]
 async fn delete_message_blanks_the_stored_body() {
+    if !embedded_store_only("admin delete-message on a stopped data dir, then sled's files are searched") {
+        return;
+    }
     let mut server = TestServer::start(&[]);
     let (mut alice, _) = WsClient::register(&server.url, "alice").await;
     let room = alice.create_room("r").await;

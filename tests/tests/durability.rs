@@ -111,8 +111,15 @@ const PER_USER: usize = 250;
 /// `USERS * PER_USER`.
 const KILL_AFTER_ACKS: usize = 120;
 
-/// One user's burst: pipeline every send, then collect acks until all came
-/// or the server died. Returns `client_msg_id → acked seq`.
+/// Sends in flight per user before it reads their acks (see `burst`).
+const WINDOW: usize = 25;
+
+/// One user's burst: windows of pipelined sends, each followed by reading
+/// until its acks came, until all were acked or the server died. A client
+/// that only writes would see the other users' messages fill its outbound
+/// queue and be closed as a slow consumer (4008), which is the server's
+/// rule, not a lost message; real clients read while they send. Returns
+/// `client_msg_id → acked seq`.
 async fn burst(
     mut client: WsClient,
     user: usize,
@@ -120,21 +127,29 @@ async fn burst(
     acked: Arc<AtomicUsize>,
     kill: Arc<tokio::sync::Notify>,
 ) -> HashMap<String, u64> {
-    for k in 0..PER_USER {
-        let id = format!("u{user}-{k}");
-        // The kill may land while this user is still sending.
-        if client.try_send(json!({"type": "send", "room_id": room_id, "client_msg_id": id, "body": id})).await.is_err() {
-            break;
-        }
-    }
     let mut acks = HashMap::new();
-    while acks.len() < PER_USER {
-        let Ok(frame) = client.recv_or_closed().await else { break };
-        assert_ne!(frame["type"], "error", "user{user}: {frame}");
-        if frame["type"] == "ack" {
-            acks.insert(frame["client_msg_id"].as_str().expect("id").to_owned(), frame["seq"].as_u64().expect("seq"));
-            if acked.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER_ACKS {
-                kill.notify_one();
+    let mut sent = 0;
+    let mut server_gone = false;
+    while sent < PER_USER && !server_gone {
+        let window = sent..(sent + WINDOW).min(PER_USER);
+        for k in window {
+            let id = format!("u{user}-{k}");
+            // The kill may land while this user is still sending: then
+            // collect what was acked before the connection ended.
+            if client.try_send(json!({"type": "send", "room_id": room_id, "client_msg_id": id, "body": id})).await.is_err() {
+                server_gone = true;
+                break;
+            }
+            sent += 1;
+        }
+        while acks.len() < sent || server_gone {
+            let Ok(frame) = client.recv_or_closed().await else { return acks };
+            assert_ne!(frame["type"], "error", "user{user}: {frame}");
+            if frame["type"] == "ack" {
+                acks.insert(frame["client_msg_id"].as_str().expect("id").to_owned(), frame["seq"].as_u64().expect("seq"));
+                if acked.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER_ACKS {
+                    kill.notify_one();
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! never silently replaced by an empty database (sled alone would do that).
 //! The data dir is private (0700, files 0600) and used by one server at a time.
 
+use heartlink_tests::server_process::embedded_store_only;
 use heartlink_tests::{TestServer, WsClient, binaries};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -33,6 +34,9 @@ async fn populated() -> TestServer {
 
 #[tokio::test]
 async fn overwritten_database_is_refused() {
+    if !embedded_store_only("sled's database file is overwritten") {
+        return;
+    }
     let server = populated().await;
     let db = server.data_dir().join("db");
     let len = std::fs::metadata(&db).unwrap().len() as usize;
@@ -43,6 +47,9 @@ async fn overwritten_database_is_refused() {
 
 #[tokio::test]
 async fn truncated_and_deleted_databases_are_refused() {
+    if !embedded_store_only("sled's database file is truncated and deleted") {
+        return;
+    }
     let server = populated().await;
     let db = server.data_dir().join("db");
     std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(100).unwrap();
@@ -139,7 +146,13 @@ async fn an_existing_world_readable_data_dir_is_made_private() {
 #[tokio::test]
 async fn a_second_server_on_the_same_data_dir_names_the_first() {
     let first = TestServer::start(&[]);
-    let output = Command::new(binaries::bin("heartlink-server"))
+    let mut second = Command::new(binaries::bin("heartlink-server"));
+    // On PostgreSQL the second node is given the same database too: the data
+    // dir (admin socket, media) is still one node's.
+    if let Some(url) = heartlink_tests::server_process::test_store_for(first.data_dir()) {
+        second.env("HEARTLINK_STORE", url);
+    }
+    let output = second
         .args(["start", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(first.data_dir())
         .stdin(Stdio::null())

@@ -92,6 +92,17 @@ async fn a_report_is_stored_with_its_messages_and_outlives_a_restart() {
     bob.assert_quiet().await; // the reported user is not told
 
     server.kill9();
+    if heartlink_tests::server_process::test_store_for(server.data_dir()).is_some() {
+        // PostgreSQL: the operator reads the report through the restarted node's socket.
+        server.restart(false);
+        let listing = heartlink_tests::admin_cli::admin(server.data_dir(), &["reports"]).ok();
+        assert!(listing.ends_with("1 open report\n"), "{listing}");
+        assert!(listing.contains("by alice") && listing.contains("(stranger: bob)"), "the operator learns who: {listing}");
+        assert!(listing.contains(&format!("about message {}", rude["seq"])), "{listing}");
+        let (_alice, again) = WsClient::resume(&server.url, alice_est["token"].as_str().unwrap()).await;
+        assert_eq!(again["user"], alice_est["user"]);
+        return;
+    }
     let store = SledStore::open(server.data_dir()).expect("the data dir opens");
     let reports = store.reports_open().await.expect("reports");
     assert_eq!(reports.len(), 1, "{reports:?}");

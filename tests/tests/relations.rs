@@ -6,6 +6,7 @@
 //! included.
 
 use heartlink_tests::media_client::{eventually, random_bytes};
+use heartlink_tests::server_process::stored_bytes;
 use heartlink_tests::{MediaClient, TestServer, WsClient};
 use serde_json::{Value, json};
 
@@ -61,20 +62,6 @@ async fn refused(client: &mut WsClient, room: &Value, seq: u64, rel: &str, body:
 
 fn seq(frame: &Value) -> u64 {
     frame["seq"].as_u64().expect("a seq")
-}
-
-/// Every file under `dir`, read whole.
-fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read the data dir") {
-        let path = entry.expect("an entry").path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            found.push((path, bytes));
-        }
-    }
-    found
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -202,7 +189,7 @@ async fn a_deleted_message_leaves_no_trace_of_its_text_or_its_attachment_on_disk
 
     drop((alice, bob));
     server.terminate();
-    let files = files_under(server.data_dir());
+    let files = stored_bytes(server.data_dir());
     let holding = |needle: &[u8]| files.iter().filter(|(_, bytes)| contains(bytes, needle)).map(|(path, _)| path.clone()).collect::<Vec<_>>();
     assert!(!holding(room_name.as_bytes()).is_empty(), "the check can see what is stored");
     assert_eq!(holding(secret.as_bytes()), Vec::<std::path::PathBuf>::new(), "the deleted text is gone from the data dir");

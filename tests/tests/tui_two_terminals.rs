@@ -7,156 +7,18 @@
 //! records it) and both histories tell the story. A second scene matches
 //! strangers: two terminals `/match 4242`, chat under aliases, `/reveal`
 //! both, and `/next` from one pairs it with a third terminal that waited.
+//! A third sends files: `/upload` of a small PNG and a text file in one
+//! terminal, an image card with the picture drawn in half-blocks and a file
+//! card in both, and `/save N` in the other writes byte-identical files that
+//! never replace one already there (`notes-1.txt`).
 //! Typed into with `send-keys`, read with `capture-pane`; every wait polls
 //! the screen until the text appears or a deadline passes.
 
 use heartlink_tests::TestServer;
-use heartlink_tests::binaries::bin;
+use heartlink_tests::media_client::sha256_hex;
+use heartlink_tests::tmux::{DEADLINE, Terminal, Tmux, config_with, register, register_in, room_id_in, status_bar, wait_until};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-const WIDTH: &str = "100";
-const HEIGHT: &str = "30";
-/// Generous: a CI machine with 2 busy cores builds and runs everything at once.
-const DEADLINE: Duration = Duration::from_secs(20);
-
-/// A private tmux server (its own socket), killed on drop even when the test fails.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start() -> Self {
-        let version = Command::new("tmux").arg("-V").output();
-        assert!(
-            version.as_ref().is_ok_and(|out| out.status.success()),
-            "tmux is required for the two-terminal test (apt-get install tmux; .ci/run installs it): {version:?}"
-        );
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        Self { socket: format!("heartlink-test-{}-{nanos}", std::process::id()) }
-    }
-
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
-        let output = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("run tmux");
-        assert!(output.status.success(), "tmux {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-        output
-    }
-
-    /// Opens a terminal of WIDTH×HEIGHT running `heartlink-tui` with its own config dir.
-    /// When the client exits, the pane keeps its last words for the failure report.
-    fn open(&self, name: &str, config_dir: &Path, args: &str) {
-        let command = format!(
-            "HEARTLINK_CONFIG_DIR='{}' '{}' {args}; echo \"heartlink-tui exited with $?\"; sleep 600",
-            config_dir.display(),
-            bin("heartlink-tui").display()
-        );
-        self.tmux(&["new-session", "-d", "-s", name, "-x", WIDTH, "-y", HEIGHT, &command]);
-    }
-
-    /// Whether a bell rang in the terminal's window since it was last looked at (tmux's alert flag).
-    fn bell_flag(&self, name: &str) -> bool {
-        let out = self.tmux(&["display-message", "-p", "-t", name, "#{window_bell_flag}"]);
-        String::from_utf8_lossy(&out.stdout).trim() == "1"
-    }
-
-    fn screen(&self, name: &str) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", name]).stdout).into_owned()
-    }
-
-    /// Types text literally, then presses Enter.
-    fn type_line(&self, name: &str, text: &str) {
-        self.tmux(&["send-keys", "-t", name, "-l", text]);
-        self.tmux(&["send-keys", "-t", name, "Enter"]);
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
-    }
-}
-
-/// One terminal: its tmux session name and config dir (which holds its log).
-struct Terminal<'a> {
-    tmux: &'a Tmux,
-    name: &'static str,
-    config: tempfile::TempDir,
-}
-
-impl Terminal<'_> {
-    fn screen(&self) -> String {
-        self.tmux.screen(self.name)
-    }
-
-    fn log(&self) -> String {
-        let path: PathBuf = self.config.path().join("heartlink-tui.log");
-        std::fs::read_to_string(path).unwrap_or_else(|err| format!("(no log: {err})"))
-    }
-
-    /// Polls the screen until `check` holds; fails with both screens and the log.
-    fn wait_for(&self, what: &str, within: Duration, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: waited {within:?} for {what}; screen:\n{screen}\nlog:\n{}",
-                self.name,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn wait_text(&self, text: &str) -> String {
-        self.wait_for(&format!("{text:?}"), DEADLINE, |screen| screen.contains(text))
-    }
-
-    fn type_line(&self, text: &str) {
-        self.tmux.type_line(self.name, text);
-    }
-}
-
-/// The status bar is the last non-empty line of the screen.
-fn status_bar(screen: &str) -> &str {
-    screen.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("")
-}
-
-fn room_id_in(screen: &str) -> String {
-    screen
-        .split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
-        .find(|word| word.len() == 36 && word.matches('-').count() == 4)
-        .unwrap_or_else(|| panic!("no room id on screen:\n{screen}"))
-        .to_owned()
-}
-
-/// A config dir whose `config.toml` holds `extra` and draws images with
-/// half-blocks: these scenes have no images, and the terminal query of
-/// `images = auto` at start costs about 4 s under tmux and, on a busy
-/// machine, sometimes left the screen blank past the 20 s wait.
-fn config_with(extra: &str) -> tempfile::TempDir {
-    let config = tempfile::tempdir().expect("config dir");
-    std::fs::write(config.path().join("config.toml"), format!("[media]\nimages = \"halfblocks\"\n{extra}")).expect("config");
-    config
-}
-
-fn register<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer) -> Terminal<'a> {
-    register_in(tmux, name, server, config_with(""))
-}
-
-/// [`register`] with a config dir prepared by the test.
-fn register_in<'a>(tmux: &'a Tmux, name: &'static str, server: &TestServer, config: tempfile::TempDir) -> Terminal<'a> {
-    tmux.open(name, config.path(), &format!("register --server {} --username {name}", server.url));
-    let terminal = Terminal { tmux, name, config };
-    terminal.wait_text("Password");
-    terminal.type_line("password123");
-    terminal.wait_for("connected", DEADLINE, |screen| status_bar(screen).contains("connected"));
-    terminal
-}
 
 #[test]
 fn two_terminals_chat_and_survive_a_server_restart() {
@@ -322,4 +184,80 @@ fn a_call_rings_the_other_terminal_and_accept_opens_its_link() {
         let screen = terminal.wait_text("alice called — bob accepted");
         assert!(!screen.contains("is calling"), "the banner is gone once answered:\n{screen}");
     }
+}
+
+/// A 160×96 PNG (a few KB) whose rows change colour, so half-blocks draw
+/// it with `▀`/`▄` over several cells (a cell is ~10×20 pixels).
+fn gradient_png(path: &Path) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(160, 96, |x, y| image::Rgb([(y * 2) as u8, 255 - (y * 2) as u8, x as u8]));
+    picture.save_with_format(path, image::ImageFormat::Png).expect("write the PNG");
+    std::fs::read(path).expect("read the PNG back")
+}
+
+/// The number the card showing `marker` offers for `/save N` on this screen.
+fn save_number(screen: &str, marker: &str) -> usize {
+    let line = screen.lines().find(|line| line.contains(marker) && line.contains("/save ")).unwrap_or_else(|| panic!("no card with {marker}:\n{screen}"));
+    let after = &line[line.find("/save ").map_or(0, |at| at + "/save ".len())..];
+    after.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no /save number in {line:?}"))
+}
+
+/// `/save N` of the card showing `marker`; waits until `expected` exists in `dir` with the bytes of `original`.
+fn save_and_check(terminal: &Terminal<'_>, marker: &str, dir: &Path, expected: &str, original: &[u8]) {
+    let n = save_number(&terminal.screen(), marker);
+    terminal.type_line(&format!("/save {n}"));
+    let path = dir.join(expected);
+    let want = sha256_hex(original);
+    wait_until(
+        &format!("{} to hold the bytes sent", path.display()),
+        DEADLINE,
+        || std::fs::read(&path).ok().filter(|bytes| sha256_hex(bytes) == want),
+        || format!("files: {:?}\nscreen:\n{}\nlog:\n{}", std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>()), terminal.screen(), terminal.log()),
+    );
+    let told = format!(" to {}", path.display());
+    terminal.wait_for("the saved notice", DEADLINE, |s| s.lines().any(|line| line.contains("saved ") && line.contains(&told)));
+}
+
+fn has_half_blocks(screen: &str) -> bool {
+    screen.chars().filter(|c| matches!(c, '▀' | '▄')).count() >= 8
+}
+
+#[test]
+fn two_terminals_send_an_image_and_a_file_and_save_them() {
+    let server = TestServer::start(&[]);
+    let tmux = Tmux::start();
+    let files = tempfile::tempdir().expect("files dir");
+    let downloads = tempfile::tempdir().expect("download dir");
+    let alice = register(&tmux, "alice", &server);
+    let bob = register_in(&tmux, "bob", &server, config_with(&format!("download_dir = \"{}\"\n", downloads.path().display())));
+
+    alice.type_line("/create files");
+    let room = room_id_in(&alice.wait_text("share its id"));
+    bob.type_line(&format!("/join {room}"));
+    bob.wait_text("joined files — 2 members: alice, bob");
+
+    let png = gradient_png(&files.path().join("photo.png"));
+    let notes = b"shopping list\n- tea\n- \xe2\x9d\xa4 honey\n".to_vec();
+    std::fs::write(files.path().join("notes.txt"), &notes).expect("write the text file");
+
+    alice.type_line(&format!("/upload {}", files.path().join("photo.png").display()));
+    for terminal in [&alice, &bob] {
+        // Its size and dimensions give way in a pane this narrow; the name and commands stay.
+        terminal.wait_text("📷 photo.png");
+        // The picture itself, decoded off the UI thread and drawn in half-blocks.
+        terminal.wait_for("the picture in half-blocks", DEADLINE, |s| has_half_blocks(s) && !s.contains("loading the picture"));
+    }
+    alice.type_line(&format!("/upload {}", files.path().join("notes.txt").display()));
+    for terminal in [&alice, &bob] {
+        let screen = terminal.wait_for("the text file's card", DEADLINE, |s| s.lines().any(|line| line.contains("📎 notes.txt") && line.contains("/save ")));
+        assert_eq!(screen.matches("📷 photo.png").count(), 1, "each card once:\n{screen}");
+    }
+
+    save_and_check(&bob, "📷 photo.png", downloads.path(), "photo.png", &png);
+    save_and_check(&bob, "📎 notes.txt", downloads.path(), "notes.txt", &notes);
+    // Saved again: a new name, and the first copy is left as it was.
+    save_and_check(&bob, "📎 notes.txt", downloads.path(), "notes-1.txt", &notes);
+    assert_eq!(std::fs::read(downloads.path().join("notes.txt")).expect("the first copy"), notes);
+    let mut names: Vec<String> = std::fs::read_dir(downloads.path()).expect("list").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["notes-1.txt", "notes.txt", "photo.png"], "only the saved files, no partial ones left");
 }

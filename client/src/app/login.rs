@@ -143,6 +143,7 @@ impl App {
                 // The password leaves the form with the request.
                 form.password.clear();
                 self.server = form.server.trim().to_owned();
+                self.on_server = crate::server_url::first(&self.server);
                 self.username = form.username.clone();
                 vec![Effect::Net(NetCmd::Authenticate { server: self.server.clone(), auth })]
             }

@@ -90,7 +90,7 @@ impl App {
     /// The server and token HTTP requests need, or a notice saying why there are none.
     pub(super) fn access(&mut self) -> Option<Access> {
         match &self.token {
-            Some(token) => Some(Access { server: self.server.clone(), token: token.clone() }),
+            Some(token) => Some(Access { server: self.on_server.clone(), token: token.clone() }),
             None => {
                 self.notify("log in first: files go to the server with your session", true);
                 None

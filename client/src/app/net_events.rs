@@ -10,12 +10,17 @@ impl App {
     pub(super) fn net_event(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
             NetEvent::State(state) => self.conn_state(state),
-            NetEvent::Authenticated { user, token, server, reconnect, blocked } => {
+            NetEvent::Authenticated { user, token, server, servers, reconnect, blocked } => {
                 self.blocked = blocked.into_iter().map(|user| (user.id, user)).collect();
                 self.me = Some(user.clone());
                 self.username = user.username;
                 self.token = Some(token);
-                self.server = server;
+                if reconnect && server != self.on_server {
+                    let place = crate::server_url::host_port(&server);
+                    self.notify(format!("reconnected to another server: {}", sanitize_line(&place)), false);
+                }
+                self.server = servers;
+                self.on_server = server;
                 if !reconnect {
                     self.screen = Screen::Chat;
                 }

@@ -213,7 +213,10 @@ impl SyncState {
             RequestKind::Send { room_id, client_msg_id } => {
                 let position =
                     self.outbox.iter().position(|out| out.room_id == *room_id && out.client_msg_id.as_str() == client_msg_id);
-                if code == ErrorCode::RateLimited {
+                // An `internal` with a pause is a store that failed to commit
+                // (e.g. its database restarting): the send is kept and retried.
+                let retry_later = code == ErrorCode::RateLimited || (code == ErrorCode::Internal && retry_ms.is_some());
+                if retry_later {
                     let wait = Duration::from_millis(retry_ms.unwrap_or(1000));
                     if let Some(out) = position.and_then(|index| self.outbox.get_mut(index)) {
                         out.not_before = Some(now + wait);

@@ -5,6 +5,7 @@
 //! Commands that arrive while disconnected are queued in [`SyncState`]
 //! (joins, leaves, the outbox) or refused with [`NetEvent::NotSent`].
 
+use super::servers::ServerList;
 use super::sleep::{self, SleepWatch};
 use super::socket::{self, AttemptError, Established, Ws};
 use super::NetOptions;
@@ -32,7 +33,7 @@ pub(super) struct NetTask {
     events: mpsc::Sender<NetEvent>,
     cancel: CancellationToken,
     sync: SyncState,
-    server: String,
+    servers: ServerList,
     auth: Option<Auth>,
     backoff: Backoff,
     options: NetOptions,
@@ -55,7 +56,7 @@ impl NetTask {
             events,
             cancel,
             sync: SyncState::default(),
-            server: String::new(),
+            servers: ServerList::default(),
             auth: None,
             backoff: options.backoff.clone(),
             sleep: SleepWatch::new(options.wall_clock.clone()),
@@ -83,10 +84,10 @@ impl NetTask {
     }
 
     fn set_auth(&mut self, server: String, auth: Auth) -> Next {
-        // Stored complete (host:port → ws://host:port/ws): that is the URL
+        // Stored complete (host:port → ws://host:port/ws): that is the list
         // the session file keeps. A URL that cannot be completed is kept as
         // typed, and the attempt says why it is wrong.
-        self.server = crate::server_url::normalize(&server).unwrap_or(server);
+        self.servers = ServerList::parse(&server);
         self.auth = Some(auth);
         self.backoff.reset();
         self.backoff.set_cap(self.options.backoff.cap());
@@ -144,7 +145,7 @@ impl NetTask {
             ConnState::Reconnecting { attempt: self.backoff.failures(), retry_at: None }
         };
         self.emit(NetEvent::State(state)).await;
-        let server = self.server.clone();
+        let server = self.servers.current().to_owned();
         let connecting = socket::connect(&server, &auth);
         tokio::pin!(connecting);
         let result = loop {
@@ -160,11 +161,19 @@ impl NetTask {
         };
         match result {
             Ok((ws, established)) => self.on_established(ws, established).await,
-            Err(AttemptError::Unreachable(reason)) if auth.retries() => {
-                tracing::info!(cause = %for_log(&reason), "connection attempt failed");
-                self.next_wait()
+            Err(AttemptError::Unreachable(reason)) => {
+                tracing::info!(cause = %for_log(&reason), server = %for_log(&server), "connection attempt failed");
+                // The next server at once while some in the list have not
+                // failed in this round; then the backoff (or, for a first
+                // login, the reason).
+                if self.servers.failed() {
+                    Next::Connect
+                } else if auth.retries() {
+                    self.next_wait()
+                } else {
+                    self.refused(reason, false).await
+                }
             }
-            Err(AttemptError::Unreachable(reason)) => self.refused(reason, false).await,
             Err(AttemptError::Refused { reason, session_expired }) => self.refused(reason, session_expired).await,
         }
     }
@@ -178,15 +187,17 @@ impl NetTask {
 
     async fn on_established(&mut self, ws: Ws, established: Established) -> Next {
         let Established { user, token, heartbeat_secs, blocked } = established;
-        tracing::info!(user = %for_log(&user.username), server = %for_log(&self.server), "connected");
+        let server = self.servers.current().to_owned();
+        tracing::info!(user = %for_log(&user.username), server = %for_log(&server), "connected");
+        self.servers.connected();
         // The backoff is reset by the re-sync (see `deliver`), not here.
         self.resynced_at = None;
         // Reconnects resume with the token, keeping the first login's presence.
         let presence = !matches!(self.auth, Some(Auth::Resume { presence: false, .. }));
         self.auth = Some(Auth::Resume { token: Secret::new(token.clone()), presence });
         let reconnect = !std::mem::replace(&mut self.first_attempt, false);
-        let server = self.server.clone();
-        self.emit(NetEvent::Authenticated { user, token, server, reconnect, blocked }).await;
+        let servers = self.servers.joined();
+        self.emit(NetEvent::Authenticated { user, token, server, servers, reconnect, blocked }).await;
         self.emit(NetEvent::State(ConnState::Connected)).await;
         let next = self.connected(ws, heartbeat_secs).await;
         self.sync.on_disconnected();
@@ -296,9 +307,11 @@ impl NetTask {
         Ok(())
     }
 
+    /// The connection dropped: the next server at once when there are
+    /// several (this one may be gone for good), else the backoff.
     fn lost(&mut self, reason: &str) -> Next {
         tracing::info!(cause = %for_log(reason), "disconnected");
-        self.next_wait()
+        if self.servers.failed() { Next::Connect } else { self.next_wait() }
     }
 
     /// The wait before the next attempt. The outage that follows a
@@ -325,7 +338,7 @@ impl NetTask {
             }
             socket::CLOSE_BANNED => self.refused(socket::banned_reason(&reason), true).await,
             4008 => Next::Connect,
-            _ => self.next_wait(),
+            _ => self.lost("the server closed the connection"),
         }
     }
 

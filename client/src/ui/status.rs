@@ -41,7 +41,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let width = usize::from(area.width);
     let state = format!(" {} ", state_text(app));
     let user = if app.username.is_empty() { "not logged in".to_owned() } else { sanitize_line(&app.username) };
-    let who = format!(" {user} @ {} ", sanitize_line(&app.server));
+    let who = format!(" {user} @ {} ", sanitize_line(&app.on_server));
     let hints = format!("│ {} help · {} quit", app.settings.keys.get(Action::Help).label(), app.settings.keys.get(Action::Quit).label());
     let mut spans = vec![Span::styled(fit(&state, width), theme.badge(colour))];
     let mut left = width.saturating_sub(state.width());

@@ -64,10 +64,13 @@ enum AdminCommand {
         #[arg(long)]
         tokens: bool,
     },
-    /// Restore an export into a new or empty data dir (never into one in use).
+    /// Restore an export into a new or empty data dir (never into one in use), or with --store into an empty PostgreSQL store.
     Import {
         /// The export file.
         file: PathBuf,
+        /// Import into this PostgreSQL store (postgres://…) instead of the data dir.
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Rewrite a stopped data dir's database without superseded data (the old bytes of deleted messages).
     Compact,
@@ -96,7 +99,8 @@ pub async fn run(args: AdminArgs) -> u8 {
         return fail(2, "no home directory to find the data dir in; pass --data-dir");
     };
     match args.command {
-        AdminCommand::Import { file } => import(&file, &dir).await,
+        AdminCommand::Import { file, store: None } => import(&file, &dir).await,
+        AdminCommand::Import { file, store: Some(url) } => import_postgres(&file, &url).await,
         AdminCommand::Export { output, tokens } => export(&dir, output, tokens).await,
         AdminCommand::Users(page) => match page.after.map(|id| id.parse::<UserId>()).transpose() {
             Ok(after) => request(&dir, AdminRequest::Users { after, limit: page.limit }).await,
@@ -316,7 +320,17 @@ async fn export(dir: &Path, output: Option<PathBuf>, tokens: bool) -> u8 {
 }
 
 async fn import(file: &Path, dir: &Path) -> u8 {
-    match super::import::import(file, dir).await {
+    imported(file, &dir.display().to_string(), super::import::import(file, dir).await)
+}
+
+async fn import_postgres(file: &Path, url: &str) -> u8 {
+    let shown = crate::store::postgres_store::redact_url(url);
+    imported(file, &shown, super::import::import_into_postgres(file, url).await)
+}
+
+/// What an import says it did, and its exit code.
+fn imported(file: &Path, target: &str, outcome: Result<super::import::Checked, super::import::ImportError>) -> u8 {
+    match outcome {
         Ok(checked) => {
             let done = format!(
                 "imported {} users, {} rooms, {} messages and {} uploads into {}\n",
@@ -324,7 +338,7 @@ async fn import(file: &Path, dir: &Path) -> u8 {
                 checked.rooms,
                 checked.messages,
                 checked.uploads,
-                dir.display()
+                target
             );
             print(&done)
         }
@@ -339,7 +353,7 @@ async fn import(file: &Path, dir: &Path) -> u8 {
             let _ = std::io::stderr().write_all(report.as_bytes());
             fail(6, &format!("{} line(s) cannot be imported; nothing was imported", checked.error_count))
         }
-        Err(err @ super::import::ImportError::NotEmpty(_)) => fail(6, &err.to_string()),
+        Err(err @ (super::import::ImportError::NotEmpty(_) | super::import::ImportError::DatabaseNotEmpty(_))) => fail(6, &err.to_string()),
         Err(err) => fail(1, &crate::report::Chain(&err).to_string()),
     }
 }

@@ -5,6 +5,14 @@
 //! flushed, closed and renamed onto the target only when everything is in:
 //! an import that fails half-way leaves the target as it was (absent or
 //! empty). A target that holds anything is refused.
+//!
+//! `admin import FILE --store postgres://…` writes into a PostgreSQL store
+//! instead (the migration path from one node on sled to several on
+//! PostgreSQL): the same check first, a database holding any account, room,
+//! message, token or upload is refused, and the records go in one
+//! transaction per batch. There is no rename to make it all-or-nothing: an
+//! import that fails half-way leaves a partly filled database, which a
+//! second import refuses; drop and recreate the database, then import again.
 
 mod check;
 
@@ -12,7 +20,8 @@ pub use check::{Checked, LineError, MAX_LINE_BYTES};
 
 use super::export::ExportLine;
 use crate::media::catalog::{Allowance, MediaCatalog, UploadRecord};
-use crate::store::{RestoreRecord, SledStore, Store, StoreError};
+use crate::store::postgres_store::OpenError;
+use crate::store::{PostgresStore, RestoreRecord, SchemaMode, SledStore, Store, StoreError};
 use heartlink_protocol::Username;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -42,20 +51,16 @@ pub enum ImportError {
     Task(#[from] tokio::task::JoinError),
     #[error("moving the new data dir into place failed; nothing was imported")]
     Place(#[source] std::io::Error),
+    #[error(transparent)]
+    Postgres(#[from] OpenError),
+    #[error("{0} is not empty: import only into a new or empty database")]
+    DatabaseNotEmpty(String),
 }
 
 /// Checks `file`, then imports it into `target`. Returns what the check counted.
 pub async fn import(file: &Path, target: &Path) -> Result<Checked, ImportError> {
     refuse_unless_empty(target)?;
-    let path = file.to_path_buf();
-    let checked = tokio::task::spawn_blocking(move || {
-        let opened = std::fs::File::open(&path).map_err(|source| ImportError::Read { path: path.clone(), source })?;
-        check::check(&mut BufReader::new(opened)).map_err(|source| ImportError::Read { path, source })
-    })
-    .await??;
-    if checked.error_count > 0 {
-        return Err(ImportError::Invalid(Box::new(checked)));
-    }
+    let checked = check_file(file).await?;
     let staging = staging_dir(target)?;
     let written = write_all(file, &staging).await;
     let placed = written.and_then(|()| {
@@ -69,6 +74,34 @@ pub async fn import(file: &Path, target: &Path) -> Result<Checked, ImportError> 
         }
     }
     placed.map(|()| checked)
+}
+
+/// Checks `file`, then imports it into the PostgreSQL store at `url`
+/// (migrating an empty database first). Returns what the check counted.
+pub async fn import_into_postgres(file: &Path, url: &str) -> Result<Checked, ImportError> {
+    let store = PostgresStore::open(url, SchemaMode::Migrate).await?;
+    let checked = check_file(file).await?;
+    let catalog = store.clone();
+    let no_uploads = tokio::task::spawn_blocking(move || catalog.uploads().map(|uploads| uploads.is_empty())).await??;
+    if !store.is_empty().await? || !no_uploads {
+        return Err(ImportError::DatabaseNotEmpty(store.shown_url().to_owned()));
+    }
+    write_into(file, store).await?;
+    Ok(checked)
+}
+
+/// The first pass: every line checked, nothing written.
+async fn check_file(file: &Path) -> Result<Checked, ImportError> {
+    let path = file.to_path_buf();
+    let checked = tokio::task::spawn_blocking(move || {
+        let opened = std::fs::File::open(&path).map_err(|source| ImportError::Read { path: path.clone(), source })?;
+        check::check(&mut BufReader::new(opened)).map_err(|source| ImportError::Read { path, source })
+    })
+    .await??;
+    if checked.error_count > 0 {
+        return Err(ImportError::Invalid(Box::new(checked)));
+    }
+    Ok(checked)
 }
 
 /// `NotEmpty` when `target` holds anything (a missing target is fine).
@@ -94,7 +127,11 @@ fn staging_dir(target: &Path) -> Result<PathBuf, ImportError> {
 
 /// The second pass: every record into a new store at `dir`, flushed.
 async fn write_all(file: &Path, dir: &Path) -> Result<(), ImportError> {
-    let store = SledStore::open(dir)?;
+    write_into(file, SledStore::open(dir)?).await
+}
+
+/// Every record of `file` into `store`, flushed.
+async fn write_into<S: Store + MediaCatalog + Clone>(file: &Path, store: S) -> Result<(), ImportError> {
     let (path, writer) = (file.to_path_buf(), store.clone());
     // Lines are decoded on a blocking thread and handed over in batches.
     let (batches, mut receive) = tokio::sync::mpsc::channel::<Result<Vec<ExportLine>, ImportError>>(2);

@@ -54,15 +54,17 @@ pub async fn reach(dir: &Path) -> Result<Reach, ReachError> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(ReachError::Missing(dir.to_path_buf())),
         Err(source) => return Err(ReachError::Io { path: dir.to_path_buf(), source }),
     }
-    if !dir.join(MARKER_FILE).exists() {
-        return Err(ReachError::NotDataDir(dir.to_path_buf()));
-    }
+    // A server answering on the socket is asked first: a node whose store is
+    // PostgreSQL has a data dir without the embedded store's marker.
     let socket = dir.join(super::SOCKET_FILE);
     match UnixStream::connect(&socket).await {
         Ok(stream) => return Ok(Reach::Server(stream)),
         // No socket, or a dead server's: the lock decides below.
         Err(err) if matches!(err.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => {}
         Err(source) => return Err(ReachError::Io { path: socket, source }),
+    }
+    if !dir.join(MARKER_FILE).exists() {
+        return Err(ReachError::NotDataDir(dir.to_path_buf()));
     }
     let opened = tokio::task::spawn_blocking({
         let dir = dir.to_path_buf();

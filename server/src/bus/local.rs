@@ -90,6 +90,7 @@ mod tests {
             let failed = matches!(event, UserEvent::MatchFailed { .. });
             self.0.lock().unwrap().push(format!("user match failed {failed}"));
         }
+        fn resync(&self, _rooms: &[RoomId]) {}
     }
 
     #[tokio::test]

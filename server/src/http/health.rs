@@ -1,6 +1,6 @@
 //! `GET /healthz`: 200 `{"status":"ok", …}` when the store answers a
-//! write-and-read (flushed to disk) and the media directory takes a file;
-//! 503 with the reason otherwise.
+//! write-and-read (flushed to disk), the media directory takes a file and
+//! the bus answers (Redis, in a cluster); 503 with the reason otherwise.
 //!
 //! The check writes and fsyncs, and needs no token, so a flood of probes
 //! must not become a flood of fsyncs: a result younger than a second is
@@ -45,9 +45,10 @@ async fn probe(shared: &std::sync::Arc<Shared>) -> Result<(), String> {
             return outcome.clone();
         }
     }
-    let (store, media) = (shared.store.clone(), shared.media.clone());
+    let (store, media, bus) = (shared.store.clone(), shared.media.clone(), shared.bus.clone());
     let work = async move {
         store.probe().await.map_err(|err| format!("store: {}", crate::report::Chain(&err)))?;
+        bus.probe().await.map_err(|err| format!("bus: {}", crate::report::Chain(&err)))?;
         let media = tokio::task::spawn_blocking(move || media.probe()).await;
         match media {
             Ok(outcome) => outcome.map_err(|err| format!("media directory: {err}")),

@@ -31,7 +31,7 @@ pub const GAP_WAIT: Duration = Duration::from_millis(200);
 /// Held-back messages per room that trigger a fill without waiting.
 const MAX_HELD: usize = 4096;
 /// Messages read from the store per fill and room.
-const FILL_PAGE: u32 = 500;
+pub(super) const FILL_PAGE: u32 = 500;
 
 /// What waits at one seq above a gap: the message (unless only replies
 /// arrived for it so far) and the replies that follow it.
@@ -128,7 +128,7 @@ fn gap_due(room: RoomId, entry: &RoomEntry, now: Instant) -> Option<(RoomId, u64
 }
 
 /// Delivers `seq` of `room` now, later or never (see the file doc).
-fn offer(state: &mut HubState, room: RoomId, seq: u64, frame: Encoded, now: Instant) {
+pub(super) fn offer(state: &mut HubState, room: RoomId, seq: u64, frame: Encoded, now: Instant) {
     let Some(entry) = state.rooms.get_mut(&room) else { return };
     match entry.delivered {
         Some(delivered) if seq <= delivered => {}

@@ -1,6 +1,7 @@
 //! The hub's background task: publishes typing changes through the bus,
 //! switches off expired typing indicators, fills delivery gaps from the
-//! store, and sends the `room_activity` held back for its second.
+//! store, catches up rooms the bus may have lost messages of, and sends
+//! the `room_activity` held back for its second.
 
 use super::Hub;
 use super::delivery::GAP_WAIT;
@@ -29,7 +30,10 @@ pub async fn run(hub: Arc<Hub>, bus: Arc<dyn Bus>, shutdown: CancellationToken) 
             () = shutdown.cancelled() => return,
             () = hub.typing_changed() => {}
             _ = typing_sweep.tick() => hub.expire_typing(std::time::Instant::now()),
-            _ = gap_check.tick() => hub.fill_gaps().await,
+            _ = gap_check.tick() => {
+                hub.fill_gaps().await;
+                hub.catch_up().await;
+            }
             _ = activity_check.tick() => hub.flush_activity(std::time::Instant::now()),
         }
         for change in hub.take_typing_changes() {

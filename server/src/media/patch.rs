@@ -1,4 +1,5 @@
-//! tus PATCH: bytes streamed to the upload's part file at `Upload-Offset`,
+//! tus PATCH: bytes streamed to the upload's part file at `Upload-Offset`
+//! (written and hashed by a [`PartWriter`] off the connection's task),
 //! never held whole in memory, fsync'd before the answer (and before the
 //! store records the new offset).
 //!
@@ -9,6 +10,7 @@
 //! received, durably, unless it carried a checksum that can no longer be
 //! verified.
 
+use super::part_writer::{PartWriter, Written};
 use super::tus::{busy, number};
 use super::{Media, MediaError, sync_dir};
 use crate::http::HttpError;
@@ -19,13 +21,10 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio_util::sync::CancellationToken;
 
 /// A PATCH whose body sends nothing for this long is ended (keeping what came).
 const IDLE: Duration = Duration::from_secs(30);
-/// Bytes gathered before a write to the file.
-const WRITE_BUFFER: usize = 1024 * 1024;
 /// tus checksum extension: the status of a mismatch.
 const CHECKSUM_MISMATCH: u16 = 460;
 
@@ -37,6 +36,8 @@ enum Ending {
     TooLong,
     /// Cut short; why.
     Short(String),
+    /// The writer stopped (its error comes with the file).
+    WriteFailed,
 }
 
 /// `Upload-Checksum: <algorithm> <base64 digest>`.
@@ -90,17 +91,17 @@ pub(super) async fn patch(
     }
     let part = media.part_path(id);
     let file = media.blocking(move |media| open_part(&media.part_path(id), offset)).await.map_err(|err| HttpError::internal(&err))?;
-    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
-    let mut digest = checksum.as_ref().map(|(algorithm, _)| ring::digest::Context::new(algorithm));
+    let digest = checksum.as_ref().map(|(algorithm, _)| ring::digest::Context::new(algorithm));
     // The whole file's hash so far, continued with this PATCH's bytes; put
     // back as it was if they are refused.
-    let mut whole = media.inner.hashes.take(id, offset);
+    let whole = media.inner.hashes.take(id, offset);
     let before = whole.clone();
     let refused = |media: &Media| {
         if let Some(context) = before.clone() {
             media.inner.hashes.put(id, offset, context);
         }
     };
+    let writer = PartWriter::start(file, part, whole, digest);
     let mut received = 0u64;
     let mut body = request.into_body();
     let ending = loop {
@@ -122,46 +123,52 @@ pub(super) async fn patch(
         if received + data.len() as u64 > room {
             break Ending::TooLong;
         }
-        if let Some(digest) = digest.as_mut() {
-            digest.update(&data);
+        let size = data.len() as u64;
+        if !writer.write(data).await {
+            break Ending::WriteFailed;
         }
-        if let Some(whole) = whole.as_mut() {
-            whole.update(&data);
-        }
-        if let Err(err) = writer.write_all(&data).await {
-            discard(writer, offset).await;
+        received += size;
+        crate::metrics::media_uploaded(size);
+    };
+    let written = match writer.finish().await {
+        Ok(written) => written,
+        Err(err) => {
+            // The next PATCH cuts the part file back to the recorded offset.
             refused(media);
-            return Err(HttpError::internal(&MediaError::io(&part, err)));
+            return Err(HttpError::internal(&err));
         }
-        received += data.len() as u64;
-        crate::metrics::media_uploaded(data.len() as u64);
     };
     match ending {
+        Ending::WriteFailed => {
+            refused(media);
+            Err(HttpError::internal(&MediaError::io(&media.part_path(id), std::io::Error::other("the part file's writer stopped"))))
+        }
         Ending::TooLong => {
-            discard(writer, offset).await;
+            discard(media, id, written.file, offset).await;
             refused(media);
             Err(HttpError::too_large(format!("this PATCH passed Upload-Length ({room} bytes left); nothing was kept")))
         }
         Ending::Whole => {
-            if let Some(((_, expected), digest)) = checksum.as_ref().zip(digest) {
+            if let Some(((_, expected), digest)) = checksum.as_ref().zip(written.digest) {
                 if digest.finish().as_ref() != expected.as_slice() {
-                    discard(writer, offset).await;
+                    discard(media, id, written.file, offset).await;
                     refused(media);
                     let status = StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST);
                     return Err(HttpError::new(status, ErrorCode::BadRequest, "checksum mismatch; nothing of this PATCH was kept"));
                 }
             }
-            let offset = media.commit(writer, id, offset + received, whole).await.map_err(|err| HttpError::internal(&err))?;
+            let offset = media.commit(written.file, id, offset + written.bytes, written.whole).await.map_err(|err| HttpError::internal(&err))?;
             Ok(offset_reply(offset))
         }
         Ending::Short(why) if checksum.is_some() => {
-            discard(writer, offset).await;
+            discard(media, id, written.file, offset).await;
             refused(media);
             tracing::info!(media = %id, %why, "PATCH cut short; its checksum cannot be verified, so nothing is kept");
             Err(HttpError::bad_request(format!("the PATCH was cut short ({why}); nothing of it was kept")))
         }
         Ending::Short(why) => {
-            let offset = media.commit(writer, id, offset + received, whole).await.map_err(|err| HttpError::internal(&err))?;
+            let Written { file, bytes, whole, .. } = written;
+            let offset = media.commit(file, id, offset + bytes, whole).await.map_err(|err| HttpError::internal(&err))?;
             tracing::info!(media = %id, offset, %why, "PATCH cut short; what arrived is kept");
             Ok(offset_reply(offset))
         }
@@ -198,10 +205,9 @@ fn open_part(path: &std::path::Path, offset: u64) -> Result<std::fs::File, Media
 }
 
 /// Drops what this PATCH wrote: the file goes back to `offset`.
-async fn discard(mut writer: BufWriter<tokio::fs::File>, offset: u64) {
-    let _ = writer.flush().await;
-    let file = writer.into_inner();
-    if let Err(err) = file.set_len(offset).await {
+async fn discard(media: &Media, id: MediaId, file: std::fs::File, offset: u64) {
+    let cut = media.blocking(move |media| file.set_len(offset).map_err(|err| MediaError::io(&media.part_path(id), err))).await;
+    if let Err(err) = cut {
         tracing::warn!(cause = %err, "could not cut a refused PATCH off the part file; the next PATCH will");
     }
 }
@@ -210,19 +216,10 @@ impl Media {
     /// Makes the bytes durable, then records the new offset (durably); the
     /// last byte completes the upload. Returns the offset recorded. `whole`
     /// is the hash of the file's first `offset` bytes, when known.
-    async fn commit(
-        &self,
-        mut writer: BufWriter<tokio::fs::File>,
-        id: MediaId,
-        offset: u64,
-        whole: Option<ring::digest::Context>,
-    ) -> Result<u64, MediaError> {
-        let part = self.part_path(id);
-        writer.flush().await.map_err(|err| MediaError::io(&part, err))?;
-        let file = writer.into_inner();
-        file.sync_data().await.map_err(|err| MediaError::io(&part, err))?;
-        drop(file);
+    async fn commit(&self, file: std::fs::File, id: MediaId, offset: u64, whole: Option<ring::digest::Context>) -> Result<u64, MediaError> {
         self.blocking(move |media| {
+            file.sync_data().map_err(|err| MediaError::io(&media.part_path(id), err))?;
+            drop(file);
             media.catalog().set_offset(id, offset)?;
             media.catalog().flush()?;
             let Some(record) = media.catalog().upload(id)? else { return Ok(offset) };

@@ -68,7 +68,7 @@ pub(super) async fn closed(shared: &Arc<Shared>, user: &User, away: bool) {
     }
 }
 
-async fn offline_after_grace(shared: Arc<Shared>, user: User, leaving: u64, last_seen: u64) {
+pub(crate) async fn offline_after_grace(shared: Arc<Shared>, user: User, leaving: u64, last_seen: u64) {
     tokio::select! {
         // Shutting down: every connection closes with 1001; nobody is told.
         () = shared.shutdown.cancelled() => return,

@@ -92,7 +92,11 @@ impl Session {
             Err(Fail::Internal(err)) => {
                 let cause = crate::report::Chain(&err);
                 tracing::error!(conn = %self.handle.id, request = kind, %cause, "request failed");
-                let reply = ServerMsg::error(ErrorCode::Internal, "internal server error; try again");
+                let reply = ServerMsg::Error {
+                    code: ErrorCode::Internal,
+                    message: "internal server error; try again".into(),
+                    retry_after_ms: Some(crate::commit::STORE_RETRY_AFTER_MS),
+                };
                 self.conn.reply(&reply, reference.as_ref()).await
             }
             Err(Fail::End(end)) => Err(end),

@@ -121,6 +121,26 @@ pub struct MessageRecord {
     pub deleted: bool,
 }
 
+impl MessageRecord {
+    /// The message as it is kept once deleted, by every store: who sent it
+    /// when, under which id, and what it related to; nothing of what it said.
+    pub fn blanked(&self) -> MessageRecord {
+        MessageRecord {
+            sender: self.sender.clone(),
+            body: String::new(),
+            ts: self.ts,
+            client_msg_id: self.client_msg_id.clone(),
+            attachment: None,
+            // A call's step stays: the call's state lives in its own records,
+            // and its story (who called, who answered) is not what was said.
+            call: self.call.clone(),
+            relates_to: self.relates_to,
+            mentions: Vec::new(),
+            deleted: true,
+        }
+    }
+}
+
 fn is_false(value: &bool) -> bool {
     !*value
 }

@@ -260,6 +260,19 @@ impl SledStore {
     }
 }
 
+/// A data dir's lock held by a server whose store is elsewhere (PostgreSQL):
+/// the admin socket and the media files there are this node's alone, and a
+/// second server given the same dir refuses, naming the first.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _held: data_dir::DirLock,
+}
+
+/// Creates `dir` if needed and takes its lock (see `data_dir.rs`).
+pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock, StoreError> {
+    Ok(DataDirLock { _held: data_dir::claim(dir)? })
+}
+
 #[async_trait]
 impl Store for SledStore {
     async fn create_user(&self, user: NewUser) -> Result<Result<UserRecord, NameConflict>, StoreError> {

@@ -58,6 +58,8 @@ pub struct Book {
     pub acks_received: u64,
     /// Successful `resume`s (the first connection included).
     pub connects: u64,
+    /// The server of each successful `resume`, in order.
+    pub connected_to: Vec<String>,
     pub failed_attempts: u64,
     /// When each connection was found dead, and why.
     pub disconnects: Vec<(Instant, String)>,
@@ -82,6 +84,7 @@ impl Book {
             acks: BTreeMap::new(),
             acks_received: 0,
             connects: 0,
+            connected_to: Vec::new(),
             failed_attempts: 0,
             disconnects: Vec::new(),
             resent: 0,
@@ -111,8 +114,9 @@ impl Book {
         self.outbox.len()
     }
 
-    pub(super) fn connected(&mut self) {
+    pub(super) fn connected(&mut self, url: &str) {
         self.connects += 1;
+        self.connected_to.push(url.to_owned());
     }
 
     pub(super) fn disconnected(&mut self, why: String) {

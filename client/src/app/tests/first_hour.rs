@@ -115,6 +115,7 @@ fn a_password_login_sends_the_restored_outbox_only_for_its_account() {
         user: heartlink_protocol::User { id: heartlink_protocol::UserId(uuid::Uuid::from_u128(66)), username: "mallory".into() },
         token: TOKEN.into(),
         server: "ws://127.0.0.1:7878/ws".into(),
+        servers: "ws://127.0.0.1:7878/ws".into(),
         reconnect: false,
         blocked: vec![],
     };

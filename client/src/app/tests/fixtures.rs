@@ -57,7 +57,7 @@ pub fn joined(room_id: RoomId, messages: Vec<ChatMessage>) -> ServerMsg {
 }
 
 pub fn authenticated(reconnect: bool) -> NetEvent {
-    NetEvent::Authenticated { user: alice(), token: TOKEN.into(), server: "ws://127.0.0.1:7878/ws".into(), reconnect, blocked: vec![] }
+    NetEvent::Authenticated { user: alice(), token: TOKEN.into(), server: "ws://127.0.0.1:7878/ws".into(), servers: "ws://127.0.0.1:7878/ws".into(), reconnect, blocked: vec![] }
 }
 
 /// Alice, connected, in room "general" with bob.

@@ -154,6 +154,7 @@ fn the_blocked_list_comes_with_the_login() {
         user: alice(),
         token: TOKEN.into(),
         server: "ws://127.0.0.1:7878/ws".into(),
+        servers: "ws://127.0.0.1:7878/ws".into(),
         reconnect: false,
         blocked: vec![carol()],
     };

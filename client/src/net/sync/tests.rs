@@ -159,6 +159,12 @@ fn refused_join_forgets_the_room_and_a_rate_limited_send_is_retried_later() {
     let retried = decoded(&state.due_retries(now + Duration::from_millis(500)));
     assert!(matches!(&retried[0].0, ClientMsg::Send { client_msg_id, .. } if client_msg_id.as_str() == "c1"));
 
+    let unsaved = ServerMsg::Error { code: ErrorCode::Internal, message: "not saved".into(), retry_after_ms: Some(1000) };
+    let step = state.on_frame(reply(unsaved, retried[0].1.as_deref()), now);
+    assert!(step.events.is_empty(), "a send the store could not commit stays in the outbox");
+    let retried = decoded(&state.due_retries(now + Duration::from_millis(1000)));
+    assert!(matches!(&retried[0].0, ClientMsg::Send { client_msg_id, .. } if client_msg_id.as_str() == "c1"));
+
     let step = state.on_frame(reply(ServerMsg::error(ErrorCode::Forbidden, "not a member"), retried[0].1.as_deref()), now);
     assert!(matches!(&step.events[0], NetEvent::Refused { request: RequestKind::Send { .. }, code: ErrorCode::Forbidden, .. }));
     assert_eq!(state.outbox_len(), 0, "a message refused for good leaves the outbox");

@@ -29,24 +29,6 @@ pub(super) fn kind_byte(rel: RelKindRecord) -> u8 {
     }
 }
 
-/// A message as it is kept once deleted: who sent it when, under which
-/// id, and what it related to; nothing of what it said.
-fn blanked(record: &MessageRecord) -> MessageRecord {
-    MessageRecord {
-        sender: record.sender.clone(),
-        body: String::new(),
-        ts: record.ts,
-        client_msg_id: record.client_msg_id.clone(),
-        attachment: None,
-        // A call's step stays: the call's state lives in its own trees, and
-        // its story (who called, who answered) is not what was said.
-        call: record.call.clone(),
-        relates_to: record.relates_to,
-        mentions: Vec::new(),
-        deleted: true,
-    }
-}
-
 impl Trees {
     /// The stored message `seq` of `room`.
     pub(super) fn message(&self, room: RoomId, seq: u64) -> Result<Option<MessageRecord>, StoreError> {
@@ -151,7 +133,7 @@ impl Trees {
                     continue;
                 }
                 if let Some(message) = fresh.iter_mut().find(|message| (message.room, message.seq) == (room, seq)) {
-                    message.record = blanked(&message.record);
+                    message.record = message.record.blanked();
                     continue;
                 }
                 let Some(record) = self.message(room, seq)? else { continue };
@@ -187,7 +169,7 @@ impl Trees {
                     ops.push(Op::put(Tree::ShredPending, slot.to_be_bytes().to_vec(), Vec::new()));
                     outcome.shred.push(slot);
                 }
-                let plain = StoredMessage { record: blanked(&record), sealed: None };
+                let plain = StoredMessage { record: record.blanked(), sealed: None };
                 ops.push(Op::put(Tree::Messages, message_key(room, seq), encode("messages", &plain)?));
             }
         }
@@ -195,7 +177,7 @@ impl Trees {
         for message in fresh.iter_mut() {
             let edit_of = message.record.relates_to.filter(|relation| relation.rel == RelKindRecord::Edit);
             if edit_of.is_some_and(|relation| blanked_here.contains(&(message.room, relation.seq))) {
-                message.record = blanked(&message.record);
+                message.record = message.record.blanked();
             }
         }
         Ok(outcome)
