@@ -19,6 +19,7 @@ mod events;
 mod join;
 mod masked;
 mod outbox;
+mod room_set;
 mod typing;
 pub mod upkeep;
 
@@ -26,6 +27,7 @@ use crate::bus::{BusError, Deliver, MessageBatch, PresenceState, RoomEvent, Subs
 use crate::node::ConnId;
 use crate::store::{Store, TokenHash};
 use delivery::Held;
+use room_set::{RoomMap, RoomSet};
 use heartlink_protocol::{RoomId, ServerMsg, User, UserId, encode_server};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -91,12 +93,14 @@ struct ConnEntry {
     /// The token it authenticated with, so a logout can end it.
     token: TokenHash,
     /// Rooms joined on this connection.
-    rooms: HashSet<RoomId>,
+    rooms: RoomSet,
     /// Rooms where this connection's typing indicator is on, until when.
-    typing: HashMap<RoomId, Instant>,
+    typing: RoomMap<Instant>,
     /// `room_activity` sent to it (rooms it has not joined), one a second
-    /// per room at most (see `activity.rs`).
-    activity: HashMap<RoomId, activity::Slot>,
+    /// per room at most (see `activity.rs`). Boxed, and `None` while
+    /// empty: most connections have none, and every entry would carry an
+    /// empty map's 48 bytes (B1).
+    activity: Option<Box<HashMap<RoomId, activity::Slot>>>,
 }
 
 /// A room with at least one joined connection on this node.
@@ -195,7 +199,7 @@ impl Hub {
         let (conn, user) = (handle.id, handle.user.id);
         {
             let mut state = self.lock();
-            let entry = ConnEntry { handle, token, rooms: HashSet::new(), typing: HashMap::new(), activity: HashMap::new() };
+            let entry = ConnEntry { handle, token, rooms: RoomSet::default(), typing: RoomMap::default(), activity: None };
             state.conns.insert(conn, entry);
             state.users.entry(user).or_default().push(conn);
         }
@@ -213,7 +217,7 @@ impl Hub {
     pub fn disconnect(&self, conn: ConnId) {
         let mut state = self.lock();
         let Some(entry) = state.conns.get(&conn) else { return };
-        let (user, rooms): (UserId, Vec<RoomId>) = (entry.handle.user.id, entry.rooms.iter().copied().collect());
+        let (user, rooms): (UserId, Vec<RoomId>) = (entry.handle.user.id, entry.rooms.rooms().collect());
         for room in rooms {
             state.leave_room(conn, room, &*self.subscriptions);
         }
