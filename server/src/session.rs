@@ -44,7 +44,7 @@ use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, encode_server};
 use socket::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 pub use socket::End;
@@ -238,8 +238,13 @@ impl Session {
 
     async fn event_loop(&mut self) -> End {
         let heartbeat_every = self.conn.shared.config.heartbeat;
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One timer for the next Ping and the silence deadline, whichever
+        // comes first: an `Interval` beside a `Sleep` made each idle
+        // session hold two timers, one of them boxed (B1), and a new
+        // `Sleep` was registered on every turn of the loop.
+        let mut next_ping = Instant::now() + heartbeat_every;
+        let timer = tokio::time::sleep_until(next_ping);
+        tokio::pin!(timer);
         let shutdown = self.conn.shared.shutdown.clone();
         loop {
             // `biased`, in this order: shutdown and a close request (overflow, logout elsewhere) win over more
@@ -251,17 +256,26 @@ impl Session {
             // waited while we were writing counts as heard rather than being
             // outrun by the deadline. A peer silent for two heartbeats is
             // closed at that instant, not at the next ping tick. Every
-            // branch is cancel-safe: `recv`, `tick`, `sleep_until`,
-            // `cancelled` and the stream's `next` lose nothing when another
-            // branch wins.
+            // branch is cancel-safe: `recv`, the timer, `cancelled` and the
+            // stream's `next` lose nothing when another branch wins.
             let silent_until = self.conn.last_heard() + heartbeat_every * 2;
+            let wake = next_ping.min(silent_until);
+            if timer.deadline() != wake {
+                timer.as_mut().reset(wake);
+            }
             let event = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Event::Shutdown,
                 () = self.handle.closing().cancelled() => Event::Closing,
                 incoming = self.conn.ws.next() => Event::Incoming(incoming),
-                _ = heartbeat.tick() => Event::Heartbeat,
-                () = tokio::time::sleep_until(silent_until) => Event::Silent,
+                () = &mut timer => match Instant::now() >= silent_until {
+                    true => Event::Silent,
+                    // The next Ping a heartbeat after this one, however late this one was.
+                    false => {
+                        next_ping = Instant::now() + heartbeat_every;
+                        Event::Heartbeat
+                    }
+                },
                 frame = self.outbound.recv() => Event::Outbound(frame),
             };
             let outcome = match event {
