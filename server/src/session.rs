@@ -165,7 +165,7 @@ impl Session {
         let user = wire::account(&auth.account);
         // Blocked users as the user knew them (a stranger under their alias).
         let blocked = shared.store.blocks_of(user.id).await?.into_iter().map(|block| wire::user(block.shown)).collect();
-        let (handle, outbound) = ConnHandle::new(shared.next_conn_id(), user.clone(), shared.config.outbound_queue);
+        let (handle, outbound) = ConnHandle::new(shared.next_conn_id(), user.clone(), shared.config.outbound_queue, &shared.shutdown);
         shared.hub.connect(handle.clone(), auth.token_hash).await?;
         // A connection resumed with `presence:false` neither brings its user
         // online nor keeps them online.
@@ -205,10 +205,15 @@ impl Session {
     }
 
     /// A session that ended because the hub asked it to (slow consumer,
-    /// logout elsewhere, ban) closes with the reason it was given.
+    /// logout elsewhere, ban) closes with the reason it was given; one whose
+    /// write was cut short by the shutdown (the closing signal fires for
+    /// both) says the server is shutting down.
     fn asked_to_close(&self, end: End) -> End {
         match (&end, self.outbound.close_request()) {
             (End::Close { code: 4008, .. }, Some(request)) => End::close(request.code, request.reason),
+            (End::Close { code: 4008, .. }, None) if self.conn.shared.shutdown.is_cancelled() => {
+                End::close(1001, "server shutting down")
+            }
             _ => end,
         }
     }
@@ -265,8 +270,11 @@ impl Session {
             }
             let event = tokio::select! {
                 biased;
-                () = shutdown.cancelled() => Event::Shutdown,
-                () = self.handle.closing().cancelled() => Event::Closing,
+                // Fires on shutdown too (`ConnHandle::new`); shutdown wins.
+                () = self.handle.closing().cancelled() => match shutdown.is_cancelled() {
+                    true => Event::Shutdown,
+                    false => Event::Closing,
+                },
                 incoming = self.conn.ws.next() => Event::Incoming(incoming),
                 () = &mut timer => match Instant::now() >= silent_until {
                     true => Event::Silent,
