@@ -291,7 +291,11 @@ impl Session {
                 Event::Closing => Err(self.outbound.close_request().map_or_else(End::slow_consumer, |request| End::close(request.code, request.reason))),
                 // Boxed: the waiting loop stays small (see `serve`).
                 Event::Outbound(frame) => Box::pin(self.write_outbound(frame)).await,
-                Event::Heartbeat => Box::pin(self.conn.ping()).await,
+                Event::Heartbeat => {
+                    // A heartbeat with nothing queued: the queue's buffer goes back until the next event.
+                    self.outbound.release_if_empty();
+                    Box::pin(self.conn.ping()).await
+                }
                 Event::Silent => Err(End::close(1001, "heartbeat timeout")),
                 Event::Incoming(incoming) => Box::pin(self.incoming(incoming)).await,
             };
