@@ -102,7 +102,8 @@ struct ConnEntry {
     /// `room_activity` sent to it (rooms it has not joined), one a second
     /// per room at most (see `activity.rs`). Boxed, and `None` while
     /// empty: most connections have none, and every entry would carry an
-    /// empty map's 48 bytes (B1).
+    /// empty map's 48 bytes (B1). The box is the point: 8 bytes inline.
+    #[allow(clippy::box_collection)]
     activity: Option<Box<HashMap<RoomId, activity::Slot>>>,
 }
 
