@@ -271,6 +271,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn sends_over_several_batches_are_published_gapless_in_seq_order_with_acks_in_queue_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (queue, mut batches) = start(Arc::new(SledStore::open(dir.path()).unwrap()));
+        let (conn, room) = (ConnIds::new(NodeId::from_raw(3)).next(), RoomId::random());
+        let alice = UserSummary { id: UserId::random(), username: "alice".into() };
+        // More than the queue holds: the flusher takes them in several batches.
+        let sends = 300;
+        let submitter = tokio::spawn(async move {
+            for n in 0..sends {
+                queue.submit(submission(conn, room, &alice, &format!("m{n}"))).await.unwrap();
+            }
+        });
+        let all = collect(&mut batches, sends).await;
+        submitter.await.unwrap();
+        let published: Vec<u64> = all.messages.iter().map(|m| m.seq).collect();
+        assert_eq!(published, (1..=sends as u64).collect::<Vec<_>>(), "gapless, in order, each once");
+        let acked: Vec<u64> = all.replies.iter().map(|r| r.after_seq).collect();
+        assert_eq!(acked, published, "each ack in the order its send was queued");
+    }
+
+    #[tokio::test]
     async fn a_refused_call_step_is_answered_with_its_error_and_an_invitation_ack_carries_the_call() {
         use crate::store::{CallActionRecord, CallRecord};
         let dir = tempfile::tempdir().unwrap();

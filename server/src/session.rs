@@ -44,7 +44,7 @@ use heartlink_protocol::{ErrorCode, ServerMsg, SessionId, encode_server};
 use socket::Connection;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 pub use socket::End;
@@ -165,7 +165,7 @@ impl Session {
         let user = wire::account(&auth.account);
         // Blocked users as the user knew them (a stranger under their alias).
         let blocked = shared.store.blocks_of(user.id).await?.into_iter().map(|block| wire::user(block.shown)).collect();
-        let (handle, outbound) = ConnHandle::new(shared.next_conn_id(), user.clone(), shared.config.outbound_queue);
+        let (handle, outbound) = ConnHandle::new(shared.next_conn_id(), user.clone(), shared.config.outbound_queue, &shared.shutdown);
         shared.hub.connect(handle.clone(), auth.token_hash).await?;
         // A connection resumed with `presence:false` neither brings its user
         // online nor keeps them online.
@@ -205,10 +205,15 @@ impl Session {
     }
 
     /// A session that ended because the hub asked it to (slow consumer,
-    /// logout elsewhere, ban) closes with the reason it was given.
+    /// logout elsewhere, ban) closes with the reason it was given; one whose
+    /// write was cut short by the shutdown (the closing signal fires for
+    /// both) says the server is shutting down.
     fn asked_to_close(&self, end: End) -> End {
         match (&end, self.outbound.close_request()) {
             (End::Close { code: 4008, .. }, Some(request)) => End::close(request.code, request.reason),
+            (End::Close { code: 4008, .. }, None) if self.conn.shared.shutdown.is_cancelled() => {
+                End::close(1001, "server shutting down")
+            }
             _ => end,
         }
     }
@@ -238,8 +243,13 @@ impl Session {
 
     async fn event_loop(&mut self) -> End {
         let heartbeat_every = self.conn.shared.config.heartbeat;
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One timer for the next Ping and the silence deadline, whichever
+        // comes first: an `Interval` beside a `Sleep` made each idle
+        // session hold two timers, one of them boxed (B1), and a new
+        // `Sleep` was registered on every turn of the loop.
+        let mut next_ping = Instant::now() + heartbeat_every;
+        let timer = tokio::time::sleep_until(next_ping);
+        tokio::pin!(timer);
         let shutdown = self.conn.shared.shutdown.clone();
         loop {
             // `biased`, in this order: shutdown and a close request (overflow, logout elsewhere) win over more
@@ -251,17 +261,29 @@ impl Session {
             // waited while we were writing counts as heard rather than being
             // outrun by the deadline. A peer silent for two heartbeats is
             // closed at that instant, not at the next ping tick. Every
-            // branch is cancel-safe: `recv`, `tick`, `sleep_until`,
-            // `cancelled` and the stream's `next` lose nothing when another
-            // branch wins.
+            // branch is cancel-safe: `recv`, the timer, `cancelled` and the
+            // stream's `next` lose nothing when another branch wins.
             let silent_until = self.conn.last_heard() + heartbeat_every * 2;
+            let wake = next_ping.min(silent_until);
+            if timer.deadline() != wake {
+                timer.as_mut().reset(wake);
+            }
             let event = tokio::select! {
                 biased;
-                () = shutdown.cancelled() => Event::Shutdown,
-                () = self.handle.closing().cancelled() => Event::Closing,
+                // Fires on shutdown too (`ConnHandle::new`); shutdown wins.
+                () = self.handle.closing().cancelled() => match shutdown.is_cancelled() {
+                    true => Event::Shutdown,
+                    false => Event::Closing,
+                },
                 incoming = self.conn.ws.next() => Event::Incoming(incoming),
-                _ = heartbeat.tick() => Event::Heartbeat,
-                () = tokio::time::sleep_until(silent_until) => Event::Silent,
+                () = &mut timer => match Instant::now() >= silent_until {
+                    true => Event::Silent,
+                    // The next Ping a heartbeat after this one, however late this one was.
+                    false => {
+                        next_ping = Instant::now() + heartbeat_every;
+                        Event::Heartbeat
+                    }
+                },
                 frame = self.outbound.recv() => Event::Outbound(frame),
             };
             let outcome = match event {
@@ -269,7 +291,11 @@ impl Session {
                 Event::Closing => Err(self.outbound.close_request().map_or_else(End::slow_consumer, |request| End::close(request.code, request.reason))),
                 // Boxed: the waiting loop stays small (see `serve`).
                 Event::Outbound(frame) => Box::pin(self.write_outbound(frame)).await,
-                Event::Heartbeat => Box::pin(self.conn.ping()).await,
+                Event::Heartbeat => {
+                    // A heartbeat with nothing queued: the queue's buffer goes back until the next event.
+                    self.outbound.release_if_empty();
+                    Box::pin(self.conn.ping()).await
+                }
                 Event::Silent => Err(End::close(1001, "heartbeat timeout")),
                 Event::Incoming(incoming) => Box::pin(self.incoming(incoming)).await,
             };

@@ -43,7 +43,8 @@ impl Hub {
             if entry.rooms.contains(&room) {
                 continue;
             }
-            match entry.activity.get_mut(&room) {
+            let activity = entry.activity.get_or_insert_default();
+            match activity.get_mut(&room) {
                 Some(slot) if now.saturating_duration_since(slot.sent_at) < ACTIVITY_EVERY => {
                     let (seq, count) = slot.waiting.unwrap_or((0, 0));
                     slot.waiting = Some((seq.max(last_seq), count.saturating_add(mentions)));
@@ -51,7 +52,7 @@ impl Hub {
                 }
                 _ => {
                     entry.handle.push(frame(&notice(room, last_seq, mentions)));
-                    entry.activity.insert(room, Slot { sent_at: now, waiting: None });
+                    activity.insert(room, Slot { sent_at: now, waiting: None });
                     // Visited by the flush, which forgets the slot once its second is up.
                     state.activity_waiting.insert(*id);
                 }
@@ -69,7 +70,8 @@ impl Hub {
             let mut still_waiting = false;
             let joined = &entry.rooms;
             let handle = &entry.handle;
-            entry.activity.retain(|room, slot| {
+            let Some(activity) = entry.activity.as_mut() else { return false };
+            activity.retain(|room, slot| {
                 let due = now.saturating_duration_since(slot.sent_at) >= ACTIVITY_EVERY;
                 match slot.waiting {
                     // Joined meanwhile: its messages reach it directly.
@@ -86,7 +88,11 @@ impl Hub {
                     None => !due,
                 }
             });
-            still_waiting || !entry.activity.is_empty()
+            if activity.is_empty() {
+                // Forgotten whole: an idle connection keeps no map.
+                entry.activity = None;
+            }
+            still_waiting || entry.activity.is_some()
         });
     }
 }
@@ -125,8 +131,8 @@ mod tests {
         assert!(alice_phone.frames().is_empty(), "nothing more without new messages");
         {
             let state = fixture.hub.lock();
-            let slots = state.conns.get(&alice_phone.handle.id).map(|entry| entry.activity.len());
-            assert_eq!((state.activity_waiting.len(), slots), (0, Some(0)), "an idle connection keeps no slots");
+            let slots = state.conns.get(&alice_phone.handle.id).map(|entry| entry.activity.is_none());
+            assert_eq!((state.activity_waiting.len(), slots), (0, Some(true)), "an idle connection keeps no slots, nor their map");
         }
         fixture.hub.room_activity(user, room, 51, 0, start + Duration::from_secs(6));
         assert_eq!(alice_phone.frames().len(), 1, "after a quiet second the next one goes at once");

@@ -9,6 +9,7 @@ use crate::store::{MessageRecord, NewMessage, SledStore, Store, TokenHash, UserS
 use heartlink_protocol::{ChatMessage, RoomId, ServerMsg, User, UserId, encode_server};
 use serde_json::Value;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub(super) struct Fixture {
@@ -42,7 +43,7 @@ impl Fixture {
 
     /// Another connection of `user`, with a token of its own.
     pub async fn connect_as(&self, user: &User) -> TestConn {
-        let (handle, inbox) = ConnHandle::new(self.ids.next(), user.clone(), 64);
+        let (handle, inbox) = ConnHandle::new(self.ids.next(), user.clone(), 64, &CancellationToken::new());
         self.hub.connect(handle.clone(), self.token_of_id(handle.id)).await.unwrap();
         TestConn { handle, inbox }
     }

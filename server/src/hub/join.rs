@@ -38,7 +38,7 @@ impl Hub {
             let mut state = self.lock();
             let state = &mut *state;
             let Some(conn_entry) = state.conns.get_mut(&conn) else { return Err(JoinError::NotConnected) };
-            conn_entry.rooms.insert(room);
+            conn_entry.rooms.insert(room, ());
             let entry = state.rooms.entry(room).or_default();
             match entry.delivered {
                 Some(cut) => {

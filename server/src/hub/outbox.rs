@@ -125,6 +125,16 @@ impl Inbox {
         frame
     }
 
+    /// Gives the queue's buffer back when nothing is queued (a session
+    /// that has been quiet for a while; a busy one keeps it, see
+    /// `KEEP_CAPACITY`).
+    pub fn release_if_empty(&self) {
+        let mut frames = self.shared.frames();
+        if frames.queue.is_empty() {
+            frames.queue = VecDeque::new();
+        }
+    }
+
     /// Frames queued now.
     pub fn queued(&self) -> usize {
         self.shared.frames().queue.len()
@@ -182,6 +192,21 @@ mod tests {
         assert!(outbox.request_close(CloseRequest { code: 4008, reason: "slow consumer".into() }));
         assert!(!outbox.request_close(CloseRequest { code: 1000, reason: "logged out".into() }));
         assert_eq!(inbox.close_request().map(|request| request.code), Some(4008));
+    }
+
+    #[test]
+    fn a_quiet_queue_gives_its_buffer_back_and_a_busy_one_keeps_it() {
+        let (outbox, inbox) = outbox(64);
+        for n in 0..3 {
+            outbox.push(frame(&n.to_string())).unwrap();
+        }
+        inbox.try_recv().unwrap();
+        inbox.release_if_empty();
+        assert_eq!(inbox.queued(), 2, "frames still queued are kept");
+        while inbox.try_recv().is_some() {}
+        assert!(outbox.shared.frames().queue.capacity() > 0, "a small buffer survives a burst");
+        inbox.release_if_empty();
+        assert_eq!(outbox.shared.frames().queue.capacity(), 0);
     }
 
     #[tokio::test]

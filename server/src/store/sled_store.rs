@@ -18,7 +18,7 @@
 //! | `messages`    | room_id ++ seq                    | [`MessageRecord`] JSON|
 //! | `dedup`       | sender ++ room_id ++ client_msg_id| seq ++ ts             |
 //! | `reads`       | room_id ++ user_id                | seq                   |
-//! | `meta`        | `instance_id`, `health_probe`     | see `marker.rs`       |
+//! | `meta`        | `instance_id`, `health_probe`, `message_keys_next` | see `marker.rs`, `shred.rs` |
 //! | `media`       | media_id (= upload id)            | `UploadRecord` JSON   |
 //! | `media_usage` | user_id                           | bytes ++ pending (u64s)|
 //! | `media_blobs` | sha256 (hex)                      | references (u64)      |
@@ -166,7 +166,8 @@ impl SledStore {
         marker::confirm(dir, found, &db)?;
         // Whatever sled created, whatever the umask.
         data_dir::make_private(dir)?;
-        let keys = Arc::new(shred::MessageKeys::open(dir)?);
+        let next_slot = db.open_tree("meta")?.get(shred::NEXT_SLOT_KEY)?.map(|value| keys::u64_at("meta", &value, 0)).transpose()?;
+        let keys = Arc::new(shred::MessageKeys::open(dir, next_slot)?);
         let tree = |name: &str| db.open_tree(name);
         let trees = Trees {
             users: tree("users")?,

@@ -4,7 +4,7 @@
 //! into an empty store.
 
 use super::keys::{concat, id_at, message_key, u64_at};
-use super::messages::{Fresh, message_ops};
+use super::messages::{Fresh, Op, Tree, message_ops};
 use super::members::{member_key, membership_key, order_key};
 use super::{BanRecord, MessageRecord, RoomRecord, StoreError, TokenRecord, Trees, UserRecord, decode, encode};
 use crate::store::{MemberPosition, RestoreRecord, TokenHash};
@@ -153,13 +153,16 @@ impl Trees {
             return Ok(());
         }
         let keys = self.keys.issue(messages.len())?;
-        let mut ops = Vec::with_capacity(messages.len() * 3);
+        let mut ops = Vec::with_capacity(messages.len() * 3 + 1);
+        if let Some(next) = super::shred::MessageKeys::next_after(&keys) {
+            ops.push(Op::put(Tree::Meta, super::shred::NEXT_SLOT_KEY.to_vec(), next));
+        }
+        // The keys are durable before the messages they open (the caller syncs the trees).
+        self.keys.sync()?;
         for (message, key) in messages.iter().zip(keys) {
             message_ops(message, key, &mut ops)?;
         }
-        self.write_ops(&ops, &[])?;
-        // The keys are durable before the messages they open (the caller syncs the trees).
-        self.keys.sync()
+        self.write_ops(&ops, &[])
     }
 }
 

@@ -4,8 +4,10 @@
 //! Each room has two numbers: the highest seq written to the `messages` tree
 //! and the highest one known to be durable. [`Store::last_seq`] answers the
 //! second, so nobody is shown a message a crash could still take back.
-//! Batches are numbered while the append lock is held (one batch at a time),
-//! and a counter moves only after its batch's transaction committed: a batch
+//! Batches are numbered and written while the append lock is held (one batch
+//! at a time; its flush comes after the lock, so another batch can be
+//! numbered while it waits for the disk), and a counter moves only after its batch's
+//! transaction committed: a batch
 //! whose transaction failed leaves no trace, and its seqs are given again.
 //! A batch whose transaction committed but whose flush failed keeps its seqs
 //! (the messages are in the tree and the next flush makes them durable).
@@ -42,7 +44,7 @@ pub(super) struct Counters {
     /// std Mutex: held for map operations and at most one sled read (the
     /// first use of a room), never across an await or a disk write.
     table: Mutex<Table>,
-    /// Held by the one batch being numbered and written (see the file doc).
+    /// Held by the one batch being numbered and written, not while it is flushed (see the file doc).
     append: Mutex<()>,
 }
 
@@ -51,7 +53,7 @@ impl Counters {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Held while a batch is numbered and written.
+    /// Held while a batch is numbered and written (not while it is flushed).
     pub(super) fn append_lock(&self) -> MutexGuard<'_, ()> {
         self.append.lock().unwrap_or_else(PoisonError::into_inner)
     }
