@@ -170,7 +170,8 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String])
             if !peers.is_empty() && !peers.iter().any(|name| peer.name().to_lowercase().starts_with(&name.to_lowercase())) {
                 continue;
             }
-            let outcome = match not_applicable(section.id, peer).or_else(|| tools.missing(peer)) {
+            let missing = not_applicable(section.id, peer).or_else(|| tools.missing(peer)).or_else(|| tools.missing_client(section.id, peer));
+            let outcome = match missing {
                 Some(why) => Outcome::NotApplicable(why),
                 None => {
                     say(format!("{} on {}", section.id, peer.name()));
@@ -229,6 +230,7 @@ fn not_applicable(id: &str, peer: Peer) -> Option<String> {
         ("B3", _) => return None,
         ("B4" | "B5", Peer::Inspircd) => "no message store: IRC keeps no backlog to rejoin from or page through",
         ("B4" | "B5", _) => "no message store: nothing to catch up from or page through",
+        ("B7", Peer::Inspircd) => return None,
         ("B8", _) => "no attachments: the machine's own limits (dd, python3 -m http.server) are the comparison",
         _ => "no terminal client of its own in this comparison",
     };

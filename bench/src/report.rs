@@ -104,10 +104,10 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         id: "B7",
-        title: "B7 TUI: heartlink-tui showing a room that receives 200 messages/s",
+        title: "B7 TUI: the terminal client showing a room that receives 200 messages/s (heartlink-tui; weechat on InspIRCd)",
         metrics: &[
-            m("b7_cpu_pct", "heartlink-tui CPU (share of one core, lower is better)", " %", 2),
-            m("b7_scrollback", "messages in the room's timeline by the end", "", 0),
+            m("b7_cpu_pct", "client CPU (share of one core, lower is better)", " %", 2),
+            m("b7_scrollback", "messages in the room's timeline (channel's buffer) by the end", "", 0),
             m("b7_lag_p50_ms", "display lag p50 (send → visible in tmux capture)", " ms", 0),
             m("b7_lag_p99_ms", "display lag p99", " ms", 0),
             m("b7_redraws", "redraws during the measurement window", "", 0),

@@ -10,6 +10,7 @@ pub mod history;
 pub mod idle;
 pub mod media;
 pub mod tui;
+pub mod weechat;
 
 use crate::servers::{Peer, ServerProc, Wire};
 use crate::toolbox::Toolbox;

@@ -21,6 +21,8 @@ pub struct Toolbox {
     /// Why the Node peer cannot run, if it cannot.
     pub node_missing: Option<String>,
     pub inspircd: Option<PathBuf>,
+    /// weechat, B7's terminal-client peer (on the InspIRCd bed).
+    pub weechat: Option<PathBuf>,
     pub inspircd_template: PathBuf,
     pub server_cpu: usize,
     pub generator_cpu: usize,
@@ -73,6 +75,18 @@ impl Toolbox {
                 inspircd = which("inspircd");
             }
         }
+        // B7's peer client: weechat on the InspIRCd bed.
+        let mut weechat = which("weechat");
+        if weechat.is_none() && install_peers && wants_tui {
+            say("installing weechat with apt-get");
+            let ok = Command::new("sh")
+                .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq weechat-curses >/dev/null"])
+                .status()
+                .is_ok_and(|status| status.success());
+            if ok {
+                weechat = which("weechat");
+            }
+        }
         let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
         let (server_cpu, generator_cpu) = if cpus >= 2 { (0, 1) } else { (0, 0) };
         Ok(Self {
@@ -84,6 +98,7 @@ impl Toolbox {
             node_ws_dir,
             node_missing,
             inspircd,
+            weechat,
             workspace,
             server_cpu,
             generator_cpu,
@@ -96,6 +111,17 @@ impl Toolbox {
             crate::servers::Peer::NodeWs => self.node_missing.clone(),
             crate::servers::Peer::Inspircd if self.inspircd.is_none() => {
                 Some("not installed (apt-get install -y inspircd)".to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    /// Why scenario `id` cannot run its client against `peer`: B7 drives
+    /// weechat on the InspIRCd bed.
+    pub fn missing_client(&self, id: &str, peer: crate::servers::Peer) -> Option<String> {
+        match (id, peer) {
+            ("B7", crate::servers::Peer::Inspircd) if self.weechat.is_none() => {
+                Some("weechat not installed (apt-get install -y weechat-curses)".to_owned())
             }
             _ => None,
         }

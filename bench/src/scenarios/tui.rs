@@ -30,11 +30,15 @@ pub const REDRAW_P50: &str = "b7_redraw_p50_ms";
 pub const REDRAW_P99: &str = "b7_redraw_p99_ms";
 pub const REDRAW_MAX: &str = "b7_redraw_max_ms";
 
-const RATE: f64 = 200.0;
+pub(super) const RATE: f64 = 200.0;
 /// The variable that makes heartlink-tui log its frame times (see docs/CLIENT.md).
 const FRAME_STATS_ENV: &str = "HEARTLINK_TUI_FRAME_STATS";
 
-pub async fn run(_peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
+pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
+    // InspIRCd's column is weechat, the terminal client it is compared with.
+    if peer == Peer::Inspircd {
+        return super::weechat::run(tools, size).await;
+    }
     let tui = tools.heartlink_tui.clone().map_err(|why| anyhow!(why))?;
     if which("tmux").is_none() {
         bail!("tmux is not installed (apt-get install -y tmux)");
@@ -119,7 +123,7 @@ async fn measure(bed: &Bed, room: &str, pane: &str, frames: &Path, size: Size) -
     ])
 }
 
-fn unix_ms() -> u64 {
+pub(super) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
@@ -174,7 +178,7 @@ fn write_session(config: &Path, bed: &Bed, room: &str) -> Result<()> {
     Ok(())
 }
 
-fn tmux(args: &[&str]) -> Result<String> {
+pub(super) fn tmux(args: &[&str]) -> Result<String> {
     let out = Command::new("tmux").args(args).output().context("running tmux")?;
     if !out.status.success() {
         bail!("tmux {}: {}", args.first().unwrap_or(&""), String::from_utf8_lossy(&out.stderr).trim());
@@ -182,7 +186,7 @@ fn tmux(args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-async fn wait_for_screen(pane: &str, text: &str) -> Result<()> {
+pub(super) async fn wait_for_screen(pane: &str, text: &str) -> Result<()> {
     for _ in 0..100 {
         if tmux(&["capture-pane", "-p", "-t", pane])?.contains(text) {
             return Ok(());
@@ -194,7 +198,7 @@ async fn wait_for_screen(pane: &str, text: &str) -> Result<()> {
 
 /// The largest send stamp visible: bodies start with the generator's clock
 /// in nanoseconds, followed by a space and padding.
-fn newest_stamp(screen: &str) -> Option<u64> {
+pub(super) fn newest_stamp(screen: &str) -> Option<u64> {
     let now = now_ns();
     screen
         .split(|c: char| !c.is_ascii_digit())
