@@ -42,20 +42,28 @@ impl Toolbox {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace dir")?.to_path_buf();
         let bench_exe = std::env::current_exe()?;
         let bin_dir = bench_exe.parent().context("no bin dir")?.to_path_buf();
+        // One cargo call for both binaries: built one at a time, each would
+        // resolve the shared crates' features on its own and compile them again.
+        let mut packages = Vec::new();
+        if server.is_none() {
+            packages.push("heartlink-server");
+        }
+        if wants_tui {
+            packages.push("heartlink-client");
+        }
+        let built = if packages.is_empty() { Ok(()) } else { cargo_build(&workspace, &packages) };
         let heartlink_server = match server {
             Some(path) if path.is_file() => path,
             Some(path) => bail!("no heartlink-server binary at {}", path.display()),
             None => {
-                cargo_build(&workspace, "heartlink-server")?;
+                built.as_ref().map_err(|err| anyhow::anyhow!("{err:#}"))?;
                 bin_dir.join("heartlink-server")
             }
         };
-        let heartlink_tui = match wants_tui {
-            false => Err("not built: B7 was not selected".to_owned()),
-            true => match cargo_build(&workspace, "heartlink-client") {
-                Ok(()) => Ok(bin_dir.join("heartlink-tui")),
-                Err(err) => Err(format!("heartlink-tui does not build: {err:#}")),
-            },
+        let heartlink_tui = match (wants_tui, &built) {
+            (false, _) => Err("not built: B7 was not selected".to_owned()),
+            (true, Ok(())) => Ok(bin_dir.join("heartlink-tui")),
+            (true, Err(err)) => Err(format!("heartlink-tui does not build: {err:#}")),
         };
         let node_ws_dir = workspace.join("bench/peers/node-ws");
         let node = which("node");
@@ -128,15 +136,27 @@ impl Toolbox {
     }
 }
 
-/// `cargo build --release -p PACKAGE`, into the target dir this bench runs from.
-fn cargo_build(workspace: &Path, package: &str) -> Result<()> {
+/// `cargo build --release -p PACKAGE…`, into the target dir this bench runs from.
+fn cargo_build(workspace: &Path, packages: &[&str]) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    say(format!("cargo build --release -p {package}"));
-    let out = Command::new(cargo)
-        .current_dir(workspace)
-        .args(["build", "--release", "--quiet", "-p", package])
-        .output()
-        .context("running cargo")?;
+    say(format!("cargo build --release -p {}", packages.join(" -p ")));
+    let mut build = Command::new(cargo);
+    build.current_dir(workspace).args(["build", "--release", "--quiet"]);
+    for package in packages {
+        build.args(["-p", package]);
+    }
+    // `cargo run` gives the bench the variables of its own package; passed
+    // on, they differ from a plain cargo's environment, and build scripts
+    // that watch them (ring's watches CARGO_MANIFEST_DIR) made every run
+    // rebuild ring, rustls and both binaries (7 minutes on 2 busy cores).
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let per_package = ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_BIN_NAME"];
+        if per_package.iter().any(|prefix| name.starts_with(prefix)) {
+            build.env_remove(name.as_ref());
+        }
+    }
+    let out = build.output().context("running cargo")?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let first = stderr.lines().find(|line| line.starts_with("error")).unwrap_or("cargo build failed");
