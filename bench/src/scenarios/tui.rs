@@ -86,18 +86,8 @@ async fn measure(bed: &Bed, room: &str, pane: &str, frames: &Path, size: Size) -
     let window = Duration::from_secs(size.pick(3, 10));
     let publishing = tokio::spawn(super::fanout::publish(publisher, room.to_owned(), RATE, warmup + window));
     tokio::time::sleep(warmup).await;
-    let cpu = CpuMeter::start(pid).context("the TUI is not running")?;
-    let lag = Recorder::new();
     let window_from = unix_ms();
-    let started = Instant::now();
-    while started.elapsed() < window {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let screen = tmux(&["capture-pane", "-p", "-t", pane])?;
-        if let Some(newest) = newest_stamp(&screen) {
-            lag.record_since(newest);
-        }
-    }
-    let share = cpu.share().context("the TUI exited during the run")? * 100.0;
+    let (share, lag) = watch_pane(pane, pid, window).await.context("heartlink-tui")?;
     let redraws = FrameTimes::read(frames, window_from, unix_ms())?;
     publishing.await.context("publisher")??;
     reader.abort();
@@ -123,7 +113,25 @@ async fn measure(bed: &Bed, room: &str, pane: &str, frames: &Path, size: Size) -
     ])
 }
 
-pub(super) fn unix_ms() -> u64 {
+/// Over `window`: the CPU share (in %) of the client process `pid`, and the
+/// display lag of the pane, sampled every 200 ms (the newest send stamp
+/// visible in `tmux capture-pane`).
+pub(super) async fn watch_pane(pane: &str, pid: u32, window: Duration) -> Result<(f64, Recorder)> {
+    let cpu = CpuMeter::start(pid).context("the client is not running")?;
+    let lag = Recorder::new();
+    let started = Instant::now();
+    while started.elapsed() < window {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let screen = tmux(&["capture-pane", "-p", "-t", pane])?;
+        if let Some(newest) = newest_stamp(&screen) {
+            lag.record_since(newest);
+        }
+    }
+    let share = cpu.share().context("the client exited during the run")? * 100.0;
+    Ok((share, lag))
+}
+
+fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
@@ -198,7 +206,7 @@ pub(super) async fn wait_for_screen(pane: &str, text: &str) -> Result<()> {
 
 /// The largest send stamp visible: bodies start with the generator's clock
 /// in nanoseconds, followed by a space and padding.
-pub(super) fn newest_stamp(screen: &str) -> Option<u64> {
+fn newest_stamp(screen: &str) -> Option<u64> {
     let now = now_ns();
     screen
         .split(|c: char| !c.is_ascii_digit())

@@ -7,16 +7,14 @@
 //! display lag from `tmux capture-pane`. weechat logs no redraw times, so
 //! its redraw rows stay empty.
 
-use super::tui::{RATE, newest_stamp, tmux, wait_for_screen};
+use super::tui::{RATE, tmux, wait_for_screen, watch_pane};
 use super::{Bed, Figures, Size};
-use crate::latency::Recorder;
-use crate::proc_stat::CpuMeter;
 use crate::servers::Peer;
 use crate::tally::Tally;
 use crate::toolbox::{Toolbox, say};
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub async fn run(tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
     let weechat = tools.weechat.clone().ok_or_else(|| anyhow!("weechat is not installed (apt-get install -y weechat-curses)"))?;
@@ -79,17 +77,7 @@ async fn measure(bed: &Bed, channel: &str, pane: &str, size: Size) -> Result<Fig
     let window = Duration::from_secs(size.pick(3, 10));
     let publishing = tokio::spawn(super::fanout::publish(sender, channel.to_owned(), RATE, warmup + window));
     tokio::time::sleep(warmup).await;
-    let cpu = CpuMeter::start(pid).context("weechat is not running")?;
-    let lag = Recorder::new();
-    let started = Instant::now();
-    while started.elapsed() < window {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let screen = tmux(&["capture-pane", "-p", "-t", pane])?;
-        if let Some(newest) = newest_stamp(&screen) {
-            lag.record_since(newest);
-        }
-    }
-    let share = cpu.share().context("weechat exited during the run")? * 100.0;
+    let (share, lag) = watch_pane(pane, pid, window).await.context("weechat")?;
     publishing.await.context("publisher")??;
     reader.abort();
     listener_reader.abort();
