@@ -34,6 +34,18 @@ impl Hub {
     /// most that seq (in the reply); what comes after is held until the
     /// seq is known, then delivered from it on.
     pub async fn join(&self, conn: ConnId, room: RoomId) -> Result<u64, JoinError> {
+        self.join_after(conn, room, None).await
+    }
+
+    /// [`Hub::join`] for a connection that already holds the room up to
+    /// `since` (a `join{since}`): the cut is never below it. A client that
+    /// moved from a node ahead of this one (in a cluster, each node's
+    /// delivery lags the store by its own bus latency) holds messages this
+    /// node has not delivered yet; they must not reach it a second time
+    /// when this node catches up. The caller keeps `since` at or below the
+    /// room's last durable seq.
+    pub async fn join_after(&self, conn: ConnId, room: RoomId, since: Option<u64>) -> Result<u64, JoinError> {
+        let held = since.unwrap_or(0);
         {
             let mut state = self.lock();
             let state = &mut *state;
@@ -41,7 +53,8 @@ impl Hub {
             conn_entry.rooms.insert(room, ());
             let entry = state.rooms.entry(room).or_default();
             match entry.delivered {
-                Some(cut) => {
+                Some(delivered) => {
+                    let cut = delivered.max(held);
                     entry.conns.insert(conn, cut + 1);
                     return Ok(cut);
                 }
@@ -66,7 +79,7 @@ impl Hub {
         let state = &mut *state;
         let Some(entry) = state.rooms.get_mut(&room) else { return Ok(last) };
         // Another joiner may have found the cut first; it holds for everyone.
-        let cut = *entry.delivered.get_or_insert(last);
+        let cut = (*entry.delivered.get_or_insert(last)).max(held.min(last));
         // Still joined unless the user left the room meanwhile, elsewhere.
         if let Some(from) = entry.conns.get_mut(&conn) {
             *from = cut + 1;
@@ -109,6 +122,24 @@ mod tests {
         fixture.hub.deliver_messages(batch(room, [5]));
         assert_eq!((alice.summary(), bob.summary()), (vec!["chat_message 5".to_owned()], vec!["chat_message 5".to_owned()]));
         assert_eq!(fixture.hub.delivered(room), Some(5));
+    }
+
+    #[tokio::test]
+    async fn a_joiner_ahead_of_this_nodes_delivery_gets_nothing_it_holds_a_second_time() {
+        let fixture = Fixture::new();
+        let room = RoomId::random();
+        fixture.store_messages(room, 3).await;
+        let alice = fixture.connect("alice").await;
+        fixture.hub.join(alice.handle.id, room).await.unwrap();
+        // Committed through another node; this node's bus has not handed them over yet.
+        fixture.store_messages(room, 3).await;
+
+        // bob moved here from a node that had delivered up to 6.
+        let bob = fixture.connect("bob").await;
+        assert_eq!(fixture.hub.join_after(bob.handle.id, room, Some(6)).await.unwrap(), 6, "the cut is what bob holds");
+        fixture.hub.deliver_messages(batch(room, 4..=7));
+        assert_eq!(alice.summary(), ["chat_message 4", "chat_message 5", "chat_message 6", "chat_message 7"]);
+        assert_eq!(bob.summary(), ["chat_message 7"], "4–6 are not sent to bob again");
     }
 
     /// Subscriptions that hold `subscribe_room` until the test lets go, and

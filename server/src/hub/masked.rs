@@ -47,7 +47,7 @@ impl Hub {
     /// [`Hub::join`] for a pair room: its mask is in place before the first
     /// frame of the room can reach `conn`. A mask already kept here (from an
     /// earlier joiner, kept current by the bus) stays.
-    pub async fn join_masked(&self, conn: ConnId, room: RoomId, mask: PairMask) -> Result<u64, super::JoinError> {
+    pub async fn join_masked(&self, conn: ConnId, room: RoomId, mask: PairMask, since: Option<u64>) -> Result<u64, super::JoinError> {
         {
             let mut state = self.lock();
             let entry = state.rooms.entry(room).or_default();
@@ -55,7 +55,7 @@ impl Hub {
                 entry.mask = Some(Arc::new(mask));
             }
         }
-        let joined = self.join(conn, room).await;
+        let joined = self.join_after(conn, room, since).await;
         if joined.is_err() {
             let mut state = self.lock();
             if state.rooms.get(&room).is_some_and(|entry| entry.conns.is_empty()) {
@@ -113,7 +113,7 @@ mod tests {
         let room = RoomId::random();
         let mut pair = PairRecord { room, members: [member(&alice_user, "quiet-otter"), member(&bob_user, "brave-fox")], ended: None };
         for conn in [&alice, &bob] {
-            fixture.hub.join_masked(conn.handle.id, room, PairMask::new(&pair)).await.unwrap();
+            fixture.hub.join_masked(conn.handle.id, room, PairMask::new(&pair), None).await.unwrap();
         }
         let mut from_alice = message(room, 1);
         from_alice.sender = alice_user.clone();

@@ -59,9 +59,17 @@ impl Session {
             self.check_membership_cap(me.id).await?;
         }
         let new_member = shared.store.add_member(room_id, me.id, ordered_now_ms()).await?;
+        // Live delivery starts after what the client holds, which may be
+        // ahead of this node (it came from another one). A `since` past
+        // this node's delivery is checked against the store: past the last
+        // durable message, it means the last durable message.
+        let since = match (since, shared.hub.delivered(room_id)) {
+            (Some(since), Some(delivered)) if since > delivered => Some(since.min(shared.store.last_seq(room_id).await?)),
+            (since, _) => since,
+        };
         let cut = match mask {
-            Some(mask) => shared.hub.join_masked(self.handle.id, room_id, mask).await?,
-            None => shared.hub.join(self.handle.id, room_id).await?,
+            Some(mask) => shared.hub.join_masked(self.handle.id, room_id, mask, since).await?,
+            None => shared.hub.join_after(self.handle.id, room_id, since).await?,
         };
         if new_member {
             self.publish_room(room_id, RoomEvent::UserJoined { user: me.clone(), from: self.handle.id }).await;
