@@ -71,30 +71,11 @@ impl Toolbox {
             None => Some("not installed (node not on PATH)".to_owned()),
             Some(_) => node_modules(&node_ws_dir, install_peers).err().map(|err| format!("not installed ({err:#})")),
         };
-        let mut inspircd = which("inspircd");
-        if inspircd.is_none() && install_peers {
-            say("installing inspircd with apt-get");
-            let ok = Command::new("sh")
-                .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq inspircd >/dev/null"])
-                .status()
-                .is_ok_and(|status| status.success());
-            if ok {
-                // Debian starts the packaged service where it can; the bench runs its own.
-                inspircd = which("inspircd");
-            }
-        }
+        // Debian starts the packaged service where it can; the bench runs its own.
+        let inspircd = which("inspircd").or_else(|| if install_peers { apt_install("inspircd", "inspircd") } else { None });
         // B7's peer client: weechat on the InspIRCd bed.
-        let mut weechat = which("weechat");
-        if weechat.is_none() && install_peers && wants_tui {
-            say("installing weechat with apt-get");
-            let ok = Command::new("sh")
-                .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq weechat-curses >/dev/null"])
-                .status()
-                .is_ok_and(|status| status.success());
-            if ok {
-                weechat = which("weechat");
-            }
-        }
+        let weechat =
+            which("weechat").or_else(|| if install_peers && wants_tui { apt_install("weechat-curses", "weechat") } else { None });
         let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
         let (server_cpu, generator_cpu) = if cpus >= 2 { (0, 1) } else { (0, 0) };
         Ok(Self {
@@ -163,6 +144,14 @@ fn cargo_build(workspace: &Path, packages: &[&str]) -> Result<()> {
         bail!("{first}");
     }
     Ok(())
+}
+
+/// Installs the Debian `package` and returns where its `program` is, if it worked.
+fn apt_install(package: &str, program: &str) -> Option<PathBuf> {
+    say(format!("installing {package} with apt-get"));
+    let script = format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {package} >/dev/null");
+    let ok = Command::new("sh").args(["-c", &script]).status().is_ok_and(|status| status.success());
+    if ok { which(program) } else { None }
 }
 
 /// Makes sure `ws` is installed for the Node peer (npm install when allowed).
