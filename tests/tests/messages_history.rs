@@ -213,6 +213,23 @@ async fn join_since_returns_at_most_five_hundred() {
     assert_eq!((seqs(&history["messages"]), &history["has_more"]), ((1..=10).collect(), &json!(false)));
 }
 
+/// A `since` past the room's last message (a client's stale or bogus
+/// position) is taken as the last message: nothing in the reply, and the
+/// next message still arrives live.
+#[tokio::test]
+async fn join_since_past_the_last_message_still_gets_the_next_one_live() {
+    let server = TestServer::start(&["--send-rate", "0"]);
+    let (_alice, established, room_id) = alice_in_a_room(&server).await;
+    let token = established["token"].as_str().expect("token");
+    post_many(&server.url, token, &room_id, "m", 1..4).await;
+    let (mut bob, _) = WsClient::register(&server.url, "bob").await;
+    let joined = bob.request(json!({"type": "join", "room_id": room_id, "since": 1_000_000}), "joined").await;
+    assert_eq!((seqs(&joined["messages"]), &joined["last_seq"]), (Vec::new(), &json!(3)));
+    post_many(&server.url, token, &room_id, "n", 4..5).await;
+    let live = bob.recv_type("chat_message").await;
+    assert_eq!(live["seq"], 4, "the next message reaches bob live");
+}
+
 /// A retry that arrives while its original is still queued for the group
 /// commit (not yet written to the store) is still a retry: same seq, one
 /// broadcast. Every send is pipelined right behind its original, so most
