@@ -1,7 +1,8 @@
 //! The terminal loop: sets the terminal up (and always restores it), turns
 //! terminal events, network events and clock ticks into [`Msg`]s, runs
 //! [`App::update`], carries out the effects and redraws — at most once per
-//! [`FRAME`], so a flood of messages costs a bounded number of redraws.
+//! [`FRAME`] for news and [`INPUT_FRAME`] for the user's own input, so a
+//! flood of messages costs a bounded number of redraws.
 
 use crate::app::{App, Effect, Msg};
 use crate::config::ConfigDir;
@@ -22,10 +23,16 @@ use tokio_util::task::TaskTracker;
 
 /// Clock tick: drives the reconnect countdown, typing timeouts and read markers.
 const TICK: Duration = Duration::from_millis(500);
-/// The least time between two redraws (about 30 frames/s): a key press
-/// after a quiet spell is drawn at once, but a room receiving hundreds of
-/// messages a second is redrawn at this pace rather than once per message.
-const FRAME: Duration = Duration::from_millis(33);
+/// The least time between two redraws for what arrives from the network
+/// (20 frames/s): a room receiving hundreds of messages a second is
+/// redrawn at this pace rather than once per message. Nobody reads 200
+/// lines a second, and each frame at 160×50 costs ~0.9 ms of CPU: at 30
+/// frames/s the redraws alone were ~2.5% of a core (docs/BENCHMARKS.md, B7).
+const FRAME: Duration = Duration::from_millis(50);
+/// The least time between two redraws when the user typed, clicked, pasted
+/// or resized: what they do shows within a 60 Hz refresh even while the
+/// room floods. After a quiet spell it is drawn at once.
+const INPUT_FRAME: Duration = Duration::from_millis(16);
 
 /// Raw mode, alternate screen, mouse and bracketed paste, undone on drop
 /// (ratatui's init also restores the terminal if anything panics).
@@ -127,15 +134,20 @@ async fn event_loop(
     apply(app, initial, config, net, &mut media.worker).await;
     let mut stats = FrameStats::from_env();
     let mut dirty = true;
-    let mut next_frame = Instant::now();
+    // The user's own input waiting to be drawn: drawn sooner than news.
+    let mut input_waiting = false;
+    let mut last_frame: Option<Instant> = None;
     while !app.quitting {
+        let gap = if input_waiting { INPUT_FRAME } else { FRAME };
+        let next_frame = last_frame.map_or_else(Instant::now, |last| last + gap);
         if dirty && Instant::now() >= next_frame {
             let started = Instant::now();
             let mut pane = app.pane;
             terminal.draw(|frame| pane = crate::ui::render(app, frame))?;
             stats.record(started.elapsed());
             dirty = false;
-            next_frame = started + FRAME;
+            input_waiting = false;
+            last_frame = Some(started);
             // The app counts rows for scrolling at the width the view drew.
             if pane != app.pane {
                 app.update(Msg::PaneSize { width: pane.0, height: pane.1 });
@@ -173,6 +185,7 @@ async fn event_loop(
             // A change is waiting for the frame interval to pass.
             () = tokio::time::sleep_until(next_frame), if dirty => continue,
         };
+        input_waiting |= matches!(msg, Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_) | Msg::Resize { .. });
         let effects = app.update(msg);
         apply(app, effects, config, net, &mut media.worker).await;
         // Apply whatever else the network already delivered before drawing
