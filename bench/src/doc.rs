@@ -1,9 +1,9 @@
-//! docs/BENCHMARKS.md: the machine, the run, the targets of issue 5 with
+//! docs/BENCHMARKS.md: the machine, the run, the targets (issues 5 and 17) with
 //! met/missed, and the tables. Everything in it comes from the run that
 //! wrote it; the hand-written analysis lives in a marked block that a new
 //! run keeps.
 
-use crate::report::{Outcome, SECTIONS, median, number, table};
+use crate::report::{Outcome, SECTIONS, table};
 use crate::servers::Peer;
 use std::fmt::Write as _;
 
@@ -16,27 +16,6 @@ pub const NOTES_END: &str = "<!-- end of analysis -->";
 
 /// The heading the per-scenario tables start under.
 pub const TABLES_HEADING: &str = "## Tables";
-
-/// (scenario, metric key, description, comparison, threshold)
-const TARGETS: &[(&str, &str, &str, Cmp, f64)] = &[
-    ("B1", "b1_rss_per_conn_kib", "≤ 5 KiB server memory per idle connection at 10k", Cmp::AtMost, 5.0),
-    ("B2", "b2_100_max20", "room of 100: ≥ 800,000 deliveries/s with p99 ≤ 20 ms", Cmp::AtLeast, 800_000.0),
-    ("B3", "b3_acked_per_sec", "≥ 50,000 durable acked messages/s", Cmp::AtLeast, 50_000.0),
-    ("B3", "b3_ack_p99_ms", "ack p99 ≤ 10 ms", Cmp::AtMost, 10.0),
-    ("B4", "b4_catchup_ms", "1,000 missed messages caught up in ≤ 20 ms", Cmp::AtMost, 20.0),
-    ("B5", "b5_page_p99_ms", "history page p99 ≤ 1 ms", Cmp::AtMost, 1.0),
-    ("B6", "b6_connects_per_sec", "≥ 5,000 connects/s", Cmp::AtLeast, 5_000.0),
-    ("B7", "b7_cpu_pct", "the TUI under 5% of a core", Cmp::Below, 5.0),
-    ("B8", "b8_upload_vs_disk", "upload within 80% of the disk's fsync'd write rate", Cmp::AtLeast, 0.8),
-    ("B8", "b8_download_vs_static", "download within 80% of a static file server's rate", Cmp::AtLeast, 0.8),
-];
-
-#[derive(Debug, Clone, Copy)]
-enum Cmp {
-    AtMost,
-    AtLeast,
-    Below,
-}
 
 /// The run's context, printed at the top.
 #[derive(Debug)]
@@ -78,22 +57,7 @@ pub fn render(info: &RunInfo, results: &Results, notes: &str, cluster: Option<&s
         "- load average before / after: {} / {} (other work on the machine shows here)\n",
         info.loadavg_before, info.loadavg_after
     );
-    let _ = writeln!(doc, "## Targets (issue 5)\n\n| target | heartlink | met? |\n|---|---:|---|");
-    for (scenario, key, text, cmp, threshold) in TARGETS {
-        let value = heartlink_value(results, scenario, key);
-        let (shown, verdict) = match value {
-            Some(v) => {
-                let met = match cmp {
-                    Cmp::AtMost => v <= *threshold,
-                    Cmp::AtLeast => v >= *threshold,
-                    Cmp::Below => v < *threshold,
-                };
-                (number(v, 2), if met { "met" } else { "**missed**" })
-            }
-            None => ("–".to_owned(), "not measured"),
-        };
-        let _ = writeln!(doc, "| {scenario}: {text} | {shown} | {verdict} |");
-    }
+    doc.push_str(&crate::targets::render(results));
     doc.push('\n');
     doc.push_str(notes);
     if let Some(block) = cluster {
@@ -109,14 +73,6 @@ pub fn render(info: &RunInfo, results: &Results, notes: &str, cluster: Option<&s
         }
     }
     doc
-}
-
-fn heartlink_value(results: &Results, scenario: &str, key: &str) -> Option<f64> {
-    let (_, outcomes) = results.iter().find(|(id, _)| *id == scenario)?;
-    match outcomes.iter().find(|(peer, _)| *peer == Peer::Heartlink)? {
-        (_, Outcome::Ran(runs)) => median(runs, key),
-        _ => None,
-    }
 }
 
 /// nproc, the CPU model and the memory, from /proc.

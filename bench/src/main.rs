@@ -15,6 +15,7 @@ mod doc;
 mod latency;
 mod proc_stat;
 mod report;
+mod targets;
 mod scenarios;
 mod servers;
 mod tally;

@@ -51,7 +51,7 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         id: "B2",
-        title: "B2 fan-out: one publisher per room, paced, load doubled per step",
+        title: "B2 fan-out: one publisher per room, paced, load doubled per step (full runs: ¼× to 16× of the fixed load, 12× between 8× and 16×)",
         metrics: &[
             m("b2_2_max50", "rooms of 2: deliveries/s at p99 ≤ 50 ms (higher is better)", "/s", 0),
             m("b2_2_p50", "rooms of 2 at 10k deliveries/s offered: p50", " ms", 2),
@@ -67,11 +67,14 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         id: "B3",
-        title: "B3 durable throughput: closed-loop senders (200, or 100 quick), 4 sends in flight each",
+        title: "B3 durable throughput: closed-loop senders (200, or 100 quick), 4 sends in flight each; then the same senders paced at 20,000 sends/s in total",
         metrics: &[
             m("b3_acked_per_sec", "acked messages/s (higher is better)", "/s", 0),
             m("b3_ack_p50_ms", "ack latency p50", " ms", 2),
             m("b3_ack_p99_ms", "ack latency p99", " ms", 2),
+            m("b3_paced_acked_per_sec", "paced senders, 20,000 sends/s offered in total: acked messages/s", "/s", 0),
+            m("b3_paced_ack_p50_ms", "paced, 20,000/s offered: ack latency p50", " ms", 2),
+            m("b3_paced_ack_p99_ms", "paced, 20,000/s offered: ack latency p99", " ms", 2),
         ],
     },
     Section {

@@ -5,6 +5,7 @@
 pub mod catchup;
 pub mod churn;
 pub mod durable;
+pub mod durable_paced;
 pub mod fanout;
 pub mod history;
 pub mod idle;

@@ -5,7 +5,7 @@
 //! reference for the cost of durability, not a like-for-like rival.
 //! The same closed-loop sender fills the store for B4 and B5.
 
-use super::{Bed, Figures, Size, open_joined};
+use super::{Bed, Figures, Size, durable_paced, open_joined};
 use crate::latency::{now_ns, stamped_body};
 use crate::proc_stat::CpuMeter;
 use crate::servers::Peer;
@@ -51,7 +51,7 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
         // Near 100% would mean the generator, not the server, set the figure.
         let generator_cpu = generator.share()? * 100.0;
         let latency = tally.ack.summary();
-        finish_senders(tasks).await?;
+        let clients = finish_senders(tasks).await?;
         bed.server.check_alive()?;
         ensure!(tally.snapshot().errors == 0, "error replies: {:?}", tally.first_error());
         say(format!(
@@ -61,10 +61,50 @@ pub async fn run(peer: Peer, tools: &Toolbox, size: Size) -> Result<Vec<Figures>
             latency.p99_ms,
             senders * WINDOW
         ));
-        runs.push(vec![(ACKED, acked), (P50, latency.p50_ms), (P99, latency.p99_ms)]);
+        let mut figures = vec![(ACKED, acked), (P50, latency.p50_ms), (P99, latency.p99_ms)];
+        figures.extend(at_fixed_load(clients, &rooms, size, peer).await?);
+        bed.server.check_alive()?;
+        runs.push(figures);
         bed.finish().await?;
     }
     Ok(runs)
+}
+
+/// The same senders at a paced [`durable_paced::OFFERED_RATE`] in total:
+/// acks/s and ack latency at that load.
+async fn at_fixed_load(clients: Vec<Client>, rooms: &[String], size: Size, peer: Peer) -> Result<Figures> {
+    let tally = Tally::default();
+    let rate = durable_paced::OFFERED_RATE / clients.len() as f64;
+    let warmup = Duration::from_secs_f64(size.pick(0.5, 1.0));
+    let window = Duration::from_secs_f64(size.pick(1.0, 5.0));
+    let until = Instant::now() + warmup + window;
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, client)| tokio::spawn(durable_paced::paced(client, rooms[i % rooms.len()].clone(), tally.clone(), rate, until)))
+        .collect();
+    tokio::time::sleep(warmup).await;
+    tally.reset_latency();
+    let before = tally.snapshot();
+    let started = Instant::now();
+    tokio::time::sleep(window).await;
+    let acked = (tally.snapshot() - before).acked as f64 / started.elapsed().as_secs_f64();
+    let latency = tally.ack.summary();
+    finish_senders(tasks).await?;
+    ensure!(tally.snapshot().errors == 0, "error replies at the fixed load: {:?}", tally.first_error());
+    say(format!(
+        "B3 {} at {:.0}/s offered: {acked:.0} acked/s, ack p50 {:.2} ms, p99 {:.2} ms",
+        peer.name(),
+        durable_paced::OFFERED_RATE,
+        latency.p50_ms,
+        latency.p99_ms
+    ));
+    Ok(vec![
+        (durable_paced::OFFERED, durable_paced::OFFERED_RATE),
+        (durable_paced::ACKED, acked),
+        (durable_paced::P50, latency.p50_ms),
+        (durable_paced::P99, latency.p99_ms),
+    ])
 }
 
 /// How much the senders may send: a message budget and a deadline.
