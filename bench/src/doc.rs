@@ -70,6 +70,9 @@ pub fn render(info: &RunInfo, results: &Results, notes: &str, cluster: Option<&s
     for section in SECTIONS {
         if let Some((_, outcomes)) = results.iter().find(|(id, _)| *id == section.id) {
             let _ = write!(doc, "\n### {}\n\n{}", section.title, table(section, outcomes));
+            if section.id == "B3" {
+                doc.push_str(&crate::scenarios::storage_floor::table(results).unwrap_or_default());
+            }
         }
     }
     doc

@@ -85,7 +85,9 @@ fn main() -> Result<()> {
     let install = cli.install_peers.unwrap_or(!cli.quick && !cluster_only);
     // The TUI is built only when B7 (its scenario) runs.
     let wants_tui = cli.only.is_empty() || cli.only.iter().any(|id| id.eq_ignore_ascii_case("B7"));
-    let tools = Toolbox::prepare(install, cli.server_binary.clone(), wants_tui)?;
+    // B3's storage floor (the append_load example) only when B3 runs on heartlink.
+    let wants_floor = (cli.only.is_empty() || cli.only.iter().any(|id| id.eq_ignore_ascii_case("B3"))) && heartlink_selected(&cli.peers);
+    let tools = Toolbox::prepare(install, cli.server_binary.clone(), wants_tui, wants_floor)?;
     // Before the runtime exists, so every generator thread inherits the pin.
     toolbox::pin_self(tools.generator_cpu)?;
     let fds = toolbox::raise_fd_limit()?;
@@ -195,12 +197,25 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String])
             outcomes.push((peer, outcome));
         }
         results.push((section.id, outcomes));
+        // The storage below heartlink, beside B3 and in the same run.
+        if section.id == "B3" && heartlink_selected(peers) {
+            say("B3 floor: the storage below heartlink (append_load)");
+            let started = std::time::Instant::now();
+            let outcome = match scenarios::storage_floor::run(tools, size).await {
+                Ok(runs) => Outcome::Ran(runs),
+                Err(err) => {
+                    say(format!("B3 floor FAILED: {err:#}"));
+                    Outcome::Failed(format!("{err:#}").replace('|', "/").replace('\n', " "))
+                }
+            };
+            timings.push(format!("{} {:.1} s", scenarios::storage_floor::ID, started.elapsed().as_secs_f64()));
+            results.push((scenarios::storage_floor::ID, vec![(Peer::Heartlink, outcome)]));
+        }
     }
     let mut cluster = None;
     // heartlink only: a run narrowed to other peers leaves the group out.
-    let heartlink_selected = peers.is_empty() || peers.iter().any(|name| "heartlink".starts_with(&name.to_lowercase()));
     let selected = only.is_empty() || only.iter().any(|id| id.eq_ignore_ascii_case(cluster::ID));
-    if selected && heartlink_selected {
+    if selected && heartlink_selected(peers) {
         let started = std::time::Instant::now();
         cluster = Some(cluster::run(tools, size).await);
         timings.push(format!("{} (cluster) {:.1} s", cluster::ID, started.elapsed().as_secs_f64()));
@@ -220,6 +235,11 @@ async fn run_one(id: &str, peer: Peer, tools: &Toolbox, size: Size) -> Result<Ve
         "B8" => scenarios::media::run(peer, tools, size).await,
         _ => scenarios::tui::run(peer, tools, size).await,
     }
+}
+
+/// Whether `--peers` (empty: all) includes heartlink.
+fn heartlink_selected(peers: &[String]) -> bool {
+    peers.is_empty() || peers.iter().any(|name| "heartlink".starts_with(&name.to_lowercase()))
 }
 
 /// Why a peer cannot do a scenario at all.

@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod history;
 pub mod idle;
 pub mod media;
+pub mod storage_floor;
 pub mod tui;
 pub mod weechat;
 
