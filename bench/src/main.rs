@@ -85,7 +85,7 @@ fn main() -> Result<()> {
     let install = cli.install_peers.unwrap_or(!cli.quick && !cluster_only);
     // The TUI is built only when B7 (its scenario) runs.
     let wants_tui = cli.only.is_empty() || cli.only.iter().any(|id| id.eq_ignore_ascii_case("B7"));
-    // B3's storage floor (the append_load example) only when B3 runs on heartlink.
+    // B3's storage floor (heartlink-append-load) only when B3 runs on heartlink.
     let wants_floor = (cli.only.is_empty() || cli.only.iter().any(|id| id.eq_ignore_ascii_case("B3"))) && heartlink_selected(&cli.peers);
     let tools = Toolbox::prepare(install, cli.server_binary.clone(), wants_tui, wants_floor)?;
     // Before the runtime exists, so every generator thread inherits the pin.
@@ -199,7 +199,7 @@ async fn run_all(tools: &Toolbox, size: Size, only: &[String], peers: &[String])
         results.push((section.id, outcomes));
         // The storage below heartlink, beside B3 and in the same run.
         if section.id == "B3" && heartlink_selected(peers) {
-            say("B3 floor: the storage below heartlink (append_load)");
+            say("B3 floor: the storage below heartlink (heartlink-append-load)");
             let started = std::time::Instant::now();
             let outcome = match scenarios::storage_floor::run(tools, size).await {
                 Ok(runs) => Outcome::Ran(runs),

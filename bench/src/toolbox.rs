@@ -16,8 +16,8 @@ pub struct Toolbox {
     pub heartlink_server: PathBuf,
     /// `Err(reason)` when the TUI could not be built.
     pub heartlink_tui: Result<PathBuf, String>,
-    /// The server's `append_load` example (B3's storage floor); `Err(reason)`
-    /// when it was not built.
+    /// `heartlink-append-load` (B3's storage floor); `Err(reason)` when it
+    /// was not built.
     pub append_load: Result<PathBuf, String>,
     pub node: Option<PathBuf>,
     pub node_ws_dir: PathBuf,
@@ -40,13 +40,13 @@ pub fn say(line: impl std::fmt::Display) {
 
 impl Toolbox {
     /// Builds heartlink (the server unless `server` names a binary to run;
-    /// the TUI only when `wants_tui`, the `append_load` example only when
+    /// the TUI only when `wants_tui`, `heartlink-append-load` only when
     /// `wants_floor`), finds (and optionally installs) the peers.
     pub fn prepare(install_peers: bool, server: Option<PathBuf>, wants_tui: bool, wants_floor: bool) -> Result<Self> {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace dir")?.to_path_buf();
         let bench_exe = std::env::current_exe()?;
         let bin_dir = bench_exe.parent().context("no bin dir")?.to_path_buf();
-        // One cargo call for both binaries: built one at a time, each would
+        // One cargo call for every binary: built one at a time, each would
         // resolve the shared crates' features on its own and compile them again.
         let mut packages = Vec::new();
         if server.is_none() {
@@ -55,17 +55,14 @@ impl Toolbox {
         if wants_tui {
             packages.push("heartlink-client");
         }
-        let built = if packages.is_empty() { Ok(()) } else { cargo_build(&workspace, &packages, &[]) };
-        // A call of its own: an example is built with the package's
-        // dev-dependencies, whose features (tokio's test-util) would then be
-        // unified into the server binary built in the same call, making it
-        // another binary than the one measured and rebuilt by every other build.
-        let append_load = match wants_floor {
-            false => Err("not built: B3 on heartlink was not selected".to_owned()),
-            true => match cargo_build(&workspace, &["heartlink-server"], &["--example", "append_load"]) {
-                Ok(()) => Ok(bin_dir.join("examples/append_load")),
-                Err(err) => Err(format!("the append_load example does not build: {err:#}")),
-            },
+        if wants_floor {
+            packages.push("heartlink-append-load");
+        }
+        let built = if packages.is_empty() { Ok(()) } else { cargo_build(&workspace, &packages) };
+        let append_load = match (wants_floor, &built) {
+            (false, _) => Err("not built: B3 on heartlink was not selected".to_owned()),
+            (true, Ok(())) => Ok(bin_dir.join("heartlink-append-load")),
+            (true, Err(err)) => Err(format!("heartlink-append-load does not build: {err:#}")),
         };
         let heartlink_server = match server {
             Some(path) if path.is_file() => path,
@@ -133,17 +130,15 @@ impl Toolbox {
     }
 }
 
-/// `cargo build --release -p PACKAGE… TARGETS…`, into the target dir this
-/// bench runs from (`targets` empty: the packages' default targets).
-fn cargo_build(workspace: &Path, packages: &[&str], targets: &[&str]) -> Result<()> {
+/// `cargo build --release -p PACKAGE…`, into the target dir this bench runs from.
+fn cargo_build(workspace: &Path, packages: &[&str]) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    say(format!("cargo build --release -p {} {}", packages.join(" -p "), targets.join(" ")).trim_end());
+    say(format!("cargo build --release -p {}", packages.join(" -p ")));
     let mut build = Command::new(cargo);
     build.current_dir(workspace).args(["build", "--release", "--quiet"]);
     for package in packages {
         build.args(["-p", package]);
     }
-    build.args(targets);
     // `cargo run` gives the bench the variables of its own package; passed
     // on, they differ from a plain cargo's environment, and build scripts
     // that watch them (ring's watches CARGO_MANIFEST_DIR) made every run

@@ -1,6 +1,6 @@
 //! B3's layer below: how many durable messages/s the storage under
 //! heartlink gives on one core, measured in the same run as B3 so the two
-//! can be read side by side. The server's `append_load` example writes
+//! can be read side by side. `heartlink-append-load` (bench/append-load) writes
 //! batches of 400 (200 rooms × 2, as B3's senders fill a group commit)
 //! through heartlink's store, into raw sled two ways, and into a plain
 //! file; it runs pinned to the server's CPU while no server runs.
@@ -54,7 +54,7 @@ pub async fn run(tools: &Toolbox, size: Size) -> Result<Vec<Figures>> {
     Ok(runs)
 }
 
-/// One run of `append_load` in `mode` on the server's CPU: messages/s.
+/// One run of `heartlink-append-load` in `mode` on the server's CPU: messages/s.
 async fn run_mode(tools: &Toolbox, example: &std::path::Path, mode: Option<&str>, seconds: f64) -> Result<f64> {
     let name = mode.unwrap_or("store");
     let mut command = tokio::process::Command::new("taskset");
@@ -94,7 +94,7 @@ pub fn table(results: &Results) -> Option<String> {
     let (_, outcomes) = results.iter().find(|(id, _)| *id == ID)?;
     let (_, outcome) = outcomes.first()?;
     let mut out = String::from(
-        "\nThe layer below, in the same run: the server's `append_load` example pinned to the server's CPU while no \
+        "\nThe layer below, in the same run: `heartlink-append-load` pinned to the server's CPU while no \
          server runs, ~2.5 s per line (0.3 s quick).\n\n",
     );
     out.push_str("| B3 layer below: durable messages/s, one core, batches of 400 (200 rooms × 2) | msgs/s |\n|---|---:|\n");

@@ -6,7 +6,7 @@
 //! the count divided by the messages is the cost of one durable message in
 //! the store (fsync time is not an instruction).
 //!
-//! `cargo run --release -p heartlink-server --example append_load -- [batches] [rooms] [per_room] [in_flight]`
+//! `cargo run --release -p heartlink-append-load -- [batches] [rooms] [per_room] [in_flight]`
 //!
 //! `in_flight` batches are in the store at once (default 1, one after the
 //! other, as the server's flusher stores them).
@@ -72,13 +72,37 @@ fn main() -> anyhow::Result<()> {
     };
     let load = Load { batches: arg(1, 50), rooms: arg(2, 200), per_room: arg(3, 2), limit };
     let in_flight = arg(4, 1).max(1);
-    let dir = tempfile::tempdir()?;
+    let dir = ScratchDir::create()?;
     match std::env::var("APPEND_LOAD_RAW").as_deref() {
         Err(_) => store(dir.path(), load, in_flight),
         Ok("1" | "sled") => raw_sled(dir.path(), load),
         Ok("sled-per-room") => sled_per_room(dir.path(), load),
         Ok("file") => file(dir.path(), load),
         Ok(other) => bail!("APPEND_LOAD_RAW={other}: expected sled, sled-per-room or file"),
+    }
+}
+
+/// A fresh directory under the system's temporary dir, removed on drop
+/// (the server's own dependencies have no temp-dir crate; adding one would
+/// change the feature set of a server built in the same cargo call).
+struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    fn create() -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!("heartlink-append-load-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
