@@ -21,7 +21,12 @@ fn main() -> color_eyre::Result<()> {
         eprintln!("heartlink-tui: {err}");
         std::process::exit(1);
     }
-    let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
+    // One thread for the terminal loop and the network task: with a worker
+    // thread per core, every message arriving woke a second thread and
+    // handed the event over through a futex (B7's profile: a quarter of the
+    // client's CPU was the kernel switching between the two). Blocking work
+    // (decoding images and audio) goes to tokio's blocking pool as before.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("starting the async runtime")?;
     // A refusal or a bad argument is the user's business, said in one line;
     // only failures to start at all get color-eyre's full report.
     let result = runtime.block_on(heartlink_client::commands::run(cli.command, config));

@@ -4,6 +4,8 @@
 //! [`FRAME`] for news and [`INPUT_FRAME`] for the user's own input, so a
 //! flood of messages costs a bounded number of redraws.
 
+mod terminal_events;
+
 use crate::app::{App, Effect, Msg};
 use crate::config::ConfigDir;
 use crate::error::ClientError;
@@ -13,9 +15,8 @@ use crate::media::MediaWorker;
 use crate::net::{self, NetHandle};
 use crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste, EnableFocusChange, EnableMouseCapture,
-    Event, EventStream, KeyEventKind,
+    Event, KeyEventKind,
 };
-use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::time::{Duration, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -127,7 +128,7 @@ async fn event_loop(
     net: &mut NetHandle,
     media: &mut Media,
 ) -> Result<(), ClientError> {
-    let mut events = EventStream::new();
+    let mut terminal_events = terminal_events::TerminalEvents::start();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     app.update(Msg::WallClock(wall_ms()));
@@ -155,7 +156,7 @@ async fn event_loop(
             }
         }
         let msg = tokio::select! {
-            event = events.next() => match event {
+            event = terminal_events.events.recv() => match event {
                 Some(Ok(event)) => match terminal_msg(event) {
                     Some(msg) => msg,
                     None => continue,
