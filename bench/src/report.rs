@@ -110,6 +110,7 @@ pub const SECTIONS: &[Section] = &[
         title: "B7 TUI: the terminal client showing a room that receives 200 messages/s (heartlink-tui; weechat on InspIRCd)",
         metrics: &[
             m("b7_cpu_pct", "client CPU (share of one core, lower is better)", " %", 2),
+            m("b7_terminal_cpu_pct", "the terminal under it: tmux server CPU over the same window (incl. the bench's captures every 200 ms)", " %", 2),
             m("b7_scrollback", "messages in the room's timeline (channel's buffer) by the end", "", 0),
             m("b7_lag_p50_ms", "display lag p50 (send → visible in tmux capture)", " ms", 0),
             m("b7_lag_p99_ms", "display lag p99", " ms", 0),

@@ -22,6 +22,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub const CPU: &str = "b7_cpu_pct";
+pub const TERMINAL_CPU: &str = "b7_terminal_cpu_pct";
 pub const SCROLLBACK: &str = "b7_scrollback";
 pub const LAG_P50: &str = "b7_lag_p50_ms";
 pub const LAG_P99: &str = "b7_lag_p99_ms";
@@ -87,7 +88,7 @@ async fn measure(bed: &Bed, room: &str, pane: &str, frames: &Path, size: Size) -
     let publishing = tokio::spawn(super::fanout::publish(publisher, room.to_owned(), RATE, warmup + window));
     tokio::time::sleep(warmup).await;
     let window_from = unix_ms();
-    let (share, lag) = watch_pane(pane, pid, window).await.context("heartlink-tui")?;
+    let Watched { client_cpu: share, terminal_cpu, lag } = watch_pane(pane, pid, window).await.context("heartlink-tui")?;
     let redraws = FrameTimes::read(frames, window_from, unix_ms())?;
     publishing.await.context("publisher")??;
     reader.abort();
@@ -97,12 +98,13 @@ async fn measure(bed: &Bed, room: &str, pane: &str, frames: &Path, size: Size) -
         bail!("no published message ever appeared on the TUI's screen");
     }
     say(format!(
-        "B7 heartlink-tui: CPU {share:.2}% of a core, {sent:.0} messages received, display lag p50 {:.0} ms, p99 {:.0} ms, \
-         {} redraws taking p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        "B7 heartlink-tui: CPU {share:.2}% of a core (tmux {terminal_cpu:.2}%), {sent:.0} messages received, display lag p50 {:.0} ms, \
+         p99 {:.0} ms, {} redraws taking p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         summary.p50_ms, summary.p99_ms, redraws.count, redraws.p50_ms, redraws.p99_ms, redraws.max_ms
     ));
     Ok(vec![
         (CPU, share),
+        (TERMINAL_CPU, terminal_cpu),
         (SCROLLBACK, sent),
         (LAG_P50, summary.p50_ms),
         (LAG_P99, summary.p99_ms),
@@ -113,10 +115,23 @@ async fn measure(bed: &Bed, room: &str, pane: &str, frames: &Path, size: Size) -
     ])
 }
 
-/// Over `window`: the CPU share (in %) of the client process `pid`, and the
-/// display lag of the pane, sampled every 200 ms (the newest send stamp
-/// visible in `tmux capture-pane`).
-pub(super) async fn watch_pane(pane: &str, pid: u32, window: Duration) -> Result<(f64, Recorder)> {
+/// What [`watch_pane`] saw.
+pub(super) struct Watched {
+    /// The client process's CPU share, in % of one core.
+    pub client_cpu: f64,
+    /// The tmux server's CPU share over the same window (the terminal the
+    /// client draws into: parsing its output, keeping the pane's grid, and
+    /// answering the bench's captures), in % of one core.
+    pub terminal_cpu: f64,
+    pub lag: Recorder,
+}
+
+/// Over `window`: the CPU share of the client process `pid` and of the tmux
+/// server, and the display lag of the pane, sampled every 200 ms (the
+/// newest send stamp visible in `tmux capture-pane`).
+pub(super) async fn watch_pane(pane: &str, pid: u32, window: Duration) -> Result<Watched> {
+    let tmux_pid: u32 = tmux(&["display-message", "-p", "-t", pane, "#{pid}"])?.trim().parse().context("tmux server pid")?;
+    let terminal = CpuMeter::start(tmux_pid).context("the tmux server is not running")?;
     let cpu = CpuMeter::start(pid).context("the client is not running")?;
     let lag = Recorder::new();
     let started = Instant::now();
@@ -127,8 +142,9 @@ pub(super) async fn watch_pane(pane: &str, pid: u32, window: Duration) -> Result
             lag.record_since(newest);
         }
     }
-    let share = cpu.share().context("the client exited during the run")? * 100.0;
-    Ok((share, lag))
+    let client_cpu = cpu.share().context("the client exited during the run")? * 100.0;
+    let terminal_cpu = terminal.share().context("the tmux server exited during the run")? * 100.0;
+    Ok(Watched { client_cpu, terminal_cpu, lag })
 }
 
 fn unix_ms() -> u64 {

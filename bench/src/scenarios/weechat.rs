@@ -7,7 +7,7 @@
 //! display lag from `tmux capture-pane`. weechat logs no redraw times, so
 //! its redraw rows stay empty.
 
-use super::tui::{RATE, tmux, wait_for_screen, watch_pane};
+use super::tui::{RATE, Watched, tmux, wait_for_screen, watch_pane};
 use super::{Bed, Figures, Size};
 use crate::servers::Peer;
 use crate::tally::Tally;
@@ -77,7 +77,7 @@ async fn measure(bed: &Bed, channel: &str, pane: &str, size: Size) -> Result<Fig
     let window = Duration::from_secs(size.pick(3, 10));
     let publishing = tokio::spawn(super::fanout::publish(sender, channel.to_owned(), RATE, warmup + window));
     tokio::time::sleep(warmup).await;
-    let (share, lag) = watch_pane(pane, pid, window).await.context("weechat")?;
+    let Watched { client_cpu: share, terminal_cpu, lag } = watch_pane(pane, pid, window).await.context("weechat")?;
     publishing.await.context("publisher")??;
     reader.abort();
     listener_reader.abort();
@@ -87,11 +87,12 @@ async fn measure(bed: &Bed, channel: &str, pane: &str, size: Size) -> Result<Fig
         bail!("no published message ever appeared on weechat's screen");
     }
     say(format!(
-        "B7 weechat: CPU {share:.2}% of a core, {received:.0} messages in the channel, display lag p50 {:.0} ms, p99 {:.0} ms",
+        "B7 weechat: CPU {share:.2}% of a core (tmux {terminal_cpu:.2}%), {received:.0} messages in the channel, display lag p50 {:.0} ms, p99 {:.0} ms",
         summary.p50_ms, summary.p99_ms
     ));
     Ok(vec![
         (super::tui::CPU, share),
+        (super::tui::TERMINAL_CPU, terminal_cpu),
         (super::tui::SCROLLBACK, received),
         (super::tui::LAG_P50, summary.p50_ms),
         (super::tui::LAG_P99, summary.p99_ms),
